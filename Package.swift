@@ -1,0 +1,39 @@
+// swift-tools-version:6.0
+// RNN Zoo: recurrent networks trained and run on the CPU, from one command line.
+import PackageDescription
+
+let package = Package(
+    name: "RNNZoo",
+    products: [
+        .library(name: "RNNEngine", targets: ["RNNEngine"]),
+        .executable(name: "zoo", targets: ["zoo"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C libraries from Debian, one module map and one shim header each.
+        .systemLibrary(
+            name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CSndFile", path: "Sources/CSndFile", pkgConfig: "sndfile",
+            providers: [.apt(["libsndfile1-dev"])]),
+        .systemLibrary(
+            name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]),
+
+        .target(name: "RNNEngine", dependencies: ["CBLAS", "CPNG"]),
+        .target(
+            name: "ZooCLI",
+            dependencies: [
+                "RNNEngine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(name: "zoo", dependencies: ["ZooCLI"]),
+
+        .testTarget(name: "RNNEngineTests", dependencies: ["RNNEngine"], exclude: ["Golden"]),
+        .testTarget(name: "ZooCLITests", dependencies: ["ZooCLI", "RNNEngine"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,43 @@
+/// Records the backward pass of each operation as the forward pass runs (define by run).
+///
+/// Operations are coarse (a whole recurrent layer over a sequence is one), so the tape holds
+/// a few closures per step. `backward(from:)` seeds the loss gradient with 1 and replays them
+/// in reverse order. A tape with `isRecording == false` (inference) records nothing.
+public final class Tape {
+    public var isRecording: Bool
+    /// True while training: dropout is active. Inference tapes turn it off.
+    public var isTraining: Bool
+    private var backwards: [() -> Void] = []
+
+    public init(recording: Bool = true, training: Bool? = nil) {
+        self.isRecording = recording
+        self.isTraining = training ?? recording
+    }
+
+    /// A tape that records nothing and runs layers in evaluation mode.
+    public static func inference() -> Tape { Tape(recording: false, training: false) }
+
+    /// Whether an op over `inputs` must record its backward.
+    @inline(__always)
+    public func needsGradient(_ inputs: Variable?...) -> Bool {
+        isRecording && inputs.contains { $0?.requiresGrad == true }
+    }
+
+    /// Records `backward`, to run during `backward(from:)` after every later op's.
+    public func record(_ backward: @escaping () -> Void) {
+        backwards.append(backward)
+    }
+
+    /// Runs the recorded backward passes from a scalar loss, then forgets them.
+    public func backward(from loss: Variable) {
+        precondition(loss.value.count == 1, "backward needs a scalar loss, got \(loss.shape)")
+        loss.gradient().fill(1)
+        for step in backwards.reversed() { step() }
+        backwards.removeAll(keepingCapacity: true)
+    }
+
+    /// Forgets the recorded operations without running them.
+    public func reset() { backwards.removeAll(keepingCapacity: true) }
+
+    public var recordedCount: Int { backwards.count }
+}

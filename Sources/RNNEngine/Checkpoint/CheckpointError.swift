@@ -1,0 +1,35 @@
+/// What can go wrong reading or writing a checkpoint. Every case names the file.
+public enum CheckpointError: Error, CustomStringConvertible, Equatable {
+    case unreadable(path: String, reason: String)
+    case malformed(path: String, reason: String)
+    case unsupportedDType(path: String, name: String, dtype: String)
+    case missingTensor(path: String, name: String)
+    case unexpectedTensor(path: String, name: String)
+    case shapeMismatch(path: String, name: String, found: [Int], expected: [Int])
+    case missingMetadata(path: String, key: String)
+    case wrongTask(path: String, found: String, expected: String)
+    case writeFailed(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .unreadable(path, reason):
+            return "\(path): cannot read checkpoint: \(reason)"
+        case let .malformed(path, reason):
+            return "\(path): not a valid safetensors file: \(reason)"
+        case let .unsupportedDType(path, name, dtype):
+            return "\(path): tensor '\(name)' has dtype \(dtype); only F32, F16, BF16 and F64 are supported"
+        case let .missingTensor(path, name):
+            return "\(path): tensor '\(name)' is missing (is this a checkpoint of a different model?)"
+        case let .unexpectedTensor(path, name):
+            return "\(path): tensor '\(name)' is not part of this model (is this a checkpoint of a different model?)"
+        case let .shapeMismatch(path, name, found, expected):
+            return "\(path): tensor '\(name)' has shape \(found) in the file but the model expects \(expected)"
+        case let .missingMetadata(path, key):
+            return "\(path): metadata '\(key)' is missing or invalid"
+        case let .wrongTask(path, found, expected):
+            return "\(path): this is a '\(found)' checkpoint, not a '\(expected)' one"
+        case let .writeFailed(path, reason):
+            return "\(path): cannot write: \(reason)"
+        }
+    }
+}

@@ -1,0 +1,164 @@
+import Foundation
+
+/// The contents of a safetensors file: named tensors (converted to Float32) and the
+/// `__metadata__` strings.
+public struct SafeTensorsFile {
+    /// Tensor names in the order of their data in the file.
+    public var names: [String]
+    public var tensors: [String: Tensor]
+    public var metadata: [String: String]
+
+    public init(names: [String] = [], tensors: [String: Tensor] = [:], metadata: [String: String] = [:]) {
+        self.names = names
+        self.tensors = tensors
+        self.metadata = metadata
+    }
+}
+
+/// Reading and writing the safetensors format: an 8-byte little-endian header length, a JSON
+/// header `{name: {dtype, shape, data_offsets}, "__metadata__": {...}}`, then raw
+/// little-endian tensor data. Files written by Python's `safetensors` load here, and ours load there.
+public enum SafeTensors {
+    static let maximumHeaderBytes = 100 << 20
+
+    public static func read(path: String) throws -> SafeTensorsFile {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)
+        } catch {
+            let reason = FileManager.default.fileExists(atPath: path) ? "\(error.localizedDescription)" : "no such file"
+            throw CheckpointError.unreadable(path: path, reason: reason)
+        }
+        return try decode(data, path: path)
+    }
+
+    /// Parses a whole file's bytes; `path` only names the file in errors.
+    public static func decode(_ data: Data, path: String) throws -> SafeTensorsFile {
+        func fail(_ reason: String) -> CheckpointError { .malformed(path: path, reason: reason) }
+        guard data.count >= 8 else { throw fail("\(data.count) bytes, shorter than the 8-byte header length") }
+        let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        guard headerLength <= UInt64(maximumHeaderBytes), Int(headerLength) <= data.count - 8 else {
+            throw fail("header length \(headerLength) does not fit in a file of \(data.count) bytes")
+        }
+        let headerEnd = 8 + Int(headerLength)
+        let headerBytes = data.subdata(in: 8..<headerEnd)
+        guard let object = try? JSONSerialization.jsonObject(with: headerBytes), let header = object as? [String: Any] else {
+            throw fail("the header is not a JSON object")
+        }
+        let dataSize = data.count - headerEnd
+        var file = SafeTensorsFile()
+        if let metadata = header["__metadata__"] {
+            guard let strings = metadata as? [String: String] else { throw fail("__metadata__ must map strings to strings") }
+            file.metadata = strings
+        }
+        var entries: [(name: String, begin: Int, end: Int, dtype: String, shape: [Int])] = []
+        for (name, value) in header where name != "__metadata__" {
+            guard let entry = value as? [String: Any],
+                  let dtype = entry["dtype"] as? String,
+                  let shapeNumbers = entry["shape"] as? [NSNumber],
+                  let offsets = entry["data_offsets"] as? [NSNumber], offsets.count == 2
+            else { throw fail("tensor '\(name)' lacks a dtype, shape or data_offsets") }
+            let shape = shapeNumbers.map(\.intValue)
+            let begin = offsets[0].intValue, end = offsets[1].intValue
+            guard shape.allSatisfy({ $0 >= 0 }), begin >= 0, begin <= end, end <= dataSize else {
+                throw fail("tensor '\(name)' has offsets [\(begin), \(end)] outside the \(dataSize) data bytes or a negative dimension")
+            }
+            entries.append((name, begin, end, dtype, shape))
+        }
+        entries.sort { ($0.begin, $0.name) < ($1.begin, $1.name) }
+        for entry in entries {
+            guard let elementSize = dtypeSize[entry.dtype] else {
+                throw CheckpointError.unsupportedDType(path: path, name: entry.name, dtype: entry.dtype)
+            }
+            let count = entry.shape.reduce(1, *)
+            guard count * elementSize == entry.end - entry.begin else {
+                throw fail("tensor '\(entry.name)' of shape \(entry.shape) and dtype \(entry.dtype) needs \(count * elementSize) bytes, its offsets span \(entry.end - entry.begin)")
+            }
+            let tensor = Tensor(zeros: entry.shape)
+            data.withUnsafeBytes { raw in
+                convert(raw.baseAddress! + headerEnd + entry.begin, dtype: entry.dtype, count: count, into: tensor.data)
+            }
+            file.names.append(entry.name)
+            file.tensors[entry.name] = tensor
+        }
+        return file
+    }
+
+    static let dtypeSize: [String: Int] = ["F32": 4, "F16": 2, "BF16": 2, "F64": 8]
+
+    private static func convert(_ source: UnsafeRawPointer, dtype: String, count: Int, into out: UnsafeMutablePointer<Float>) {
+        switch dtype {
+        case "F32":
+            for k in 0..<count { out[k] = Float(bitPattern: UInt32(littleEndian: source.loadUnaligned(fromByteOffset: 4 * k, as: UInt32.self))) }
+        case "F64":
+            for k in 0..<count { out[k] = Float(Double(bitPattern: UInt64(littleEndian: source.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self)))) }
+        case "BF16":
+            for k in 0..<count { out[k] = Float(bitPattern: UInt32(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self))) << 16) }
+        case "F16":
+            for k in 0..<count { out[k] = halfToFloat(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self))) }
+        default:
+            break
+        }
+    }
+
+    /// IEEE 754 binary16 to binary32, including subnormals, infinities and NaN.
+    static func halfToFloat(_ h: UInt16) -> Float {
+        let sign = UInt32(h >> 15) << 31
+        let exponent = Int(h >> 10) & 0x1F
+        let mantissa = UInt32(h & 0x3FF)
+        if exponent == 0 {
+            let magnitude = Float(mantissa) * Float(sign: .plus, exponent: -24, significand: 1)
+            return sign != 0 ? -magnitude : magnitude
+        }
+        if exponent == 31 { return Float(bitPattern: sign | 0x7F80_0000 | (mantissa << 13)) }
+        return Float(bitPattern: sign | UInt32(exponent - 15 + 127) << 23 | (mantissa << 13))
+    }
+
+    /// Encodes tensors (as F32, in the given order) and metadata as a safetensors file.
+    public static func encode(_ tensors: [(String, Tensor)], metadata: [String: String] = [:]) throws -> Data {
+        var header: [String: Any] = [:]
+        if !metadata.isEmpty { header["__metadata__"] = metadata }
+        var offset = 0
+        for (name, tensor) in tensors {
+            precondition(header[name] == nil, "tensor '\(name)' written twice")
+            header[name] = ["dtype": "F32", "shape": tensor.shape, "data_offsets": [offset, offset + 4 * tensor.count]] as [String: Any]
+            offset += 4 * tensor.count
+        }
+        var headerData = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        // Pad with spaces so the data starts 8-byte aligned, as the Python writer does.
+        while (8 + headerData.count) % 8 != 0 { headerData.append(0x20) }
+        var data = Data(capacity: 8 + headerData.count + offset)
+        withUnsafeBytes(of: UInt64(headerData.count).littleEndian) { data.append(contentsOf: $0) }
+        data.append(headerData)
+        for (_, tensor) in tensors {
+            data.append(UnsafeBufferPointer(start: tensor.data, count: tensor.count))
+        }
+        return data
+    }
+
+    /// Writes a safetensors file atomically.
+    public static func write(_ tensors: [(String, Tensor)], metadata: [String: String] = [:], to path: String) throws {
+        try writeAtomically(try encode(tensors, metadata: metadata), to: path)
+    }
+}
+
+extension ParameterStore {
+    /// The parameters as (name, tensor) pairs, in declaration order, for `SafeTensors.write`.
+    public var namedTensors: [(String, Tensor)] { parameters.map { ($0.name, $0.value) } }
+
+    /// Copies every parameter from `file`. Strict, like PyTorch's `load_state_dict`: a missing
+    /// tensor, an extra one or a shape that differs is an error naming the tensor and shapes.
+    public func load(_ file: SafeTensorsFile, path: String) throws {
+        for p in parameters {
+            guard let t = file.tensors[p.name] else { throw CheckpointError.missingTensor(path: path, name: p.name) }
+            guard t.shape == p.value.shape else {
+                throw CheckpointError.shapeMismatch(path: path, name: p.name, found: t.shape, expected: p.value.shape)
+            }
+        }
+        let known = Set(parameters.map(\.name))
+        if let extra = file.names.first(where: { !known.contains($0) }) {
+            throw CheckpointError.unexpectedTensor(path: path, name: extra)
+        }
+        for p in parameters { p.value.copy(from: file.tensors[p.name]!) }
+    }
+}

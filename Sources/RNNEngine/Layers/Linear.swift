@@ -1,0 +1,58 @@
+/// y = x Wᵀ + b over the last dimension: PyTorch's `nn.Linear` (weight (out, in), bias (out),
+/// both initialised uniform ±1/√in, which is what its default Kaiming-uniform init amounts to).
+public final class Linear {
+    public let weight: Parameter
+    public let bias: Parameter?
+    public let inputSize: Int
+    public let outputSize: Int
+
+    public init(inputSize: Int, outputSize: Int, bias: Bool = true, name: String,
+                store: ParameterStore, rng: inout RandomGenerator) {
+        self.inputSize = inputSize
+        self.outputSize = outputSize
+        let bound = 1 / Float(inputSize).squareRoot()
+        weight = store.declare(name + ".weight", shape: [outputSize, inputSize]) { rng.fillUniform($0, -bound, bound) }
+        self.bias = bias ? store.declare(name + ".bias", shape: [outputSize]) { rng.fillUniform($0, -bound, bound) } : nil
+    }
+
+    public func callAsFunction(_ x: Variable, tape: Tape) -> Variable {
+        linear(x, weight: weight, bias: bias, tape: tape)
+    }
+}
+
+/// y (…, out) = x (…, in) Wᵀ + b, with W (out, in). Every leading dimension is a row.
+public func linear(_ x: Variable, weight: Variable, bias: Variable?, tape: Tape) -> Variable {
+    let outSize = weight.shape[0], inSize = weight.shape[1]
+    precondition(x.shape.last == inSize, "linear: input \(x.shape) does not end in \(inSize)")
+    let rows = x.value.count / inSize
+    let y = Tensor(zeros: Array(x.shape.dropLast()) + [outSize])
+    if let bias {
+        for r in 0..<rows { (y.data + r * outSize).update(from: bias.value.data, count: outSize) }
+    }
+    BLAS.sgemm(transB: true, m: rows, n: outSize, k: inSize, a: x.value.data, lda: inSize,
+               b: weight.value.data, ldb: inSize, beta: bias == nil ? 0 : 1, c: y.data, ldc: outSize)
+    let result = Variable(y, requiresGrad: tape.needsGradient(x, weight, bias))
+    if result.requiresGrad {
+        tape.record {
+            guard let dy = result.grad else { return }
+            linearBackward(dy: dy, x: x, weight: weight, bias: bias, rows: rows)
+        }
+    }
+    return result
+}
+
+/// dx += dy W, dW += dyᵀ x, db += Σ_rows dy.
+func linearBackward(dy: Tensor, x: Variable, weight: Variable, bias: Variable?, rows: Int) {
+    let outSize = weight.shape[0], inSize = weight.shape[1]
+    if x.requiresGrad {
+        BLAS.sgemm(m: rows, n: inSize, k: outSize, a: dy.data, lda: outSize, b: weight.value.data, ldb: inSize,
+                   beta: 1, c: x.gradient().data, ldc: inSize)
+    }
+    if weight.requiresGrad {
+        BLAS.sgemm(transA: true, m: outSize, n: inSize, k: rows, a: dy.data, lda: outSize, b: x.value.data,
+                   ldb: inSize, beta: 1, c: weight.gradient().data, ldc: inSize)
+    }
+    if let bias, bias.requiresGrad {
+        accumulateColumnSums(dy.data, rows: rows, columns: outSize, ld: outSize, into: bias.gradient().data)
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+
+/// Connectionist temporal classification loss over unnormalised `logits` (T, B, C), with the
+/// log-softmax fused in: PyTorch's `F.ctc_loss(logits.log_softmax(2), ..., reduction="mean")`.
+/// Each utterance's loss is divided by its target length, then averaged over the batch.
+///
+/// - targets: one label sequence per utterance, labels in 1..<C (`blank` excluded).
+/// - inputLengths: frames per utterance (≤ T); frames past it get no gradient.
+/// - zeroInfinity: an impossible alignment (target too long for its input) counts as 0 loss
+///   and 0 gradient instead of +∞.
+public func ctcLoss(
+    _ logits: Variable, targets: [[Int32]], inputLengths: [Int], blank: Int32 = 0,
+    zeroInfinity: Bool = false, tape: Tape
+) -> Variable {
+    precondition(logits.shape.count == 3, "ctc: logits must be (T, B, C), got \(logits.shape)")
+    let T = logits.shape[0], B = logits.shape[1], C = logits.shape[2]
+    precondition(targets.count == B && inputLengths.count == B, "ctc: need \(B) targets and input lengths")
+    let needsGradient = tape.needsGradient(logits)
+    let gradient: Tensor? = needsGradient ? Tensor(zeros: logits.shape) : nil
+    var losses = [Double](repeating: 0, count: B)
+    losses.withUnsafeMutableBufferPointer { lossBuffer in
+        let lossPointer = lossBuffer.baseAddress!
+        parallelChunks(B) { range in
+            for b in range {
+                precondition(inputLengths[b] >= 0 && inputLengths[b] <= T, "ctc: input length \(inputLengths[b]) outside 0...\(T)")
+                let scale = 1 / Float(max(targets[b].count, 1)) / Float(B)
+                lossPointer[b] = ctcUtterance(
+                    logits: logits.value.data, frames: inputLengths[b], batch: B, index: b, classes: C,
+                    labels: targets[b], blank: blank, zeroInfinity: zeroInfinity,
+                    gradient: gradient?.data, gradientScale: scale)
+            }
+        }
+    }
+    var total = 0.0
+    for b in 0..<B { total += losses[b] / Double(max(targets[b].count, 1)) }
+    let loss = Variable(Tensor(shape: [1], values: [Float(total / Double(B))]), requiresGrad: needsGradient)
+    if let gradient {
+        tape.record {
+            guard let dLoss = loss.grad?[0] else { return }
+            let dx = logits.gradient().data
+            for k in 0..<gradient.count { dx[k] += dLoss * gradient.data[k] }
+        }
+    }
+    return loss
+}
+
+@inline(__always) private func logAdd(_ a: Float, _ b: Float) -> Float {
+    if a == -.infinity { return b }
+    if b == -.infinity { return a }
+    return max(a, b) + log1pf(expf(-abs(a - b)))
+}
+
+/// −log p(labels | utterance b) by the forward-backward recursions in log space; writes
+/// dLoss/dlogits · gradientScale into the utterance's (T, C) slots of `gradient`.
+private func ctcUtterance(
+    logits: UnsafePointer<Float>, frames T: Int, batch B: Int, index b: Int, classes C: Int,
+    labels: [Int32], blank: Int32, zeroInfinity: Bool,
+    gradient: UnsafeMutablePointer<Float>?, gradientScale: Float
+) -> Double {
+    let S = 2 * labels.count + 1
+    // Extended label sequence: blank, l1, blank, l2, ..., blank.
+    var extended = [Int](repeating: Int(blank), count: S)
+    for (k, label) in labels.enumerated() {
+        precondition(label >= 0 && Int(label) < C && label != blank, "ctc: label \(label) is blank or outside 0..<\(C)")
+        extended[2 * k + 1] = Int(label)
+    }
+    if T == 0 { return labels.isEmpty ? 0 : (zeroInfinity ? 0 : .infinity) }
+
+    // Log-softmax of each frame.
+    var logProbs = [Float](repeating: 0, count: T * C)
+    for t in 0..<T {
+        let row = logits + (t * B + b) * C
+        var m = -Float.infinity
+        for c in 0..<C { m = max(m, row[c]) }
+        var s: Float = 0
+        for c in 0..<C { s += expf(row[c] - m) }
+        let logZ = m + logf(s)
+        for c in 0..<C { logProbs[t * C + c] = row[c] - logZ }
+    }
+
+    var alpha = [Float](repeating: -.infinity, count: T * S)
+    var beta = [Float](repeating: -.infinity, count: T * S)
+    func canSkip(_ s: Int) -> Bool { s >= 2 && extended[s] != Int(blank) && extended[s] != extended[s - 2] }
+
+    alpha[0] = logProbs[extended[0]]
+    if S > 1 { alpha[1] = logProbs[extended[1]] }
+    for t in 1..<T {
+        for s in 0..<S {
+            var a = alpha[(t - 1) * S + s]
+            if s >= 1 { a = logAdd(a, alpha[(t - 1) * S + s - 1]) }
+            if canSkip(s) { a = logAdd(a, alpha[(t - 1) * S + s - 2]) }
+            alpha[t * S + s] = a == -.infinity ? a : a + logProbs[t * C + extended[s]]
+        }
+    }
+    var logLikelihood = alpha[(T - 1) * S + S - 1]
+    if S > 1 { logLikelihood = logAdd(logLikelihood, alpha[(T - 1) * S + S - 2]) }
+    if logLikelihood == -.infinity {
+        return zeroInfinity ? 0 : .infinity   // gradient stays 0 for an impossible alignment
+    }
+    guard let gradient else { return Double(-logLikelihood) }
+
+    beta[(T - 1) * S + S - 1] = logProbs[(T - 1) * C + extended[S - 1]]
+    if S > 1 { beta[(T - 1) * S + S - 2] = logProbs[(T - 1) * C + extended[S - 2]] }
+    for t in stride(from: T - 2, through: 0, by: -1) {
+        for s in 0..<S {
+            var v = beta[(t + 1) * S + s]
+            if s + 1 < S { v = logAdd(v, beta[(t + 1) * S + s + 1]) }
+            if s + 2 < S && canSkip(s + 2) { v = logAdd(v, beta[(t + 1) * S + s + 2]) }
+            beta[t * S + s] = v == -.infinity ? v : v + logProbs[t * C + extended[s]]
+        }
+    }
+
+    // dLoss/dlogit[t, c] = softmax[t, c] − Σ_{s: l'_s = c} α_t(s) β_t(s) / (y_t(c) · p).
+    var occupancy = [Float](repeating: -.infinity, count: C)
+    for t in 0..<T {
+        for c in 0..<C { occupancy[c] = -.infinity }
+        for s in 0..<S { occupancy[extended[s]] = logAdd(occupancy[extended[s]], alpha[t * S + s] + beta[t * S + s]) }
+        let g = gradient + (t * B + b) * C
+        for c in 0..<C {
+            let lp = logProbs[t * C + c]
+            g[c] = (expf(lp) - expf(occupancy[c] - lp - logLikelihood)) * gradientScale
+        }
+    }
+    return Double(-logLikelihood)
+}

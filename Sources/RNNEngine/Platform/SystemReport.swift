@@ -1,0 +1,105 @@
+import Foundation
+
+/// The version of RNN Zoo, printed by `zoo info` and written into checkpoints.
+public let zooVersion = "0.1.0"
+
+/// What `zoo info` shows: the BLAS library and kernel, threads, CPU, versions and a measured
+/// sgemm speed, so a slow setup is visible before a long training run.
+public struct SystemReport: Codable {
+    public var blasConfiguration: String
+    public var blasKernel: String
+    public var blasKernelIsSlow: Bool
+    public var recommendedKernel: String?
+    public var openblasCoretypeVariable: String?
+    public var threads: Int
+    public var cpuModel: String
+    public var cpuCores: Int
+    public var cpuFeatures: [String]
+    public var zooVersion: String
+    public var swiftVersion: String
+    public var sgemmGflops: Double
+    public var recurrentSgemmGflops: Double
+
+    enum CodingKeys: String, CodingKey {
+        case blasConfiguration = "blas", blasKernel = "kernel", blasKernelIsSlow = "kernel_is_generic"
+        case recommendedKernel = "recommended_kernel", openblasCoretypeVariable = "openblas_coretype"
+        case threads, cpuModel = "cpu", cpuCores = "cpu_cores", cpuFeatures = "cpu_features"
+        case zooVersion = "zoo_version", swiftVersion = "swift_version"
+        case sgemmGflops = "sgemm_gflops", recurrentSgemmGflops = "recurrent_sgemm_gflops"
+    }
+
+    /// The CPU features that matter for the kernels, in a fixed order.
+    static let interestingFeatures = ["sse4_2", "avx", "f16c", "fma", "avx2", "avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512_bf16", "amx_tile"]
+
+    public static func collect(measure: Bool = true) -> SystemReport {
+        let features = OpenBLASKernel.cpuFeatures
+        return SystemReport(
+            blasConfiguration: BLAS.configuration,
+            blasKernel: BLAS.coreName,
+            blasKernelIsSlow: OpenBLASKernel.isSlowKernel(core: BLAS.coreName),
+            recommendedKernel: OpenBLASKernel.recommendedCore(),
+            openblasCoretypeVariable: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"],
+            threads: Engine.threads,
+            cpuModel: OpenBLASKernel.cpuModel,
+            cpuCores: ProcessInfo.processInfo.activeProcessorCount,
+            cpuFeatures: interestingFeatures.filter(features.contains),
+            zooVersion: RNNEngine.zooVersion,
+            swiftVersion: compilerVersion,
+            sgemmGflops: measure ? measureSgemm(m: 1024, n: 1024, k: 1024) : 0,
+            recurrentSgemmGflops: measure ? measureSgemm(m: 32, n: 2048, k: 512) : 0)
+    }
+
+    static var compilerVersion: String {
+        #if compiler(>=6.3)
+        return "6.3 or later"
+        #elseif compiler(>=6.2)
+        return "6.2"
+        #elseif compiler(>=6.1)
+        return "6.1"
+        #else
+        return "6.0"
+        #endif
+    }
+
+    /// Best-of-three GFLOP/s of C (m×n) = A (m×k) · Bᵀ, each trial at least ~0.2 s.
+    public static func measureSgemm(m: Int, n: Int, k: Int) -> Double {
+        var rng = RandomGenerator(seed: 1)
+        let a = Tensor(zeros: [m, k]), b = Tensor(zeros: [n, k]), c = Tensor(zeros: [m, n])
+        rng.fillUniform(a, -1, 1)
+        rng.fillUniform(b, -1, 1)
+        let flops = 2.0 * Double(m * n * k)
+        let repeats = max(1, Int(2e8 / flops))
+        var best = 0.0
+        for _ in 0..<3 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            for _ in 0..<repeats {
+                BLAS.sgemm(transB: true, m: m, n: n, k: k, a: a.data, lda: k, b: b.data, ldb: k, c: c.data, ldc: n)
+            }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            best = max(best, flops * Double(repeats) / seconds / 1e9)
+        }
+        return best
+    }
+
+    public var text: String {
+        var lines = [
+            "zoo \(zooVersion) (Swift \(swiftVersion))",
+            "BLAS:      \(blasConfiguration)",
+            "kernel:    \(blasKernel)" + (openblasCoretypeVariable.map { " (OPENBLAS_CORETYPE=\($0))" } ?? ""),
+            "threads:   \(threads)",
+            "CPU:       \(cpuModel), \(cpuCores) cores",
+            "features:  \(cpuFeatures.joined(separator: " "))",
+            String(format: "sgemm:     %.1f GFLOP/s (1024³), %.1f GFLOP/s (recurrent shape 32×2048×512)", sgemmGflops, recurrentSgemmGflops),
+        ]
+        if blasKernelIsSlow, let recommendedKernel {
+            lines.append("warning:   '\(blasKernel)' is a generic kernel; run with OPENBLAS_CORETYPE=\(recommendedKernel)")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    public func jsonLine() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+}

@@ -1,0 +1,177 @@
+// One direction of one recurrent layer over a whole sequence: the matrix products around
+// the pointwise cell steps. The input projection of all timesteps is one GEMM before the
+// time loop, the loop has one recurrent GEMM per step and allocates nothing, and the weight
+// gradients of all timesteps are one GEMM each after the backward loop.
+
+/// The four PyTorch tensors of one direction of one layer.
+public struct DirectionWeights {
+    public let inputWeight: Parameter   // weight_ih: (G·H, I)
+    public let hiddenWeight: Parameter  // weight_hh: (G·H, H)
+    public let inputBias: Parameter     // bias_ih: (G·H)
+    public let hiddenBias: Parameter    // bias_hh: (G·H)
+}
+
+/// What the forward pass of one direction keeps for its backward pass.
+///
+/// `states` holds T+1 hidden states laid out so that the state *before* timestep t and the
+/// state *after* it are both contiguous (T, B, H) views: for the forward direction
+/// states[0] = h0 and states[t+1] = h_t; for the reverse direction states[T] = h0 and
+/// states[t] = h_t. `cells` does the same for the LSTM's c.
+final class DirectionCache {
+    let kind: CellKind
+    let steps: Int, batch: Int, hiddenSize: Int
+    let reverse: Bool
+    let gates: Tensor           // (T, B, G·H): activated gates; their gradients after backward
+    let hiddenProjection: Tensor? // GRU only: (T, B, 3H) h W_hhᵀ (+ b_hn in the n block)
+    let states: Tensor          // (T+1, B, H)
+    let cells: Tensor?          // (T+1, B, H), LSTM only
+
+    init(kind: CellKind, steps: Int, batch: Int, hiddenSize: Int, reverse: Bool) {
+        self.kind = kind
+        self.steps = steps; self.batch = batch; self.hiddenSize = hiddenSize
+        self.reverse = reverse
+        gates = Tensor(zeros: [steps, batch, kind.gateCount * hiddenSize])
+        hiddenProjection = kind == .gru ? Tensor(zeros: [steps, batch, 3 * hiddenSize]) : nil
+        states = Tensor(zeros: [steps + 1, batch, hiddenSize])
+        cells = kind.hasCellState ? Tensor(zeros: [steps + 1, batch, hiddenSize]) : nil
+    }
+
+    /// Index in `states` of the state before timestep t, and of the state after it.
+    @inline(__always) func previousIndex(_ t: Int) -> Int { reverse ? t + 1 : t }
+    @inline(__always) func nextIndex(_ t: Int) -> Int { reverse ? t : t + 1 }
+    /// Index in `states` of the initial and of the final state.
+    var initialIndex: Int { reverse ? steps : 0 }
+    var finalIndex: Int { reverse ? 0 : steps }
+
+    /// The state before every timestep, as a (T·B, H) matrix aligned with the inputs.
+    var previousStates: UnsafeMutablePointer<Float> { states.data + (reverse ? batch * hiddenSize : 0) }
+    /// The state after every timestep (the outputs, before masking), (T·B, H).
+    var nextStates: UnsafeMutablePointer<Float> { states.data + (reverse ? 0 : batch * hiddenSize) }
+}
+
+/// Runs one direction forward. `input` is (T, B, I); `h0`/`c0` are (B, H) or nil for zeros.
+func recurrentDirectionForward(
+    _ cache: DirectionCache, input: UnsafePointer<Float>, inputSize I: Int, weights w: DirectionWeights,
+    h0: UnsafePointer<Float>?, c0: UnsafePointer<Float>?, lengths: UnsafePointer<Int32>?
+) {
+    let T = cache.steps, B = cache.batch, H = cache.hiddenSize
+    let G = cache.kind.gateCount * H
+    let gates = cache.gates.data
+    let bih = w.inputBias.value.data, bhh = w.hiddenBias.value.data
+    let whh = w.hiddenWeight.value.data
+
+    // Biases first, then all timesteps' input projections in one GEMM: (T·B, I) × (I, G·H).
+    // The GRU keeps b_hh on the hidden side, where r multiplies its n block.
+    for row in 0..<(T * B) {
+        let g = gates + row * G
+        if cache.kind == .gru {
+            for j in 0..<G { g[j] = bih[j] }
+        } else {
+            for j in 0..<G { g[j] = bih[j] + bhh[j] }
+        }
+    }
+    BLAS.sgemm(transB: true, m: T * B, n: G, k: I, a: input, lda: I,
+               b: w.inputWeight.value.data, ldb: I, beta: 1, c: gates, ldc: G)
+
+    let initial = cache.states.data + cache.initialIndex * B * H
+    if let h0 { initial.update(from: h0, count: B * H) }
+    if let cells = cache.cells, let c0 { (cells.data + cache.initialIndex * B * H).update(from: c0, count: B * H) }
+
+    for s in 0..<T {
+        let t = cache.reverse ? T - 1 - s : s
+        let g = gates + t * B * G
+        let hPrev = cache.states.data + cache.previousIndex(t) * B * H
+        let hNext = cache.states.data + cache.nextIndex(t) * B * H
+        switch cache.kind {
+        case .lstm:
+            BLAS.sgemm(transB: true, m: B, n: G, k: H, a: hPrev, lda: H, b: whh, ldb: H, beta: 1, c: g, ldc: G)
+            let cells = cache.cells!.data
+            lstmStepForward(gates: g, cPrev: cells + cache.previousIndex(t) * B * H, hPrev: hPrev,
+                            cNext: cells + cache.nextIndex(t) * B * H, hNext: hNext,
+                            batch: B, hiddenSize: H, time: t, lengths: lengths)
+        case .gru:
+            let hidden = cache.hiddenProjection!.data + t * B * G
+            BLAS.sgemm(transB: true, m: B, n: G, k: H, a: hPrev, lda: H, b: whh, ldb: H, beta: 0, c: hidden, ldc: G)
+            gruStepForward(gates: g, hidden: hidden, hiddenBias: bhh, hPrev: hPrev, hNext: hNext,
+                           batch: B, hiddenSize: H, time: t, lengths: lengths)
+        case .rnnTanh, .rnnRelu:
+            BLAS.sgemm(transB: true, m: B, n: G, k: H, a: hPrev, lda: H, b: whh, ldb: H, beta: 1, c: g, ldc: G)
+            simpleRNNStepForward(gates: g, hPrev: hPrev, hNext: hNext, batch: B, hiddenSize: H,
+                                 relu: cache.kind == .rnnRelu, time: t, lengths: lengths)
+        }
+    }
+}
+
+/// Scratch buffers of the backward time loop, (B, H) each, allocated once per call.
+struct DirectionBackwardScratch {
+    let dh: Tensor, dhPrev: Tensor, dc: Tensor
+    init(batch: Int, hiddenSize: Int) {
+        dh = Tensor(zeros: [batch, hiddenSize])
+        dhPrev = Tensor(zeros: [batch, hiddenSize])
+        dc = Tensor(zeros: [batch, hiddenSize])
+    }
+}
+
+/// Runs one direction backward.
+///
+/// - `dOutput` (T, B, H): dLoss/d(output of this direction), zero on padded rows.
+/// - `dFinalH`/`dFinalC` (B, H): dLoss/d(final state), or nil.
+/// - Accumulates the weight gradients, adds dLoss/dinput into `dInput` (T, B, I) when given,
+///   and writes dLoss/dh0 (and dc0) into `dh0`/`dc0` when given.
+func recurrentDirectionBackward(
+    _ cache: DirectionCache, input: UnsafePointer<Float>, inputSize I: Int, weights w: DirectionWeights,
+    dOutput: UnsafePointer<Float>, dFinalH: UnsafePointer<Float>?, dFinalC: UnsafePointer<Float>?,
+    dInput: UnsafeMutablePointer<Float>?, dh0: UnsafeMutablePointer<Float>?, dc0: UnsafeMutablePointer<Float>?,
+    lengths: UnsafePointer<Int32>?, scratch: DirectionBackwardScratch
+) {
+    let T = cache.steps, B = cache.batch, H = cache.hiddenSize
+    let G = cache.kind.gateCount * H
+    let gates = cache.gates.data
+    let whh = w.hiddenWeight.value.data
+    var dh = scratch.dh.data, dhPrev = scratch.dhPrev.data
+    let dc = scratch.dc.data
+    if let dFinalH { dh.update(from: dFinalH, count: B * H) } else { dh.update(repeating: 0, count: B * H) }
+    if let dFinalC { dc.update(from: dFinalC, count: B * H) } else { dc.update(repeating: 0, count: B * H) }
+
+    for s in 0..<T {
+        let t = cache.reverse ? s : T - 1 - s   // the forward order, reversed
+        let g = gates + t * B * G
+        let dy = dOutput + t * B * H
+        for k in 0..<(B * H) { dh[k] += dy[k] }
+        switch cache.kind {
+        case .lstm:
+            let cells = cache.cells!.data
+            lstmStepBackward(gates: g, cPrev: cells + cache.previousIndex(t) * B * H,
+                             cNext: cells + cache.nextIndex(t) * B * H, dh: dh, dc: dc, dhPrev: dhPrev,
+                             batch: B, hiddenSize: H, time: t, lengths: lengths)
+            BLAS.sgemm(m: B, n: H, k: G, a: g, lda: G, b: whh, ldb: H, beta: 1, c: dhPrev, ldc: H)
+        case .gru:
+            let hidden = cache.hiddenProjection!.data + t * B * G
+            gruStepBackward(gates: g, hidden: hidden, hPrev: cache.states.data + cache.previousIndex(t) * B * H,
+                            dh: dh, dhPrev: dhPrev, batch: B, hiddenSize: H, time: t, lengths: lengths)
+            BLAS.sgemm(m: B, n: H, k: G, a: hidden, lda: G, b: whh, ldb: H, beta: 1, c: dhPrev, ldc: H)
+        case .rnnTanh, .rnnRelu:
+            simpleRNNStepBackward(gates: g, dh: dh, dhPrev: dhPrev, batch: B, hiddenSize: H,
+                                  relu: cache.kind == .rnnRelu, time: t, lengths: lengths)
+            BLAS.sgemm(m: B, n: H, k: G, a: g, lda: G, b: whh, ldb: H, beta: 1, c: dhPrev, ldc: H)
+        }
+        swap(&dh, &dhPrev)
+    }
+    if let dh0 { dh0.update(from: dh, count: B * H) }
+    if let dc0 { dc0.update(from: dc, count: B * H) }
+
+    // Weight gradients of all timesteps at once. The hidden-side gate gradients are `gates`
+    // itself, except for the GRU, whose hidden side is in `hiddenProjection`.
+    let hiddenSide = cache.hiddenProjection?.data ?? gates
+    let rows = T * B
+    BLAS.sgemm(transA: true, m: G, n: I, k: rows, a: gates, lda: G, b: input, ldb: I,
+               beta: 1, c: w.inputWeight.grad!.data, ldc: I)
+    BLAS.sgemm(transA: true, m: G, n: H, k: rows, a: hiddenSide, lda: G, b: cache.previousStates, ldb: H,
+               beta: 1, c: w.hiddenWeight.grad!.data, ldc: H)
+    accumulateColumnSums(gates, rows: rows, columns: G, ld: G, into: w.inputBias.grad!.data)
+    accumulateColumnSums(hiddenSide, rows: rows, columns: G, ld: G, into: w.hiddenBias.grad!.data)
+    if let dInput {
+        BLAS.sgemm(m: rows, n: I, k: G, a: gates, lda: G, b: w.inputWeight.value.data, ldb: I,
+                   beta: 1, c: dInput, ldc: I)
+    }
+}

@@ -1,0 +1,229 @@
+import Foundation
+
+/// The state a recurrent stack carries between sequences: h (and c for LSTM), each
+/// (layers · directions, B, H), PyTorch's `h_n`/`c_n` layout.
+public struct RecurrentState {
+    public var hidden: Variable
+    public var cell: Variable?
+
+    public init(hidden: Variable, cell: Variable? = nil) {
+        self.hidden = hidden
+        self.cell = cell
+    }
+
+    /// The same values, cut from the computation (truncated backpropagation through time).
+    public func detached() -> RecurrentState {
+        RecurrentState(hidden: Variable(hidden.value.copy()), cell: cell.map { Variable($0.value.copy()) })
+    }
+}
+
+/// A multi-layer, optionally bidirectional RNN, LSTM or GRU over whole sequences: PyTorch's
+/// `nn.LSTM`/`nn.GRU`/`nn.RNN` with time-major input (T, B, I), the same parameter names,
+/// shapes, gate orders and default initialisation (uniform ±1/√H).
+///
+/// One call is one operation on the tape, whatever the number of layers and timesteps.
+/// Padded batches pass `lengths`: a sequence's state stops changing after its length, its
+/// outputs there are zero, and the reverse direction starts at its last real timestep, as
+/// with `pack_padded_sequence`.
+public final class RecurrentLayer {
+    public let kind: CellKind
+    public let inputSize: Int
+    public let hiddenSize: Int
+    public let layers: Int
+    public let bidirectional: Bool
+    /// Dropout on the outputs of every layer but the last, while training.
+    public let dropout: Float
+    /// weights[layer][direction]
+    public let weights: [[DirectionWeights]]
+
+    public var directions: Int { bidirectional ? 2 : 1 }
+    public var outputSize: Int { hiddenSize * directions }
+
+    /// Declares the parameters in `store` as `<prefix>.weight_ih_l0`, ... (prefix "" for none).
+    public init(
+        _ kind: CellKind, inputSize: Int, hiddenSize: Int, layers: Int = 1, bidirectional: Bool = false,
+        dropout: Float = 0, prefix: String, store: ParameterStore, rng: inout RandomGenerator
+    ) {
+        precondition(inputSize > 0 && hiddenSize > 0 && layers > 0, "recurrent layer sizes must be positive")
+        self.kind = kind
+        self.inputSize = inputSize
+        self.hiddenSize = hiddenSize
+        self.layers = layers
+        self.bidirectional = bidirectional
+        self.dropout = dropout
+        let bound = 1 / Float(hiddenSize).squareRoot()
+        let G = kind.gateCount * hiddenSize
+        let dot = prefix.isEmpty ? "" : prefix + "."
+        var all: [[DirectionWeights]] = []
+        for layer in 0..<layers {
+            let layerInput = layer == 0 ? inputSize : hiddenSize * (bidirectional ? 2 : 1)
+            var perDirection: [DirectionWeights] = []
+            for direction in 0..<(bidirectional ? 2 : 1) {
+                let suffix = "_l\(layer)" + (direction == 1 ? "_reverse" : "")
+                func declare(_ name: String, _ shape: [Int]) -> Parameter {
+                    store.declare(dot + name + suffix, shape: shape) { rng.fillUniform($0, -bound, bound) }
+                }
+                perDirection.append(DirectionWeights(
+                    inputWeight: declare("weight_ih", [G, layerInput]),
+                    hiddenWeight: declare("weight_hh", [G, hiddenSize]),
+                    inputBias: declare("bias_ih", [G]),
+                    hiddenBias: declare("bias_hh", [G])))
+            }
+            all.append(perDirection)
+        }
+        weights = all
+    }
+
+    /// A zero state for a batch of `batch` sequences.
+    public func zeroState(batch: Int) -> RecurrentState {
+        let shape = [layers * directions, batch, hiddenSize]
+        return RecurrentState(hidden: Variable(Tensor(zeros: shape)),
+                              cell: kind.hasCellState ? Variable(Tensor(zeros: shape)) : nil)
+    }
+
+    /// Runs the stack over `input` (T, B, I).
+    ///
+    /// - Parameters:
+    ///   - lengths: each sequence's length (≤ T), or nil when every sequence fills T.
+    ///   - initialState: (layers · directions, B, H) each; nil for zeros.
+    ///   - rng: draws the dropout masks between layers while training.
+    /// - Returns: the last layer's outputs (T, B, directions · H) and the final state.
+    public func callAsFunction(
+        _ input: Variable, lengths: [Int]? = nil, initialState: RecurrentState? = nil,
+        tape: Tape, rng: inout RandomGenerator
+    ) -> (output: Variable, state: RecurrentState) {
+        precondition(input.shape.count == 3 && input.shape[2] == inputSize,
+                     "recurrent input must be (T, B, \(inputSize)), got \(input.shape)")
+        let T = input.shape[0], B = input.shape[1], H = hiddenSize, D = directions
+        if let lengths {
+            precondition(lengths.count == B && lengths.allSatisfy { $0 >= 0 && $0 <= T },
+                         "lengths must be \(B) values in 0...\(T)")
+        }
+        if let initialState {
+            precondition(initialState.hidden.shape == [layers * D, B, H], "initial h must be \([layers * D, B, H])")
+            precondition(kind.hasCellState == (initialState.cell != nil), "initial c must be given exactly for LSTM")
+        }
+        let lengths32: [Int32]? = lengths?.map { Int32($0) }
+        let applyDropout = tape.isTraining && dropout > 0 && layers > 1
+
+        var layerInputs: [Tensor] = [input.value]
+        var caches: [[DirectionCache]] = []
+        var dropoutMasks: [Tensor?] = []
+        let finalH = Tensor(zeros: [layers * D, B, H])
+        let finalC: Tensor? = kind.hasCellState ? Tensor(zeros: [layers * D, B, H]) : nil
+        var output = input.value
+
+        for layer in 0..<layers {
+            let layerInput = layerInputs[layer]
+            let I = layerInput.shape[2]
+            output = Tensor(zeros: [T, B, D * H])
+            var layerCaches: [DirectionCache] = []
+            for direction in 0..<D {
+                let index = layer * D + direction
+                let cache = DirectionCache(kind: kind, steps: T, batch: B, hiddenSize: H, reverse: direction == 1)
+                let h0 = initialState.map { UnsafePointer($0.hidden.value.data + index * B * H) }
+                let c0 = initialState?.cell.map { UnsafePointer($0.value.data + index * B * H) }
+                withOptionalPointer(lengths32) { lengthPointer in
+                    recurrentDirectionForward(cache, input: layerInput.data, inputSize: I,
+                                              weights: weights[layer][direction], h0: h0, c0: c0,
+                                              lengths: lengthPointer)
+                }
+                scatterDirectionOutput(cache, into: output, direction: direction, lengths: lengths)
+                (finalH.data + index * B * H).update(from: cache.states.data + cache.finalIndex * B * H, count: B * H)
+                if let finalC, let cells = cache.cells {
+                    (finalC.data + index * B * H).update(from: cells.data + cache.finalIndex * B * H, count: B * H)
+                }
+                layerCaches.append(cache)
+            }
+            caches.append(layerCaches)
+            if layer < layers - 1 {
+                if applyDropout {
+                    let mask = dropoutMask(shape: output.shape, probability: dropout, rng: &rng)
+                    for k in 0..<output.count { output.data[k] *= mask.data[k] }
+                    dropoutMasks.append(mask)
+                } else {
+                    dropoutMasks.append(nil)
+                }
+                layerInputs.append(output)
+            }
+        }
+
+        // The weights always take gradients, so a recording tape always records this op.
+        let result = Variable(output, requiresGrad: tape.isRecording)
+        let hN = Variable(finalH, requiresGrad: result.requiresGrad)
+        let cN = finalC.map { Variable($0, requiresGrad: result.requiresGrad) }
+        if result.requiresGrad {
+            tape.record { [self] in
+                guard result.grad != nil || hN.grad != nil || cN?.grad != nil else { return }
+                var dOutput = result.grad ?? Tensor(zeros: result.shape)
+                let scratch = DirectionBackwardScratch(batch: B, hiddenSize: H)
+                let dDirection = Tensor(zeros: [T, B, H])
+                for layer in stride(from: layers - 1, through: 0, by: -1) {
+                    let layerInput = layerInputs[layer]
+                    let I = layerInput.shape[2]
+                    let needInputGrad = layer > 0 || input.requiresGrad
+                    let dInput: Tensor? = needInputGrad ? Tensor(zeros: [T, B, I]) : nil
+                    for direction in 0..<D {
+                        let index = layer * D + direction
+                        gatherDirectionGradient(dOutput, direction: direction, hiddenSize: H, into: dDirection, lengths: lengths)
+                        let dh0 = initialState.map { $0.hidden.gradient().data + index * B * H }
+                        let dc0 = initialState?.cell.map { $0.gradient().data + index * B * H }
+                        withOptionalPointer(lengths32) { lengthPointer in
+                            recurrentDirectionBackward(
+                                caches[layer][direction], input: layerInput.data, inputSize: I,
+                                weights: weights[layer][direction], dOutput: dDirection.data,
+                                dFinalH: hN.grad.map { UnsafePointer($0.data + index * B * H) },
+                                dFinalC: cN?.grad.map { UnsafePointer($0.data + index * B * H) },
+                                dInput: dInput?.data, dh0: dh0, dc0: dc0, lengths: lengthPointer, scratch: scratch)
+                        }
+                    }
+                    guard let dInput else { continue }
+                    if layer > 0 {
+                        if let mask = dropoutMasks[layer - 1] {
+                            for k in 0..<dInput.count { dInput.data[k] *= mask.data[k] }
+                        }
+                        dOutput = dInput
+                    } else {
+                        input.gradient().add(dInput)
+                    }
+                }
+            }
+        }
+        return (result, RecurrentState(hidden: hN, cell: cN))
+    }
+}
+
+/// Copies a direction's per-timestep states into its half of the layer output (T, B, D·H),
+/// leaving zeros on padded rows.
+private func scatterDirectionOutput(_ cache: DirectionCache, into output: Tensor, direction: Int, lengths: [Int]?) {
+    let T = cache.steps, B = cache.batch, H = cache.hiddenSize
+    let width = output.shape[2]
+    let states = cache.nextStates
+    for t in 0..<T {
+        for b in 0..<B where lengths.map({ t < $0[b] }) ?? true {
+            (output.data + (t * B + b) * width + direction * H).update(from: states + (t * B + b) * H, count: H)
+        }
+    }
+}
+
+/// The inverse: a direction's half of the output gradient as (T, B, H), zero on padded rows.
+private func gatherDirectionGradient(_ dOutput: Tensor, direction: Int, hiddenSize H: Int, into result: Tensor, lengths: [Int]?) {
+    let T = dOutput.shape[0], B = dOutput.shape[1], width = dOutput.shape[2]
+    for t in 0..<T {
+        for b in 0..<B {
+            let target = result.data + (t * B + b) * H
+            if let lengths, t >= lengths[b] {
+                target.update(repeating: 0, count: H)
+            } else {
+                target.update(from: dOutput.data + (t * B + b) * width + direction * H, count: H)
+            }
+        }
+    }
+}
+
+/// Calls `body` with a pointer to the array's elements, or nil.
+@inline(__always)
+func withOptionalPointer<R>(_ array: [Int32]?, _ body: (UnsafePointer<Int32>?) -> R) -> R {
+    guard let array else { return body(nil) }
+    return array.withUnsafeBufferPointer { body($0.baseAddress) }
+}

@@ -1,0 +1,3 @@
+import ZooCLI
+
+ZooCommand.main()
