@@ -1,11 +1,40 @@
 import ArgumentParser
+import Foundation
 import RNNEngine
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Throughput of the reference workloads, as JSON lines.")
-    @Option(help: "Run one workload (e.g. lstm-lm, gru-lm, ctc-loss).") var only: String?
+        commandName: "bench",
+        abstract: "Throughput of the reference workloads, as JSON lines.",
+        discussion: """
+            Prints the workloads of the PyTorch reference benchmark (torch_bench.py) with the same \
+            names and fields, plus the achieved GFLOP/s and the measured sgemm peak. Compare the two \
+            in one shell session, as ratios. Build in release mode first.
+            """)
+
+    @Option(help: "Run one workload: \(BenchmarkWorkloads.names.joined(separator: ", ")).") var only: String?
     @Option(help: "Timed seconds per workload.") var seconds: Double = 3
     @Option(help: "Threads for OpenBLAS and the engine.") var threads: Int = 2
-    func run() throws {}
+
+    func validate() throws {
+        if let only, !BenchmarkWorkloads.names.contains(only) {
+            throw ValidationError("unknown workload '\(only)'; choose one of \(BenchmarkWorkloads.names.joined(separator: ", "))")
+        }
+        guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
+        guard threads > 0 else { throw ValidationError("--threads must be positive") }
+    }
+
+    func run() throws {
+        Engine.setThreads(threads)
+        let peak = SystemReport.measureSgemm(m: 32, n: 2048, k: 512)
+        for workload in BenchmarkWorkloads.languageModels where only == nil || only == workload.name {
+            for line in BenchmarkWorkloads.runLanguageModel(workload, seconds: seconds, sgemmPeak: peak) {
+                print(line)
+                fflush(stdout)
+            }
+        }
+        if only == nil || only == "ctc-loss" {
+            print(BenchmarkWorkloads.runCTC(seconds: seconds))
+        }
+    }
 }

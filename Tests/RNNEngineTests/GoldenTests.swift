@@ -12,7 +12,7 @@ final class GoldenTests: XCTestCase {
     private func checkRecurrent(_ kind: CellKind) throws {
         let golden = try loadGolden("recurrent_\(kind.rawValue).safetensors")
         let x = try golden.tensor("x"), h0 = try golden.tensor("h0")
-        let T = x.shape[0], B = x.shape[1], I = x.shape[2], H = h0.shape[2]
+        let I = x.shape[2], H = h0.shape[2]
         let layers = Int(golden.metadata["layers"] ?? "") ?? 0
         var rng = RandomGenerator(seed: 0)
         let store = ParameterStore()

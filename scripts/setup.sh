@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the system libraries RNN Zoo links against (Debian/Ubuntu), then builds `zoo` in
+# release mode. Safe to run again: it installs only what is missing.
+#
+#   scripts/setup.sh            install and build .build/release/zoo
+#   scripts/setup.sh --deps     install the system packages only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  pkg-config
+  libopenblas-dev   # BLAS: every matrix product
+  libsndfile1-dev   # audio files for speech recognition
+  libpng-dev        # images for captioning, loss-curve plots
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if ! command -v swift >/dev/null 2>&1; then
+  echo "setup: no Swift toolchain on PATH. Install Swift 6 from swift.org (or with swiftly), then run this again." >&2
+  exit 1
+fi
+
+[ "${1:-}" = "--deps" ] && exit 0
+swift build -c release --product zoo
+echo "setup: built .build/release/zoo"
