@@ -20,6 +20,39 @@ public enum BLAS {
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
+    /// `sgemm` split across the engine's threads: by columns of C when it is wide enough, else
+    /// by rows. Each thread runs single-threaded OpenBLAS on its block.
+    public static func parallelSgemm(
+        transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+        alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        let team = Engine.team
+        let members = team.size
+        if members == 1 || 2 * m * n * k < 2_000_000 {
+            sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                  b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
+        let splitColumns = n >= 64 * members || n >= m
+        team.run { member in
+            if splitColumns {
+                let j = memberRange(member, of: members, count: n, align: 16)
+                guard !j.isEmpty else { return }
+                sgemm(transA: transA, transB: transB, m: m, n: j.count, k: k, alpha: alpha, a: a, lda: lda,
+                      b: transB ? b + j.lowerBound * ldb : b + j.lowerBound, ldb: ldb,
+                      beta: beta, c: c + j.lowerBound, ldc: ldc)
+            } else {
+                let i = memberRange(member, of: members, count: m, align: 4)
+                guard !i.isEmpty else { return }
+                sgemm(transA: transA, transB: transB, m: i.count, n: n, k: k, alpha: alpha,
+                      a: transA ? a + i.lowerBound : a + i.lowerBound * lda, lda: lda, b: b, ldb: ldb,
+                      beta: beta, c: c + i.lowerBound * ldc, ldc: ldc)
+            }
+        }
+    }
+
     /// y = alpha · op(A) · x + beta · y with A row-major (rows × cols).
     @inline(__always)
     public static func sgemv(
@@ -38,6 +71,10 @@ public enum BLAS {
 
     /// OpenBLAS's build configuration string (version, DYNAMIC_ARCH, thread limit).
     public static var configuration: String { String(cString: openblas_get_config()) }
+
+    /// One spin-wait hint (PAUSE), for the engine's threads waiting on each other.
+    @inline(__always)
+    public static func spinPause() { zoo_spin_pause() }
 
     /// The number of threads OpenBLAS uses for one call.
     public static var threads: Int {
@@ -58,7 +95,7 @@ extension BLAS {
         let kb = transB ? b.shape[1] : b.shape[0]
         let n = transB ? b.shape[0] : b.shape[1]
         precondition(k == kb && c.shape == [m, n], "matmul shapes \(a.shape) \(b.shape) → \(c.shape)")
-        sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-              a: a.data, lda: a.shape[1], b: b.data, ldb: b.shape[1], beta: beta, c: c.data, ldc: n)
+        parallelSgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                      a: a.data, lda: a.shape[1], b: b.data, ldb: b.shape[1], beta: beta, c: c.data, ldc: n)
     }
 }

@@ -29,7 +29,7 @@ public func linear(_ x: Variable, weight: Variable, bias: Variable?, tape: Tape)
     if let bias {
         for r in 0..<rows { (y.data + r * outSize).update(from: bias.value.data, count: outSize) }
     }
-    BLAS.sgemm(transB: true, m: rows, n: outSize, k: inSize, a: x.value.data, lda: inSize,
+    BLAS.parallelSgemm(transB: true, m: rows, n: outSize, k: inSize, a: x.value.data, lda: inSize,
                b: weight.value.data, ldb: inSize, beta: bias == nil ? 0 : 1, c: y.data, ldc: outSize)
     let result = Variable(y, requiresGrad: tape.needsGradient(x, weight, bias))
     if result.requiresGrad {
@@ -45,11 +45,11 @@ public func linear(_ x: Variable, weight: Variable, bias: Variable?, tape: Tape)
 func linearBackward(dy: Tensor, x: Variable, weight: Variable, bias: Variable?, rows: Int) {
     let outSize = weight.shape[0], inSize = weight.shape[1]
     if x.requiresGrad {
-        BLAS.sgemm(m: rows, n: inSize, k: outSize, a: dy.data, lda: outSize, b: weight.value.data, ldb: inSize,
+        BLAS.parallelSgemm(m: rows, n: inSize, k: outSize, a: dy.data, lda: outSize, b: weight.value.data, ldb: inSize,
                    beta: 1, c: x.gradient().data, ldc: inSize)
     }
     if weight.requiresGrad {
-        BLAS.sgemm(transA: true, m: outSize, n: inSize, k: rows, a: dy.data, lda: outSize, b: x.value.data,
+        BLAS.parallelSgemm(transA: true, m: outSize, n: inSize, k: rows, a: dy.data, lda: outSize, b: x.value.data,
                    ldb: inSize, beta: 1, c: weight.gradient().data, ldc: inSize)
     }
     if let bias, bias.requiresGrad {

@@ -1,44 +1,46 @@
-import Foundation
-
-// The LSTM's pointwise step, forward and backward side by side. The matrix products around
-// them live in RecurrentDirection.swift.
+// The LSTM's pointwise step, forward and backward side by side, over a range of hidden units
+// (each thread of the time loop owns one range). The matrix products around them live in
+// RecurrentDirection.swift.
 //
 // Forward:  i = σ(a_i), f = σ(a_f), g = tanh(a_g), o = σ(a_o)
 //           c' = f ∘ c + i ∘ g,  h' = o ∘ tanh(c')
 // where a (B, 4H) = x W_ihᵀ + b_ih + h W_hhᵀ + b_hh, already summed in `gates`.
 
-/// Activates the pre-activations in `gates` (B, 4H) in place and writes c', h' (B, H).
+/// Activates the pre-activations of `units` in `gates` (B, 4H) in place and writes c', h' (B, H).
 /// Rows past their sequence length keep the previous state and get zero gates.
 @inline(__always)
 func lstmStepForward(
     gates: UnsafeMutablePointer<Float>, cPrev: UnsafePointer<Float>, hPrev: UnsafePointer<Float>,
     cNext: UnsafeMutablePointer<Float>, hNext: UnsafeMutablePointer<Float>,
-    batch: Int, hiddenSize H: Int, time t: Int, lengths: UnsafePointer<Int32>?
+    batch: Int, hiddenSize H: Int, units: Range<Int>, time t: Int, lengths: UnsafePointer<Int32>?
 ) {
     for b in 0..<batch {
         let g = gates + b * 4 * H
         let cp = cPrev + b * H, hp = hPrev + b * H
         let cn = cNext + b * H, hn = hNext + b * H
         if let lengths, t >= Int(lengths[b]) {
-            g.update(repeating: 0, count: 4 * H)
-            cn.update(from: cp, count: H)
-            hn.update(from: hp, count: H)
+            for gate in 0..<4 { (g + gate * H + units.lowerBound).update(repeating: 0, count: units.count) }
+            (cn + units.lowerBound).update(from: cp + units.lowerBound, count: units.count)
+            (hn + units.lowerBound).update(from: hp + units.lowerBound, count: units.count)
             continue
         }
-        for j in 0..<H {
-            let i = sigmoid(g[j])
-            let f = sigmoid(g[H + j])
-            let gg = tanhActivation(g[2 * H + j])
-            let o = sigmoid(g[3 * H + j])
-            let c = f * cp[j] + i * gg
-            g[j] = i; g[H + j] = f; g[2 * H + j] = gg; g[3 * H + j] = o
-            cn[j] = c
-            hn[j] = o * tanhActivation(c)
+        var j = units.lowerBound
+        while j < units.upperBound {
+            let w = min(8, units.upperBound - j)
+            let i = sigmoid(load(g + j, w))
+            let f = sigmoid(load(g + H + j, w))
+            let gg = tanh(load(g + 2 * H + j, w))
+            let o = sigmoid(load(g + 3 * H + j, w))
+            let c = f * load(cp + j, w) + i * gg
+            store(i, g + j, w); store(f, g + H + j, w); store(gg, g + 2 * H + j, w); store(o, g + 3 * H + j, w)
+            store(c, cn + j, w)
+            store(o * tanh(c), hn + j, w)
+            j += w
         }
     }
 }
 
-/// Turns the activated gates (B, 4H) into dLoss/d(pre-activations) in place.
+/// Turns the activated gates of `units` (B, 4H) into dLoss/d(pre-activations) in place.
 /// `dh` is dLoss/dh' for this step; `dc` holds dLoss/dc' on entry and dLoss/dc on return.
 /// `dhPrev` receives the part of dLoss/dh that does not go through W_hh (the pass-through of
 /// rows past their length); the caller adds dGates · W_hh to it.
@@ -46,28 +48,32 @@ func lstmStepForward(
 func lstmStepBackward(
     gates: UnsafeMutablePointer<Float>, cPrev: UnsafePointer<Float>, cNext: UnsafePointer<Float>,
     dh: UnsafePointer<Float>, dc: UnsafeMutablePointer<Float>, dhPrev: UnsafeMutablePointer<Float>,
-    batch: Int, hiddenSize H: Int, time t: Int, lengths: UnsafePointer<Int32>?
+    batch: Int, hiddenSize H: Int, units: Range<Int>, time t: Int, lengths: UnsafePointer<Int32>?
 ) {
     for b in 0..<batch {
         let g = gates + b * 4 * H
         let cp = cPrev + b * H, cn = cNext + b * H
         let dhb = dh + b * H, dcb = dc + b * H, dhp = dhPrev + b * H
         if let lengths, t >= Int(lengths[b]) {
-            g.update(repeating: 0, count: 4 * H)
-            dhp.update(from: dhb, count: H)  // state was carried unchanged; dc stays as it is
+            for gate in 0..<4 { (g + gate * H + units.lowerBound).update(repeating: 0, count: units.count) }
+            // The state was carried unchanged: dh passes through, dc stays as it is.
+            (dhp + units.lowerBound).update(from: dhb + units.lowerBound, count: units.count)
             continue
         }
-        for j in 0..<H {
-            let i = g[j], f = g[H + j], gg = g[2 * H + j], o = g[3 * H + j]
-            let tc = tanhActivation(cn[j])
-            let dcTotal = dcb[j] + dhb[j] * o * (1 - tc * tc)
-            let di = dcTotal * gg, df = dcTotal * cp[j], dg = dcTotal * i, dout = dhb[j] * tc
-            g[j] = di * i * (1 - i)
-            g[H + j] = df * f * (1 - f)
-            g[2 * H + j] = dg * (1 - gg * gg)
-            g[3 * H + j] = dout * o * (1 - o)
-            dcb[j] = dcTotal * f
-            dhp[j] = 0
+        var j = units.lowerBound
+        while j < units.upperBound {
+            let w = min(8, units.upperBound - j)
+            let i = load(g + j, w), f = load(g + H + j, w), gg = load(g + 2 * H + j, w), o = load(g + 3 * H + j, w)
+            let tc = tanh(load(cn + j, w))
+            let d = load(dhb + j, w)
+            let dcTotal = load(dcb + j, w) + d * o * (1 - tc * tc)
+            store(dcTotal * gg * i * (1 - i), g + j, w)
+            store(dcTotal * load(cp + j, w) * f * (1 - f), g + H + j, w)
+            store(dcTotal * i * (1 - gg * gg), g + 2 * H + j, w)
+            store(d * tc * o * (1 - o), g + 3 * H + j, w)
+            store(dcTotal * f, dcb + j, w)
+            store(Lanes(repeating: 0), dhp + j, w)
+            j += w
         }
     }
 }

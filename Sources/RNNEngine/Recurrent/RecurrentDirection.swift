@@ -50,6 +50,10 @@ final class DirectionCache {
 }
 
 /// Runs one direction forward. `input` is (T, B, I); `h0`/`c0` are (B, H) or nil for zeros.
+///
+/// Each thread of the engine's team owns a range of hidden units: per timestep it computes the
+/// recurrent product for its units' gate columns and then their pointwise update, so one
+/// fork-join per timestep is the only synchronisation.
 func recurrentDirectionForward(
     _ cache: DirectionCache, input: UnsafePointer<Float>, inputSize I: Int, weights w: DirectionWeights,
     h0: UnsafePointer<Float>?, c0: UnsafePointer<Float>?, lengths: UnsafePointer<Int32>?
@@ -59,55 +63,61 @@ func recurrentDirectionForward(
     let gates = cache.gates.data
     let bih = w.inputBias.value.data, bhh = w.hiddenBias.value.data
     let whh = w.hiddenWeight.value.data
+    let kind = cache.kind
 
     // Biases first, then all timesteps' input projections in one GEMM: (T·B, I) × (I, G·H).
     // The GRU keeps b_hh on the hidden side, where r multiplies its n block.
-    for row in 0..<(T * B) {
-        let g = gates + row * G
-        if cache.kind == .gru {
-            for j in 0..<G { g[j] = bih[j] }
-        } else {
-            for j in 0..<G { g[j] = bih[j] + bhh[j] }
-        }
+    let rowBias = Tensor(zeros: [G])
+    for j in 0..<G { rowBias[j] = kind == .gru ? bih[j] : bih[j] + bhh[j] }
+    parallelChunks(T * B, minimumPerChunk: 16) { rows in
+        for row in rows { (gates + row * G).update(from: rowBias.data, count: G) }
     }
-    BLAS.sgemm(transB: true, m: T * B, n: G, k: I, a: input, lda: I,
-               b: w.inputWeight.value.data, ldb: I, beta: 1, c: gates, ldc: G)
+    BLAS.parallelSgemm(transB: true, m: T * B, n: G, k: I, a: input, lda: I,
+                       b: w.inputWeight.value.data, ldb: I, beta: 1, c: gates, ldc: G)
 
     let initial = cache.states.data + cache.initialIndex * B * H
     if let h0 { initial.update(from: h0, count: B * H) }
     if let cells = cache.cells, let c0 { (cells.data + cache.initialIndex * B * H).update(from: c0, count: B * H) }
 
+    let team = Engine.team
+    let members = team.size
     for s in 0..<T {
         let t = cache.reverse ? T - 1 - s : s
         let g = gates + t * B * G
         let hPrev = cache.states.data + cache.previousIndex(t) * B * H
         let hNext = cache.states.data + cache.nextIndex(t) * B * H
-        switch cache.kind {
-        case .lstm:
-            BLAS.sgemm(transB: true, m: B, n: G, k: H, a: hPrev, lda: H, b: whh, ldb: H, beta: 1, c: g, ldc: G)
-            let cells = cache.cells!.data
-            lstmStepForward(gates: g, cPrev: cells + cache.previousIndex(t) * B * H, hPrev: hPrev,
-                            cNext: cells + cache.nextIndex(t) * B * H, hNext: hNext,
-                            batch: B, hiddenSize: H, time: t, lengths: lengths)
-        case .gru:
-            let hidden = cache.hiddenProjection!.data + t * B * G
-            BLAS.sgemm(transB: true, m: B, n: G, k: H, a: hPrev, lda: H, b: whh, ldb: H, beta: 0, c: hidden, ldc: G)
-            gruStepForward(gates: g, hidden: hidden, hiddenBias: bhh, hPrev: hPrev, hNext: hNext,
-                           batch: B, hiddenSize: H, time: t, lengths: lengths)
-        case .rnnTanh, .rnnRelu:
-            BLAS.sgemm(transB: true, m: B, n: G, k: H, a: hPrev, lda: H, b: whh, ldb: H, beta: 1, c: g, ldc: G)
-            simpleRNNStepForward(gates: g, hPrev: hPrev, hNext: hNext, batch: B, hiddenSize: H,
-                                 relu: cache.kind == .rnnRelu, time: t, lengths: lengths)
+        team.run { member in
+            let units = memberRange(member, of: members, count: H)
+            guard !units.isEmpty else { return }
+            let j0 = units.lowerBound, n = units.count
+            // The recurrent product for this member's units, one GEMM per gate block.
+            let target = kind == .gru ? cache.hiddenProjection!.data + t * B * G : g
+            for gate in 0..<kind.gateCount {
+                BLAS.sgemm(transB: true, m: B, n: n, k: H, a: hPrev, lda: H, b: whh + (gate * H + j0) * H, ldb: H,
+                           beta: kind == .gru ? 0 : 1, c: target + gate * H + j0, ldc: G)
+            }
+            switch kind {
+            case .lstm:
+                let cells = cache.cells!.data
+                lstmStepForward(gates: g, cPrev: cells + cache.previousIndex(t) * B * H, hPrev: hPrev,
+                                cNext: cells + cache.nextIndex(t) * B * H, hNext: hNext,
+                                batch: B, hiddenSize: H, units: units, time: t, lengths: lengths)
+            case .gru:
+                gruStepForward(gates: g, hidden: target, hiddenBias: bhh, hPrev: hPrev, hNext: hNext,
+                               batch: B, hiddenSize: H, units: units, time: t, lengths: lengths)
+            case .rnnTanh, .rnnRelu:
+                simpleRNNStepForward(gates: g, hPrev: hPrev, hNext: hNext, batch: B, hiddenSize: H,
+                                     relu: kind == .rnnRelu, units: units, time: t, lengths: lengths)
+            }
         }
     }
 }
 
 /// Scratch buffers of the backward time loop, (B, H) each, allocated once per call.
 struct DirectionBackwardScratch {
-    let dh: Tensor, dhPrev: Tensor, dc: Tensor
+    let carry: [Tensor], dc: Tensor
     init(batch: Int, hiddenSize: Int) {
-        dh = Tensor(zeros: [batch, hiddenSize])
-        dhPrev = Tensor(zeros: [batch, hiddenSize])
+        carry = [Tensor(zeros: [batch, hiddenSize]), Tensor(zeros: [batch, hiddenSize])]
         dc = Tensor(zeros: [batch, hiddenSize])
     }
 }
@@ -118,6 +128,10 @@ struct DirectionBackwardScratch {
 /// - `dFinalH`/`dFinalC` (B, H): dLoss/d(final state), or nil.
 /// - Accumulates the weight gradients, adds dLoss/dinput into `dInput` (T, B, I) when given,
 ///   and writes dLoss/dh0 (and dc0) into `dh0`/`dc0` when given.
+///
+/// Per timestep, each member first finishes the previous step's dh for its units (its columns
+/// of dGates · W_hh), then runs the pointwise backward of its units; both touch only its own
+/// columns, so one fork-join per timestep suffices.
 func recurrentDirectionBackward(
     _ cache: DirectionCache, input: UnsafePointer<Float>, inputSize I: Int, weights w: DirectionWeights,
     dOutput: UnsafePointer<Float>, dFinalH: UnsafePointer<Float>?, dFinalC: UnsafePointer<Float>?,
@@ -126,52 +140,68 @@ func recurrentDirectionBackward(
 ) {
     let T = cache.steps, B = cache.batch, H = cache.hiddenSize
     let G = cache.kind.gateCount * H
+    let kind = cache.kind
     let gates = cache.gates.data
     let whh = w.hiddenWeight.value.data
-    var dh = scratch.dh.data, dhPrev = scratch.dhPrev.data
+    // The hidden-side gate gradients are `gates` itself, except for the GRU's (`hiddenProjection`).
+    let hiddenSide = cache.hiddenProjection?.data ?? gates
+    let carry = [scratch.carry[0].data, scratch.carry[1].data]
     let dc = scratch.dc.data
-    if let dFinalH { dh.update(from: dFinalH, count: B * H) } else { dh.update(repeating: 0, count: B * H) }
+    if let dFinalH { carry[0].update(from: dFinalH, count: B * H) } else { carry[0].update(repeating: 0, count: B * H) }
     if let dFinalC { dc.update(from: dFinalC, count: B * H) } else { dc.update(repeating: 0, count: B * H) }
 
-    for s in 0..<T {
-        let t = cache.reverse ? s : T - 1 - s   // the forward order, reversed
-        let g = gates + t * B * G
-        let dy = dOutput + t * B * H
-        for k in 0..<(B * H) { dh[k] += dy[k] }
-        switch cache.kind {
-        case .lstm:
-            let cells = cache.cells!.data
-            lstmStepBackward(gates: g, cPrev: cells + cache.previousIndex(t) * B * H,
-                             cNext: cells + cache.nextIndex(t) * B * H, dh: dh, dc: dc, dhPrev: dhPrev,
-                             batch: B, hiddenSize: H, time: t, lengths: lengths)
-            BLAS.sgemm(m: B, n: H, k: G, a: g, lda: G, b: whh, ldb: H, beta: 1, c: dhPrev, ldc: H)
-        case .gru:
-            let hidden = cache.hiddenProjection!.data + t * B * G
-            gruStepBackward(gates: g, hidden: hidden, hPrev: cache.states.data + cache.previousIndex(t) * B * H,
-                            dh: dh, dhPrev: dhPrev, batch: B, hiddenSize: H, time: t, lengths: lengths)
-            BLAS.sgemm(m: B, n: H, k: G, a: hidden, lda: G, b: whh, ldb: H, beta: 1, c: dhPrev, ldc: H)
-        case .rnnTanh, .rnnRelu:
-            simpleRNNStepBackward(gates: g, dh: dh, dhPrev: dhPrev, batch: B, hiddenSize: H,
-                                  relu: cache.kind == .rnnRelu, time: t, lengths: lengths)
-            BLAS.sgemm(m: B, n: H, k: G, a: g, lda: G, b: whh, ldb: H, beta: 1, c: dhPrev, ldc: H)
+    let team = Engine.team
+    let members = team.size
+    func timeAt(_ s: Int) -> Int { cache.reverse ? s : T - 1 - s }   // the forward order, reversed
+
+    for s in 0...T {
+        team.run { member in
+            let units = memberRange(member, of: members, count: H)
+            guard !units.isEmpty else { return }
+            let j0 = units.lowerBound, n = units.count
+            if s > 0 {
+                // dh_{prev} (this member's columns) += dHidden(t_{s−1}) · W_hh[:, units]
+                let previous = hiddenSide + timeAt(s - 1) * B * G
+                BLAS.sgemm(m: B, n: n, k: G, a: previous, lda: G, b: whh + j0, ldb: H,
+                           beta: 1, c: carry[s % 2] + j0, ldc: H)
+            }
+            guard s < T else { return }
+            let t = timeAt(s)
+            let g = gates + t * B * G
+            let dh = carry[s % 2], dhPrev = carry[(s + 1) % 2]
+            let dy = dOutput + t * B * H
+            for b in 0..<B {
+                for j in units { dh[b * H + j] += dy[b * H + j] }
+            }
+            switch kind {
+            case .lstm:
+                let cells = cache.cells!.data
+                lstmStepBackward(gates: g, cPrev: cells + cache.previousIndex(t) * B * H,
+                                 cNext: cells + cache.nextIndex(t) * B * H, dh: dh, dc: dc, dhPrev: dhPrev,
+                                 batch: B, hiddenSize: H, units: units, time: t, lengths: lengths)
+            case .gru:
+                gruStepBackward(gates: g, hidden: hiddenSide + t * B * G,
+                                hPrev: cache.states.data + cache.previousIndex(t) * B * H,
+                                dh: dh, dhPrev: dhPrev, batch: B, hiddenSize: H, units: units, time: t, lengths: lengths)
+            case .rnnTanh, .rnnRelu:
+                simpleRNNStepBackward(gates: g, dh: dh, dhPrev: dhPrev, batch: B, hiddenSize: H,
+                                      relu: kind == .rnnRelu, units: units, time: t, lengths: lengths)
+            }
         }
-        swap(&dh, &dhPrev)
     }
-    if let dh0 { dh0.update(from: dh, count: B * H) }
+    if let dh0 { dh0.update(from: carry[T % 2], count: B * H) }
     if let dc0 { dc0.update(from: dc, count: B * H) }
 
-    // Weight gradients of all timesteps at once. The hidden-side gate gradients are `gates`
-    // itself, except for the GRU, whose hidden side is in `hiddenProjection`.
-    let hiddenSide = cache.hiddenProjection?.data ?? gates
+    // Weight gradients of all timesteps at once.
     let rows = T * B
-    BLAS.sgemm(transA: true, m: G, n: I, k: rows, a: gates, lda: G, b: input, ldb: I,
-               beta: 1, c: w.inputWeight.grad!.data, ldc: I)
-    BLAS.sgemm(transA: true, m: G, n: H, k: rows, a: hiddenSide, lda: G, b: cache.previousStates, ldb: H,
-               beta: 1, c: w.hiddenWeight.grad!.data, ldc: H)
+    BLAS.parallelSgemm(transA: true, m: G, n: I, k: rows, a: gates, lda: G, b: input, ldb: I,
+                       beta: 1, c: w.inputWeight.grad!.data, ldc: I)
+    BLAS.parallelSgemm(transA: true, m: G, n: H, k: rows, a: hiddenSide, lda: G, b: cache.previousStates, ldb: H,
+                       beta: 1, c: w.hiddenWeight.grad!.data, ldc: H)
     accumulateColumnSums(gates, rows: rows, columns: G, ld: G, into: w.inputBias.grad!.data)
     accumulateColumnSums(hiddenSide, rows: rows, columns: G, ld: G, into: w.hiddenBias.grad!.data)
     if let dInput {
-        BLAS.sgemm(m: rows, n: I, k: G, a: gates, lda: G, b: w.inputWeight.value.data, ldb: I,
-                   beta: 1, c: dInput, ldc: I)
+        BLAS.parallelSgemm(m: rows, n: I, k: G, a: gates, lda: G, b: w.inputWeight.value.data, ldb: I,
+                           beta: 1, c: dInput, ldc: I)
     }
 }

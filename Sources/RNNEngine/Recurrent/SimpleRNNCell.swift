@@ -1,24 +1,27 @@
-import Foundation
-
-// The Elman RNN's pointwise step: h' = act(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh), act = tanh or ReLU.
+// The Elman RNN's pointwise step over a range of hidden units:
+//   h' = act(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh), act = tanh or ReLU.
 
 /// Activates `gates` (B, H) in place (they become h') and writes h'.
 @inline(__always)
 func simpleRNNStepForward(
     gates: UnsafeMutablePointer<Float>, hPrev: UnsafePointer<Float>, hNext: UnsafeMutablePointer<Float>,
-    batch: Int, hiddenSize H: Int, relu: Bool, time t: Int, lengths: UnsafePointer<Int32>?
+    batch: Int, hiddenSize H: Int, relu useRelu: Bool, units: Range<Int>, time t: Int, lengths: UnsafePointer<Int32>?
 ) {
     for b in 0..<batch {
         let g = gates + b * H, hp = hPrev + b * H, hn = hNext + b * H
         if let lengths, t >= Int(lengths[b]) {
-            g.update(repeating: 0, count: H)
-            hn.update(from: hp, count: H)
+            (g + units.lowerBound).update(repeating: 0, count: units.count)
+            (hn + units.lowerBound).update(from: hp + units.lowerBound, count: units.count)
             continue
         }
-        for j in 0..<H {
-            let h = relu ? reluActivation(g[j]) : tanhActivation(g[j])
-            g[j] = h
-            hn[j] = h
+        var j = units.lowerBound
+        while j < units.upperBound {
+            let w = min(8, units.upperBound - j)
+            let a = load(g + j, w)
+            let h = useRelu ? relu(a) : tanh(a)
+            store(h, g + j, w)
+            store(h, hn + j, w)
+            j += w
         }
     }
 }
@@ -27,18 +30,22 @@ func simpleRNNStepForward(
 @inline(__always)
 func simpleRNNStepBackward(
     gates: UnsafeMutablePointer<Float>, dh: UnsafePointer<Float>, dhPrev: UnsafeMutablePointer<Float>,
-    batch: Int, hiddenSize H: Int, relu: Bool, time t: Int, lengths: UnsafePointer<Int32>?
+    batch: Int, hiddenSize H: Int, relu useRelu: Bool, units: Range<Int>, time t: Int, lengths: UnsafePointer<Int32>?
 ) {
     for b in 0..<batch {
         let g = gates + b * H, dhb = dh + b * H, dhp = dhPrev + b * H
         if let lengths, t >= Int(lengths[b]) {
-            dhp.update(from: dhb, count: H)
+            (dhp + units.lowerBound).update(from: dhb + units.lowerBound, count: units.count)
             continue
         }
-        for j in 0..<H {
-            let h = g[j]
-            g[j] = relu ? (h > 0 ? dhb[j] : 0) : dhb[j] * (1 - h * h)
-            dhp[j] = 0
+        var j = units.lowerBound
+        while j < units.upperBound {
+            let w = min(8, units.upperBound - j)
+            let h = load(g + j, w), d = load(dhb + j, w)
+            let grad = useRelu ? d.replacing(with: 0, where: h .<= 0) : d * (1 - h * h)
+            store(grad, g + j, w)
+            store(Lanes(repeating: 0), dhp + j, w)
+            j += w
         }
     }
 }

@@ -1,0 +1,77 @@
+import Foundation
+import Synchronization
+
+/// A fixed team of threads for the engine's fork-join loops: the caller and `size − 1`
+/// persistent workers.
+///
+/// The recurrent time loop forks and joins several times per timestep, so a hand-off must cost
+/// about a microsecond: idle workers spin for a while before they sleep. OpenBLAS runs
+/// single-threaded inside each member (`Engine.setThreads`), so its own pool never spins
+/// against the team for the same cores.
+final class ThreadTeam: @unchecked Sendable {
+    let size: Int
+    private let generation = Atomic<Int>(0)
+    private let pending = Atomic<Int>(0)
+    private var task: ((Int) -> Void)?
+    private var workers: [WorkerSlot] = []
+
+    /// How long an idle worker spins before sleeping, in polls.
+    private static let spinPolls = 200_000
+
+    private final class WorkerSlot: @unchecked Sendable {
+        let sleeping = Atomic<Bool>(false)
+        let wake = DispatchSemaphore(value: 0)
+    }
+
+    init(size: Int) {
+        self.size = max(1, size)
+        for index in 1..<self.size {
+            let slot = WorkerSlot()
+            workers.append(slot)
+            // Workers keep the team alive: a team lives as long as the process.
+            let thread = Thread { self.workerLoop(index: index, slot: slot) }
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+    }
+
+    /// Runs `body(member)` on every member (0 is the caller) and returns when all have finished.
+    func run(_ body: (Int) -> Void) {
+        if size == 1 { body(0); return }
+        withoutActuallyEscaping(body) { escapable in
+            task = escapable
+            pending.store(size - 1, ordering: .relaxed)
+            generation.add(1, ordering: .sequentiallyConsistent)
+            for slot in workers where slot.sleeping.exchange(false, ordering: .sequentiallyConsistent) {
+                slot.wake.signal()
+            }
+            escapable(0)
+            while pending.load(ordering: .acquiring) > 0 { BLAS.spinPause() }
+            task = nil
+        }
+    }
+
+    private func workerLoop(index: Int, slot: WorkerSlot) {
+        var seen = 0   // the generation at creation: a worker that starts late must not skip the first fork
+        while true {
+            var polls = 0
+            while generation.load(ordering: .acquiring) == seen {
+                polls += 1
+                if polls < Self.spinPolls { BLAS.spinPause(); continue }
+                // Sleep; re-check after announcing it so a fork in between is not missed.
+                slot.sleeping.store(true, ordering: .sequentiallyConsistent)
+                if generation.load(ordering: .sequentiallyConsistent) != seen {
+                    if slot.sleeping.exchange(false, ordering: .acquiringAndReleasing) { break }
+                    slot.wake.wait()   // the forking thread saw us sleeping and signals
+                    break
+                }
+                slot.wake.wait()
+                polls = 0
+            }
+            seen += 1   // the caller waits for every member, so generations come one at a time
+            task?(index)
+            pending.subtract(1, ordering: .releasing)
+        }
+    }
+}
+
