@@ -8,7 +8,8 @@ typealias Lanes = SIMD8<Float>
 /// building the exponent bits. Inputs are clamped to ±87.3, where e^x is still finite.
 @inline(__always)
 func exp(_ x: Lanes) -> Lanes {
-    let clamped = x.clamped(lowerBound: Lanes(repeating: -87.3), upperBound: Lanes(repeating: 87.3))
+    let low = Lanes(repeating: -87.3), high = Lanes(repeating: 87.3)
+    let clamped = x.replacing(with: low, where: x .< low).replacing(with: high, where: x .> high)
     // Round x/ln2 to the nearest integer with the 1.5·2²³ trick (no SSE4.1 rounding needed).
     let magic = Lanes(repeating: 12_582_912)
     let shifted = clamped * 1.442_695_04 + magic
@@ -33,12 +34,17 @@ func tanh(_ x: Lanes) -> Lanes {
     let magnitude = abs(x)
     let e = exp(-2 * magnitude)
     let t = (1 - e) / (1 + e)
-    return Lanes(repeating: 0).replacing(with: t, where: x .>= 0).replacing(with: -t, where: x .< 0)
+    // Copy x's sign bit onto t.
+    let signBit = unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x8000_0000
+    return unsafeBitCast(unsafeBitCast(t, to: SIMD8<UInt32>.self) | signBit, to: Lanes.self)
 }
 
 @inline(__always) func relu(_ x: Lanes) -> Lanes { x.replacing(with: 0, where: x .< 0) }
 
-@inline(__always) func abs(_ x: Lanes) -> Lanes { x.replacing(with: -x, where: x .< 0) }
+@inline(__always)
+func abs(_ x: Lanes) -> Lanes {
+    unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: Lanes.self)
+}
 
 /// Loads `n` (≤ 8) floats; lanes past n are 0.
 @inline(__always)

@@ -93,8 +93,15 @@ func recurrentDirectionForward(
             // The recurrent product for this member's units, one GEMM per gate block.
             let target = kind == .gru ? cache.hiddenProjection!.data + t * B * G : g
             for gate in 0..<kind.gateCount {
-                BLAS.sgemm(transB: true, m: B, n: n, k: H, a: hPrev, lda: H, b: whh + (gate * H + j0) * H, ldb: H,
-                           beta: kind == .gru ? 0 : 1, c: target + gate * H + j0, ldc: G)
+                let rows = whh + (gate * H + j0) * H
+                if B == 1 {
+                    // A matrix-vector product: sgemm would spend most of its time packing W_hh.
+                    BLAS.sgemv(rows: n, cols: H, a: rows, lda: H, x: hPrev,
+                               beta: kind == .gru ? 0 : 1, y: target + gate * H + j0)
+                } else {
+                    BLAS.sgemm(transB: true, m: B, n: n, k: H, a: hPrev, lda: H, b: rows, ldb: H,
+                               beta: kind == .gru ? 0 : 1, c: target + gate * H + j0, ldc: G)
+                }
             }
             switch kind {
             case .lstm:
@@ -162,8 +169,13 @@ func recurrentDirectionBackward(
             if s > 0 {
                 // dh_{prev} (this member's columns) += dHidden(t_{s−1}) · W_hh[:, units]
                 let previous = hiddenSide + timeAt(s - 1) * B * G
-                BLAS.sgemm(m: B, n: n, k: G, a: previous, lda: G, b: whh + j0, ldb: H,
-                           beta: 1, c: carry[s % 2] + j0, ldc: H)
+                if B == 1 {
+                    BLAS.sgemv(trans: true, rows: G, cols: n, a: whh + j0, lda: H, x: previous,
+                               beta: 1, y: carry[s % 2] + j0)
+                } else {
+                    BLAS.sgemm(m: B, n: n, k: G, a: previous, lda: G, b: whh + j0, ldb: H,
+                               beta: 1, c: carry[s % 2] + j0, ldc: H)
+                }
             }
             guard s < T else { return }
             let t = timeAt(s)
