@@ -6,6 +6,7 @@ let package = Package(
     name: "RNNZoo",
     products: [
         .library(name: "RNNEngine", targets: ["RNNEngine"]),
+        .library(name: "LanguageModel", targets: ["LanguageModel"]),
         .executable(name: "zoo", targets: ["zoo"]),
     ],
     dependencies: [
@@ -24,15 +25,17 @@ let package = Package(
             providers: [.apt(["libpng-dev"])]),
 
         .target(name: "RNNEngine", dependencies: ["CBLAS", "CPNG"]),
+        .target(name: "LanguageModel", dependencies: ["RNNEngine"]),
         .target(
             name: "ZooCLI",
             dependencies: [
-                "RNNEngine",
+                "RNNEngine", "LanguageModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "zoo", dependencies: ["ZooCLI"]),
 
         .testTarget(name: "RNNEngineTests", dependencies: ["RNNEngine"], exclude: ["Golden"]),
+        .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "RNNEngine"], exclude: ["Golden"]),
         .testTarget(name: "ZooCLITests", dependencies: ["ZooCLI", "RNNEngine"]),
     ],
     swiftLanguageModes: [.v5]

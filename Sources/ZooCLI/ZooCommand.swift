@@ -6,7 +6,8 @@ public struct ZooCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "zoo",
         abstract: "Train, evaluate and run recurrent neural networks on the CPU.",
-        subcommands: [InfoCommand.self, BenchCommand.self])
+        subcommands: [TrainCommand.self, EvalCommand.self, SampleCommand.self, DataCommand.self,
+                      InfoCommand.self, BenchCommand.self])
 
     public init() {}
 

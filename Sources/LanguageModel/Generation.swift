@@ -1,0 +1,35 @@
+import RNNEngine
+
+extension LanguageModelNetwork {
+    /// Continues `prompt` by `length` tokens. The prompt primes the state (tokens outside the
+    /// vocabulary are skipped); without one, generation starts from a line break (`<eos>` for
+    /// word models) when the vocabulary has it.
+    public func generate(prompt: String, length: Int, sampling: SamplingOptions,
+                         rng: inout RandomGenerator) throws -> String {
+        var ids = Corpus.encode(config.tokens.tokens(prompt), vocabulary: vocabulary).ids
+        if config.tokens == .word, !prompt.hasSuffix("\n"), ids.last == vocabulary.id(of: Tokenization.endOfSentence) {
+            ids.removeLast()   // a one-line prompt continues its line
+        }
+        if ids.isEmpty {
+            if !prompt.isEmpty && prompt.unicodeScalars.contains(where: { !$0.properties.isWhitespace }) {
+                throw LanguageModelError.emptyPrompt
+            }
+            let start = vocabulary.id(of: config.tokens == .word ? Tokenization.endOfSentence : "\n")
+            ids = [start ?? Int32(rng.int(below: vocabularySize))]
+        }
+        var generated: [String] = []
+        var state: RecurrentState? = nil
+        var input = ids
+        let V = vocabularySize
+        for _ in 0..<length {
+            let tape = Tape.inference()
+            let (logits, newState) = forward(input, steps: input.count, batch: 1, state: state, tape: tape, rng: &rng)
+            state = newState
+            let last = logits.value.data + (input.count - 1) * V
+            let next = sampleToken(logits: last, count: V, options: sampling, rng: &rng)
+            generated.append(vocabulary.token(next))
+            input = [next]
+        }
+        return config.tokens.detokenize(generated)
+    }
+}

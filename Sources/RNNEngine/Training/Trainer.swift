@@ -1,0 +1,232 @@
+import Foundation
+
+/// The training loop every task shares: steps, clipping, the optimizer, evaluation every N
+/// steps, the best checkpoint by validation loss, learning-rate decay on plateau, early stop,
+/// exact resumption, a progress line, a JSON-lines metrics log and a loss-curve PNG.
+///
+/// Files in the output directory:
+/// - `best.safetensors`: the model with the lowest validation loss so far
+/// - `last.safetensors`, `last.optimizer.safetensors`: where `--resume` continues from
+/// - `metrics.jsonl`: one JSON object per log line and per evaluation
+/// - `loss.png`: training and validation loss against steps
+public final class Trainer {
+    public let task: TrainingTask
+    public let options: TrainingOptions
+    /// Receives each progress or evaluation line (the CLI prints them).
+    public var output: (String) -> Void = { print($0); fflush(stdout) }
+
+    public var bestPath: String { options.outputDirectory + "/best.safetensors" }
+    public var lastPath: String { options.outputDirectory + "/last.safetensors" }
+    var statePath: String { OptimizerCheckpoint.path(besideCheckpoint: lastPath) }
+    var metricsPath: String { options.outputDirectory + "/metrics.jsonl" }
+    var plotPath: String { options.outputDirectory + "/loss.png" }
+
+    // Loop state, all of it saved for resumption.
+    private var step = 0
+    private var rng: RandomGenerator
+    private var plateau: PlateauDecay
+    private var bestLoss = Double.infinity
+    private var evaluationsWithoutImprovement = 0
+    private var trainCurve: [(x: Double, y: Double)] = []
+    private var validCurve: [(x: Double, y: Double)] = []
+
+    public init(task: TrainingTask, options: TrainingOptions) {
+        self.task = task
+        self.options = options
+        rng = RandomGenerator(seed: options.seed)
+        plateau = PlateauDecay(factor: options.plateauFactor, patience: options.plateauPatience)
+    }
+
+    private func makeOptimizer() -> Optimizer {
+        let store = task.parameters
+        switch options.optimizer {
+        case .adam: return Adam(store: store, learningRate: options.learningRate, weightDecay: options.weightDecay)
+        case .adamw: return Adam.adamW(store: store, learningRate: options.learningRate, weightDecay: options.weightDecay)
+        case .sgd: return SGD(store: store, learningRate: options.learningRate, momentum: options.momentum, weightDecay: options.weightDecay)
+        }
+    }
+
+    @discardableResult
+    public func run() throws -> TrainingSummary {
+        guard options.steps > 0, options.evaluateEvery > 0, options.logEvery > 0 else {
+            throw TrainingError.invalid("steps, evaluation interval and log interval must be positive")
+        }
+        let fileManager = FileManager.default
+        try fileManager.createDirectory(atPath: options.outputDirectory, withIntermediateDirectories: true)
+        let optimizer = makeOptimizer()
+        if options.resume {
+            guard fileManager.fileExists(atPath: lastPath) else { throw TrainingError.nothingToResume(directory: options.outputDirectory) }
+            try restore(into: optimizer)
+            output("resuming \(options.outputDirectory) at step \(step)")
+        } else if fileManager.fileExists(atPath: lastPath) || fileManager.fileExists(atPath: bestPath) {
+            guard options.overwrite else { throw TrainingError.runExists(directory: options.outputDirectory) }
+            try? fileManager.removeItem(atPath: metricsPath)
+        }
+        let metricsLog = try MetricsLog(path: metricsPath, keepingStepsUpTo: step)
+
+        let start = Date()
+        var intervalLoss = 0.0, intervalCount = 0, intervalSteps = 0
+        var intervalStart = Date()
+        var lastValidation: Double?
+        var stoppedEarly = false
+
+        while step < options.steps {
+            let tape = Tape()
+            task.parameters.zeroGradients()
+            let (loss, count) = try task.trainingLoss(tape: tape, rng: &rng)
+            let value = Double(loss.value[0])
+            guard value.isFinite else { throw TrainingError.diverged(step: step + 1, loss: value) }
+            tape.backward(from: loss)
+            if let clip = options.clipNorm { clipGradientNorm(task.parameters, maxNorm: clip) }
+            optimizer.step()
+            step += 1
+            intervalLoss += value * Double(count)
+            intervalCount += count
+            intervalSteps += 1
+
+            if step % options.logEvery == 0 || step == options.steps {
+                let seconds = Date().timeIntervalSince(intervalStart)
+                let mean = intervalLoss / Double(max(intervalCount, 1))
+                let rate = Double(intervalCount) / max(seconds, 1e-9)
+                let eta = Double(options.steps - step) * seconds / Double(max(intervalSteps, 1))
+                trainCurve.append((Double(step), mean))
+                var fields: [(String, MetricsLog.Value)] = [("step", .int(step)), ("train_loss", .double(mean))]
+                fields += task.metrics(forLoss: mean).map { ("train_\($0.0)", .double($0.1)) }
+                fields += [("units_per_s", .double(rate)), ("learning_rate", .double(Double(optimizer.learningRate)))]
+                try metricsLog.append(fields)
+                if options.json {
+                    output(MetricsLog.line(fields + [("eta_s", .double(eta))]))
+                } else {
+                    let named = task.metrics(forLoss: mean).map { String(format: "%@ %.4f", $0.0, $0.1) }.joined(separator: " | ")
+                    output(String(format: "step %d/%d | loss %.4f | %@ | %@/s | lr %.3g | ETA %@", step, options.steps, mean,
+                                  named, formatCount(rate), Double(optimizer.learningRate), formatDuration(eta)))
+                }
+                intervalLoss = 0; intervalCount = 0; intervalSteps = 0
+                intervalStart = Date()
+            }
+
+            let scheduled = step % options.evaluateEvery == 0
+            if scheduled || step == options.steps {
+                let validation = try task.validationLoss()
+                lastValidation = validation
+                validCurve.append((Double(step), validation))
+                let improved = validation < bestLoss
+                if improved {
+                    bestLoss = validation
+                    try SafeTensors.write(task.parameters.namedTensors, metadata: checkpointMetadata(validation), to: bestPath)
+                }
+                // Only scheduled evaluations steer the run, so a run cut at any step and resumed
+                // takes the same path as one that was never cut.
+                if scheduled {
+                    evaluationsWithoutImprovement = improved ? 0 : evaluationsWithoutImprovement + 1
+                    optimizer.learningRate = plateau.update(loss: Float(validation), learningRate: optimizer.learningRate)
+                }
+                var fields: [(String, MetricsLog.Value)] = [("step", .int(step)), ("valid_loss", .double(validation))]
+                fields += task.metrics(forLoss: validation).map { ("valid_\($0.0)", .double($0.1)) }
+                fields.append(("best", .bool(improved)))
+                try metricsLog.append(fields)
+                if options.json {
+                    output(MetricsLog.line(fields))
+                } else {
+                    let named = task.metrics(forLoss: validation).map { String(format: "%@ %.4f", $0.0, $0.1) }.joined(separator: " | ")
+                    output(String(format: "valid step %d | loss %.4f | %@%@", step, validation, named, improved ? " | saved best" : ""))
+                }
+                try save(optimizer)
+                try? renderPlot()
+                if scheduled, let patience = options.earlyStopPatience, evaluationsWithoutImprovement > patience {
+                    output("early stop: no improvement in \(evaluationsWithoutImprovement) evaluations")
+                    stoppedEarly = true
+                    break
+                }
+            }
+        }
+        return TrainingSummary(steps: step, bestValidationLoss: bestLoss.isFinite ? bestLoss : nil,
+                               lastValidationLoss: lastValidation, bestCheckpoint: bestPath,
+                               stoppedEarly: stoppedEarly, seconds: Date().timeIntervalSince(start))
+    }
+
+    private func checkpointMetadata(_ validation: Double) -> [String: String] {
+        var metadata = task.checkpointMetadata
+        metadata["zoo.task"] = task.taskName
+        metadata["zoo.step"] = String(step)
+        metadata["zoo.valid_loss"] = String(validation)
+        metadata["zoo.version"] = zooVersion
+        return metadata
+    }
+
+    /// Writes `last.safetensors` and its state file: optimizer, loop state, RNG and the task's
+    /// data position, so that `--resume` continues exactly.
+    private func save(_ optimizer: Optimizer) throws {
+        try SafeTensors.write(task.parameters.namedTensors, metadata: checkpointMetadata(validCurve.last?.y ?? .nan), to: lastPath)
+        let progress = task.saveProgress()
+        var metadata = progress.metadata.reduce(into: [String: String]()) { $0["progress." + $1.key] = $1.value }
+        metadata["trainer.step"] = String(step)
+        metadata["trainer.best_loss"] = String(bestLoss)
+        metadata["trainer.bad_evaluations"] = String(evaluationsWithoutImprovement)
+        metadata["trainer.plateau"] = String(decoding: try JSONEncoder().encode(plateau), as: UTF8.self)
+        metadata["trainer.rng"] = rng.stateWords.map(String.init).joined(separator: ",")
+        metadata["trainer.train_curve"] = trainCurve.map { "\($0.x):\($0.y)" }.joined(separator: ",")
+        metadata["trainer.valid_curve"] = validCurve.map { "\($0.x):\($0.y)" }.joined(separator: ",")
+        var tensors = optimizer.stateTensors()
+        tensors += progress.tensors.map { ("progress." + $0.0, $0.1) }
+        var full = optimizer.stateMetadata()
+        full["learning_rate"] = String(optimizer.learningRate)
+        for (k, v) in metadata { full[k] = v }
+        try SafeTensors.write(tensors, metadata: full, to: statePath)
+    }
+
+    private func restore(into optimizer: Optimizer) throws {
+        let model = try SafeTensors.read(path: lastPath)
+        if let task = model.metadata["zoo.task"], task != self.task.taskName {
+            throw CheckpointError.wrongTask(path: lastPath, found: task, expected: self.task.taskName)
+        }
+        try task.parameters.load(model, path: lastPath)
+        let metadata = try OptimizerCheckpoint.load(into: optimizer, from: statePath)
+        let state = try SafeTensors.read(path: statePath)
+        func value(_ key: String) throws -> String {
+            guard let v = metadata[key] else { throw CheckpointError.missingMetadata(path: statePath, key: key) }
+            return v
+        }
+        guard let savedStep = Int(try value("trainer.step")), let best = Double(try value("trainer.best_loss")),
+              let bad = Int(try value("trainer.bad_evaluations")) else {
+            throw CheckpointError.missingMetadata(path: statePath, key: "trainer.*")
+        }
+        let words = try value("trainer.rng").split(separator: ",").compactMap { UInt64($0) }
+        guard words.count == 4 else { throw CheckpointError.missingMetadata(path: statePath, key: "trainer.rng") }
+        step = savedStep
+        bestLoss = best
+        evaluationsWithoutImprovement = bad
+        rng = RandomGenerator(stateWords: words)
+        plateau = try JSONDecoder().decode(PlateauDecay.self, from: Data(try value("trainer.plateau").utf8))
+        func curve(_ text: String?) -> [(x: Double, y: Double)] {
+            (text ?? "").split(separator: ",").compactMap { pair in
+                let parts = pair.split(separator: ":")
+                guard parts.count == 2, let x = Double(parts[0]), let y = Double(parts[1]) else { return nil }
+                return (x, y)
+            }
+        }
+        trainCurve = curve(metadata["trainer.train_curve"])
+        validCurve = curve(metadata["trainer.valid_curve"])
+        var progressTensors: [String: Tensor] = [:]
+        for (name, t) in state.tensors where name.hasPrefix("progress.") { progressTensors[String(name.dropFirst(9))] = t }
+        var progressMetadata: [String: String] = [:]
+        for (k, v) in metadata where k.hasPrefix("progress.") { progressMetadata[String(k.dropFirst(9))] = v }
+        try task.restoreProgress(tensors: progressTensors, metadata: progressMetadata, path: statePath)
+    }
+
+    private func renderPlot() throws {
+        var chart = LineChart(series: [LineChart.Series(points: trainCurve, color: (31, 119, 180))])
+        if !validCurve.isEmpty { chart.series.append(LineChart.Series(points: validCurve, color: (255, 127, 14))) }
+        try chart.render().writePNG(to: plotPath)
+    }
+}
+
+func formatCount(_ x: Double) -> String {
+    x >= 1e6 ? String(format: "%.2fM", x / 1e6) : x >= 1e3 ? String(format: "%.1fk", x / 1e3) : String(format: "%.0f", x)
+}
+
+func formatDuration(_ seconds: Double) -> String {
+    guard seconds.isFinite else { return "?" }
+    let s = Int(seconds.rounded())
+    return s >= 3600 ? "\(s / 3600)h\(s % 3600 / 60)m" : s >= 60 ? "\(s / 60)m\(s % 60)s" : "\(s)s"
+}

@@ -1,0 +1,64 @@
+/// Settings of the shared training loop; the CLI fills them from its flags.
+public struct TrainingOptions: Codable, Sendable {
+    public enum OptimizerKind: String, Codable, Sendable, CaseIterable { case adam, adamw, sgd }
+
+    public var steps: Int
+    public var evaluateEvery: Int
+    public var logEvery: Int
+    public var learningRate: Float
+    public var optimizer: OptimizerKind = .adam
+    public var momentum: Float = 0
+    public var weightDecay: Float = 0
+    /// Global gradient-norm clipping (nil: none).
+    public var clipNorm: Float? = 5
+    /// Learning rate × this factor after `plateauPatience` + 1 evaluations without improvement.
+    public var plateauFactor: Float = 0.25
+    public var plateauPatience: Int = 0
+    /// Stop after this many evaluations without improvement (nil: never).
+    public var earlyStopPatience: Int? = nil
+    public var outputDirectory: String
+    public var resume = false
+    /// Replace a previous run in `outputDirectory` instead of refusing to.
+    public var overwrite = false
+    public var json = false
+    public var seed: UInt64 = 1
+
+    public init(steps: Int, evaluateEvery: Int, logEvery: Int, learningRate: Float, outputDirectory: String) {
+        self.steps = steps
+        self.evaluateEvery = evaluateEvery
+        self.logEvery = logEvery
+        self.learningRate = learningRate
+        self.outputDirectory = outputDirectory
+    }
+}
+
+/// What a training run ended with.
+public struct TrainingSummary: Codable, Sendable {
+    public var steps: Int
+    public var bestValidationLoss: Double?
+    public var lastValidationLoss: Double?
+    public var bestCheckpoint: String
+    public var stoppedEarly: Bool
+    public var seconds: Double
+}
+
+/// Errors of the training loop, naming the directory or file concerned.
+public enum TrainingError: Error, CustomStringConvertible {
+    case runExists(directory: String)
+    case nothingToResume(directory: String)
+    case invalid(String)
+    case diverged(step: Int, loss: Double)
+
+    public var description: String {
+        switch self {
+        case .runExists(let d):
+            return "\(d) already holds a training run; pass --resume to continue it, --overwrite to replace it, or choose another --out"
+        case .nothingToResume(let d):
+            return "\(d): nothing to resume (no last.safetensors); train without --resume first"
+        case .invalid(let message):
+            return message
+        case .diverged(let step, let loss):
+            return "training diverged at step \(step) (loss \(loss)); lower --learning-rate or enable clipping"
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import ArgumentParser
+import Foundation
+import LanguageModel
+import RNNEngine
+
+/// `zoo train lm`
+struct TrainLanguageModel: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "language-model", abstract: "Train a character- or word-level RNN language model.",
+        aliases: ["lm"])
+
+    @OptionGroup var training: TrainingFlags
+    @OptionGroup var model: ModelFlags
+    @Option(help: "Tokens: char (Unicode characters) or word (whitespace-separated, <eos> per line).") var tokens: String = "char"
+    @Option(help: "Timesteps per batch (truncated backpropagation through time).") var bptt: Int?
+    @Flag(help: "Tie the decoder's weights to the embedding (needs --embedding-size = --hidden-size).") var tied = false
+
+    func validate() throws {
+        if Tokenization(rawValue: tokens) == nil { throw ValidationError("--tokens must be char or word, not '\(tokens)'") }
+        if let bptt, bptt <= 0 { throw ValidationError("--bptt must be positive") }
+    }
+
+    func run() throws {
+        Engine.setThreads(training.threads)
+        let tokenization = Tokenization(rawValue: tokens) ?? .char
+        let text = try training.data.map { try CorpusText.load(path: $0) } ?? DefaultCorpus.load()
+        let corpus = try Corpus(text: text, tokenization: tokenization)
+        let dry = training.dryRun
+        let hidden = dry ? 32 : (model.hiddenSize ?? 256)
+        let config = LanguageModelConfig(
+            cell: model.cellKind, embeddingSize: dry ? (tied ? 32 : 16) : (model.embeddingSize ?? (tied ? hidden : 64)),
+            hiddenSize: hidden, layers: model.layers, tokens: tokenization, tied: tied, dropout: model.dropout)
+        var rng = RandomGenerator(seed: training.seed)
+        let network = try LanguageModelNetwork(config: config, vocabulary: corpus.vocabulary, rng: &rng)
+        let settings = LanguageModelTrainingSettings(batchSize: dry ? 4 : (training.batchSize ?? 32), bptt: dry ? 16 : (bptt ?? 64))
+        let task = try LanguageModelTrainingTask(network: network, corpus: corpus, settings: settings)
+        let options = training.trainingOptions(task: LanguageModelNetwork.taskName, stepsPerEpoch: task.stepsPerEpoch,
+                                               defaultSteps: 600, defaultLearningRate: 2e-3)
+        if !training.json {
+            print("language model: \(config.cell.rawValue) \(config.layers)×\(config.hiddenSize), embedding \(config.embeddingSize), "
+                  + "\(corpus.vocabulary.count) \(tokenization.rawValue) tokens, \(network.parameters.count) parameters")
+            print("data: \(corpus.train.count) training tokens (\(task.stepsPerEpoch) steps per epoch), \(corpus.valid.count) validation tokens")
+        }
+        let summary = try Trainer(task: task, options: options).run()
+        if training.json {
+            try printJSON(summary)
+        } else {
+            let best = summary.bestValidationLoss.map { String(format: "%.4f", $0) } ?? "?"
+            print("done: \(summary.steps) steps in \(String(format: "%.1f", summary.seconds)) s; best validation loss \(best); "
+                  + "checkpoint \(summary.bestCheckpoint)")
+        }
+    }
+}
+
+/// `zoo eval lm`
+struct EvaluateLanguageModel: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "language-model", abstract: "Score a language model on a split, as one stream.", aliases: ["lm"])
+
+    @Option(help: "Checkpoint. Default: runs/language-model/best.safetensors.") var checkpoint: String?
+    @Option(help: "Data (file or train/valid/test directory). Default: the built-in corpus.") var data: String?
+    @Option(help: "Split to score: valid or test.") var split: String = "test"
+    @Option(help: "Threads for the engine and OpenBLAS.") var threads: Int = 2
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        guard ["valid", "test"].contains(split) else { throw ValidationError("--split must be valid or test, not '\(split)'") }
+    }
+
+    func run() throws {
+        Engine.setThreads(threads)
+        let path = try resolveCheckpoint(checkpoint, task: LanguageModelNetwork.taskName, trainCommand: "zoo train lm")
+        let network = try LanguageModelNetwork.load(path: path)
+        let text = try data.map { try CorpusText.load(path: $0) } ?? DefaultCorpus.load()
+        let score = network.score(text: split == "valid" ? text.valid : text.test)
+        if json {
+            try printJSON(score)
+        } else {
+            var line = String(format: "%@ split: loss %.4f nats/token | perplexity %.2f | %.4f bits/token", split,
+                              score.loss, score.perplexity, score.bitsPerToken)
+            if let bpc = score.bitsPerChar { line += String(format: " | %.4f bits/char", bpc) }
+            line += " | \(score.tokens) tokens"
+            if score.unknown > 0 { line += " | \(score.unknown) unknown dropped" }
+            print(line)
+        }
+    }
+}
+
+/// `zoo sample`
+struct SampleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "sample", abstract: "Generate text with a language model.")
+
+    @Option(help: "Checkpoint. Default: runs/language-model/best.safetensors.") var checkpoint: String?
+    @Option(help: "Text that primes the model.") var prompt: String = ""
+    @Option(help: "Tokens to generate.") var length: Int = 200
+    @Option(help: "Sampling temperature; 0 is greedy.") var temperature: Float = 0.8
+    @Option(help: "Sample among the K most likely tokens.") var topK: Int?
+    @Option(help: "Sample among the most likely tokens whose probabilities sum to P.") var topP: Float?
+    @Option(help: "Random seed.") var seed: UInt64 = 1
+    @Option(help: "Threads for the engine and OpenBLAS.") var threads: Int = 1
+
+    func validate() throws {
+        if length < 0 { throw ValidationError("--length must not be negative") }
+        if temperature < 0 { throw ValidationError("--temperature must not be negative") }
+        if let topK, topK <= 0 { throw ValidationError("--top-k must be positive") }
+        if let topP, !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1]") }
+    }
+
+    func run() throws {
+        Engine.setThreads(threads)
+        let path = try resolveCheckpoint(checkpoint, task: LanguageModelNetwork.taskName, trainCommand: "zoo train lm")
+        let network = try LanguageModelNetwork.load(path: path)
+        var rng = RandomGenerator(seed: seed)
+        let text = try network.generate(prompt: prompt, length: length,
+                                        sampling: SamplingOptions(temperature: temperature, topK: topK, topP: topP), rng: &rng)
+        print(prompt + text)
+    }
+}
+
+/// `zoo data lm`
+struct LanguageModelData: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "language-model", abstract: "Write the built-in corpus as train/valid/test.txt.", aliases: ["lm"])
+    @Option(help: "Directory to write into.") var out: String
+
+    func run() throws {
+        for path in try DefaultCorpus.write(to: out) { print(path) }
+    }
+}

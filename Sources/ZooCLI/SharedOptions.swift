@@ -1,0 +1,102 @@
+import ArgumentParser
+import Foundation
+import RNNEngine
+
+/// Options every `zoo train <task>` takes (the shared training loop's).
+struct TrainingFlags: ParsableArguments {
+    @Option(help: "Training data (see CLI.md for each task's format). Default: the task's built-in data set.")
+    var data: String?
+    @Option(help: "Output directory for checkpoints, metrics.jsonl and loss.png. Default: runs/<task>.")
+    var out: String?
+    @Option(help: "Total optimizer steps of the run, counted across resumes.") var steps: Int?
+    @Option(help: "Passes over the training data (instead of --steps).") var epochs: Int?
+    @Option(help: "Sequences per batch.") var batchSize: Int?
+    @Option(help: "Learning rate.") var learningRate: Float?
+    @Option(help: "Optimizer: adam, adamw or sgd.") var optimizer: String = "adam"
+    @Option(help: "Momentum for sgd.") var momentum: Float = 0
+    @Option(help: "Weight decay (L2 for adam and sgd, decoupled for adamw).") var weightDecay: Float = 0
+    @Option(help: "Clip the global gradient norm to this value (0: no clipping).") var clip: Float = 5
+    @Option(help: "Evaluate on the validation split every N steps.") var evalEvery: Int?
+    @Option(help: "Print a progress line every N steps.") var logEvery: Int?
+    @Option(help: "Stop after N evaluations without improvement.") var patience: Int?
+    @Option(help: "Random seed.") var seed: UInt64 = 1
+    @Option(help: "Threads for the engine and OpenBLAS.") var threads: Int = 2
+    @Flag(help: "Continue the run in --out from its last checkpoint.") var resume = false
+    @Flag(help: "Replace a previous run in --out.") var overwrite = false
+    @Flag(help: "Print JSON lines instead of progress text.") var json = false
+    @Flag(help: "A few steps of a tiny model: checks that data, model and checkpoints work.") var dryRun = false
+
+    func validate() throws {
+        if steps != nil && epochs != nil { throw ValidationError("give --steps or --epochs, not both") }
+        if let steps, steps <= 0 { throw ValidationError("--steps must be positive") }
+        if let epochs, epochs <= 0 { throw ValidationError("--epochs must be positive") }
+        if let batchSize, batchSize <= 0 { throw ValidationError("--batch-size must be positive") }
+        if let learningRate, !(learningRate > 0) { throw ValidationError("--learning-rate must be positive") }
+        if TrainingOptions.OptimizerKind(rawValue: optimizer) == nil {
+            throw ValidationError("--optimizer must be adam, adamw or sgd, not '\(optimizer)'")
+        }
+        if threads <= 0 { throw ValidationError("--threads must be positive") }
+        if resume && overwrite { throw ValidationError("--resume and --overwrite contradict each other") }
+    }
+
+    /// The shared loop's options, given the task's defaults.
+    func trainingOptions(task: String, stepsPerEpoch: Int, defaultSteps: Int, defaultLearningRate: Float) -> TrainingOptions {
+        let totalSteps = dryRun ? 3 : (steps ?? epochs.map { $0 * stepsPerEpoch } ?? defaultSteps)
+        let evaluateEvery = dryRun ? 3 : (evalEvery ?? max(1, min(stepsPerEpoch, 200)))
+        var options = TrainingOptions(
+            steps: totalSteps, evaluateEvery: evaluateEvery, logEvery: dryRun ? 1 : (logEvery ?? max(1, min(50, evaluateEvery / 4))),
+            learningRate: learningRate ?? defaultLearningRate, outputDirectory: outputDirectory(task: task))
+        options.optimizer = TrainingOptions.OptimizerKind(rawValue: optimizer) ?? .adam
+        options.momentum = momentum
+        options.weightDecay = weightDecay
+        options.clipNorm = clip > 0 ? clip : nil
+        options.earlyStopPatience = patience
+        options.resume = resume
+        options.overwrite = overwrite || dryRun
+        options.json = json
+        options.seed = seed
+        return options
+    }
+
+    func outputDirectory(task: String) -> String {
+        out ?? (dryRun ? "runs/\(task)-dry-run" : "runs/\(task)")
+    }
+}
+
+/// Model-shape options shared by the recurrent tasks.
+struct ModelFlags: ParsableArguments {
+    @Option(help: "Recurrent cell: lstm, gru, rnn (tanh) or rnn_relu.") var cell: String = "lstm"
+    @Option(help: "Hidden units per layer.") var hiddenSize: Int?
+    @Option(help: "Recurrent layers.") var layers: Int = 1
+    @Option(help: "Embedding size.") var embeddingSize: Int?
+    @Option(help: "Dropout probability.") var dropout: Float = 0
+
+    func validate() throws {
+        if CellKind(name: cell) == nil { throw ValidationError("--cell must be lstm, gru, rnn or rnn_relu, not '\(cell)'") }
+        if layers <= 0 { throw ValidationError("--layers must be positive") }
+        if let hiddenSize, hiddenSize <= 0 { throw ValidationError("--hidden-size must be positive") }
+        if let embeddingSize, embeddingSize <= 0 { throw ValidationError("--embedding-size must be positive") }
+        if !(dropout >= 0 && dropout < 1) { throw ValidationError("--dropout must be in [0, 1)") }
+    }
+
+    var cellKind: CellKind { CellKind(name: cell) ?? .lstm }
+}
+
+/// The checkpoint a command reads: --checkpoint, or the best one of the task's default run.
+func resolveCheckpoint(_ path: String?, task: String, trainCommand: String) throws -> String {
+    let resolved = path ?? "runs/\(task)/best.safetensors"
+    guard FileManager.default.fileExists(atPath: resolved) else {
+        if path == nil {
+            throw ValidationError("no checkpoint at \(resolved); train one first with `\(trainCommand)`, or pass --checkpoint")
+        }
+        throw ValidationError("\(resolved): no such checkpoint")
+    }
+    return resolved
+}
+
+/// Prints a JSON object with sorted keys.
+func printJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
