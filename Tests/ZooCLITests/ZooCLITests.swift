@@ -4,31 +4,6 @@ import XCTest
 
 /// Runs the built `zoo` executable as a user would.
 final class ZooCLITests: XCTestCase {
-    /// The `zoo` binary next to the test bundle in the build folder.
-    static var zooExecutable: URL {
-        var directory = Bundle(for: ZooCLITests.self).bundleURL
-        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("zoo").path), directory.path != "/" {
-            directory.deleteLastPathComponent()
-        }
-        return directory.appendingPathComponent("zoo")
-    }
-
-    @discardableResult
-    func zoo(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = Self.zooExecutable
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
-    }
-
     func testInfoJSON() throws {
         let result = try zoo(["info", "--json"])
         XCTAssertEqual(result.status, 0, result.stderr)
@@ -58,5 +33,56 @@ final class ZooCLITests: XCTestCase {
         let result = try zoo(["info", "--json"], environment: ["OPENBLAS_CORETYPE": "Haswell"])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(result.stdout.contains("\"openblas_coretype\":\"Haswell\""), result.stdout)
+    }
+}
+
+/// One dry run per task through the CLI, and the errors a user sees for bad input.
+final class LanguageModelCLITests: XCTestCase {
+    var directory: String!
+
+    override func setUpWithError() throws {
+        directory = NSTemporaryDirectory() + "zoo-cli-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: directory) }
+
+    func testDryRunTrainEvalAndSample() throws {
+        let out = directory + "/run"
+        let train = try zoo(["train", "lm", "--dry-run", "--out", out])
+        XCTAssertEqual(train.status, 0, train.stderr)
+        XCTAssertTrue(train.stdout.contains("saved best"), train.stdout)
+        for file in ["best.safetensors", "last.safetensors", "last.optimizer.safetensors", "metrics.jsonl", "loss.png"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/" + file), file)
+        }
+        let eval = try zoo(["eval", "language-model", "--checkpoint", out + "/best.safetensors", "--json"])
+        XCTAssertEqual(eval.status, 0, eval.stderr)
+        let score = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as? [String: Any])
+        for key in ["loss", "perplexity", "bits_per_token", "bits_per_char", "tokens"] { XCTAssertNotNil(score[key], key) }
+        let sample = try zoo(["sample", "--checkpoint", out + "/best.safetensors", "--prompt", "The ", "--length", "20"])
+        XCTAssertEqual(sample.status, 0, sample.stderr)
+        XCTAssertTrue(sample.stdout.hasPrefix("The "))
+    }
+
+    func testBadInputExitsNonZeroWithTheFileNamed() throws {
+        let missing = try zoo(["train", "lm", "--dry-run", "--data", directory + "/missing.txt", "--out", directory + "/r"])
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertTrue(missing.stderr.contains(directory + "/missing.txt: no such file"), missing.stderr)
+
+        let binary = directory + "/bin.dat"
+        FileManager.default.createFile(atPath: binary, contents: Data([1, 0, 2, 0, 3]))
+        let notText = try zoo(["train", "lm", "--dry-run", "--data", binary, "--out", directory + "/r"])
+        XCTAssertNotEqual(notText.status, 0)
+        XCTAssertTrue(notText.stderr.contains("\(binary): not a text file"), notText.stderr)
+
+        let other = directory + "/other.safetensors"
+        FileManager.default.createFile(atPath: other, contents: Data([8, 0, 0, 0, 0, 0, 0, 0]) + Data("{\"__meta".utf8))
+        let corrupt = try zoo(["eval", "lm", "--checkpoint", other])
+        XCTAssertNotEqual(corrupt.status, 0)
+        XCTAssertTrue(corrupt.stderr.contains("\(other): not a valid safetensors file"), corrupt.stderr)
+
+        let none = try zoo(["sample", "--checkpoint", directory + "/none.safetensors"])
+        XCTAssertNotEqual(none.status, 0)
+        XCTAssertTrue(none.stderr.contains("none.safetensors: no such checkpoint"), none.stderr)
     }
 }

@@ -1,0 +1,143 @@
+import Foundation
+import XCTest
+@testable import LanguageModel
+@testable import RNNEngine
+
+final class LanguageModelTests: XCTestCase {
+    var directory: String!
+
+    override func setUpWithError() throws {
+        directory = NSTemporaryDirectory() + "zoo-lm-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: directory) }
+
+    func testTokenizationHandlesAnyScriptAndWords() {
+        XCTAssertEqual(Tokenization.char.tokens("añ😀\n中"), ["a", "ñ", "😀", "\n", "中"])
+        XCTAssertEqual(Tokenization.word.tokens("a b\n\nc  d\n"), ["a", "b", "<eos>", "<eos>", "c", "d", "<eos>"])
+        XCTAssertEqual(Tokenization.char.detokenize(["a", "😀"]), "a😀")
+    }
+
+    func testWordCorpusMapsUnseenWordsToUnknown() throws {
+        let text = CorpusText(train: "the cat sat\nthe dog sat\n", valid: "the bird sat\n", test: "a cat\n",
+                              trainSource: "t", validSource: "v", testSource: "s")
+        let corpus = try Corpus(text: text, tokenization: .word)
+        let unk = try XCTUnwrap(corpus.vocabulary.id(of: "<unk>"))
+        XCTAssertEqual(corpus.valid[1], unk)
+        XCTAssertEqual(corpus.valid.count, 4)
+        // A character vocabulary has no <unk>: unseen characters are dropped and counted.
+        let chars = try Corpus(text: text, tokenization: .char)
+        XCTAssertNil(chars.vocabulary.id(of: "<unk>"))
+        XCTAssertEqual(Corpus.encode(["c", "z", "a"], vocabulary: chars.vocabulary).unknown, 1)
+    }
+
+    func testSplitIsInOrderAndAtLineBoundaries() {
+        let lines = (0..<200).map { "line \($0)" }.joined(separator: "\n") + "\n"
+        let corpus = CorpusText.split(lines, source: "x")
+        XCTAssertEqual(corpus.train + corpus.valid + corpus.test, lines)
+        XCTAssertTrue(corpus.train.hasSuffix("\n") && corpus.valid.hasSuffix("\n"))
+        XCTAssertGreaterThan(corpus.train.count, 8 * corpus.valid.count)
+    }
+
+    func testBadDataGivesErrorsNamingTheFile() throws {
+        let fm = FileManager.default
+        XCTAssertThrowsError(try CorpusText.load(path: directory + "/nope.txt")) {
+            XCTAssertEqual($0 as? CorpusError, .missing(path: self.directory + "/nope.txt"))
+        }
+        let empty = directory + "/empty.txt"
+        fm.createFile(atPath: empty, contents: Data())
+        XCTAssertThrowsError(try CorpusText.load(path: empty)) { XCTAssertEqual($0 as? CorpusError, .empty(path: empty)) }
+        let blank = directory + "/blank.txt"
+        fm.createFile(atPath: blank, contents: Data(" \n\n".utf8))
+        XCTAssertThrowsError(try CorpusText.load(path: blank)) { XCTAssertEqual($0 as? CorpusError, .empty(path: blank)) }
+        let binary = directory + "/model.bin"
+        fm.createFile(atPath: binary, contents: Data([0x89, 0x50, 0x4E, 0x47, 0x00, 0x01]))
+        XCTAssertThrowsError(try CorpusText.load(path: binary)) { error in
+            XCTAssertTrue("\(error)".hasPrefix(binary + ": not a text file"), "\(error)")
+        }
+        let latin1 = directory + "/latin1.txt"
+        fm.createFile(atPath: latin1, contents: Data([0x63, 0x61, 0x66, 0xE9, 0x0A]))
+        XCTAssertThrowsError(try CorpusText.load(path: latin1)) { XCTAssertTrue("\($0)".contains("not valid UTF-8")) }
+        let splits = directory + "/splits"
+        try fm.createDirectory(atPath: splits, withIntermediateDirectories: true)
+        fm.createFile(atPath: splits + "/train.txt", contents: Data("abc\n".utf8))
+        fm.createFile(atPath: splits + "/test.txt", contents: Data("abc\n".utf8))
+        XCTAssertThrowsError(try CorpusText.load(path: splits)) {
+            XCTAssertEqual($0 as? CorpusError, .missingSplit(directory: splits, file: "valid.txt"))
+        }
+    }
+
+    func testCheckpointRoundTripAndWrongTask() throws {
+        var rng = RandomGenerator(seed: 3)
+        let vocabulary = Vocabulary(tokens: ["a", "b", "\n", "é"])
+        for tied in [false, true] {
+            let config = LanguageModelConfig(cell: .gru, embeddingSize: 6, hiddenSize: 6, layers: 2, tokens: .char, tied: tied)
+            let network = try LanguageModelNetwork(config: config, vocabulary: vocabulary, rng: &rng)
+            let path = directory + "/lm-\(tied).safetensors"
+            try network.save(to: path)
+            let loaded = try LanguageModelNetwork.load(path: path)
+            XCTAssertEqual(loaded.config, config)
+            XCTAssertEqual(loaded.vocabulary, vocabulary)
+            XCTAssertEqual(loaded.parameters.values.array, network.parameters.values.array)
+            XCTAssertEqual(try SafeTensors.read(path: path).tensors["decoder.weight"]?.shape, [4, 6], "PyTorch's state_dict names")
+        }
+        let other = directory + "/other.safetensors"
+        try SafeTensors.write([("x", Tensor(zeros: [1]))], metadata: ["zoo.task": "translation"], to: other)
+        XCTAssertThrowsError(try LanguageModelNetwork.load(path: other)) {
+            XCTAssertEqual($0 as? CheckpointError, .wrongTask(path: other, found: "translation", expected: "language-model"))
+        }
+        // The right task with the wrong shape names the tensor and both shapes.
+        let config = LanguageModelConfig(cell: .lstm, embeddingSize: 4, hiddenSize: 5, tokens: .char)
+        let network = try LanguageModelNetwork(config: config, vocabulary: vocabulary, rng: &rng)
+        var tensors = network.stateDictionary
+        tensors[0] = ("encoder.weight", Tensor(zeros: [7, 4]))
+        let wrong = directory + "/wrong.safetensors"
+        try SafeTensors.write(tensors, metadata: network.checkpointMetadata, to: wrong)
+        XCTAssertThrowsError(try LanguageModelNetwork.load(path: wrong)) {
+            XCTAssertEqual("\($0)", "\(wrong): tensor 'encoder.weight' has shape [7, 4] in the file but the model expects [4, 4]")
+        }
+    }
+
+    func testSmokeTrainingLowersLossAndResumesExactly() throws {
+        let text = String(repeating: "abcabd abcabd\nxyz xyz\n", count: 60)
+        let corpus = try Corpus(text: CorpusText.split(text, source: "generated"), tokenization: .char)
+        func makeTrainer(steps: Int, out: String, resume: Bool) throws -> (Trainer, [String]) {
+            var rng = RandomGenerator(seed: 5)
+            let config = LanguageModelConfig(cell: .lstm, embeddingSize: 8, hiddenSize: 16, tokens: .char, dropout: 0.1)
+            let network = try LanguageModelNetwork(config: config, vocabulary: corpus.vocabulary, rng: &rng)
+            let task = try LanguageModelTrainingTask(network: network, corpus: corpus,
+                                                     settings: LanguageModelTrainingSettings(batchSize: 4, bptt: 8))
+            var options = TrainingOptions(steps: steps, evaluateEvery: 10, logEvery: 5, learningRate: 0.02, outputDirectory: out)
+            options.resume = resume
+            options.json = true
+            let trainer = Trainer(task: task, options: options)
+            return (trainer, [])
+        }
+        var whole: [String] = []
+        let (a, _) = try makeTrainer(steps: 60, out: directory + "/whole", resume: false)
+        a.output = { whole.append($0) }
+        let summary = try a.run()
+        let losses = whole.compactMap { line -> Double? in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["train_loss"] as? Double
+        }
+        XCTAssertLessThan(losses.last!, losses.first! * 0.6, "\(losses)")
+        XCTAssertNotNil(summary.bestValidationLoss)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/whole/loss.png"))
+
+        var split: [String] = []
+        let (b1, _) = try makeTrainer(steps: 25, out: directory + "/split", resume: false)
+        b1.output = { split.append($0) }
+        try b1.run()
+        let (b2, _) = try makeTrainer(steps: 60, out: directory + "/split", resume: true)
+        b2.output = { split.append($0) }
+        try b2.run()
+        // Every training line of the uninterrupted run appears identically in the resumed one.
+        let trainLines = { (lines: [String]) in lines.filter { $0.contains("train_loss") }.map { $0.replacingOccurrences(of: #""units_per_s": [0-9.e+]+, "#, with: "", options: .regularExpression) }.map { $0.replacingOccurrences(of: #", "eta_s": [0-9.e+-]+"#, with: "", options: .regularExpression) } }
+        XCTAssertEqual(trainLines(split), trainLines(whole))
+
+        // A second run into the same directory is refused instead of destroying the first.
+        let (c, _) = try makeTrainer(steps: 5, out: directory + "/whole", resume: false)
+        XCTAssertThrowsError(try c.run()) { XCTAssertTrue("\($0)".contains("already holds a training run")) }
+    }
+}
