@@ -10,6 +10,7 @@ struct TrainingFlags: ParsableArguments {
     var out: String?
     @Option(help: "Total optimizer steps of the run, counted across resumes.") var steps: Int?
     @Option(help: "Passes over the training data (instead of --steps).") var epochs: Int?
+    @Option(help: "Stop after this many seconds (with a last evaluation and checkpoint).") var timeLimit: Double?
     @Option(help: "Sequences per batch.") var batchSize: Int?
     @Option(help: "Learning rate.") var learningRate: Float?
     @Option(help: "Optimizer: adam, adamw or sgd.") var optimizer: String = "adam"
@@ -36,6 +37,7 @@ struct TrainingFlags: ParsableArguments {
             throw ValidationError("--optimizer must be adam, adamw or sgd, not '\(optimizer)'")
         }
         if threads <= 0 { throw ValidationError("--threads must be positive") }
+        if let timeLimit, !(timeLimit > 0) { throw ValidationError("--time-limit must be positive") }
         if resume && overwrite { throw ValidationError("--resume and --overwrite contradict each other") }
     }
 
@@ -51,6 +53,7 @@ struct TrainingFlags: ParsableArguments {
         options.weightDecay = weightDecay
         options.clipNorm = clip > 0 ? clip : nil
         options.earlyStopPatience = patience
+        options.timeLimit = timeLimit
         options.resume = resume
         options.overwrite = overwrite || dryRun
         options.json = json

@@ -66,11 +66,13 @@ public final class Trainer {
 
         let start = Date()
         var intervalLoss = 0.0, intervalCount = 0, intervalSteps = 0
-        var intervalStart = Date()
+        var intervalSeconds = 0.0   // training time only: evaluations and saving are not counted
         var lastValidation: Double?
         var stoppedEarly = false
+        var outOfTime = false
 
-        while step < options.steps {
+        while step < options.steps && !outOfTime {
+            let stepStart = DispatchTime.now().uptimeNanoseconds
             let tape = Tape()
             task.parameters.zeroGradients()
             let (loss, count) = try task.trainingLoss(tape: tape, rng: &rng)
@@ -83,12 +85,16 @@ public final class Trainer {
             intervalLoss += value * Double(count)
             intervalCount += count
             intervalSteps += 1
+            intervalSeconds += Double(DispatchTime.now().uptimeNanoseconds - stepStart) / 1e9
+            if let limit = options.timeLimit, Date().timeIntervalSince(start) >= limit { outOfTime = true }
+            let last = step == options.steps || outOfTime
 
-            if step % options.logEvery == 0 || step == options.steps {
-                let seconds = Date().timeIntervalSince(intervalStart)
+            if step % options.logEvery == 0 || last {
+                let seconds = intervalSeconds
                 let mean = intervalLoss / Double(max(intervalCount, 1))
                 let rate = Double(intervalCount) / max(seconds, 1e-9)
-                let eta = Double(options.steps - step) * seconds / Double(max(intervalSteps, 1))
+                var eta = Double(options.steps - step) * seconds / Double(max(intervalSteps, 1))
+                if let limit = options.timeLimit { eta = min(eta, max(0, limit - Date().timeIntervalSince(start))) }
                 trainCurve.append((Double(step), mean))
                 var fields: [(String, MetricsLog.Value)] = [("step", .int(step)), ("train_loss", .double(mean))]
                 fields += task.metrics(forLoss: mean).map { ("train_\($0.0)", .double($0.1)) }
@@ -101,12 +107,11 @@ public final class Trainer {
                     output(String(format: "step %d/%d | loss %.4f | %@ | %@/s | lr %.3g | ETA %@", step, options.steps, mean,
                                   named, formatCount(rate), Double(optimizer.learningRate), formatDuration(eta)))
                 }
-                intervalLoss = 0; intervalCount = 0; intervalSteps = 0
-                intervalStart = Date()
+                intervalLoss = 0; intervalCount = 0; intervalSteps = 0; intervalSeconds = 0
             }
 
             let scheduled = step % options.evaluateEvery == 0
-            if scheduled || step == options.steps {
+            if scheduled || last {
                 let validation = try task.validationLoss()
                 lastValidation = validation
                 validCurve.append((Double(step), validation))
@@ -140,6 +145,7 @@ public final class Trainer {
                 }
             }
         }
+        if outOfTime { output("stopped at the time limit after \(step) steps") }
         return TrainingSummary(steps: step, bestValidationLoss: bestLoss.isFinite ? bestLoss : nil,
                                lastValidationLoss: lastValidation, bestCheckpoint: bestPath,
                                stoppedEarly: stoppedEarly, seconds: Date().timeIntervalSince(start))

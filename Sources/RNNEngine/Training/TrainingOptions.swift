@@ -17,6 +17,8 @@ public struct TrainingOptions: Codable, Sendable {
     /// Stop after this many evaluations without improvement (nil: never).
     public var earlyStopPatience: Int? = nil
     public var outputDirectory: String
+    /// Stop (with a last evaluation and checkpoint) after this many seconds of the run.
+    public var timeLimit: Double? = nil
     public var resume = false
     /// Replace a previous run in `outputDirectory` instead of refusing to.
     public var overwrite = false
