@@ -75,6 +75,42 @@ final class GradientCheckTests: XCTestCase {
         checkRecurrent(.gru, layers: 3, bidirectional: false, masked: true, dropout: 0.4)
     }
 
+    func testRecurrentOverTokensMatchesEmbeddingThenRecurrent() {
+        for (kind, bidirectional) in [(CellKind.lstm, true), (.gru, false), (.rnnTanh, true)] {
+            var rng = RandomGenerator(seed: 8)
+            let store = ParameterStore()
+            let T = 5, B = 3, V = 6, E = 4, H = 3
+            let table = Embedding(vocabularySize: V, embeddingSize: E, name: "encoder", store: store, rng: &rng)
+            let rnn = RecurrentLayer(kind, inputSize: E, hiddenSize: H, layers: 2, bidirectional: bidirectional,
+                                     prefix: "rnn", store: store, rng: &rng)
+            store.pack()
+            let ids: [Int32] = (0..<(T * B)).map { Int32(($0 * 7 + 3) % V) }
+            let w = randomTensor([T, B, rnn.outputSize], &rng)
+            let lengths = [5, 2, 4]
+            func run(fused: Bool) -> (output: [Float], gradients: [Float]) {
+                store.zeroGradients()
+                let tape = Tape()
+                var dropoutRNG = RandomGenerator(seed: 1)
+                let y = fused
+                    ? rnn(tokens: ids, steps: T, batch: B, embedding: table.weight, lengths: lengths, tape: tape, rng: &dropoutRNG).output
+                    : rnn(table(ids, shape: [T, B], tape: tape), lengths: lengths, tape: tape, rng: &dropoutRNG).output
+                tape.backward(from: weightedSum(y, w, tape: tape))
+                return (y.value.array, store.gradients.array)
+            }
+            let plain = run(fused: false), fused = run(fused: true)
+            assertClose(Tensor(shape: [plain.output.count], values: fused.output),
+                        Tensor(shape: [plain.output.count], values: plain.output), relative: 1e-5, absolute: 1e-6, "\(kind) output")
+            assertClose(Tensor(shape: [plain.gradients.count], values: fused.gradients),
+                        Tensor(shape: [plain.gradients.count], values: plain.gradients), relative: 1e-4, absolute: 1e-6, "\(kind) gradients")
+            store.zeroGradients()
+            checkGradients(of: [table.weight] + store.parameters.filter { $0.name.contains("ih_l0") }, maxElementsPerVariable: 10) { tape in
+                var dropoutRNG = RandomGenerator(seed: 1)
+                return weightedSum(rnn(tokens: ids, steps: T, batch: B, embedding: table.weight, lengths: lengths,
+                                       tape: tape, rng: &dropoutRNG).output, w, tape: tape)
+            }
+        }
+    }
+
     private func checkRecurrent(_ kind: CellKind, layers: Int, bidirectional: Bool, masked: Bool, dropout: Float,
                                 file: StaticString = #filePath, line: UInt = #line) {
         var rng = RandomGenerator(seed: 6)

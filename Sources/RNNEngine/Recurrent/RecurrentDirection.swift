@@ -49,13 +49,30 @@ final class DirectionCache {
     var nextStates: UnsafeMutablePointer<Float> { states.data + (reverse ? 0 : batch * hiddenSize) }
 }
 
-/// Runs one direction forward. `input` is (T, B, I); `h0`/`c0` are (B, H) or nil for zeros.
+/// Where a direction's inputs come from.
+enum DirectionInput {
+    /// A dense (T, B, I) input.
+    case dense(UnsafePointer<Float>, size: Int)
+    /// Token ids (T·B, time-major) into an embedding table (V, E). Each token's input projection
+    /// is a row of table · W_ihᵀ, computed once for the vocabulary instead of once per position:
+    /// far fewer flops when V < T·B (character models).
+    case tokens(UnsafePointer<Int32>, table: Tensor)
+
+    var size: Int {
+        switch self {
+        case .dense(_, let size): return size
+        case .tokens(_, let table): return table.shape[1]
+        }
+    }
+}
+
+/// Runs one direction forward. `h0`/`c0` are (B, H) or nil for zeros.
 ///
 /// Each thread of the engine's team owns a range of hidden units: per timestep it computes the
 /// recurrent product for its units' gate columns and then their pointwise update, so one
 /// fork-join per timestep is the only synchronisation.
 func recurrentDirectionForward(
-    _ cache: DirectionCache, input: UnsafePointer<Float>, inputSize I: Int, weights w: DirectionWeights,
+    _ cache: DirectionCache, input: DirectionInput, weights w: DirectionWeights,
     h0: UnsafePointer<Float>?, c0: UnsafePointer<Float>?, lengths: UnsafePointer<Int32>?
 ) {
     let T = cache.steps, B = cache.batch, H = cache.hiddenSize
@@ -69,11 +86,24 @@ func recurrentDirectionForward(
     // The GRU keeps b_hh on the hidden side, where r multiplies its n block.
     let rowBias = Tensor(zeros: [G])
     for j in 0..<G { rowBias[j] = kind == .gru ? bih[j] : bih[j] + bhh[j] }
-    parallelChunks(T * B, minimumPerChunk: 16) { rows in
-        for row in rows { (gates + row * G).update(from: rowBias.data, count: G) }
+    switch input {
+    case .dense(let x, let I):
+        parallelChunks(T * B, minimumPerChunk: 16) { rows in
+            for row in rows { (gates + row * G).update(from: rowBias.data, count: G) }
+        }
+        BLAS.parallelSgemm(transB: true, m: T * B, n: G, k: I, a: x, lda: I,
+                           b: w.inputWeight.value.data, ldb: I, beta: 1, c: gates, ldc: G)
+    case .tokens(let ids, let table):
+        // projections (V, G·H) = bias + table · W_ihᵀ, then one row copy per position.
+        let V = table.shape[0], E = table.shape[1]
+        let projections = Tensor(zeros: [V, G])
+        for v in 0..<V { (projections.data + v * G).update(from: rowBias.data, count: G) }
+        BLAS.parallelSgemm(transB: true, m: V, n: G, k: E, a: table.data, lda: E,
+                           b: w.inputWeight.value.data, ldb: E, beta: 1, c: projections.data, ldc: G)
+        parallelChunks(T * B, minimumPerChunk: 16) { rows in
+            for row in rows { (gates + row * G).update(from: projections.data + Int(ids[row]) * G, count: G) }
+        }
     }
-    BLAS.parallelSgemm(transB: true, m: T * B, n: G, k: I, a: input, lda: I,
-                       b: w.inputWeight.value.data, ldb: I, beta: 1, c: gates, ldc: G)
 
     let initial = cache.states.data + cache.initialIndex * B * H
     if let h0 { initial.update(from: h0, count: B * H) }
@@ -133,14 +163,15 @@ struct DirectionBackwardScratch {
 ///
 /// - `dOutput` (T, B, H): dLoss/d(output of this direction), zero on padded rows.
 /// - `dFinalH`/`dFinalC` (B, H): dLoss/d(final state), or nil.
-/// - Accumulates the weight gradients, adds dLoss/dinput into `dInput` (T, B, I) when given,
-///   and writes dLoss/dh0 (and dc0) into `dh0`/`dc0` when given.
+/// - Accumulates the weight gradients, adds dLoss/dinput into `dInput` when given — (T, B, I)
+///   for a dense input, the embedding table's gradient (V, E) for tokens — and writes
+///   dLoss/dh0 (and dc0) into `dh0`/`dc0` when given.
 ///
 /// Per timestep, each member first finishes the previous step's dh for its units (its columns
 /// of dGates · W_hh), then runs the pointwise backward of its units; both touch only its own
 /// columns, so one fork-join per timestep suffices.
 func recurrentDirectionBackward(
-    _ cache: DirectionCache, input: UnsafePointer<Float>, inputSize I: Int, weights w: DirectionWeights,
+    _ cache: DirectionCache, input: DirectionInput, weights w: DirectionWeights,
     dOutput: UnsafePointer<Float>, dFinalH: UnsafePointer<Float>?, dFinalC: UnsafePointer<Float>?,
     dInput: UnsafeMutablePointer<Float>?, dh0: UnsafeMutablePointer<Float>?, dc0: UnsafeMutablePointer<Float>?,
     lengths: UnsafePointer<Int32>?, scratch: DirectionBackwardScratch
@@ -206,14 +237,35 @@ func recurrentDirectionBackward(
 
     // Weight gradients of all timesteps at once.
     let rows = T * B
-    BLAS.parallelSgemm(transA: true, m: G, n: I, k: rows, a: gates, lda: G, b: input, ldb: I,
-                       beta: 1, c: w.inputWeight.grad!.data, ldc: I)
     BLAS.parallelSgemm(transA: true, m: G, n: H, k: rows, a: hiddenSide, lda: G, b: cache.previousStates, ldb: H,
                        beta: 1, c: w.hiddenWeight.grad!.data, ldc: H)
-    accumulateColumnSums(gates, rows: rows, columns: G, ld: G, into: w.inputBias.grad!.data)
     accumulateColumnSums(hiddenSide, rows: rows, columns: G, ld: G, into: w.hiddenBias.grad!.data)
-    if let dInput {
-        BLAS.parallelSgemm(m: rows, n: I, k: G, a: gates, lda: G, b: w.inputWeight.value.data, ldb: I,
-                           beta: 1, c: dInput, ldc: I)
+    switch input {
+    case .dense(let x, let I):
+        BLAS.parallelSgemm(transA: true, m: G, n: I, k: rows, a: gates, lda: G, b: x, ldb: I,
+                           beta: 1, c: w.inputWeight.grad!.data, ldc: I)
+        accumulateColumnSums(gates, rows: rows, columns: G, ld: G, into: w.inputBias.grad!.data)
+        if let dInput {
+            BLAS.parallelSgemm(m: rows, n: I, k: G, a: gates, lda: G, b: w.inputWeight.value.data, ldb: I,
+                               beta: 1, c: dInput, ldc: I)
+        }
+    case .tokens(let ids, let table):
+        // Sum the gate gradients of each token (V, G·H); then dW_ih = sumsᵀ · table,
+        // db_ih = Σ sums, dTable = sums · W_ih: vocabulary-sized products, not position-sized.
+        let V = table.shape[0], E = table.shape[1]
+        let sums = Tensor(zeros: [V, G])
+        parallelChunks(G, minimumPerChunk: 64) { columns in
+            for row in 0..<rows {
+                let source = gates + row * G, target = sums.data + Int(ids[row]) * G
+                for j in columns { target[j] += source[j] }
+            }
+        }
+        BLAS.parallelSgemm(transA: true, m: G, n: E, k: V, a: sums.data, lda: G, b: table.data, ldb: E,
+                           beta: 1, c: w.inputWeight.grad!.data, ldc: E)
+        accumulateColumnSums(sums.data, rows: V, columns: G, ld: G, into: w.inputBias.grad!.data)
+        if let dInput {
+            BLAS.parallelSgemm(m: V, n: E, k: G, a: sums.data, lda: G, b: w.inputWeight.value.data, ldb: E,
+                               beta: 1, c: dInput, ldc: E)
+        }
     }
 }

@@ -94,7 +94,54 @@ public final class RecurrentLayer {
     ) -> (output: Variable, state: RecurrentState) {
         precondition(input.shape.count == 3 && input.shape[2] == inputSize,
                      "recurrent input must be (T, B, \(inputSize)), got \(input.shape)")
-        let T = input.shape[0], B = input.shape[1], H = hiddenSize, D = directions
+        return run(.dense(input), steps: input.shape[0], batch: input.shape[1], lengths: lengths,
+                   initialState: initialState, tape: tape, rng: &rng)
+    }
+
+    /// Runs the stack over the embeddings of token `ids` (T·B, time-major) in `table` (V, I):
+    /// the same result as `self(embeddingLookup(ids, ...))`, but the first layer's input
+    /// projection is computed once per vocabulary entry (V · I · G·H flops instead of
+    /// T · B · I · G·H), and so is the table's gradient. Worth it when V < T · B. The table must
+    /// not have a padding row (its gradient here is not masked).
+    public func callAsFunction(
+        tokens ids: [Int32], steps T: Int, batch B: Int, embedding table: Variable, lengths: [Int]? = nil,
+        initialState: RecurrentState? = nil, tape: Tape, rng: inout RandomGenerator
+    ) -> (output: Variable, state: RecurrentState) {
+        precondition(ids.count == T * B, "\(ids.count) token ids for \(T) × \(B)")
+        precondition(table.shape.count == 2 && table.shape[1] == inputSize, "embedding table must be (V, \(inputSize))")
+        let V = table.shape[0]
+        precondition(ids.allSatisfy { $0 >= 0 && Int($0) < V }, "token id outside 0..<\(V)")
+        return run(.tokens(ids, table: table), steps: T, batch: B, lengths: lengths,
+                   initialState: initialState, tape: tape, rng: &rng)
+    }
+
+    /// The first layer's input: a dense sequence or token ids into an embedding table.
+    private enum FirstInput {
+        case dense(Variable)
+        case tokens([Int32], table: Variable)
+
+        var variable: Variable {
+            switch self {
+            case .dense(let v): return v
+            case .tokens(_, let table): return table
+            }
+        }
+
+        /// Calls `body` with the kernel's view of this input.
+        func withDirectionInput<R>(_ body: (DirectionInput) -> R) -> R {
+            switch self {
+            case .dense(let v): return body(.dense(v.value.data, size: v.shape[2]))
+            case .tokens(let ids, let table):
+                return ids.withUnsafeBufferPointer { body(.tokens($0.baseAddress!, table: table.value)) }
+            }
+        }
+    }
+
+    private func run(
+        _ first: FirstInput, steps T: Int, batch B: Int, lengths: [Int]?, initialState: RecurrentState?,
+        tape: Tape, rng: inout RandomGenerator
+    ) -> (output: Variable, state: RecurrentState) {
+        let H = hiddenSize, D = directions
         if let lengths {
             precondition(lengths.count == B && lengths.allSatisfy { $0 >= 0 && $0 <= T },
                          "lengths must be \(B) values in 0...\(T)")
@@ -106,16 +153,22 @@ public final class RecurrentLayer {
         let lengths32: [Int32]? = lengths?.map { Int32($0) }
         let applyDropout = tape.isTraining && dropout > 0 && layers > 1
 
-        var layerInputs: [Tensor] = [input.value]
+        // Inputs of layers 1…: the previous layer's (dropped-out) outputs.
+        var layerInputs: [Tensor] = []
         var caches: [[DirectionCache]] = []
         var dropoutMasks: [Tensor?] = []
         let finalH = Tensor(zeros: [layers * D, B, H])
         let finalC: Tensor? = kind.hasCellState ? Tensor(zeros: [layers * D, B, H]) : nil
-        var output = input.value
+        var output = Tensor(zeros: [0])
+
+        /// Calls `body` with layer `layer`'s input as the kernels see it.
+        func withLayerInput<R>(_ layer: Int, _ body: (DirectionInput) -> R) -> R {
+            if layer == 0 { return first.withDirectionInput(body) }
+            let x = layerInputs[layer - 1]
+            return body(.dense(x.data, size: x.shape[2]))
+        }
 
         for layer in 0..<layers {
-            let layerInput = layerInputs[layer]
-            let I = layerInput.shape[2]
             output = Tensor(zeros: [T, B, D * H])
             var layerCaches: [DirectionCache] = []
             for direction in 0..<D {
@@ -124,9 +177,10 @@ public final class RecurrentLayer {
                 let h0 = initialState.map { UnsafePointer($0.hidden.value.data + index * B * H) }
                 let c0 = initialState?.cell.map { UnsafePointer($0.value.data + index * B * H) }
                 withOptionalPointer(lengths32) { lengthPointer in
-                    recurrentDirectionForward(cache, input: layerInput.data, inputSize: I,
-                                              weights: weights[layer][direction], h0: h0, c0: c0,
-                                              lengths: lengthPointer)
+                    withLayerInput(layer) { layerInput in
+                        recurrentDirectionForward(cache, input: layerInput, weights: weights[layer][direction],
+                                                  h0: h0, c0: c0, lengths: lengthPointer)
+                    }
                 }
                 scatterDirectionOutput(cache, into: output, direction: direction, lengths: lengths)
                 (finalH.data + index * B * H).update(from: cache.states.data + cache.finalIndex * B * H, count: B * H)
@@ -159,22 +213,24 @@ public final class RecurrentLayer {
                 let scratch = DirectionBackwardScratch(batch: B, hiddenSize: H)
                 let dDirection = Tensor(zeros: [T, B, H])
                 for layer in stride(from: layers - 1, through: 0, by: -1) {
-                    let layerInput = layerInputs[layer]
-                    let I = layerInput.shape[2]
-                    let needInputGrad = layer > 0 || input.requiresGrad
-                    let dInput: Tensor? = needInputGrad ? Tensor(zeros: [T, B, I]) : nil
+                    // dLoss/d(this layer's input): (T, B, I), or the embedding table's shape for tokens.
+                    let inputShape = layer > 0 ? layerInputs[layer - 1].shape : first.variable.shape
+                    let needInputGrad = layer > 0 || first.variable.requiresGrad
+                    let dInput: Tensor? = needInputGrad ? Tensor(zeros: inputShape) : nil
                     for direction in 0..<D {
                         let index = layer * D + direction
                         gatherDirectionGradient(dOutput, direction: direction, hiddenSize: H, into: dDirection, lengths: lengths)
                         let dh0 = initialState.map { $0.hidden.gradient().data + index * B * H }
                         let dc0 = initialState?.cell.map { $0.gradient().data + index * B * H }
                         withOptionalPointer(lengths32) { lengthPointer in
-                            recurrentDirectionBackward(
-                                caches[layer][direction], input: layerInput.data, inputSize: I,
-                                weights: weights[layer][direction], dOutput: dDirection.data,
-                                dFinalH: hN.grad.map { UnsafePointer($0.data + index * B * H) },
-                                dFinalC: cN?.grad.map { UnsafePointer($0.data + index * B * H) },
-                                dInput: dInput?.data, dh0: dh0, dc0: dc0, lengths: lengthPointer, scratch: scratch)
+                            withLayerInput(layer) { layerInput in
+                                recurrentDirectionBackward(
+                                    caches[layer][direction], input: layerInput, weights: weights[layer][direction],
+                                    dOutput: dDirection.data,
+                                    dFinalH: hN.grad.map { UnsafePointer($0.data + index * B * H) },
+                                    dFinalC: cN?.grad.map { UnsafePointer($0.data + index * B * H) },
+                                    dInput: dInput?.data, dh0: dh0, dc0: dc0, lengths: lengthPointer, scratch: scratch)
+                            }
                         }
                     }
                     guard let dInput else { continue }
@@ -184,7 +240,7 @@ public final class RecurrentLayer {
                         }
                         dOutput = dInput
                     } else {
-                        input.gradient().add(dInput)
+                        first.variable.gradient().add(dInput)
                     }
                 }
             }
