@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs `zoo bench` and the PyTorch reference alternately in one shell session and prints, per
+# workload, the median throughput of each side and their ratio (zoo / PyTorch).
+#
+#   scripts/compare_bench.sh [ROUNDS] [PYTHON]      defaults: 3, /tmp/torchref/bin/python
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-3}
+python=${2:-/tmp/torchref/bin/python}
+reference=../shared/reference/torch_bench.py
+log=$(mktemp)
+for i in $(seq "$rounds"); do
+  .build/release/zoo bench | sed 's/^/zoo /' >> "$log"
+  "$python" "$reference" | sed 's/^/torch /' >> "$log"
+done
+python3 - "$log" <<'PY'
+import json, statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    side, text = line.split(" ", 1)
+    row = json.loads(text)
+    rate = row.get("tokens_per_s", row.get("frames_per_s"))
+    runs.setdefault(row["bench"], {}).setdefault(side, []).append(rate)
+print(f"{'workload':24} {'zoo':>10} {'PyTorch':>10} {'ratio':>6}")
+for name, sides in runs.items():
+    z, t = statistics.median(sides["zoo"]), statistics.median(sides["torch"])
+    print(f"{name:24} {z:10.0f} {t:10.0f} {z / t:6.2f}")
+PY
+rm -f "$log"
