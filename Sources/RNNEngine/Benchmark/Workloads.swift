@@ -81,11 +81,11 @@ public enum BenchmarkWorkloads {
             let dt = timed(seconds: seconds, step)
             let tokensPerSecond = Double(T * B) / dt
             lines.append(jsonLine([
-                ("bench", .string("\(w.name)-\(kind)")), ("tokens_per_s", .number(tokensPerSecond, 1)),
-                ("ms_per_step", .number(dt * 1000, 3)), ("cell", .string(w.cell == .lstm ? "lstm" : "gru")),
-                ("batch", .integer(B)), ("seq", .integer(T)), ("embed", .integer(w.embeddingSize)),
-                ("hidden", .integer(w.hiddenSize)), ("vocab", .integer(w.vocabularySize)), ("layers", .integer(w.layers)),
-                ("gflops", .number(tokensPerSecond * flops * multiplier / 1e9, 1)), ("sgemm_peak_gflops", .number(sgemmPeak, 1)),
+                ("bench", .string("\(w.name)-\(kind)")), ("tokens_per_s", .fixed(tokensPerSecond, decimals: 1)),
+                ("ms_per_step", .fixed(dt * 1000, decimals: 3)), ("cell", .string(w.cell == .lstm ? "lstm" : "gru")),
+                ("batch", .int(B)), ("seq", .int(T)), ("embed", .int(w.embeddingSize)),
+                ("hidden", .int(w.hiddenSize)), ("vocab", .int(w.vocabularySize)), ("layers", .int(w.layers)),
+                ("gflops", .fixed(tokensPerSecond * flops * multiplier / 1e9, decimals: 1)), ("sgemm_peak_gflops", .fixed(sgemmPeak, decimals: 1)),
             ]))
         }
         return lines
@@ -105,25 +105,9 @@ public enum BenchmarkWorkloads {
             tape.backward(from: ctcLoss(logits, targets: targets, inputLengths: lengths, tape: tape))
         }
         return jsonLine([
-            ("bench", .string("ctc-loss")), ("frames_per_s", .number(Double(B * T) / dt, 1)),
-            ("ms_per_step", .number(dt * 1000, 3)), ("batch", .integer(B)), ("frames", .integer(T)),
-            ("symbols", .integer(C)), ("label_length", .integer(S)),
+            ("bench", .string("ctc-loss")), ("frames_per_s", .fixed(Double(B * T) / dt, decimals: 1)),
+            ("ms_per_step", .fixed(dt * 1000, decimals: 3)), ("batch", .int(B)), ("frames", .int(T)),
+            ("symbols", .int(C)), ("label_length", .int(S)),
         ])
-    }
-
-    enum JSONValue {
-        case string(String), integer(Int), number(Double, Int)
-    }
-
-    /// One JSON object with the keys in the given order (as Python's json.dumps prints a dict).
-    static func jsonLine(_ fields: [(String, JSONValue)]) -> String {
-        let body = fields.map { key, value -> String in
-            switch value {
-            case .string(let s): return "\"\(key)\": \"\(s)\""
-            case .integer(let i): return "\"\(key)\": \(i)"
-            case .number(let x, let digits): return "\"\(key)\": " + String(format: "%.\(digits)f", x)
-            }
-        }
-        return "{" + body.joined(separator: ", ") + "}"
     }
 }

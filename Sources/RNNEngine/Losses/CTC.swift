@@ -33,15 +33,7 @@ public func ctcLoss(
     }
     var total = 0.0
     for b in 0..<B { total += losses[b] / Double(max(targets[b].count, 1)) }
-    let loss = Variable(Tensor(shape: [1], values: [Float(total / Double(B))]), requiresGrad: needsGradient)
-    if let gradient {
-        tape.record {
-            guard let dLoss = loss.grad?[0] else { return }
-            let dx = logits.gradient().data
-            for k in 0..<gradient.count { dx[k] += dLoss * gradient.data[k] }
-        }
-    }
-    return loss
+    return scalarLoss(total / Double(B), input: logits, gradient: gradient, tape: tape)
 }
 
 @inline(__always) private func logAdd(_ a: Float, _ b: Float) -> Float {

@@ -61,12 +61,17 @@ public func softmaxCrossEntropy(
                          ignoreIndex: ignoreIndex, labelSmoothing: labelSmoothing,
                          gradient: gradient?.data, gradientScale: 1 / Float(max(scored, 1)))
     }
-    let loss = Variable(Tensor(shape: [1], values: [Float(lossSum / Double(max(scored, 1)))]),
-                        requiresGrad: needsGradient)
+    return scalarLoss(lossSum / Double(max(scored, 1)), input: logits, gradient: gradient, tape: tape)
+}
+
+/// A scalar loss whose gradient with respect to `input` was computed with the forward pass
+/// (`gradient`, for dLoss = 1): records dinput += dLoss · gradient.
+func scalarLoss(_ value: Double, input: Variable, gradient: Tensor?, tape: Tape) -> Variable {
+    let loss = Variable(Tensor(shape: [1], values: [Float(value)]), requiresGrad: gradient != nil)
     if let gradient {
         tape.record {
             guard let dLoss = loss.grad?[0] else { return }
-            let dx = logits.gradient().data
+            let dx = input.gradient().data
             for k in 0..<gradient.count { dx[k] += dLoss * gradient.data[k] }
         }
     }

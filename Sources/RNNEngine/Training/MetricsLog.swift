@@ -3,10 +3,6 @@ import Foundation
 /// The metrics log of a run: one JSON object per line (`metrics.jsonl`), appended as training
 /// goes. On resume, lines past the resumed step (written after the last save) are dropped.
 final class MetricsLog {
-    enum Value {
-        case int(Int), double(Double), bool(Bool), string(String)
-    }
-
     let path: String
 
     init(path: String, keepingStepsUpTo step: Int) throws {
@@ -24,26 +20,12 @@ final class MetricsLog {
         try writeAtomically(Data(kept.map { $0 + "\n" }.joined().utf8), to: path)
     }
 
-    func append(_ fields: [(String, Value)]) throws {
+    func append(_ fields: [(String, JSONValue)]) throws {
         guard let handle = FileHandle(forWritingAtPath: path) else {
             throw CheckpointError.writeFailed(path: path, reason: "cannot open for appending")
         }
         defer { try? handle.close() }
         handle.seekToEndOfFile()
-        handle.write(Data((Self.line(fields) + "\n").utf8))
-    }
-
-    /// One JSON object, keys in the given order.
-    static func line(_ fields: [(String, Value)]) -> String {
-        "{" + fields.map { key, value in
-            let rendered: String
-            switch value {
-            case .int(let i): rendered = String(i)
-            case .double(let d): rendered = d.isFinite ? String(format: "%.6g", d) : "null"
-            case .bool(let b): rendered = b ? "true" : "false"
-            case .string(let s): rendered = "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-            }
-            return "\"\(key)\": \(rendered)"
-        }.joined(separator: ", ") + "}"
+        handle.write(Data((jsonLine(fields) + "\n").utf8))
     }
 }

@@ -96,12 +96,12 @@ public final class Trainer {
                 var eta = Double(options.steps - step) * seconds / Double(max(intervalSteps, 1))
                 if let limit = options.timeLimit { eta = min(eta, max(0, limit - Date().timeIntervalSince(start))) }
                 trainCurve.append((Double(step), mean))
-                var fields: [(String, MetricsLog.Value)] = [("step", .int(step)), ("train_loss", .double(mean))]
+                var fields: [(String, JSONValue)] = [("step", .int(step)), ("train_loss", .double(mean))]
                 fields += task.metrics(forLoss: mean).map { ("train_\($0.0)", .double($0.1)) }
                 fields += [("units_per_s", .double(rate)), ("learning_rate", .double(Double(optimizer.learningRate)))]
                 try metricsLog.append(fields)
                 if options.json {
-                    output(MetricsLog.line(fields + [("eta_s", .double(eta))]))
+                    output(jsonLine(fields + [("eta_s", .double(eta))]))
                 } else {
                     let named = task.metrics(forLoss: mean).map { String(format: "%@ %.4f", $0.0, $0.1) }.joined(separator: " | ")
                     output(String(format: "step %d/%d | loss %.4f | %@ | %@/s | lr %.3g | ETA %@", step, options.steps, mean,
@@ -126,12 +126,12 @@ public final class Trainer {
                     evaluationsWithoutImprovement = improved ? 0 : evaluationsWithoutImprovement + 1
                     optimizer.learningRate = plateau.update(loss: Float(validation), learningRate: optimizer.learningRate)
                 }
-                var fields: [(String, MetricsLog.Value)] = [("step", .int(step)), ("valid_loss", .double(validation))]
+                var fields: [(String, JSONValue)] = [("step", .int(step)), ("valid_loss", .double(validation))]
                 fields += task.metrics(forLoss: validation).map { ("valid_\($0.0)", .double($0.1)) }
                 fields.append(("best", .bool(improved)))
                 try metricsLog.append(fields)
                 if options.json {
-                    output(MetricsLog.line(fields))
+                    output(jsonLine(fields))
                 } else {
                     let named = task.metrics(forLoss: validation).map { String(format: "%@ %.4f", $0.0, $0.1) }.joined(separator: " | ")
                     output(String(format: "valid step %d | loss %.4f | %@%@", step, validation, named, improved ? " | saved best" : ""))
