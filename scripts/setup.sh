@@ -14,20 +14,31 @@ packages=(
   libpng-dev        # images for captioning, loss-curve plots
 )
 
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  updated=1
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
 if ! command -v swift >/dev/null 2>&1; then
-  echo "setup: no Swift toolchain on PATH. Install Swift 6 from swift.org (or with swiftly), then run this again." >&2
+  # Debian 13 and recent Ubuntu package Swift as `swiftlang`; older releases need swift.org's toolchain.
+  [ -n "${updated:-}" ] || $sudo apt-get update -qq
+  if apt-cache policy swiftlang 2>/dev/null | grep -q "Candidate: [0-9]"; then
+    echo "setup: installing swiftlang"
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends swiftlang
+  fi
+fi
+if ! command -v swift >/dev/null 2>&1; then
+  echo "setup: no Swift toolchain on PATH and none packaged for this release." >&2
+  echo "setup: install Swift 6 from swift.org (or with swiftly), then run this again." >&2
   exit 1
 fi
 
