@@ -136,6 +136,14 @@ final class LanguageModelTests: XCTestCase {
         let trainLines = { (lines: [String]) in lines.filter { $0.contains("train_loss") }.map { $0.replacingOccurrences(of: #""units_per_s": [0-9.e+]+, "#, with: "", options: .regularExpression) }.map { $0.replacingOccurrences(of: #", "eta_s": [0-9.e+-]+"#, with: "", options: .regularExpression) } }
         XCTAssertEqual(trainLines(split), trainLines(whole))
 
+        // A run shorter than the evaluation interval evaluates once at its end, and resumes.
+        let (short, _) = try makeTrainer(steps: 3, out: directory + "/short", resume: false)
+        short.output = { _ in }
+        XCTAssertEqual(try short.run().steps, 3)
+        let (longer, _) = try makeTrainer(steps: 6, out: directory + "/short", resume: true)
+        longer.output = { _ in }
+        XCTAssertEqual(try longer.run().steps, 6)
+
         // A second run into the same directory is refused instead of destroying the first.
         let (c, _) = try makeTrainer(steps: 5, out: directory + "/whole", resume: false)
         XCTAssertThrowsError(try c.run()) { XCTAssertTrue("\($0)".contains("already holds a training run")) }

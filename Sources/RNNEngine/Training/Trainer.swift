@@ -169,7 +169,7 @@ public final class Trainer {
         metadata["trainer.step"] = String(step)
         metadata["trainer.best_loss"] = String(bestLoss)
         metadata["trainer.bad_evaluations"] = String(evaluationsWithoutImprovement)
-        metadata["trainer.plateau"] = String(decoding: try JSONEncoder().encode(plateau), as: UTF8.self)
+        metadata["trainer.plateau"] = String(decoding: try Self.stateEncoder.encode(plateau), as: UTF8.self)
         metadata["trainer.rng"] = rng.stateWords.map(String.init).joined(separator: ",")
         metadata["trainer.train_curve"] = trainCurve.map { "\($0.x):\($0.y)" }.joined(separator: ",")
         metadata["trainer.valid_curve"] = validCurve.map { "\($0.x):\($0.y)" }.joined(separator: ",")
@@ -203,7 +203,7 @@ public final class Trainer {
         bestLoss = best
         evaluationsWithoutImprovement = bad
         rng = RandomGenerator(stateWords: words)
-        plateau = try JSONDecoder().decode(PlateauDecay.self, from: Data(try value("trainer.plateau").utf8))
+        plateau = try Self.stateDecoder.decode(PlateauDecay.self, from: Data(try value("trainer.plateau").utf8))
         func curve(_ text: String?) -> [(x: Double, y: Double)] {
             (text ?? "").split(separator: ",").compactMap { pair in
                 let parts = pair.split(separator: ":")
@@ -218,6 +218,19 @@ public final class Trainer {
         var progressMetadata: [String: String] = [:]
         for (k, v) in metadata where k.hasPrefix("progress.") { progressMetadata[String(k.dropFirst(9))] = v }
         try task.restoreProgress(tensors: progressTensors, metadata: progressMetadata, path: statePath)
+    }
+
+    // Loop state holds infinities (no best loss yet), which plain JSON cannot.
+    private static var stateEncoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return encoder
+    }
+
+    private static var stateDecoder: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return decoder
     }
 
     private func renderPlot() throws {
