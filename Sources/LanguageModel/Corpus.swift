@@ -150,21 +150,23 @@ public struct Corpus: Sendable {
         test = Corpus.encode(tokenization.tokens(text.test), vocabulary: vocabulary).ids
     }
 
-    /// Maps tokens to ids: an unseen token becomes `<unk>` when the vocabulary has one and is
-    /// dropped (and counted) otherwise.
-    public static func encode(_ tokens: [String], vocabulary: Vocabulary) -> (ids: [Int32], unknown: Int) {
+    /// Maps tokens to ids: an unseen token becomes `<unk>` when the vocabulary has one
+    /// (counted in `mappedToUnknown`) and is dropped otherwise (counted in `dropped`).
+    public static func encode(_ tokens: [String], vocabulary: Vocabulary) -> (ids: [Int32], dropped: Int, mappedToUnknown: Int) {
         let unk = vocabulary.id(of: Tokenization.unknown)
         var ids: [Int32] = []
         ids.reserveCapacity(tokens.count)
-        var unknown = 0
+        var dropped = 0, mapped = 0
         for token in tokens {
             if let id = vocabulary.id(of: token) {
                 ids.append(id)
+            } else if let unk {
+                ids.append(unk)
+                mapped += 1
             } else {
-                unknown += 1
-                if let unk { ids.append(unk) }
+                dropped += 1
             }
         }
-        return (ids, unknown)
+        return (ids, dropped, mapped)
     }
 }

@@ -13,18 +13,22 @@ public struct LanguageModelScore: Codable, Sendable {
     public var tokens: Int
     /// Tokens outside the vocabulary that were dropped (a vocabulary without `<unk>`).
     public var unknown: Int
+    /// Tokens outside the vocabulary that were scored as `<unk>` (a vocabulary with one).
+    public var mappedToUnknown: Int
 
     enum CodingKeys: String, CodingKey {
         case loss, perplexity, bitsPerToken = "bits_per_token", bitsPerChar = "bits_per_char", tokens, unknown
+        case mappedToUnknown = "mapped_to_unk"
     }
 
-    init(nats: Double, count: Int, unknown: Int, characters: Bool) {
+    init(nats: Double, count: Int, unknown: Int, mappedToUnknown: Int, characters: Bool) {
         loss = nats / Double(max(count, 1))
         perplexity = Foundation.exp(loss)
         bitsPerToken = loss / Foundation.log(2)
         bitsPerChar = characters ? bitsPerToken : nil
         tokens = count
         self.unknown = unknown
+        self.mappedToUnknown = mappedToUnknown
     }
 }
 
@@ -32,7 +36,7 @@ extension LanguageModelNetwork {
     /// Scores `ids` as one stream: equal to a batch-size-1 pass from a zero state over the whole
     /// text, every token after the first predicted from all before it. Runs in chunks of
     /// `chunk` timesteps with the state carried, the output layer one GEMM per chunk.
-    public func score(_ ids: [Int32], unknown: Int = 0, chunk: Int = 256) -> LanguageModelScore {
+    public func score(_ ids: [Int32], unknown: Int = 0, mappedToUnknown: Int = 0, chunk: Int = 256) -> LanguageModelScore {
         var rng = RandomGenerator(seed: 0)
         var state: RecurrentState? = nil
         var nats = 0.0
@@ -53,13 +57,14 @@ extension LanguageModelNetwork {
             state = newState
             start += T
         }
-        return LanguageModelScore(nats: nats, count: count, unknown: unknown, characters: config.tokens == .char)
+        return LanguageModelScore(nats: nats, count: count, unknown: unknown, mappedToUnknown: mappedToUnknown,
+                                  characters: config.tokens == .char)
     }
 
     /// Scores a text: tokenised with the model's tokenization; unseen tokens map to `<unk>` or
     /// are dropped and counted.
     public func score(text: String) -> LanguageModelScore {
-        let (ids, unknown) = Corpus.encode(config.tokens.tokens(text), vocabulary: vocabulary)
-        return score(ids, unknown: unknown)
+        let (ids, dropped, mapped) = Corpus.encode(config.tokens.tokens(text), vocabulary: vocabulary)
+        return score(ids, unknown: dropped, mappedToUnknown: mapped)
     }
 }

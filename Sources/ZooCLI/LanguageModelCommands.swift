@@ -81,6 +81,7 @@ struct EvaluateLanguageModel: ParsableCommand {
             if let bpc = score.bitsPerChar { line += String(format: " | %.4f bits/char", bpc) }
             line += " | \(score.tokens) tokens"
             if score.unknown > 0 { line += " | \(score.unknown) unknown dropped" }
+            if score.mappedToUnknown > 0 { line += " | \(score.mappedToUnknown) scored as <unk>" }
             print(line)
         }
     }
@@ -113,7 +114,9 @@ struct SampleCommand: ParsableCommand {
         var rng = RandomGenerator(seed: seed)
         let text = try network.generate(prompt: prompt, length: length,
                                         sampling: SamplingOptions(temperature: temperature, topK: topK, topP: topP), rng: &rng)
-        print(prompt + text)
+        // Word models generate whole words: keep a space between the prompt and the first one.
+        let separator = network.config.tokens == .word && !prompt.isEmpty && !(prompt.last?.isWhitespace ?? true) ? " " : ""
+        print(prompt + separator + text)
     }
 }
 

@@ -29,7 +29,12 @@ final class LanguageModelTests: XCTestCase {
         // A character vocabulary has no <unk>: unseen characters are dropped and counted.
         let chars = try Corpus(text: text, tokenization: .char)
         XCTAssertNil(chars.vocabulary.id(of: "<unk>"))
-        XCTAssertEqual(Corpus.encode(["c", "z", "a"], vocabulary: chars.vocabulary).unknown, 1)
+        let encoded = Corpus.encode(["c", "z", "a"], vocabulary: chars.vocabulary)
+        XCTAssertEqual(encoded.dropped, 1)
+        XCTAssertEqual(encoded.ids.count, 2)
+        let words = Corpus.encode(["the", "bird"], vocabulary: corpus.vocabulary)
+        XCTAssertEqual(words.dropped, 0)
+        XCTAssertEqual(words.mappedToUnknown, 1)
     }
 
     func testSplitIsInOrderAndAtLineBoundaries() {
