@@ -1,8 +1,12 @@
-// Vectorised activations for the fused gate loops: 8 lanes at a time, accurate to a few
+// Vectorised activations for the fused gate loops: `laneCount` lanes at a time, accurate to a few
 // units in the last place (exp to ~1 ulp; sigmoid and tanh to ~2e-7 absolute), so results
 // match PyTorch within float rounding.
 
 typealias Lanes = SIMD8<Float>
+typealias LaneBits = SIMD8<UInt32>
+typealias LaneInts = SIMD8<Int32>
+/// The width the gate loops step by.
+let laneCount = Lanes.scalarCount
 
 /// e^x for each lane: x = n·ln2 + r with |r| ≤ ln2/2, e^r by a degree-6 polynomial, 2^n by
 /// building the exponent bits. Inputs are clamped to ±87.3, where e^x is still finite.
@@ -22,7 +26,7 @@ func exp(_ x: Lanes) -> Lanes {
     p = p * r + 0.166_666_66
     p = p * r + 0.5
     p = p * r * r + r + 1
-    let exponentBits = (unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
+    let exponentBits = (unsafeBitCast(shifted, to: LaneInts.self) &- 0x4B40_0000 &+ 127) &<< 23
     return p * unsafeBitCast(exponentBits, to: Lanes.self)
 }
 
@@ -35,30 +39,40 @@ func tanh(_ x: Lanes) -> Lanes {
     let e = exp(-2 * magnitude)
     let t = (1 - e) / (1 + e)
     // Copy x's sign bit onto t.
-    let signBit = unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x8000_0000
-    return unsafeBitCast(unsafeBitCast(t, to: SIMD8<UInt32>.self) | signBit, to: Lanes.self)
+    let signBit = unsafeBitCast(x, to: LaneBits.self) & 0x8000_0000
+    return unsafeBitCast(unsafeBitCast(t, to: LaneBits.self) | signBit, to: Lanes.self)
 }
 
 @inline(__always) func relu(_ x: Lanes) -> Lanes { x.replacing(with: 0, where: x .< 0) }
 
 @inline(__always)
 func abs(_ x: Lanes) -> Lanes {
-    unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: Lanes.self)
+    unsafeBitCast(unsafeBitCast(x, to: LaneBits.self) & 0x7FFF_FFFF, to: Lanes.self)
 }
 
-/// Loads `n` (≤ 8) floats; lanes past n are 0.
+/// Loads `n` (≤ laneCount) floats; lanes past n are 0.
 @inline(__always)
 func load(_ p: UnsafePointer<Float>, _ n: Int) -> Lanes {
-    if n == 8 { return UnsafeRawPointer(p).loadUnaligned(as: Lanes.self) }
+    n == laneCount ? UnsafeRawPointer(p).loadUnaligned(as: Lanes.self) : loadPartial(p, n)
+}
+
+/// Stores the first `n` (≤ laneCount) lanes.
+@inline(__always)
+func store(_ v: Lanes, _ p: UnsafeMutablePointer<Float>, _ n: Int) {
+    if n == laneCount { UnsafeMutableRawPointer(p).storeBytes(of: v, as: Lanes.self) } else { storePartial(v, p, n) }
+}
+
+// The partial forms stay out of line: inlined, their lane-by-lane inserts make the compiler
+// scalarise the whole loop body around them.
+@inline(never)
+func loadPartial(_ p: UnsafePointer<Float>, _ n: Int) -> Lanes {
     var v = Lanes(repeating: 0)
     for i in 0..<n { v[i] = p[i] }
     return v
 }
 
-/// Stores the first `n` (≤ 8) lanes.
-@inline(__always)
-func store(_ v: Lanes, _ p: UnsafeMutablePointer<Float>, _ n: Int) {
-    if n == 8 { UnsafeMutableRawPointer(p).storeBytes(of: v, as: Lanes.self); return }
+@inline(never)
+func storePartial(_ v: Lanes, _ p: UnsafeMutablePointer<Float>, _ n: Int) {
     for i in 0..<n { p[i] = v[i] }
 }
 

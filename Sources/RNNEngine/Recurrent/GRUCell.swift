@@ -25,7 +25,7 @@ func gruStepForward(
         }
         var j = units.lowerBound
         while j < units.upperBound {
-            let w = min(8, units.upperBound - j)
+            let w = min(laneCount, units.upperBound - j)
             let r = sigmoid(load(g + j, w) + load(hh + j, w) + load(hiddenBias + j, w))
             let z = sigmoid(load(g + H + j, w) + load(hh + H + j, w) + load(hiddenBias + H + j, w))
             let hnj = load(hh + 2 * H + j, w) + load(hiddenBias + 2 * H + j, w)
@@ -57,7 +57,7 @@ func gruStepBackward(
         }
         var j = units.lowerBound
         while j < units.upperBound {
-            let w = min(8, units.upperBound - j)
+            let w = min(laneCount, units.upperBound - j)
             let r = load(g + j, w), z = load(g + H + j, w), n = load(g + 2 * H + j, w), hnj = load(hh + 2 * H + j, w)
             let d = load(dhb + j, w)
             let dnPre = d * (1 - z) * (1 - n * n)

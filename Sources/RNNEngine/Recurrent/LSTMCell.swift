@@ -26,7 +26,7 @@ func lstmStepForward(
         }
         var j = units.lowerBound
         while j < units.upperBound {
-            let w = min(8, units.upperBound - j)
+            let w = min(laneCount, units.upperBound - j)
             let i = sigmoid(load(g + j, w))
             let f = sigmoid(load(g + H + j, w))
             let gg = tanh(load(g + 2 * H + j, w))
@@ -62,7 +62,7 @@ func lstmStepBackward(
         }
         var j = units.lowerBound
         while j < units.upperBound {
-            let w = min(8, units.upperBound - j)
+            let w = min(laneCount, units.upperBound - j)
             let i = load(g + j, w), f = load(g + H + j, w), gg = load(g + 2 * H + j, w), o = load(g + 3 * H + j, w)
             let tc = tanh(load(cn + j, w))
             let d = load(dhb + j, w)

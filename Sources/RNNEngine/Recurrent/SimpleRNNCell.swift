@@ -16,7 +16,7 @@ func simpleRNNStepForward(
         }
         var j = units.lowerBound
         while j < units.upperBound {
-            let w = min(8, units.upperBound - j)
+            let w = min(laneCount, units.upperBound - j)
             let a = load(g + j, w)
             let h = useRelu ? relu(a) : tanh(a)
             store(h, g + j, w)
@@ -40,7 +40,7 @@ func simpleRNNStepBackward(
         }
         var j = units.lowerBound
         while j < units.upperBound {
-            let w = min(8, units.upperBound - j)
+            let w = min(laneCount, units.upperBound - j)
             let h = load(g + j, w), d = load(dhb + j, w)
             let grad = useRelu ? d.replacing(with: 0, where: h .<= 0) : d * (1 - h * h)
             store(grad, g + j, w)
