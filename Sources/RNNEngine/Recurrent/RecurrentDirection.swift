@@ -30,10 +30,12 @@ final class DirectionCache {
         self.kind = kind
         self.steps = steps; self.batch = batch; self.hiddenSize = hiddenSize
         self.reverse = reverse
-        gates = Tensor(zeros: [steps, batch, kind.gateCount * hiddenSize])
-        hiddenProjection = kind == .gru ? Tensor(zeros: [steps, batch, 3 * hiddenSize]) : nil
-        states = Tensor(zeros: [steps + 1, batch, hiddenSize])
-        cells = kind.hasCellState ? Tensor(zeros: [steps + 1, batch, hiddenSize]) : nil
+        // Every element is written by the forward pass (the initial state by the caller), so
+        // nothing is zero-filled first.
+        gates = Tensor(uninitialized: [steps, batch, kind.gateCount * hiddenSize])
+        hiddenProjection = kind == .gru ? Tensor(uninitialized: [steps, batch, 3 * hiddenSize]) : nil
+        states = Tensor(uninitialized: [steps + 1, batch, hiddenSize])
+        cells = kind.hasCellState ? Tensor(uninitialized: [steps + 1, batch, hiddenSize]) : nil
     }
 
     /// Index in `states` of the state before timestep t, and of the state after it.
@@ -106,8 +108,11 @@ func recurrentDirectionForward(
     }
 
     let initial = cache.states.data + cache.initialIndex * B * H
-    if let h0 { initial.update(from: h0, count: B * H) }
-    if let cells = cache.cells, let c0 { (cells.data + cache.initialIndex * B * H).update(from: c0, count: B * H) }
+    if let h0 { initial.update(from: h0, count: B * H) } else { initial.update(repeating: 0, count: B * H) }
+    if let cells = cache.cells {
+        let initialCell = cells.data + cache.initialIndex * B * H
+        if let c0 { initialCell.update(from: c0, count: B * H) } else { initialCell.update(repeating: 0, count: B * H) }
+    }
 
     let team = Engine.team
     let members = team.size

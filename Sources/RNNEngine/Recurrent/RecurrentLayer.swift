@@ -169,7 +169,8 @@ public final class RecurrentLayer {
         }
 
         for layer in 0..<layers {
-            output = Tensor(zeros: [T, B, D * H])
+            // Every row is written below, except padded ones, which must read as zeros.
+            output = lengths == nil ? Tensor(uninitialized: [T, B, D * H]) : Tensor(zeros: [T, B, D * H])
             var layerCaches: [DirectionCache] = []
             for direction in 0..<D {
                 let index = layer * D + direction
@@ -211,7 +212,7 @@ public final class RecurrentLayer {
                 guard result.grad != nil || hN.grad != nil || cN?.grad != nil else { return }
                 var dOutput = result.grad ?? Tensor(zeros: result.shape)
                 let scratch = DirectionBackwardScratch(batch: B, hiddenSize: H)
-                let dDirection = Tensor(zeros: [T, B, H])
+                let dDirection = Tensor(uninitialized: [T, B, H])   // filled by gatherDirectionGradient
                 for layer in stride(from: layers - 1, through: 0, by: -1) {
                     // dLoss/d(this layer's input): (T, B, I), or the embedding table's shape for tokens.
                     let inputShape = layer > 0 ? layerInputs[layer - 1].shape : first.variable.shape

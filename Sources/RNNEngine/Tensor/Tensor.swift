@@ -23,6 +23,16 @@ public final class Tensor {
         self.owner = nil
     }
 
+    /// A new tensor whose contents are undefined: for buffers the caller overwrites entirely
+    /// (large per-step buffers, where zero-filling first costs a pass over memory).
+    public init(uninitialized shape: [Int]) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
+        self.shape = shape
+        self.count = shape.reduce(1, *)
+        self.data = Tensor.allocate(count)
+        self.owner = nil
+    }
+
     /// A new tensor holding a copy of `values`.
     public convenience init(shape: [Int], values: [Float]) {
         self.init(zeros: shape)
