@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import RNNEngine
 
@@ -94,5 +95,25 @@ final class EngineBasicsTests: XCTestCase {
         }
         XCTAssertGreaterThan(losses[0], 1.4)
         XCTAssertLessThan(losses.last!, 0.1, "losses: \(losses.first!) → \(losses.last!)")
+    }
+}
+
+final class ActivationAccuracyTests: XCTestCase {
+    /// The vectorised exp, sigmoid and tanh against Foundation's, over the range gates see.
+    func testVectorisedActivationsAreAccurate() {
+        var worstExp = 0.0, worstSigmoid = 0.0, worstTanh = 0.0
+        var x = -30.0
+        while x <= 30 {
+            let lanes = Lanes(repeating: Float(x))
+            let e = Double(exp(lanes)[0]), expected = Foundation.exp(Double(Float(x)))
+            worstExp = max(worstExp, abs(e - expected) / expected)
+            worstSigmoid = max(worstSigmoid, abs(Double(sigmoid(lanes)[0]) - 1 / (1 + Foundation.exp(-Double(Float(x))))))
+            worstTanh = max(worstTanh, abs(Double(tanh(lanes)[0]) - Foundation.tanh(Double(Float(x)))))
+            x += 0.001
+        }
+        XCTAssertLessThan(worstExp, 3e-7, "exp relative error")
+        XCTAssertLessThan(worstSigmoid, 3e-7, "sigmoid absolute error")
+        XCTAssertLessThan(worstTanh, 3e-7, "tanh absolute error")
+        print("activation errors: exp \(worstExp) rel, sigmoid \(worstSigmoid) abs, tanh \(worstTanh) abs")
     }
 }
