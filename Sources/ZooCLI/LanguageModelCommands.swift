@@ -22,6 +22,7 @@ struct TrainLanguageModel: ParsableCommand {
 
     func run() throws {
         Engine.setThreads(training.threads)
+        try training.checkOutputDirectory(task: LanguageModelNetwork.taskName)
         let tokenization = Tokenization(rawValue: tokens) ?? .char
         let text = try training.data.map { try CorpusText.load(path: $0) } ?? DefaultCorpus.load()
         let corpus = try Corpus(text: text, tokenization: tokenization)

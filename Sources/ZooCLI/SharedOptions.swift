@@ -61,6 +61,18 @@ struct TrainingFlags: ParsableArguments {
         return options
     }
 
+    /// Refuses early, before any data is read, to train over a previous run without
+    /// --resume or --overwrite (the loop checks again when it starts).
+    func checkOutputDirectory(task: String) throws {
+        let directory = outputDirectory(task: task)
+        let fileManager = FileManager.default
+        let hasRun = ["last.safetensors", "best.safetensors"].contains { fileManager.fileExists(atPath: directory + "/" + $0) }
+        if hasRun && !resume && !overwrite && !dryRun { throw TrainingError.runExists(directory: directory) }
+        if resume && !fileManager.fileExists(atPath: directory + "/last.safetensors") {
+            throw TrainingError.nothingToResume(directory: directory)
+        }
+    }
+
     func outputDirectory(task: String) -> String {
         out ?? (dryRun ? "runs/\(task)-dry-run" : "runs/\(task)")
     }

@@ -59,6 +59,9 @@ final class LanguageModelCLITests: XCTestCase {
         XCTAssertEqual(eval.status, 0, eval.stderr)
         let score = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as? [String: Any])
         for key in ["loss", "perplexity", "bits_per_token", "bits_per_char", "tokens"] { XCTAssertNotNil(score[key], key) }
+        let again = try zoo(["train", "lm", "--steps", "2", "--out", out])
+        XCTAssertNotEqual(again.status, 0, "a second run must not replace the first")
+        XCTAssertTrue(again.stderr.contains("already holds a training run"), again.stderr)
         let sample = try zoo(["sample", "--checkpoint", out + "/best.safetensors", "--prompt", "The ", "--length", "20"])
         XCTAssertEqual(sample.status, 0, sample.stderr)
         XCTAssertTrue(sample.stdout.hasPrefix("The "))
