@@ -17,6 +17,7 @@ public struct SystemReport: Codable {
     public var cpuFeatures: [String]
     public var zooVersion: String
     public var swiftVersion: String
+    public var libpngVersion: String
     public var sgemmGflops: Double
     public var recurrentSgemmGflops: Double
 
@@ -24,7 +25,7 @@ public struct SystemReport: Codable {
         case blasConfiguration = "blas", blasKernel = "kernel", blasKernelIsSlow = "kernel_is_generic"
         case recommendedKernel = "recommended_kernel", openblasCoretypeVariable = "openblas_coretype"
         case threads, cpuModel = "cpu", cpuCores = "cpu_cores", cpuFeatures = "cpu_features"
-        case zooVersion = "zoo_version", swiftVersion = "swift_version"
+        case zooVersion = "zoo_version", swiftVersion = "swift_version", libpngVersion = "libpng_version"
         case sgemmGflops = "sgemm_gflops", recurrentSgemmGflops = "recurrent_sgemm_gflops"
     }
 
@@ -45,6 +46,7 @@ public struct SystemReport: Codable {
             cpuFeatures: interestingFeatures.filter(features.contains),
             zooVersion: RNNEngine.zooVersion,
             swiftVersion: compilerVersion,
+            libpngVersion: RNNEngine.libpngVersion,
             sgemmGflops: measure ? measureSgemm(m: 1024, n: 1024, k: 1024) : 0,
             recurrentSgemmGflops: measure ? measureSgemm(m: 32, n: 2048, k: 512) : 0)
     }
@@ -86,6 +88,7 @@ public struct SystemReport: Codable {
         var lines = [
             "zoo \(zooVersion) (Swift \(swiftVersion))",
             "BLAS:      \(blasConfiguration)",
+            "libpng:    \(libpngVersion)",
             "kernel:    \(blasKernel)" + (openblasCoretypeVariable.map { " (OPENBLAS_CORETYPE=\($0))" } ?? ""),
             "threads:   \(threads)",
             "CPU:       \(cpuModel), \(cpuCores) cores",

@@ -1,6 +1,9 @@
 import CPNG
 import Foundation
 
+/// The libpng the engine is linked against, for `zoo info`.
+public var libpngVersion: String { String(cString: png_get_libpng_ver(nil)) }
+
 /// An 8-bit RGB raster, written as PNG through libpng's simplified API (which reports errors
 /// as values rather than by long jumps).
 public struct RGBImage {
