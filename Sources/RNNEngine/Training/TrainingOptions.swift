@@ -42,6 +42,11 @@ public struct TrainingSummary: Codable, Sendable {
     public var bestCheckpoint: String
     public var stoppedEarly: Bool
     public var seconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case steps, bestValidationLoss = "best_valid_loss", lastValidationLoss = "last_valid_loss"
+        case bestCheckpoint = "best_checkpoint", stoppedEarly = "stopped_early", seconds
+    }
 }
 
 /// Errors of the training loop, naming the directory or file concerned.
