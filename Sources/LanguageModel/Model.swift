@@ -103,16 +103,9 @@ public final class LanguageModelNetwork {
     /// Logits (T, B, V) for token ids laid out (T, B), time-major.
     public func forward(_ ids: [Int32], steps T: Int, batch B: Int, state: RecurrentState?,
                         tape: Tape, rng: inout RandomGenerator) -> (logits: Variable, state: RecurrentState) {
-        var h: Variable, newState: RecurrentState
-        if vocabularySize < T * B && !(tape.isTraining && config.dropout > 0) {
-            // Nothing between the embedding and the first layer: project the vocabulary once.
-            (h, newState) = rnn(tokens: ids, steps: T, batch: B, embedding: encoder.weight,
-                                initialState: state, tape: tape, rng: &rng)
-        } else {
-            let x = dropout(encoder(ids, shape: [T, B], tape: tape), probability: config.dropout, tape: tape, rng: &rng)
-            (h, newState) = rnn(x, initialState: state, tape: tape, rng: &rng)
-        }
-        h = dropout(h, probability: config.dropout, tape: tape, rng: &rng)
+        let (hidden, newState) = rnn(tokens: ids, steps: T, batch: B, embedding: encoder, inputDropout: config.dropout,
+                                     initialState: state, tape: tape, rng: &rng)
+        let h = dropout(hidden, probability: config.dropout, tape: tape, rng: &rng)
         return (linear(h, weight: decoderWeight, bias: decoderBias, tape: tape), newState)
     }
 

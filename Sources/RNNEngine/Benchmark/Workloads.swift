@@ -59,11 +59,7 @@ public enum BenchmarkWorkloads {
         let targets = (0..<(T * B)).map { _ in Int32(rng.int(below: w.vocabularySize)) }
 
         func forward(_ tape: Tape) -> Variable {
-            // As a language model runs it: the vocabulary (96) is smaller than T·B, so the first
-            // layer projects the embedding table once instead of every position.
-            let (h, _) = w.vocabularySize < T * B
-                ? rnn(tokens: inputs, steps: T, batch: B, embedding: embedding.weight, tape: tape, rng: &rng)
-                : rnn(embedding(inputs, shape: [T, B], tape: tape), tape: tape, rng: &rng)
+            let (h, _) = rnn(tokens: inputs, steps: T, batch: B, embedding: embedding, tape: tape, rng: &rng)
             return decoder(h, tape: tape)
         }
         let trainStep = {

@@ -115,6 +115,24 @@ public final class RecurrentLayer {
                    initialState: initialState, tape: tape, rng: &rng)
     }
 
+    /// Embeds token `ids` (T·B, time-major) with `embedding`, applies `inputDropout` to the
+    /// embeddings while training, and runs the stack. When nothing stands between lookup and
+    /// first layer (no dropout at this moment) and the vocabulary is smaller than T·B, the lookup
+    /// is fused into the first layer's input projection; otherwise it is a separate op. Both
+    /// give the same result.
+    public func callAsFunction(
+        tokens ids: [Int32], steps T: Int, batch B: Int, embedding: Embedding, inputDropout: Float = 0,
+        initialState: RecurrentState? = nil, tape: Tape, rng: inout RandomGenerator
+    ) -> (output: Variable, state: RecurrentState) {
+        let dropoutActive = tape.isTraining && inputDropout > 0
+        if embedding.paddingIndex == nil && embedding.vocabularySize < T * B && !dropoutActive {
+            return self(tokens: ids, steps: T, batch: B, embedding: embedding.weight,
+                        initialState: initialState, tape: tape, rng: &rng)
+        }
+        let x = RNNEngine.dropout(embedding(ids, shape: [T, B], tape: tape), probability: inputDropout, tape: tape, rng: &rng)
+        return self(x, initialState: initialState, tape: tape, rng: &rng)
+    }
+
     /// The first layer's input: a dense sequence or token ids into an embedding table.
     private enum FirstInput {
         case dense(Variable)
