@@ -24,7 +24,9 @@ let package = Package(
             name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
             providers: [.apt(["libpng-dev"])]),
 
-        .target(name: "RNNEngine", dependencies: ["CBLAS", "CPNG"]),
+        // The engine's one hand-written matrix kernel (AVX2/FMA, chosen at run time).
+        .target(name: "CKernels"),
+        .target(name: "RNNEngine", dependencies: ["CBLAS", "CPNG", "CKernels"]),
         .target(name: "LanguageModel", dependencies: ["RNNEngine"]),
         .target(
             name: "ZooCLI",

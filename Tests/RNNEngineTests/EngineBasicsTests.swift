@@ -21,6 +21,42 @@ final class EngineBasicsTests: XCTestCase {
         }
     }
 
+    /// The packed recurrent product against the reference, with the engine's kernel and with the
+    /// BLAS fallback, for tile edges (rows not a multiple of 6, columns not of 16), a depth past
+    /// one pass over the panels, and column blocks that start inside the matrix.
+    func testPackedProductMatchesReference() {
+        var rng = RandomGenerator(seed: 5)
+        let enabled = PackedColumns.kernelEnabled
+        defer { PackedColumns.kernelEnabled = enabled }
+        for kernel in [enabled, false] {
+            PackedColumns.kernelEnabled = kernel
+            for (m, n, k) in [(1, 20, 7), (2, 16, 1), (7, 37, 33), (13, 50, 300), (32, 33, 2100)] {
+                for transposed in [true, false] {
+                    // op(B) is k × (n + 9); the blocks are its columns 3..<3+n and 0..<2.
+                    let width = n + 9
+                    let w = randomTensor(transposed ? [width, k] : [k, width], &rng)
+                    let a = randomTensor([m, k + 2], &rng)   // lda > k
+                    let blocks = [3..<(3 + n), 0..<2]
+                    let packed = PackedColumns(w.data, leadingDimension: w.shape[1], transposed: transposed,
+                                               k: k, columnBlocks: blocks, rows: m, owner: { $0 % Engine.threads })
+                    for accumulate in [false, true] {
+                        for (index, block) in blocks.enumerated() {
+                            let c = randomTensor([m, block.count + 4], &rng), expected = c.copy()
+                            packed.multiply(block: index, m: m, a: a.data, lda: k + 2, accumulate: accumulate,
+                                            c: c.data, ldc: block.count + 4)
+                            let b = transposed ? w.data + block.lowerBound * k : w.data + block.lowerBound
+                            referenceSgemm(transB: transposed, m: m, n: block.count, k: k, a: a.data, lda: k + 2,
+                                           b: b, ldb: w.shape[1], beta: accumulate ? 1 : 0,
+                                           c: expected.data, ldc: block.count + 4)
+                            assertClose(c, expected, relative: 1e-5, absolute: 1e-4,
+                                        "kernel \(kernel) m \(m) n \(n) k \(k) transposed \(transposed) block \(index)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     func testTensorViewsShareStorage() {
         let t = Tensor(shape: [3, 2], values: [1, 2, 3, 4, 5, 6])
         let rows = t.slice(rows: 1..<3)

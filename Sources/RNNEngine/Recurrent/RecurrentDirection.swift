@@ -116,6 +116,17 @@ func recurrentDirectionForward(
 
     let team = Engine.team
     let members = team.size
+    let gateCount = kind.gateCount
+    // W_hh packed once for the whole sequence, one block per (member, gate): the rows of this
+    // member's units in each gate block.
+    let recurrent = PackedColumns(
+        whh, leadingDimension: H, transposed: true, k: H,
+        columnBlocks: (0..<members * gateCount).map { index in
+            let units = memberRange(index / gateCount, of: members, count: H)
+            let offset = (index % gateCount) * H
+            return (offset + units.lowerBound)..<(offset + units.upperBound)
+        },
+        rows: B, owner: { $0 / gateCount })
     for s in 0..<T {
         let t = cache.reverse ? T - 1 - s : s
         let g = gates + t * B * G
@@ -124,19 +135,12 @@ func recurrentDirectionForward(
         team.run { member in
             let units = memberRange(member, of: members, count: H)
             guard !units.isEmpty else { return }
-            let j0 = units.lowerBound, n = units.count
-            // The recurrent product for this member's units, one GEMM per gate block.
+            let j0 = units.lowerBound
+            // The recurrent product for this member's units, one product per gate block.
             let target = kind == .gru ? cache.hiddenProjection!.data + t * B * G : g
-            for gate in 0..<kind.gateCount {
-                let rows = whh + (gate * H + j0) * H
-                if B == 1 {
-                    // A matrix-vector product: sgemm would spend most of its time packing W_hh.
-                    BLAS.sgemv(rows: n, cols: H, a: rows, lda: H, x: hPrev,
-                               beta: kind == .gru ? 0 : 1, y: target + gate * H + j0)
-                } else {
-                    BLAS.sgemm(transB: true, m: B, n: n, k: H, a: hPrev, lda: H, b: rows, ldb: H,
-                               beta: kind == .gru ? 0 : 1, c: target + gate * H + j0, ldc: G)
-                }
+            for gate in 0..<gateCount {
+                recurrent.multiply(block: member * gateCount + gate, m: B, a: hPrev, lda: H,
+                                   accumulate: kind != .gru, c: target + gate * H + j0, ldc: G)
             }
             switch kind {
             case .lstm:
@@ -196,22 +200,22 @@ func recurrentDirectionBackward(
     let team = Engine.team
     let members = team.size
     func timeAt(_ s: Int) -> Int { cache.reverse ? s : T - 1 - s }   // the forward order, reversed
+    // W_hh (G·H × H) packed once, one block per member: the columns of its units.
+    let recurrent = PackedColumns(
+        whh, leadingDimension: H, transposed: false, k: G,
+        columnBlocks: (0..<members).map { memberRange($0, of: members, count: H) },
+        rows: B, owner: { $0 })
 
     for s in 0...T {
         team.run { member in
             let units = memberRange(member, of: members, count: H)
             guard !units.isEmpty else { return }
-            let j0 = units.lowerBound, n = units.count
+            let j0 = units.lowerBound
             if s > 0 {
                 // dh_{prev} (this member's columns) += dHidden(t_{s−1}) · W_hh[:, units]
                 let previous = hiddenSide + timeAt(s - 1) * B * G
-                if B == 1 {
-                    BLAS.sgemv(trans: true, rows: G, cols: n, a: whh + j0, lda: H, x: previous,
-                               beta: 1, y: carry[s % 2] + j0)
-                } else {
-                    BLAS.sgemm(m: B, n: n, k: G, a: previous, lda: G, b: whh + j0, ldb: H,
-                               beta: 1, c: carry[s % 2] + j0, ldc: H)
-                }
+                recurrent.multiply(block: member, m: B, a: previous, lda: G, accumulate: true,
+                                   c: carry[s % 2] + j0, ldc: H)
             }
             guard s < T else { return }
             let t = timeAt(s)

@@ -8,7 +8,9 @@ final class MetricsLog {
     init(path: String, keepingStepsUpTo step: Int) throws {
         self.path = path
         guard FileManager.default.fileExists(atPath: path) else {
-            FileManager.default.createFile(atPath: path, contents: nil)
+            guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                throw CheckpointError.writeFailed(path: path, reason: "cannot create the metrics log")
+            }
             return
         }
         let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""

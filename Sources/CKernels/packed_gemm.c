@@ -1,0 +1,128 @@
+#include "zoo_kernels.h"
+#include <string.h>
+
+#define PANEL 16  /* columns per panel: two 8-float AVX registers */
+#define KC 2048   /* rows of a panel used per pass (longer k: C is reloaded once per pass) */
+#define MR 6      /* most rows per tile: 12 accumulators + 2 panel registers + 1 broadcast */
+
+size_t zoo_packed_size(long k, long n) {
+    return (size_t)((n + PANEL - 1) / PANEL) * PANEL * (size_t)k;
+}
+
+void zoo_pack_transposed(const float *w, long ldw, long k, long n, float *packed) {
+    for (long p = 0; p < n; p += PANEL) {
+        long cols = n - p < PANEL ? n - p : PANEL;
+        float *panel = packed + p * k;
+        if (cols < PANEL) memset(panel, 0, sizeof(float) * PANEL * k);
+        for (long j = 0; j < cols; j++) {
+            const float *row = w + (p + j) * ldw;  /* column p+j of op(B) */
+            for (long kk = 0; kk < k; kk++) panel[kk * PANEL + j] = row[kk];
+        }
+    }
+}
+
+void zoo_pack_plain(const float *w, long ldw, long k, long n, float *packed) {
+    for (long p = 0; p < n; p += PANEL) {
+        long cols = n - p < PANEL ? n - p : PANEL;
+        float *panel = packed + p * k;
+        for (long kk = 0; kk < k; kk++) {
+            memcpy(panel + kk * PANEL, w + kk * ldw + p, sizeof(float) * cols);
+            if (cols < PANEL) memset(panel + kk * PANEL + cols, 0, sizeof(float) * (PANEL - cols));
+        }
+    }
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define AVX2 __attribute__((target("avx2,fma")))
+
+int zoo_packed_gemm_available(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+/* One tile: rows × 16 columns of C over kc rows of a panel. `rows` is a constant after
+ * inlining, so the accumulators live in registers. */
+AVX2 __attribute__((always_inline)) static inline void
+tile(const int rows, long kc, const float *restrict a, long lda, const float *restrict panel,
+     int accumulate, float *restrict c, long ldc, long cols) {
+    __m256 lo[MR], hi[MR];
+    for (int r = 0; r < rows; r++) { lo[r] = _mm256_setzero_ps(); hi[r] = _mm256_setzero_ps(); }
+    for (long kk = 0; kk < kc; kk++) {
+        __m256 b0 = _mm256_load_ps(panel + kk * PANEL), b1 = _mm256_load_ps(panel + kk * PANEL + 8);
+        for (int r = 0; r < rows; r++) {
+            __m256 x = _mm256_broadcast_ss(a + r * lda + kk);
+            lo[r] = _mm256_fmadd_ps(x, b0, lo[r]);
+            hi[r] = _mm256_fmadd_ps(x, b1, hi[r]);
+        }
+    }
+    if (cols == PANEL) {
+        for (int r = 0; r < rows; r++) {
+            float *out = c + r * ldc;
+            if (accumulate) {
+                lo[r] = _mm256_add_ps(lo[r], _mm256_loadu_ps(out));
+                hi[r] = _mm256_add_ps(hi[r], _mm256_loadu_ps(out + 8));
+            }
+            _mm256_storeu_ps(out, lo[r]);
+            _mm256_storeu_ps(out + 8, hi[r]);
+        }
+    } else {
+        float sums[PANEL] __attribute__((aligned(32)));
+        for (int r = 0; r < rows; r++) {
+            float *out = c + r * ldc;
+            _mm256_store_ps(sums, lo[r]);
+            _mm256_store_ps(sums + 8, hi[r]);
+            for (long j = 0; j < cols; j++) out[j] = accumulate ? out[j] + sums[j] : sums[j];
+        }
+    }
+}
+
+AVX2 void zoo_packed_gemm(long m, long n, long k, const float *a, long lda, const float *packed,
+                          int accumulate, float *c, long ldc) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {
+        if (!accumulate) for (long i = 0; i < m; i++) memset(c + i * ldc, 0, sizeof(float) * n);
+        return;
+    }
+    /* Row tiles of at most MR rows, as even as possible (32 rows → 6,6,5,5,5,5). */
+    const long tiles = (m + MR - 1) / MR;
+    for (long k0 = 0; k0 < k; k0 += KC) {
+        const long kc = k - k0 < KC ? k - k0 : KC;
+        const int add = accumulate || k0 > 0;
+        for (long p = 0; p < n; p += PANEL) {
+            const long cols = n - p < PANEL ? n - p : PANEL;
+            const float *panel = packed + p * k + k0 * PANEL;
+            long r0 = 0;
+            for (long t = 0; t < tiles; t++) {
+                const long r1 = m * (t + 1) / tiles;
+                const float *at = a + r0 * lda + k0;
+                float *ct = c + r0 * ldc + p;
+                switch (r1 - r0) {
+                case 6: tile(6, kc, at, lda, panel, add, ct, ldc, cols); break;
+                case 5: tile(5, kc, at, lda, panel, add, ct, ldc, cols); break;
+                case 4: tile(4, kc, at, lda, panel, add, ct, ldc, cols); break;
+                case 3: tile(3, kc, at, lda, panel, add, ct, ldc, cols); break;
+                case 2: tile(2, kc, at, lda, panel, add, ct, ldc, cols); break;
+                default: tile(1, kc, at, lda, panel, add, ct, ldc, cols); break;
+                }
+                r0 = r1;
+            }
+        }
+    }
+}
+
+#else
+/* Elsewhere the engine keeps calling BLAS; this portable version keeps the symbol correct. */
+int zoo_packed_gemm_available(void) { return 0; }
+
+void zoo_packed_gemm(long m, long n, long k, const float *a, long lda, const float *packed,
+                     int accumulate, float *c, long ldc) {
+    for (long i = 0; i < m; i++)
+        for (long j = 0; j < n; j++) {
+            const float *column = packed + (j / PANEL) * PANEL * k + j % PANEL;
+            float sum = 0;
+            for (long kk = 0; kk < k; kk++) sum += a[i * lda + kk] * column[kk * PANEL];
+            c[i * ldc + j] = accumulate ? c[i * ldc + j] + sum : sum;
+        }
+}
+#endif
