@@ -48,6 +48,13 @@ tile(const int rows, long kc, const float *restrict a, long lda, const float *re
      int accumulate, float *restrict c, long ldc, long cols) {
     __m256 lo[MR], hi[MR];
     for (int r = 0; r < rows; r++) { lo[r] = _mm256_setzero_ps(); hi[r] = _mm256_setzero_ps(); }
+    /* C is often cold (the forward's gates were written long before this timestep): start
+     * fetching it now so the adds at the end do not wait on memory. */
+    if (accumulate)
+        for (int r = 0; r < rows; r++) {
+            _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
+            _mm_prefetch((const char *)(c + r * ldc + PANEL - 1), _MM_HINT_T0);
+        }
     for (long kk = 0; kk < kc; kk++) {
         __m256 b0 = _mm256_load_ps(panel + kk * PANEL), b1 = _mm256_load_ps(panel + kk * PANEL + 8);
         for (int r = 0; r < rows; r++) {
