@@ -24,7 +24,8 @@ let package = Package(
             name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
             providers: [.apt(["libpng-dev"])]),
 
-        // The engine's one hand-written matrix kernel (AVX2/FMA, chosen at run time).
+        // The engine's hand-written kernels: the recurrent matrix product and the cell steps
+        // (AVX2/FMA chosen at run time, baseline code elsewhere).
         .target(name: "CKernels"),
         .target(name: "RNNEngine", dependencies: ["CBLAS", "CPNG", "CKernels"]),
         .target(name: "LanguageModel", dependencies: ["RNNEngine"]),
@@ -36,7 +37,7 @@ let package = Package(
             ]),
         .executableTarget(name: "zoo", dependencies: ["ZooCLI"]),
 
-        .testTarget(name: "RNNEngineTests", dependencies: ["RNNEngine"], exclude: ["Golden"]),
+        .testTarget(name: "RNNEngineTests", dependencies: ["RNNEngine", "CKernels"], exclude: ["Golden"]),
         .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "RNNEngine"], exclude: ["Golden"]),
         .testTarget(name: "ZooCLITests", dependencies: ["ZooCLI", "RNNEngine"]),
     ],

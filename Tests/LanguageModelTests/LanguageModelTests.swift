@@ -51,23 +51,23 @@ final class LanguageModelTests: XCTestCase {
             XCTAssertEqual($0 as? CorpusError, .missing(path: self.directory + "/nope.txt"))
         }
         let empty = directory + "/empty.txt"
-        fm.createFile(atPath: empty, contents: Data())
+        XCTAssertTrue(fm.createFile(atPath: empty, contents: Data()))
         XCTAssertThrowsError(try CorpusText.load(path: empty)) { XCTAssertEqual($0 as? CorpusError, .empty(path: empty)) }
         let blank = directory + "/blank.txt"
-        fm.createFile(atPath: blank, contents: Data(" \n\n".utf8))
+        XCTAssertTrue(fm.createFile(atPath: blank, contents: Data(" \n\n".utf8)))
         XCTAssertThrowsError(try CorpusText.load(path: blank)) { XCTAssertEqual($0 as? CorpusError, .empty(path: blank)) }
         let binary = directory + "/model.bin"
-        fm.createFile(atPath: binary, contents: Data([0x89, 0x50, 0x4E, 0x47, 0x00, 0x01]))
+        XCTAssertTrue(fm.createFile(atPath: binary, contents: Data([0x89, 0x50, 0x4E, 0x47, 0x00, 0x01])))
         XCTAssertThrowsError(try CorpusText.load(path: binary)) { error in
             XCTAssertTrue("\(error)".hasPrefix(binary + ": not a text file"), "\(error)")
         }
         let latin1 = directory + "/latin1.txt"
-        fm.createFile(atPath: latin1, contents: Data([0x63, 0x61, 0x66, 0xE9, 0x0A]))
+        XCTAssertTrue(fm.createFile(atPath: latin1, contents: Data([0x63, 0x61, 0x66, 0xE9, 0x0A])))
         XCTAssertThrowsError(try CorpusText.load(path: latin1)) { XCTAssertTrue("\($0)".contains("not valid UTF-8")) }
         let splits = directory + "/splits"
         try fm.createDirectory(atPath: splits, withIntermediateDirectories: true)
-        fm.createFile(atPath: splits + "/train.txt", contents: Data("abc\n".utf8))
-        fm.createFile(atPath: splits + "/test.txt", contents: Data("abc\n".utf8))
+        XCTAssertTrue(fm.createFile(atPath: splits + "/train.txt", contents: Data("abc\n".utf8)))
+        XCTAssertTrue(fm.createFile(atPath: splits + "/test.txt", contents: Data("abc\n".utf8)))
         XCTAssertThrowsError(try CorpusText.load(path: splits)) {
             XCTAssertEqual($0 as? CorpusError, .missingSplit(directory: splits, file: "valid.txt"))
         }

@@ -1,11 +1,20 @@
 import XCTest
 @testable import RNNEngine
+import CKernels
 
 /// Compares the engine with values PyTorch computed (Golden/make_golden.py writes them).
 final class GoldenTests: XCTestCase {
+    /// Both with the engine's AVX2/FMA kernels (where the CPU has them) and with the portable
+    /// paths: BLAS for the recurrent product, the baseline compilation of the cell steps.
     func testRecurrentLayersMatchPyTorch() throws {
-        for kind in CellKind.allCases {
-            try checkRecurrent(kind)
+        let kernelEnabled = PackedColumns.kernelEnabled
+        defer { PackedColumns.kernelEnabled = kernelEnabled; zoo_cell_kernels_use_baseline(0) }
+        for portable in [false, true] {
+            PackedColumns.kernelEnabled = kernelEnabled && !portable
+            zoo_cell_kernels_use_baseline(portable ? 1 : 0)
+            for kind in CellKind.allCases {
+                try checkRecurrent(kind)
+            }
         }
     }
 

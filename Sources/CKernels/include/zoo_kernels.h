@@ -1,6 +1,9 @@
 #ifndef ZOO_KERNELS_H
 #define ZOO_KERNELS_H
-/* The engine's own matrix kernel, for the one product OpenBLAS handles badly: the recurrent
+/* The engine's own kernels, where Swift alone cannot reach the CPU's vector instructions
+ * (the package is built for baseline x86-64; these pick AVX2/FMA at run time).
+ *
+ * The matrix kernel is for the one product OpenBLAS handles badly: the recurrent
  * product of every timestep, (B × K) · (K × N) with the same right-hand matrix at each step.
  * OpenBLAS repacks that matrix on every call; here it is packed once per sequence.
  *
@@ -28,6 +31,28 @@ void zoo_pack_plain(const float *w, long ldw, long k, long n, float *packed);
  * row-major with leading dimensions lda and ldc. Only call when zoo_packed_gemm_available(). */
 void zoo_packed_gemm(long m, long n, long k, const float *a, long lda, const float *packed,
                      int accumulate, float *c, long ldc);
+
+/* The pointwise cell steps over one batch row and the hidden units j0..<j1 (see
+ * Sources/RNNEngine/Recurrent for the formulas). Pointers start at the row: g is its gates,
+ * (G·H) floats with the gate blocks H apart; the others are H-long rows. AVX2/FMA is used when
+ * the CPU has it. */
+void zoo_lstm_forward_row(float *g, long H, const float *cp, float *cn, float *hn, long j0, long j1);
+void zoo_lstm_backward_row(float *g, long H, const float *cp, const float *cn, const float *dh, float *dc,
+                           float *dhp, long j0, long j1);
+void zoo_gru_forward_row(float *g, float *hh, const float *bias, long H, const float *hp, float *hn,
+                         long j0, long j1);
+void zoo_gru_backward_row(float *g, float *hh, long H, const float *hp, const float *dh, float *dhp,
+                          long j0, long j1);
+void zoo_rnn_forward_row(float *g, float *hn, int relu, long j0, long j1);
+void zoo_rnn_backward_row(float *g, const float *dh, float *dhp, int relu, long j0, long j1);
+
+/* The activations the cell steps use, over n floats (for tests and any other caller). */
+void zoo_exp(const float *x, float *y, long n);
+void zoo_sigmoid(const float *x, float *y, long n);
+void zoo_tanh(const float *x, float *y, long n);
+
+/* Tests: 1 forces the baseline compilation of the cell kernels, 0 restores the choice. */
+void zoo_cell_kernels_use_baseline(int baseline);
 
 #ifdef __cplusplus
 }

@@ -1,3 +1,5 @@
+import CKernels
+
 // The GRU's pointwise step, forward and backward side by side, over a range of hidden units,
 // with PyTorch's formula:
 //   r = σ(x_r + h_r),  z = σ(x_z + h_z),  n = tanh(x_n + r ∘ h_n),  h' = (1 − z) ∘ n + z ∘ h
@@ -23,18 +25,7 @@ func gruStepForward(
             (hn + units.lowerBound).update(from: hp + units.lowerBound, count: units.count)
             continue
         }
-        var j = units.lowerBound
-        while j < units.upperBound {
-            let w = min(laneCount, units.upperBound - j)
-            let r = sigmoid(load(g + j, w) + load(hh + j, w) + load(hiddenBias + j, w))
-            let z = sigmoid(load(g + H + j, w) + load(hh + H + j, w) + load(hiddenBias + H + j, w))
-            let hnj = load(hh + 2 * H + j, w) + load(hiddenBias + 2 * H + j, w)
-            let n = tanh(load(g + 2 * H + j, w) + r * hnj)
-            store(r, g + j, w); store(z, g + H + j, w); store(n, g + 2 * H + j, w)
-            store(hnj, hh + 2 * H + j, w)
-            store((1 - z) * n + z * load(hp + j, w), hn + j, w)
-            j += w
-        }
+        zoo_gru_forward_row(g, hh, hiddenBias, H, hp, hn, units.lowerBound, units.upperBound)
     }
 }
 
@@ -55,18 +46,6 @@ func gruStepBackward(
             (dhp + units.lowerBound).update(from: dhb + units.lowerBound, count: units.count)
             continue
         }
-        var j = units.lowerBound
-        while j < units.upperBound {
-            let w = min(laneCount, units.upperBound - j)
-            let r = load(g + j, w), z = load(g + H + j, w), n = load(g + 2 * H + j, w), hnj = load(hh + 2 * H + j, w)
-            let d = load(dhb + j, w)
-            let dnPre = d * (1 - z) * (1 - n * n)
-            let dzPre = d * (load(hp + j, w) - n) * z * (1 - z)
-            let drPre = dnPre * hnj * r * (1 - r)
-            store(drPre, g + j, w); store(dzPre, g + H + j, w); store(dnPre, g + 2 * H + j, w)
-            store(drPre, hh + j, w); store(dzPre, hh + H + j, w); store(dnPre * r, hh + 2 * H + j, w)
-            store(d * z, dhp + j, w)
-            j += w
-        }
+        zoo_gru_backward_row(g, hh, H, hp, dhb, dhp, units.lowerBound, units.upperBound)
     }
 }

@@ -1,6 +1,8 @@
+import CKernels
+
 // The LSTM's pointwise step, forward and backward side by side, over a range of hidden units
 // (each thread of the time loop owns one range). The matrix products around them live in
-// RecurrentDirection.swift.
+// RecurrentDirection.swift; the vector math of each row is in CKernels/cell_kernels.c.
 //
 // Forward:  i = σ(a_i), f = σ(a_f), g = tanh(a_g), o = σ(a_o)
 //           c' = f ∘ c + i ∘ g,  h' = o ∘ tanh(c')
@@ -24,19 +26,7 @@ func lstmStepForward(
             (hn + units.lowerBound).update(from: hp + units.lowerBound, count: units.count)
             continue
         }
-        var j = units.lowerBound
-        while j < units.upperBound {
-            let w = min(laneCount, units.upperBound - j)
-            let i = sigmoid(load(g + j, w))
-            let f = sigmoid(load(g + H + j, w))
-            let gg = tanh(load(g + 2 * H + j, w))
-            let o = sigmoid(load(g + 3 * H + j, w))
-            let c = f * load(cp + j, w) + i * gg
-            store(i, g + j, w); store(f, g + H + j, w); store(gg, g + 2 * H + j, w); store(o, g + 3 * H + j, w)
-            store(c, cn + j, w)
-            store(o * tanh(c), hn + j, w)
-            j += w
-        }
+        zoo_lstm_forward_row(g, H, cp, cn, hn, units.lowerBound, units.upperBound)
     }
 }
 
@@ -60,20 +50,6 @@ func lstmStepBackward(
             (dhp + units.lowerBound).update(from: dhb + units.lowerBound, count: units.count)
             continue
         }
-        var j = units.lowerBound
-        while j < units.upperBound {
-            let w = min(laneCount, units.upperBound - j)
-            let i = load(g + j, w), f = load(g + H + j, w), gg = load(g + 2 * H + j, w), o = load(g + 3 * H + j, w)
-            let tc = tanh(load(cn + j, w))
-            let d = load(dhb + j, w)
-            let dcTotal = load(dcb + j, w) + d * o * (1 - tc * tc)
-            store(dcTotal * gg * i * (1 - i), g + j, w)
-            store(dcTotal * load(cp + j, w) * f * (1 - f), g + H + j, w)
-            store(dcTotal * i * (1 - gg * gg), g + 2 * H + j, w)
-            store(d * tc * o * (1 - o), g + 3 * H + j, w)
-            store(dcTotal * f, dcb + j, w)
-            store(Lanes(repeating: 0), dhp + j, w)
-            j += w
-        }
+        zoo_lstm_backward_row(g, H, cp, cn, dhb, dcb, dhp, units.lowerBound, units.upperBound)
     }
 }

@@ -1,3 +1,5 @@
+import CKernels
+
 // The Elman RNN's pointwise step over a range of hidden units:
 //   h' = act(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh), act = tanh or ReLU.
 
@@ -14,15 +16,7 @@ func simpleRNNStepForward(
             (hn + units.lowerBound).update(from: hp + units.lowerBound, count: units.count)
             continue
         }
-        var j = units.lowerBound
-        while j < units.upperBound {
-            let w = min(laneCount, units.upperBound - j)
-            let a = load(g + j, w)
-            let h = useRelu ? relu(a) : tanh(a)
-            store(h, g + j, w)
-            store(h, hn + j, w)
-            j += w
-        }
+        zoo_rnn_forward_row(g, hn, useRelu ? 1 : 0, units.lowerBound, units.upperBound)
     }
 }
 
@@ -38,14 +32,6 @@ func simpleRNNStepBackward(
             (dhp + units.lowerBound).update(from: dhb + units.lowerBound, count: units.count)
             continue
         }
-        var j = units.lowerBound
-        while j < units.upperBound {
-            let w = min(laneCount, units.upperBound - j)
-            let h = load(g + j, w), d = load(dhb + j, w)
-            let grad = useRelu ? d.replacing(with: 0, where: h .<= 0) : d * (1 - h * h)
-            store(grad, g + j, w)
-            store(Lanes(repeating: 0), dhp + j, w)
-            j += w
-        }
+        zoo_rnn_backward_row(g, dhb, dhp, useRelu ? 1 : 0, units.lowerBound, units.upperBound)
     }
 }
