@@ -4,26 +4,8 @@
  * The formulas, and the masking of rows past their length, are documented beside their
  * callers in Sources/RNNEngine/Recurrent. */
 #include "zoo_kernels.h"
-#include <string.h>
 
-/* Every function taking or returning a vector is inlined, so no vector ever crosses a call
- * boundary whose ABI could differ between the two compilations. */
-#pragma clang diagnostic ignored "-Wpsabi"
-
-typedef float v8f __attribute__((vector_size(32)));
-typedef int v8i __attribute__((vector_size(32)));
-#define LANES 8
-#define INLINE static inline __attribute__((always_inline))
-
-INLINE v8f splat(float x) { return (v8f){x, x, x, x, x, x, x, x}; }
-
-/* Loads n ≤ 8 floats (zero past n) and stores the first n lanes. */
-INLINE v8f load(const float *p, long n) {
-    v8f v = splat(0);
-    memcpy(&v, p, sizeof(float) * (size_t)n);
-    return v;
-}
-INLINE void store(v8f v, float *p, long n) { memcpy(p, &v, sizeof(float) * (size_t)n); }
+#include "vectors.h"
 
 /* e^x: x = n·ln2 + r with |r| ≤ ln2/2, e^r by a degree-6 polynomial, 2^n built in the
  * exponent bits. Inputs are clamped to ±87.3, where e^x is still finite. */
@@ -57,14 +39,6 @@ INLINE v8f vtanh(v8f x) {
 
 INLINE v8f vrelu(v8f x) { return __builtin_elementwise_max(x, splat(0)); }
 
-/* Each step handles w ≤ 8 units from j. OVER_UNITS walks j0..<j1 with full steps, where w is a
- * constant and loads and stores are single vector moves, then one narrower step if needed. */
-#define OVER_UNITS(step, ...)                                                                      \
-    do {                                                                                          \
-        long j = j0;                                                                              \
-        for (; j + LANES <= j1; j += LANES) step(j, LANES, __VA_ARGS__);                           \
-        if (j < j1) step(j, j1 - j, __VA_ARGS__);                                                 \
-    } while (0)
 
 INLINE void lstm_forward_step(long j, long w, float *g, long H, const float *cp, float *cn, float *hn) {
     v8f i = vsigmoid(load(g + j, w)), f = vsigmoid(load(g + H + j, w));
@@ -162,24 +136,8 @@ INLINE void activation_step(long j, long w, int kind, const float *x, float *y) 
 
 DEFINE_VARIANT(baseline, )
 #if defined(__x86_64__)
-DEFINE_VARIANT(avx2, __attribute__((target("avx2,fma"))))
-static int use_avx2 = -1;
-INLINE int avx2(void) {
-    if (use_avx2 < 0) use_avx2 = zoo_packed_gemm_available();
-    return use_avx2;
-}
-#define DISPATCH(name, ...) (avx2() ? name##_avx2(__VA_ARGS__) : name##_baseline(__VA_ARGS__))
-#else
-#define DISPATCH(name, ...) name##_baseline(__VA_ARGS__)
+DEFINE_VARIANT(avx2, AVX2)
 #endif
-
-void zoo_cell_kernels_use_baseline(int baseline) {
-#if defined(__x86_64__)
-    use_avx2 = baseline ? 0 : zoo_packed_gemm_available();
-#else
-    (void)baseline;
-#endif
-}
 
 void zoo_lstm_forward_row(float *g, long H, const float *cp, float *cn, float *hn, long j0, long j1) {
     DISPATCH(lstm_forward, g, H, cp, cn, hn, j0, j1);

@@ -1,5 +1,4 @@
-#include "zoo_kernels.h"
-#include <string.h>
+#include "vectors.h"
 
 #define PANEL 16  /* columns per panel: two 8-float AVX registers */
 #define KC 2048   /* rows of a panel used per pass (longer k: C is reloaded once per pass) */
@@ -34,12 +33,6 @@ void zoo_pack_plain(const float *w, long ldw, long k, long n, float *packed) {
 
 #if defined(__x86_64__)
 #include <immintrin.h>
-#define AVX2 __attribute__((target("avx2,fma")))
-
-int zoo_packed_gemm_available(void) {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
 
 /* One tile: rows × 16 columns of C over kc rows of a panel. `rows` is a constant after
  * inlining, so the accumulators live in registers. */
@@ -120,7 +113,6 @@ AVX2 void zoo_packed_gemm(long m, long n, long k, const float *a, long lda, cons
 
 #else
 /* Elsewhere the engine keeps calling BLAS; this portable version keeps the symbol correct. */
-int zoo_packed_gemm_available(void) { return 0; }
 
 void zoo_packed_gemm(long m, long n, long k, const float *a, long lda, const float *packed,
                      int accumulate, float *c, long ldc) {

@@ -144,9 +144,9 @@ final class ActivationAccuracyTests: XCTestCase {
         let n = inputs.count
         XCTAssertNotEqual(n % 8, 0)
         var output = [Float](repeating: 0, count: n)
-        defer { zoo_cell_kernels_use_baseline(0) }
+        defer { zoo_vector_kernels_use_baseline(0) }
         for baseline: Int32 in [0, 1] {
-            zoo_cell_kernels_use_baseline(baseline)
+            zoo_vector_kernels_use_baseline(baseline)
             func worst(_ kernel: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void,
                        relative: Bool, _ expected: (Double) -> Double) -> Double {
                 kernel(inputs, &output, n)

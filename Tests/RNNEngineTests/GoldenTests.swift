@@ -8,10 +8,10 @@ final class GoldenTests: XCTestCase {
     /// paths: BLAS for the recurrent product, the baseline compilation of the cell steps.
     func testRecurrentLayersMatchPyTorch() throws {
         let kernelEnabled = PackedColumns.kernelEnabled
-        defer { PackedColumns.kernelEnabled = kernelEnabled; zoo_cell_kernels_use_baseline(0) }
+        defer { PackedColumns.kernelEnabled = kernelEnabled; zoo_vector_kernels_use_baseline(0) }
         for portable in [false, true] {
             PackedColumns.kernelEnabled = kernelEnabled && !portable
-            zoo_cell_kernels_use_baseline(portable ? 1 : 0)
+            zoo_vector_kernels_use_baseline(portable ? 1 : 0)
             for kind in CellKind.allCases {
                 try checkRecurrent(kind)
             }
@@ -72,7 +72,9 @@ final class GoldenTests: XCTestCase {
             ("adamw", { Adam.adamW(store: $0, learningRate: 0.01, weightDecay: 0.1) }),
             ("sgd", { SGD(store: $0, learningRate: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.01) }),
         ]
-        for (name, make) in makers {
+        defer { zoo_vector_kernels_use_baseline(0) }
+        for (baseline, (name, make)) in [0, 1].flatMap({ b in makers.map { (Int32(b), $0) } }) {
+            zoo_vector_kernels_use_baseline(baseline)
             let store = ParameterStore()
             let p0 = try golden.tensor("p0")
             let p = store.declare("p", shape: p0.shape) { $0.copy(from: p0) }
@@ -81,7 +83,7 @@ final class GoldenTests: XCTestCase {
             for step in 0..<4 {
                 p.grad!.copy(from: try golden.tensor("g\(step)"))
                 optimizer.step()
-                assertClose(p.value, try golden.tensor("\(name).p\(step + 1)"), relative: 1e-5, absolute: 1e-6, "\(name) step \(step + 1)")
+                assertClose(p.value, try golden.tensor("\(name).p\(step + 1)"), relative: 1e-5, absolute: 1e-6, "\(name) step \(step + 1), baseline \(baseline)")
             }
         }
     }

@@ -73,13 +73,13 @@ final class LanguageModelCLITests: XCTestCase {
         XCTAssertTrue(missing.stderr.contains(directory + "/missing.txt: no such file"), missing.stderr)
 
         let binary = directory + "/bin.dat"
-        FileManager.default.createFile(atPath: binary, contents: Data([1, 0, 2, 0, 3]))
+        XCTAssertTrue(FileManager.default.createFile(atPath: binary, contents: Data([1, 0, 2, 0, 3])))
         let notText = try zoo(["train", "lm", "--dry-run", "--data", binary, "--out", directory + "/r"])
         XCTAssertNotEqual(notText.status, 0)
         XCTAssertTrue(notText.stderr.contains("\(binary): not a text file"), notText.stderr)
 
         let other = directory + "/other.safetensors"
-        FileManager.default.createFile(atPath: other, contents: Data([8, 0, 0, 0, 0, 0, 0, 0]) + Data("{\"__meta".utf8))
+        XCTAssertTrue(FileManager.default.createFile(atPath: other, contents: Data([8, 0, 0, 0, 0, 0, 0, 0]) + Data("{\"__meta".utf8)))
         let corrupt = try zoo(["eval", "lm", "--checkpoint", other])
         XCTAssertNotEqual(corrupt.status, 0)
         XCTAssertTrue(corrupt.stderr.contains("\(other): not a valid safetensors file"), corrupt.stderr)

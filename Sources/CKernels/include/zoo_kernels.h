@@ -15,8 +15,8 @@
 extern "C" {
 #endif
 
-/* 1 when the CPU has AVX2 and FMA, the instructions the kernel is written for; else 0. */
-int zoo_packed_gemm_available(void);
+/* 1 when the CPU has AVX2 and FMA, the instructions the kernels are written for; else 0. */
+int zoo_cpu_has_avx2_fma(void);
 
 /* Floats needed to pack a K × N matrix. */
 size_t zoo_packed_size(long k, long n);
@@ -28,7 +28,7 @@ void zoo_pack_transposed(const float *w, long ldw, long k, long n, float *packed
 void zoo_pack_plain(const float *w, long ldw, long k, long n, float *packed);
 
 /* C (M × N) = A (M × K) · packed (K × N), or C += when accumulate is non-zero. A and C are
- * row-major with leading dimensions lda and ldc. Only call when zoo_packed_gemm_available(). */
+ * row-major with leading dimensions lda and ldc. Only call when zoo_cpu_has_avx2_fma(). */
 void zoo_packed_gemm(long m, long n, long k, const float *a, long lda, const float *packed,
                      int accumulate, float *c, long ldc);
 
@@ -51,8 +51,12 @@ void zoo_exp(const float *x, float *y, long n);
 void zoo_sigmoid(const float *x, float *y, long n);
 void zoo_tanh(const float *x, float *y, long n);
 
-/* Tests: 1 forces the baseline compilation of the cell kernels, 0 restores the choice. */
-void zoo_cell_kernels_use_baseline(int baseline);
+/* One Adam/AdamW step over n parameters p with gradients g and moments m, v (see Adam.swift). */
+void zoo_adam_update(float *p, const float *g, float *m, float *v, long n, float beta1, float beta2,
+                     float l2, float shrink, float step_size, float root_correction, float epsilon);
+
+/* Tests: 1 forces the baseline compilation of the vector kernels, 0 restores the choice. */
+void zoo_vector_kernels_use_baseline(int baseline);
 
 #ifdef __cplusplus
 }

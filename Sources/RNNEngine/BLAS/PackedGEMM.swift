@@ -19,7 +19,7 @@ final class PackedColumns {
     private let storage: Tensor?
 
     /// Whether the engine's own kernel runs on this CPU (tests turn it off to check the fallback).
-    nonisolated(unsafe) static var kernelEnabled = zoo_packed_gemm_available() != 0
+    nonisolated(unsafe) static var kernelEnabled = zoo_cpu_has_avx2_fma() != 0
 
     /// op(B) (k × n) is `w`ᵀ when `transposed` (w: n × k), else `w` (k × n); `columnBlocks` are
     /// the column ranges of op(B) that `multiply(block:)` uses, one per index. Blocks are packed

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Adam (`torch.optim.Adam`, L2 weight decay added to the gradient) and AdamW
@@ -48,13 +49,9 @@ public final class Adam: Optimizer {
         let p = store.values.data, g = store.gradients.data
         let m = firstMoment.data, v = secondMoment.data
         parallelChunks(store.values.count, minimumPerChunk: 1 << 15) { range in
-            for k in range {
-                let grad = g[k] + l2 * p[k]
-                m[k] = b1 * m[k] + (1 - b1) * grad
-                v[k] = b2 * v[k] + (1 - b2) * grad * grad
-                let denominator = v[k].squareRoot() * inverseRootCorrection2 + eps
-                p[k] = p[k] * shrink - stepSize * m[k] / denominator
-            }
+            let k = range.lowerBound
+            zoo_adam_update(p + k, g + k, m + k, v + k, range.count, b1, b2, l2, shrink, stepSize,
+                            inverseRootCorrection2, eps)
         }
     }
 

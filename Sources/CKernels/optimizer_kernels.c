@@ -1,0 +1,35 @@
+/* The optimizers' updates: one pass over the flat parameter buffer, in vector steps. */
+#include "vectors.h"
+
+/* Adam / AdamW (see Sources/RNNEngine/Optimization/Adam.swift for the formula):
+ *   grad = g + l2·p;  m = β1·m + (1−β1)·grad;  v = β2·v + (1−β2)·grad²
+ *   p = p·shrink − stepSize · m / (√v · rootCorrection + ε) */
+struct adam { float beta1, beta2, l2, shrink, step_size, root_correction, epsilon; };
+
+INLINE void adam_step(long j, long w, float *p, const float *g, float *m, float *v, struct adam a) {
+    v8f param = load(p + j, w);
+    v8f grad = load(g + j, w) + a.l2 * param;
+    v8f first = a.beta1 * load(m + j, w) + (1.0f - a.beta1) * grad;
+    v8f second = a.beta2 * load(v + j, w) + (1.0f - a.beta2) * grad * grad;
+    v8f denominator = __builtin_elementwise_sqrt(second) * a.root_correction + a.epsilon;
+    store(first, m + j, w);
+    store(second, v + j, w);
+    store(param * a.shrink - a.step_size * first / denominator, p + j, w);
+}
+
+#define DEFINE_VARIANT(SUFFIX, ATTRIBUTES)                                                         \
+    ATTRIBUTES static void adam_##SUFFIX(float *p, const float *g, float *m, float *v, long j0,    \
+                                         long j1, struct adam a) {                                 \
+        OVER_UNITS(adam_step, p, g, m, v, a);                                                      \
+    }
+
+DEFINE_VARIANT(baseline, )
+#if defined(__x86_64__)
+DEFINE_VARIANT(avx2, AVX2)
+#endif
+
+void zoo_adam_update(float *p, const float *g, float *m, float *v, long n, float beta1, float beta2,
+                     float l2, float shrink, float step_size, float root_correction, float epsilon) {
+    struct adam a = {beta1, beta2, l2, shrink, step_size, root_correction, epsilon};
+    DISPATCH(adam, p, g, m, v, 0, n, a);
+}
