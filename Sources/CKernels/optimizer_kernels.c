@@ -17,10 +17,32 @@ INLINE void adam_step(long j, long w, float *p, const float *g, float *m, float 
     store(param * a.shrink - a.step_size * first / denominator, p + j, w);
 }
 
+/* Σ x² for gradient clipping: 8 float lanes per block of 4096, blocks summed in double. */
+INLINE void square_step(long j, long w, const float *x, v8f *sums) {
+    v8f v = load(x + j, w);
+    *sums += v * v;
+}
+
+INLINE void scale_step(long j, long w, float *x, float factor) { store(load(x + j, w) * factor, x + j, w); }
+
 #define DEFINE_VARIANT(SUFFIX, ATTRIBUTES)                                                         \
     ATTRIBUTES static void adam_##SUFFIX(float *p, const float *g, float *m, float *v, long j0,    \
                                          long j1, struct adam a) {                                 \
         OVER_UNITS(adam_step, p, g, m, v, a);                                                      \
+    }                                                                                              \
+    ATTRIBUTES static double sum_squares_##SUFFIX(const float *x, long n) {                        \
+        double total = 0;                                                                          \
+        for (long block = 0; block < n; block += 4096) {                                           \
+            v8f sums = {0};                                                                        \
+            const long j0 = block, j1 = n - block < 4096 ? n : block + 4096;                       \
+            OVER_UNITS(square_step, x, &sums);                                                     \
+            for (int lane = 0; lane < LANES; lane++) total += sums[lane];                          \
+        }                                                                                          \
+        return total;                                                                              \
+    }                                                                                              \
+    ATTRIBUTES static void scale_##SUFFIX(float *x, long j1, float factor) {                       \
+        const long j0 = 0;                                                                         \
+        OVER_UNITS(scale_step, x, factor);                                                         \
     }
 
 DEFINE_VARIANT(baseline, )
@@ -33,3 +55,7 @@ void zoo_adam_update(float *p, const float *g, float *m, float *v, long n, float
     struct adam a = {beta1, beta2, l2, shrink, step_size, root_correction, epsilon};
     DISPATCH(adam, p, g, m, v, 0, n, a);
 }
+
+double zoo_sum_squares(const float *x, long n) { return DISPATCH(sum_squares, x, n); }
+
+void zoo_scale(float *x, long n, float factor) { DISPATCH(scale, x, n, factor); }

@@ -55,6 +55,10 @@ void zoo_tanh(const float *x, float *y, long n);
 void zoo_adam_update(float *p, const float *g, float *m, float *v, long n, float beta1, float beta2,
                      float l2, float shrink, float step_size, float root_correction, float epsilon);
 
+/* Σ x² over n floats (in double across blocks), and x *= factor: for gradient clipping. */
+double zoo_sum_squares(const float *x, long n);
+void zoo_scale(float *x, long n, float factor);
+
 /* Tests: 1 forces the baseline compilation of the vector kernels, 0 restores the choice. */
 void zoo_vector_kernels_use_baseline(int baseline);
 

@@ -41,7 +41,12 @@ public final class ParameterStore {
 
     public var count: Int { parameters.reduce(0) { $0 + $1.value.count } }
 
-    public func zeroGradients() { gradients.zero() }
+    public func zeroGradients() {
+        let g = gradients.data
+        parallelChunks(gradients.count, minimumPerChunk: 1 << 15) { range in
+            (g + range.lowerBound).update(repeating: 0, count: range.count)
+        }
+    }
 
     public subscript(name: String) -> Parameter? { parameters.first { $0.name == name } }
 

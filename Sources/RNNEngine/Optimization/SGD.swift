@@ -28,13 +28,16 @@ public final class SGD: Optimizer {
         let n = store.values.count
         let lr = learningRate, wd = weightDecay, mu = momentum, damp = dampening
         let first = stepCount == 0
-        for k in 0..<n {
-            var d = g[k] + wd * p[k]
-            if mu > 0 {
-                v[k] = first ? d : mu * v[k] + (1 - damp) * d
-                d = nesterov ? d + mu * v[k] : v[k]
+        let nesterov = self.nesterov
+        parallelChunks(n, minimumPerChunk: 1 << 15) { range in
+            for k in range {
+                var d = g[k] + wd * p[k]
+                if mu > 0 {
+                    v[k] = first ? d : mu * v[k] + (1 - damp) * d
+                    d = nesterov ? d + mu * v[k] : v[k]
+                }
+                p[k] -= lr * d
             }
-            p[k] -= lr * d
         }
         stepCount += 1
     }
