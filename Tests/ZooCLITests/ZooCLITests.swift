@@ -11,6 +11,10 @@ final class ZooCLITests: XCTestCase {
         XCTAssertNotNil(object["kernel"] as? String)
         XCTAssertGreaterThan(object["sgemm_gflops"] as? Double ?? 0, 0)
         XCTAssertEqual(object["threads"] as? Int, 2)
+        // The engine's kernels follow the CPU's features.
+        let features = object["cpu_features"] as? [String] ?? []
+        let vector = features.contains("avx2") && features.contains("fma")
+        XCTAssertEqual(object["engine_kernels"] as? String, vector ? "avx2_fma" : "baseline")
     }
 
     func testBenchPrintsReferenceFields() throws {

@@ -15,6 +15,8 @@ public struct SystemReport: Codable {
     public var cpuModel: String
     public var cpuCores: Int
     public var cpuFeatures: [String]
+    /// The engine's own kernels: "avx2_fma" where the CPU has them, else "baseline".
+    public var engineKernels: String
     public var zooVersion: String
     public var swiftVersion: String
     public var libpngVersion: String
@@ -25,6 +27,7 @@ public struct SystemReport: Codable {
         case blasConfiguration = "blas", blasKernel = "kernel", blasKernelIsSlow = "kernel_is_generic"
         case recommendedKernel = "recommended_kernel", openblasCoretypeVariable = "openblas_coretype"
         case threads, cpuModel = "cpu", cpuCores = "cpu_cores", cpuFeatures = "cpu_features"
+        case engineKernels = "engine_kernels"
         case zooVersion = "zoo_version", swiftVersion = "swift_version", libpngVersion = "libpng_version"
         case sgemmGflops = "sgemm_gflops", recurrentSgemmGflops = "recurrent_sgemm_gflops"
     }
@@ -44,6 +47,7 @@ public struct SystemReport: Codable {
             cpuModel: OpenBLASKernel.cpuModel,
             cpuCores: ProcessInfo.processInfo.activeProcessorCount,
             cpuFeatures: interestingFeatures.filter(features.contains),
+            engineKernels: PackedColumns.kernelEnabled ? "avx2_fma" : "baseline",
             zooVersion: RNNEngine.zooVersion,
             swiftVersion: compilerVersion,
             libpngVersion: RNNEngine.libpngVersion,
@@ -93,6 +97,9 @@ public struct SystemReport: Codable {
             "threads:   \(threads)",
             "CPU:       \(cpuModel), \(cpuCores) cores",
             "features:  \(cpuFeatures.joined(separator: " "))",
+            "engine:    " + (engineKernels == "avx2_fma"
+                ? "AVX2/FMA kernels (packed recurrent product, vector gate steps and optimizer)"
+                : "baseline kernels (no AVX2/FMA: recurrent product through BLAS)"),
             String(format: "sgemm:     %.1f GFLOP/s (1024³), %.1f GFLOP/s (recurrent shape 32×2048×512)", sgemmGflops, recurrentSgemmGflops),
         ]
         if blasKernelIsSlow, let recommendedKernel {
