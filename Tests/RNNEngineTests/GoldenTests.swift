@@ -117,6 +117,25 @@ final class GoldenTests: XCTestCase {
         assertClose(logits.grad!, try golden.tensor("grad"), "grad")
     }
 
+    /// A label whose probability underflows even a double (log p = −2000 − log 2 per frame) sends
+    /// CTC to its log-space recursion, which must still give the finite loss: over 4 frames the
+    /// label is emitted at exactly one of them with blanks (p = ½) elsewhere, so
+    /// loss = 2000 + 4·log 2 − log 4, and the label's posterior mass over the frames is 1.
+    func testCTCFallsBackToLogSpaceWhenProbabilitiesUnderflow() {
+        var values = [Float]()
+        for _ in 0..<4 { values += [0, -2000, 0] }
+        let logits = Variable(Tensor(shape: [4, 1, 3], values: values), requiresGrad: true)
+        let tape = Tape()
+        let loss = ctcLoss(logits, targets: [[1]], inputLengths: [4], tape: tape)
+        tape.backward(from: loss)
+        XCTAssertEqual(Double(loss.value[0]), 2000 + 4 * log(2) - log(4), accuracy: 2e-3)
+        let gradient = logits.grad!
+        XCTAssertTrue((0..<gradient.count).allSatisfy { gradient[$0].isFinite })
+        // Log-probabilities near −4000 carry float steps of ~5e-4, hence the tolerance.
+        let labelMass = (0..<4).map { gradient[$0 * 3 + 1] }.reduce(0, +)
+        XCTAssertEqual(labelMass, -1, accuracy: 1e-3)
+    }
+
     func testCTCMatchesPyTorch() throws {
         let golden = try loadGolden("ctc.safetensors")
         let logits = Variable(try golden.tensor("logits"), requiresGrad: true)

@@ -70,9 +70,18 @@ private func ctcUtterance(
         for c in 0..<C { logProbs[t * C + c] = row[c] - logZ }
     }
 
+    func canSkip(_ s: Int) -> Bool { s >= 2 && extended[s] != Int(blank) && extended[s] != extended[s - 2] }
+    let skips = (0..<S).map(canSkip)
+    if let logLikelihood = scaledForwardBackward(
+        logProbs: logProbs, frames: T, classes: C, extended: extended, skips: skips,
+        gradient: gradient.map { $0 + b * C }, rowStride: B * C, gradientScale: gradientScale) {
+        return logLikelihood == -.infinity ? (zeroInfinity ? 0 : .infinity) : Double(-logLikelihood)
+    }
+
+    // Log space: slower (two transcendental functions per addition), but exact where the
+    // scaled recursion's probabilities underflow even a double.
     var alpha = [Float](repeating: -.infinity, count: T * S)
     var beta = [Float](repeating: -.infinity, count: T * S)
-    func canSkip(_ s: Int) -> Bool { s >= 2 && extended[s] != Int(blank) && extended[s] != extended[s - 2] }
 
     alpha[0] = logProbs[extended[0]]
     if S > 1 { alpha[1] = logProbs[extended[1]] }
@@ -114,4 +123,89 @@ private func ctcUtterance(
         }
     }
     return Double(-logLikelihood)
+}
+
+/// The forward-backward recursions in probability space, each frame's α (and β) rescaled to
+/// sum to 1 and the logarithms of the scales summed (Graves et al., 2006): multiply-adds
+/// instead of log-additions. Doubles keep every useful term far above underflow; if a frame's
+/// scale or the final probability still comes out 0, returns nil and the caller recomputes in
+/// log space, which also decides whether the alignment is truly impossible. Returns the log
+/// likelihood and, when `gradient` is given, writes dLoss/dlogits · gradientScale into the rows
+/// `gradient + t · rowStride` (nothing is written when nil is returned).
+private func scaledForwardBackward(
+    logProbs: [Float], frames T: Int, classes C: Int, extended: [Int], skips: [Bool],
+    gradient: UnsafeMutablePointer<Float>?, rowStride: Int, gradientScale: Float
+) -> Float? {
+    let S = extended.count
+    let y = logProbs.map { Foundation.exp(Double($0)) }   // (T, C) probabilities
+    var alpha = [Double](repeating: 0, count: T * S)
+    var logLikelihood = 0.0
+
+    /// Divides row t of `table` by its sum and returns the sum's log, or nil when the sum is 0.
+    func normalise(_ table: inout [Double], _ t: Int) -> Double? {
+        var sum = 0.0
+        for s in 0..<S { sum += table[t * S + s] }
+        guard sum > 0, sum.isFinite else { return nil }
+        let inverse = 1 / sum
+        for s in 0..<S { table[t * S + s] *= inverse }
+        return Foundation.log(sum)
+    }
+
+    alpha[0] = y[extended[0]]
+    if S > 1 { alpha[1] = y[extended[1]] }
+    guard let first = normalise(&alpha, 0) else { return nil }
+    logLikelihood += first
+    for t in 1..<T {
+        let previous = (t - 1) * S, row = t * C
+        for s in 0..<S {
+            var a = alpha[previous + s]
+            if s >= 1 { a += alpha[previous + s - 1] }
+            if skips[s] { a += alpha[previous + s - 2] }
+            alpha[t * S + s] = a * y[row + extended[s]]
+        }
+        guard let scale = normalise(&alpha, t) else { return nil }
+        logLikelihood += scale
+    }
+    var end = alpha[(T - 1) * S + S - 1]
+    if S > 1 { end += alpha[(T - 1) * S + S - 2] }
+    guard end > 0 else { return nil }
+    logLikelihood += Foundation.log(end)
+    guard let gradient else { return Float(logLikelihood) }
+
+    var beta = [Double](repeating: 0, count: T * S)
+    beta[(T - 1) * S + S - 1] = y[(T - 1) * C + extended[S - 1]]
+    if S > 1 { beta[(T - 1) * S + S - 2] = y[(T - 1) * C + extended[S - 2]] }
+    guard normalise(&beta, T - 1) != nil else { return nil }
+    for t in stride(from: T - 2, through: 0, by: -1) {
+        let next = (t + 1) * S, row = t * C
+        for s in 0..<S {
+            var v = beta[next + s]
+            if s + 1 < S { v += beta[next + s + 1] }
+            if s + 2 < S && skips[s + 2] { v += beta[next + s + 2] }
+            beta[t * S + s] = v * y[row + extended[s]]
+        }
+        guard normalise(&beta, t) != nil else { return nil }
+    }
+
+    // Posterior of class c at frame t: Σ_{s: l'_s = c} α̂β̂ / y_t(c), normalised over all s (the
+    // scales cancel). dLoss/dlogit[t, c] = y_t(c) − posterior.
+    var posterior = [Double](repeating: 0, count: C)
+    var rows = [Float](repeating: 0, count: T * C)
+    for t in 0..<T {
+        for c in 0..<C { posterior[c] = 0 }
+        var total = 0.0
+        for s in 0..<S {
+            let probability = y[t * C + extended[s]]
+            guard probability > 0 else { continue }
+            let share = alpha[t * S + s] * beta[t * S + s] / probability
+            posterior[extended[s]] += share
+            total += share
+        }
+        guard total > 0, total.isFinite else { return nil }
+        for c in 0..<C { rows[t * C + c] = Float((y[t * C + c] - posterior[c] / total)) * gradientScale }
+    }
+    rows.withUnsafeBufferPointer { rows in
+        for t in 0..<T { (gradient + t * rowStride).update(from: rows.baseAddress! + t * C, count: C) }
+    }
+    return Float(logLikelihood)
 }
