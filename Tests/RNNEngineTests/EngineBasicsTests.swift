@@ -39,7 +39,8 @@ final class EngineBasicsTests: XCTestCase {
                     let a = randomTensor([m, k + 2], &rng)   // lda > k
                     let blocks = [3..<(3 + n), 0..<2]
                     let packed = PackedColumns(w.data, leadingDimension: w.shape[1], transposed: transposed,
-                                               k: k, columnBlocks: blocks, rows: m, owner: { $0 % Engine.threads })
+                                               k: k, columnBlocks: blocks, rows: m, uses: 2,
+                                               owner: { $0 % Engine.threads })
                     for accumulate in [false, true] {
                         for (index, block) in blocks.enumerated() {
                             let c = randomTensor([m, block.count + 4], &rng), expected = c.copy()

@@ -7,7 +7,8 @@ import CKernels
 /// (B × H by H × 4H) that repacking is about a sixth of a training step. Packed once per
 /// sequence, each timestep only streams the panels. Where the engine's AVX2/FMA kernel cannot
 /// run, nothing is packed and `multiply` calls BLAS on the original matrix. A batch of one
-/// stays a matrix-vector product (BLAS sgemv): it is memory-bound either way.
+/// stays a matrix-vector product (BLAS sgemv): it is memory-bound either way. A single use
+/// (one timestep, as in step-by-step decoding) is not worth a packing pass either.
 final class PackedColumns {
     private struct Block { let column: Int, count: Int, offset: Int }
 
@@ -23,9 +24,10 @@ final class PackedColumns {
 
     /// op(B) (k × n) is `w`ᵀ when `transposed` (w: n × k), else `w` (k × n); `columnBlocks` are
     /// the column ranges of op(B) that `multiply(block:)` uses, one per index. Blocks are packed
-    /// in parallel, each by the team member that `owner(block)` names.
+    /// in parallel, each by the team member that `owner(block)` names. `rows` is the m of every
+    /// product and `uses` how many products each block will serve.
     init(_ w: UnsafePointer<Float>, leadingDimension: Int, transposed: Bool, k: Int,
-         columnBlocks: [Range<Int>], rows: Int, owner: (Int) -> Int) {
+         columnBlocks: [Range<Int>], rows: Int, uses: Int, owner: (Int) -> Int) {
         source = w
         self.leadingDimension = leadingDimension
         self.transposed = transposed
@@ -37,7 +39,7 @@ final class PackedColumns {
             offset += zoo_packed_size(k, range.count)
         }
         self.blocks = blocks
-        guard PackedColumns.kernelEnabled && rows > 1 else { storage = nil; return }
+        guard PackedColumns.kernelEnabled && rows > 1 && uses > 1 else { storage = nil; return }
         let storage = Tensor(uninitialized: [offset])
         self.storage = storage
         let blockOwners = (0..<blocks.count).map(owner)

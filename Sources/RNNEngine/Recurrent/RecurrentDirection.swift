@@ -126,7 +126,7 @@ func recurrentDirectionForward(
             let offset = (index % gateCount) * H
             return (offset + units.lowerBound)..<(offset + units.upperBound)
         },
-        rows: B, owner: { $0 / gateCount })
+        rows: B, uses: T, owner: { $0 / gateCount })
     for s in 0..<T {
         let t = cache.reverse ? T - 1 - s : s
         let g = gates + t * B * G
@@ -204,7 +204,7 @@ func recurrentDirectionBackward(
     let recurrent = PackedColumns(
         whh, leadingDimension: H, transposed: false, k: G,
         columnBlocks: (0..<members).map { memberRange($0, of: members, count: H) },
-        rows: B, owner: { $0 })
+        rows: B, uses: T, owner: { $0 })
 
     for s in 0...T {
         team.run { member in
