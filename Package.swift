@@ -37,9 +37,11 @@ let package = Package(
             ]),
         .executableTarget(name: "zoo", dependencies: ["ZooCLI"]),
 
-        .testTarget(name: "RNNEngineTests", dependencies: ["RNNEngine", "CKernels"], exclude: ["Golden"]),
-        .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "RNNEngine"], exclude: ["Golden"]),
-        .testTarget(name: "ZooCLITests", dependencies: ["ZooCLI", "RNNEngine"]),
+        // What the test targets share (a per-test temporary directory).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "RNNEngineTests", dependencies: ["RNNEngine", "CKernels", "TestSupport"], exclude: ["Golden"]),
+        .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "RNNEngine", "TestSupport"], exclude: ["Golden"]),
+        .testTarget(name: "ZooCLITests", dependencies: ["ZooCLI", "RNNEngine", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,18 +1,10 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import LanguageModel
 @testable import RNNEngine
 
-final class LanguageModelTests: XCTestCase {
-    var directory: String!
-
-    override func setUpWithError() throws {
-        directory = NSTemporaryDirectory() + "zoo-lm-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: directory) }
-
+final class LanguageModelTests: TemporaryDirectoryTestCase {
     func testTokenizationHandlesAnyScriptAndWords() {
         XCTAssertEqual(Tokenization.char.tokens("añ😀\n中"), ["a", "ñ", "😀", "\n", "中"])
         XCTAssertEqual(Tokenization.word.tokens("a b\n\nc  d\n"), ["a", "b", "<eos>", "<eos>", "c", "d", "<eos>"])

@@ -1,19 +1,9 @@
 import Foundation
 import XCTest
 @testable import RNNEngine
+import TestSupport
 
-final class SafeTensorsTests: XCTestCase {
-    var directory: String!
-
-    override func setUpWithError() throws {
-        directory = NSTemporaryDirectory() + "zoo-safetensors-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(atPath: directory)
-    }
-
+final class SafeTensorsTests: TemporaryDirectoryTestCase {
     func testRoundTripKeepsTensorsOrderAndMetadata() throws {
         let a = Tensor(shape: [2, 3], values: [1, 2, 3, 4, 5, -6.5])
         let b = Tensor(shape: [1], values: [.pi])

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import ZooCLI
 
@@ -41,16 +42,7 @@ final class ZooCLITests: XCTestCase {
 }
 
 /// One dry run per task through the CLI, and the errors a user sees for bad input.
-final class LanguageModelCLITests: XCTestCase {
-    var directory: String!
-
-    override func setUpWithError() throws {
-        directory = NSTemporaryDirectory() + "zoo-cli-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: directory) }
-
+final class LanguageModelCLITests: TemporaryDirectoryTestCase {
     func testDryRunTrainEvalAndSample() throws {
         let out = directory + "/run"
         let train = try zoo(["train", "lm", "--dry-run", "--out", out])
