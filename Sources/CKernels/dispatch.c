@@ -16,8 +16,12 @@ __attribute__((constructor)) static void choose_vector_kernels(void) {
 void zoo_vector_kernels_use_baseline(int baseline) {
     zoo_vectors_use_avx2 = baseline ? 0 : zoo_cpu_has_avx2_fma();
 }
+
+int zoo_vector_kernels_avx2(void) { return zoo_vectors_use_avx2; }
 #else
 int zoo_cpu_has_avx2_fma(void) { return 0; }
 
 void zoo_vector_kernels_use_baseline(int baseline) { (void)baseline; }
+
+int zoo_vector_kernels_avx2(void) { return 0; }
 #endif

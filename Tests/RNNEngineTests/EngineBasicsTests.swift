@@ -27,10 +27,7 @@ final class EngineBasicsTests: XCTestCase {
     /// one pass over the panels, and column blocks that start inside the matrix.
     func testPackedProductMatchesReference() {
         var rng = RandomGenerator(seed: 5)
-        let enabled = PackedColumns.kernelEnabled
-        defer { PackedColumns.kernelEnabled = enabled }
-        for kernel in [enabled, false] {
-            PackedColumns.kernelEnabled = kernel
+        forEachKernelCompilation { baseline in
             for (m, n, k) in [(1, 20, 7), (2, 16, 1), (7, 37, 33), (13, 50, 300), (32, 33, 2100)] {
                 for transposed in [true, false] {
                     // op(B) is k × (n + 9); the blocks are its columns 3..<3+n and 0..<2.
@@ -51,7 +48,7 @@ final class EngineBasicsTests: XCTestCase {
                                            b: b, ldb: w.shape[1], beta: accumulate ? 1 : 0,
                                            c: expected.data, ldc: block.count + 4)
                             assertClose(c, expected, relative: 1e-5, absolute: 1e-4,
-                                        "kernel \(kernel) m \(m) n \(n) k \(k) transposed \(transposed) block \(index)")
+                                        "baseline \(baseline) m \(m) n \(n) k \(k) transposed \(transposed) block \(index)")
                         }
                     }
                 }
@@ -145,9 +142,7 @@ final class ActivationAccuracyTests: XCTestCase {
         let n = inputs.count
         XCTAssertNotEqual(n % 8, 0)
         var output = [Float](repeating: 0, count: n)
-        defer { zoo_vector_kernels_use_baseline(0) }
-        for baseline: Int32 in [0, 1] {
-            zoo_vector_kernels_use_baseline(baseline)
+        forEachKernelCompilation { baseline in
             func worst(_ kernel: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void,
                        relative: Bool, _ expected: (Double) -> Double) -> Double {
                 kernel(inputs, &output, n)

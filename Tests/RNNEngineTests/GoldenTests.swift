@@ -1,17 +1,12 @@
 import XCTest
 @testable import RNNEngine
-import CKernels
 
 /// Compares the engine with values PyTorch computed (Golden/make_golden.py writes them).
 final class GoldenTests: XCTestCase {
     /// Both with the engine's AVX2/FMA kernels (where the CPU has them) and with the portable
     /// paths: BLAS for the recurrent product, the baseline compilation of the cell steps.
     func testRecurrentLayersMatchPyTorch() throws {
-        let kernelEnabled = PackedColumns.kernelEnabled
-        defer { PackedColumns.kernelEnabled = kernelEnabled; zoo_vector_kernels_use_baseline(0) }
-        for portable in [false, true] {
-            PackedColumns.kernelEnabled = kernelEnabled && !portable
-            zoo_vector_kernels_use_baseline(portable ? 1 : 0)
+        try forEachKernelCompilation { _ in
             for kind in CellKind.allCases {
                 try checkRecurrent(kind)
             }
@@ -72,27 +67,25 @@ final class GoldenTests: XCTestCase {
             ("adamw", { Adam.adamW(store: $0, learningRate: 0.01, weightDecay: 0.1) }),
             ("sgd", { SGD(store: $0, learningRate: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.01) }),
         ]
-        defer { zoo_vector_kernels_use_baseline(0) }
-        for (baseline, (name, make)) in [0, 1].flatMap({ b in makers.map { (Int32(b), $0) } }) {
-            zoo_vector_kernels_use_baseline(baseline)
-            let store = ParameterStore()
-            let p0 = try golden.tensor("p0")
-            let p = store.declare("p", shape: p0.shape) { $0.copy(from: p0) }
-            store.pack()
-            let optimizer = make(store)
-            for step in 0..<4 {
-                p.grad!.copy(from: try golden.tensor("g\(step)"))
-                optimizer.step()
-                assertClose(p.value, try golden.tensor("\(name).p\(step + 1)"), relative: 1e-5, absolute: 1e-6, "\(name) step \(step + 1), baseline \(baseline)")
+        try forEachKernelCompilation { baseline in
+            for (name, make) in makers {
+                let store = ParameterStore()
+                let p0 = try golden.tensor("p0")
+                let p = store.declare("p", shape: p0.shape) { $0.copy(from: p0) }
+                store.pack()
+                let optimizer = make(store)
+                for step in 0..<4 {
+                    p.grad!.copy(from: try golden.tensor("g\(step)"))
+                    optimizer.step()
+                    assertClose(p.value, try golden.tensor("\(name).p\(step + 1)"), relative: 1e-5, absolute: 1e-6, "\(name) step \(step + 1), baseline \(baseline)")
+                }
             }
         }
     }
 
     func testGradientClippingMatchesPyTorch() throws {
         let golden = try loadGolden("clipping.safetensors")
-        defer { zoo_vector_kernels_use_baseline(0) }
-        for baseline: Int32 in [0, 1] {
-            zoo_vector_kernels_use_baseline(baseline)
+        try forEachKernelCompilation { baseline in
             let store = ParameterStore()
             let a = store.declare("a", shape: [3, 4]) { _ in }
             let b = store.declare("b", shape: [5]) { _ in }

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import RNNEngine
+import CKernels
 
 /// The directory of the committed PyTorch golden files.
 let goldenDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden").path
@@ -84,4 +85,15 @@ func randomTensor(_ shape: [Int], _ rng: inout RandomGenerator, scale: Float = 1
     let t = Tensor(zeros: shape)
     rng.fillUniform(t, -scale, scale)
     return t
+}
+
+/// Runs `body` with the engine's AVX2/FMA kernels (where the CPU has them; `baseline` false) and
+/// again with the portable paths (`baseline` true: the baseline compilation of the vector
+/// kernels, BLAS for the recurrent product), then restores the CPU's choice.
+func forEachKernelCompilation(_ body: (_ baseline: Bool) throws -> Void) rethrows {
+    defer { zoo_vector_kernels_use_baseline(0) }
+    for baseline in [false, true] {
+        zoo_vector_kernels_use_baseline(baseline ? 1 : 0)
+        try body(baseline)
+    }
 }

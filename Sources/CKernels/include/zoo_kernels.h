@@ -28,7 +28,7 @@ void zoo_pack_transposed(const float *w, long ldw, long k, long n, float *packed
 void zoo_pack_plain(const float *w, long ldw, long k, long n, float *packed);
 
 /* C (M × N) = A (M × K) · packed (K × N), or C += when accumulate is non-zero. A and C are
- * row-major with leading dimensions lda and ldc. Only call when zoo_cpu_has_avx2_fma(). */
+ * row-major with leading dimensions lda and ldc. Only call when zoo_vector_kernels_avx2(). */
 void zoo_packed_gemm(long m, long n, long k, const float *a, long lda, const float *packed,
                      int accumulate, float *c, long ldc);
 
@@ -59,7 +59,11 @@ void zoo_adam_update(float *p, const float *g, float *m, float *v, long n, float
 double zoo_sum_squares(const float *x, long n);
 void zoo_scale(float *x, long n, float factor);
 
-/* Tests: 1 forces the baseline compilation of the vector kernels, 0 restores the choice. */
+/* 1 while the AVX2/FMA kernels run (the packed product included), 0 for the baseline. */
+int zoo_vector_kernels_avx2(void);
+
+/* Tests: 1 forces the baseline everywhere (cell steps, optimizer passes, and BLAS instead of the
+ * packed product), 0 restores the choice the CPU allows. */
 void zoo_vector_kernels_use_baseline(int baseline);
 
 #ifdef __cplusplus

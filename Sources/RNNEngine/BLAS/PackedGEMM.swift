@@ -19,8 +19,9 @@ final class PackedColumns {
     private let blocks: [Block]
     private let storage: Tensor?
 
-    /// Whether the engine's own kernel runs on this CPU (tests turn it off to check the fallback).
-    nonisolated(unsafe) static var kernelEnabled = zoo_cpu_has_avx2_fma() != 0
+    /// Whether the engine's own kernel runs: the CPU has AVX2/FMA and tests have not asked for
+    /// the baseline (`zoo_vector_kernels_use_baseline`).
+    static var kernelEnabled: Bool { zoo_vector_kernels_avx2() != 0 }
 
     /// op(B) (k × n) is `w`ᵀ when `transposed` (w: n × k), else `w` (k × n); `columnBlocks` are
     /// the column ranges of op(B) that `multiply(block:)` uses, one per index. Blocks are packed
