@@ -43,5 +43,5 @@ let package = Package(
         .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "RNNEngine", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "ZooCLITests", dependencies: ["ZooCLI", "RNNEngine", "TestSupport"]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

@@ -30,7 +30,7 @@ struct BenchCommand: ParsableCommand {
         for workload in BenchmarkWorkloads.languageModels where only == nil || only == workload.name {
             for line in BenchmarkWorkloads.runLanguageModel(workload, seconds: seconds, sgemmPeak: peak) {
                 print(line)
-                fflush(stdout)
+                fflush(nil)
             }
         }
         if only == nil || only == "ctc-loss" {

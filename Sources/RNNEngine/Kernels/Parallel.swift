@@ -2,29 +2,36 @@
 /// parallel loop and splits the large matrix products; OpenBLAS itself runs single-threaded
 /// inside each member, so the two never compete for the same cores.
 public enum Engine {
-    nonisolated(unsafe) private static var currentTeam: ThreadTeam?
+    /// The team, created on first use. Behind a lock: any thread may ask for it, and a team
+    /// replaced by `setThreads` stays valid for whoever still holds it.
+    private static let currentTeam = Mutex<ThreadTeam?>(nil)
 
     /// The number of threads the engine uses (default: the machine's cores, at most 8).
     public static var threads: Int { team.size }
 
     static var team: ThreadTeam {
-        if let currentTeam { return currentTeam }
-        let team = ThreadTeam(size: min(8, ProcessInfo.processInfo.activeProcessorCount))
-        currentTeam = team
-        BLAS.threads = 1
-        return team
+        currentTeam.withLock { current in
+            if let current { return current }
+            let team = ThreadTeam(size: min(8, ProcessInfo.processInfo.activeProcessorCount))
+            current = team
+            BLAS.threads = 1
+            return team
+        }
     }
 
     /// Sets the number of threads for the engine's loops and matrix products.
     /// Call before any work starts (the CLI does it from `--threads`).
     public static func setThreads(_ n: Int) {
         let n = max(1, n)
-        if currentTeam?.size != n { currentTeam = ThreadTeam(size: n) }
+        currentTeam.withLock { current in
+            if current?.size != n { current = ThreadTeam(size: n) }
+        }
         BLAS.threads = 1
     }
 }
 
 import Foundation
+import Synchronization
 
 /// Runs `body` over `chunks` of 0..<count on the engine's team. Small counts run inline:
 /// a hand-off costs more than a few thousand flops.

@@ -12,6 +12,10 @@ final class ThreadTeam: @unchecked Sendable {
     let size: Int
     private let generation = Atomic<Int>(0)
     private let pending = Atomic<Int>(0)
+    /// Held by the thread whose fork is under way. A `run` that finds it taken (called from
+    /// inside a member's body, or from another thread meanwhile) runs every member's share
+    /// itself, one after another: same result, no corruption of the fork in progress.
+    private let busy = Atomic<Bool>(false)
     private var task: ((Int) -> Void)?
     private var workers: [WorkerSlot] = []
 
@@ -38,6 +42,11 @@ final class ThreadTeam: @unchecked Sendable {
     /// Runs `body(member)` on every member (0 is the caller) and returns when all have finished.
     func run(_ body: (Int) -> Void) {
         if size == 1 { body(0); return }
+        guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+            for member in 0..<size { body(member) }
+            return
+        }
+        defer { busy.store(false, ordering: .releasing) }
         withoutActuallyEscaping(body) { escapable in
             task = escapable
             pending.store(size - 1, ordering: .relaxed)

@@ -173,7 +173,7 @@ struct DirectionBackwardScratch {
 /// - `dOutput` (T, B, H): dLoss/d(output of this direction), zero on padded rows.
 /// - `dFinalH`/`dFinalC` (B, H): dLoss/d(final state), or nil.
 /// - Accumulates the weight gradients, adds dLoss/dinput into `dInput` when given — (T, B, I)
-///   for a dense input, the embedding table's gradient (V, E) for tokens — and writes
+///   for a dense input, the embedding table's gradient (V, E) for tokens — and adds
 ///   dLoss/dh0 (and dc0) into `dh0`/`dc0` when given.
 ///
 /// Per timestep, each member first finishes the previous step's dh for its units (its columns
@@ -241,8 +241,9 @@ func recurrentDirectionBackward(
             }
         }
     }
-    if let dh0 { dh0.update(from: carry[T % 2], count: B * H) }
-    if let dc0 { dc0.update(from: dc, count: B * H) }
+    // Added, not written: another op may have used the initial state too.
+    if let dh0 { let d = carry[T % 2]; for k in 0..<B * H { dh0[k] += d[k] } }
+    if let dc0 { for k in 0..<B * H { dc0[k] += dc[k] } }
 
     // Weight gradients of all timesteps at once.
     let rows = T * B

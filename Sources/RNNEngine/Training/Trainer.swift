@@ -13,7 +13,7 @@ public final class Trainer {
     public let task: TrainingTask
     public let options: TrainingOptions
     /// Receives each progress or evaluation line (the CLI prints them).
-    public var output: (String) -> Void = { print($0); fflush(stdout) }
+    public var output: (String) -> Void = { print($0); fflush(nil) }
 
     public var bestPath: String { options.outputDirectory + "/best.safetensors" }
     public var lastPath: String { options.outputDirectory + "/last.safetensors" }

@@ -1,0 +1,87 @@
+import Foundation
+
+// Softmax and log-softmax along an axis, with an optional mask: a masked position gets exactly
+// zero weight (−∞ in log space) and no gradient, as `masked_fill(~mask, -inf)` followed by
+// softmax does in PyTorch, except that a row with every position masked is an error, not NaN.
+
+/// softmax(x) along `axis`. `mask` (one flag per element of x, true = keep) hides positions.
+public func softmax(_ x: Variable, axis: Int = -1, mask: [Bool]? = nil, tape: Tape) throws -> Variable {
+    try softmaxOp(x, axis: axis, mask: mask, logarithm: false, tape: tape)
+}
+
+/// log softmax(x) along `axis`; masked positions are −∞.
+public func logSoftmax(_ x: Variable, axis: Int = -1, mask: [Bool]? = nil, tape: Tape) throws -> Variable {
+    try softmaxOp(x, axis: axis, mask: mask, logarithm: true, tape: tape)
+}
+
+/// A mask for scores laid out (B, rows, S): position s of item b is kept when s < lengths[b].
+/// `rowsPerItem` is how many score rows each item has (decoder steps, 1 for a single query).
+public func lengthMask(lengths: [Int], positions S: Int, rowsPerItem: Int = 1) -> [Bool] {
+    var mask = [Bool](repeating: false, count: lengths.count * rowsPerItem * S)
+    for (b, length) in lengths.enumerated() {
+        for r in 0..<rowsPerItem {
+            let row = (b * rowsPerItem + r) * S
+            for s in 0..<min(length, S) { mask[row + s] = true }
+        }
+    }
+    return mask
+}
+
+private func softmaxOp(_ x: Variable, axis requested: Int, mask: [Bool]?, logarithm: Bool, tape: Tape) throws -> Variable {
+    let rank = x.shape.count
+    let axis = requested < 0 ? rank + requested : requested
+    precondition(axis >= 0 && axis < rank, "softmax axis \(requested) outside a rank-\(rank) tensor")
+    precondition(mask == nil || mask!.count == x.value.count, "softmax mask has \(mask!.count) flags for \(x.value.count) elements")
+    let outer = x.shape[..<axis].reduce(1, *), length = x.shape[axis], inner = x.shape[(axis + 1)...].reduce(1, *)
+    let out = Tensor(uninitialized: x.shape)
+    let input = x.value.data, y = out.data
+    // Probabilities, kept for the backward of log-softmax (its output is not enough at −∞).
+    let probabilities = logarithm ? Tensor(uninitialized: x.shape) : out
+    let p = probabilities.data
+    for o in 0..<outer {
+        for i in 0..<inner {
+            let base = o * length * inner + i
+            @inline(__always) func kept(_ l: Int) -> Bool { mask?[base + l * inner] ?? true }
+            var maximum = -Float.infinity
+            for l in 0..<length where kept(l) { maximum = max(maximum, input[base + l * inner]) }
+            guard maximum > -.infinity || (0..<length).contains(where: kept) else {
+                throw EngineError.allPositionsMasked(row: o * inner + i)
+            }
+            var total: Float = 0
+            for l in 0..<length {
+                let e = kept(l) ? expf(input[base + l * inner] - maximum) : 0
+                p[base + l * inner] = e
+                total += e
+            }
+            let inverse = 1 / total, logTotal = logf(total)
+            for l in 0..<length {
+                let k = base + l * inner
+                p[k] *= inverse
+                if logarithm { y[k] = kept(l) ? input[k] - maximum - logTotal : -.infinity }
+            }
+        }
+    }
+    let result = Variable(out, requiresGrad: tape.needsGradient(x))
+    if result.requiresGrad {
+        tape.record {
+            guard let dy = result.grad?.data else { return }
+            let dx = x.gradient().data
+            for o in 0..<outer {
+                for i in 0..<inner {
+                    let base = o * length * inner + i
+                    // softmax: dx = p ∘ (dy − Σ dy∘p); log-softmax: dx = dy − p Σ dy (kept positions).
+                    var dot: Float = 0
+                    for l in 0..<length where mask?[base + l * inner] ?? true {
+                        let k = base + l * inner
+                        dot += logarithm ? dy[k] : dy[k] * p[k]
+                    }
+                    for l in 0..<length where mask?[base + l * inner] ?? true {
+                        let k = base + l * inner
+                        dx[k] += logarithm ? dy[k] - p[k] * dot : p[k] * (dy[k] - dot)
+                    }
+                }
+            }
+        }
+    }
+    return result
+}

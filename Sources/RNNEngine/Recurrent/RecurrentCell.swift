@@ -1,0 +1,129 @@
+import CKernels
+
+/// One timestep of an LSTM, GRU or Elman RNN: PyTorch's `nn.LSTMCell` / `nn.GRUCell` /
+/// `nn.RNNCell`, with the same parameter names (`<prefix>.weight_ih`, `weight_hh`, `bias_ih`,
+/// `bias_hh`), shapes, gate orders (i, f, g, o; r, z, n) and initialisation (uniform ±1/√H).
+///
+/// For decoders that must run step by step (attention with input feeding, beam search). The
+/// state is (B, H) for h and c. A step records one op on the tape and allocates only what it
+/// returns and, while recording, the gate activations its backward needs; at inference the
+/// gates live in a buffer the cell reuses, so one cell must not step two batches at once.
+public final class RecurrentCell {
+    public let kind: CellKind
+    public let inputSize: Int
+    public let hiddenSize: Int
+    public let weights: DirectionWeights
+    private var inferenceGates = Tensor(zeros: [0])
+    private var inferenceHidden = Tensor(zeros: [0])
+
+    public init(_ kind: CellKind, inputSize: Int, hiddenSize: Int, prefix: String, store: ParameterStore,
+                rng: inout RandomGenerator) {
+        precondition(inputSize > 0 && hiddenSize > 0, "recurrent cell sizes must be positive")
+        self.kind = kind
+        self.inputSize = inputSize
+        self.hiddenSize = hiddenSize
+        let bound = 1 / Float(hiddenSize).squareRoot()
+        let G = kind.gateCount * hiddenSize
+        let dot = prefix.isEmpty ? "" : prefix + "."
+        func declare(_ name: String, _ shape: [Int]) -> Parameter {
+            store.declare(dot + name, shape: shape) { rng.fillUniform($0, -bound, bound) }
+        }
+        weights = DirectionWeights(inputWeight: declare("weight_ih", [G, inputSize]),
+                                   hiddenWeight: declare("weight_hh", [G, hiddenSize]),
+                                   inputBias: declare("bias_ih", [G]), hiddenBias: declare("bias_hh", [G]))
+    }
+
+    /// A zero state for `batch` sequences: h (and c) of shape (B, H).
+    public func zeroState(batch: Int) -> RecurrentState {
+        let shape = [batch, hiddenSize]
+        return RecurrentState(hidden: Variable(Tensor(zeros: shape)),
+                              cell: kind.hasCellState ? Variable(Tensor(zeros: shape)) : nil)
+    }
+
+    /// One step: input x (B, I) and state (B, H) → the next state (its `hidden` is the output).
+    public func callAsFunction(_ x: Variable, state: RecurrentState, tape: Tape) -> RecurrentState {
+        let B = x.shape[0], H = hiddenSize, G = kind.gateCount * H
+        precondition(x.shape == [B, inputSize], "cell input must be (B, \(inputSize)), got \(x.shape)")
+        precondition(state.hidden.shape == [B, H], "cell state must be (\(B), \(H)), got \(state.hidden.shape)")
+        precondition(kind.hasCellState == (state.cell != nil), "a cell state c is given exactly for LSTM")
+        let w = weights
+        let recording = tape.isRecording
+        let gates = recording ? Tensor(uninitialized: [B, G]) : reuse(&inferenceGates, [B, G])
+        // The GRU keeps h W_hhᵀ apart: r multiplies its n block.
+        let hidden: Tensor? = kind == .gru ? (recording ? Tensor(uninitialized: [B, G]) : reuse(&inferenceHidden, [B, G])) : nil
+
+        let bih = w.inputBias.value.data, bhh = w.hiddenBias.value.data
+        for b in 0..<B {
+            let row = gates.data + b * G
+            for j in 0..<G { row[j] = kind == .gru ? bih[j] : bih[j] + bhh[j] }
+        }
+        BLAS.parallelSgemm(transB: true, m: B, n: G, k: inputSize, a: x.value.data, lda: inputSize,
+                           b: w.inputWeight.value.data, ldb: inputSize, beta: 1, c: gates.data, ldc: G)
+        BLAS.parallelSgemm(transB: true, m: B, n: G, k: H, a: state.hidden.value.data, lda: H,
+                           b: w.hiddenWeight.value.data, ldb: H, beta: hidden == nil ? 1 : 0,
+                           c: hidden?.data ?? gates.data, ldc: G)
+
+        let hNext = Tensor(uninitialized: [B, H])
+        let cNext: Tensor? = kind.hasCellState ? Tensor(uninitialized: [B, H]) : nil
+        let hPrev = state.hidden.value.data
+        for b in 0..<B {
+            let g = gates.data + b * G
+            switch kind {
+            case .lstm:
+                zoo_lstm_forward_row(g, H, state.cell!.value.data + b * H, cNext!.data + b * H, hNext.data + b * H, 0, H)
+            case .gru:
+                zoo_gru_forward_row(g, hidden!.data + b * G, bhh, H, hPrev + b * H, hNext.data + b * H, 0, H)
+            case .rnnTanh, .rnnRelu:
+                zoo_rnn_forward_row(g, hNext.data + b * H, kind == .rnnRelu ? 1 : 0, 0, H)
+            }
+        }
+        let h = Variable(hNext, requiresGrad: recording)
+        let c = cNext.map { Variable($0, requiresGrad: recording) }
+        if recording {
+            tape.record { [kind, inputSize] in
+                guard h.grad != nil || c?.grad != nil else { return }
+                let dh = h.grad ?? Tensor(zeros: [B, H])
+                let dc = c?.grad?.copy() ?? Tensor(zeros: [B, H])   // becomes dLoss/dc_prev
+                let dhPrev = Tensor(zeros: [B, H])                  // the part that skips W_hh
+                for b in 0..<B {
+                    let g = gates.data + b * G
+                    switch kind {
+                    case .lstm:
+                        zoo_lstm_backward_row(g, H, state.cell!.value.data + b * H, cNext!.data + b * H,
+                                              dh.data + b * H, dc.data + b * H, dhPrev.data + b * H, 0, H)
+                    case .gru:
+                        zoo_gru_backward_row(g, hidden!.data + b * G, H, hPrev + b * H, dh.data + b * H, dhPrev.data + b * H, 0, H)
+                    case .rnnTanh, .rnnRelu:
+                        zoo_rnn_backward_row(g, dh.data + b * H, dhPrev.data + b * H, kind == .rnnRelu ? 1 : 0, 0, H)
+                    }
+                }
+                // gates: dLoss/d(input-side pre-activations); the hidden side is the same
+                // except for the GRU, whose backward wrote it into `hidden`.
+                let dHiddenSide = hidden?.data ?? gates.data
+                if state.hidden.requiresGrad {
+                    BLAS.parallelSgemm(m: B, n: H, k: G, a: dHiddenSide, lda: G, b: w.hiddenWeight.value.data, ldb: H,
+                                       beta: 1, c: dhPrev.data, ldc: H)
+                    state.hidden.gradient().add(dhPrev)
+                }
+                if let cell = state.cell, cell.requiresGrad { cell.gradient().add(dc) }
+                if x.requiresGrad {
+                    BLAS.parallelSgemm(m: B, n: inputSize, k: G, a: gates.data, lda: G, b: w.inputWeight.value.data,
+                                       ldb: inputSize, beta: 1, c: x.gradient().data, ldc: inputSize)
+                }
+                BLAS.parallelSgemm(transA: true, m: G, n: inputSize, k: B, a: gates.data, lda: G, b: x.value.data,
+                                   ldb: inputSize, beta: 1, c: w.inputWeight.gradient().data, ldc: inputSize)
+                BLAS.parallelSgemm(transA: true, m: G, n: H, k: B, a: dHiddenSide, lda: G, b: hPrev, ldb: H,
+                                   beta: 1, c: w.hiddenWeight.gradient().data, ldc: H)
+                accumulateColumnSums(gates.data, rows: B, columns: G, ld: G, into: w.inputBias.gradient().data)
+                accumulateColumnSums(dHiddenSide, rows: B, columns: G, ld: G, into: w.hiddenBias.gradient().data)
+            }
+        }
+        return RecurrentState(hidden: h, cell: c)
+    }
+
+    /// `buffer` when it already has `shape`, else a new one stored there.
+    private func reuse(_ buffer: inout Tensor, _ shape: [Int]) -> Tensor {
+        if buffer.shape != shape { buffer = Tensor(uninitialized: shape) }
+        return buffer
+    }
+}
