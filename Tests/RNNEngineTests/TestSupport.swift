@@ -23,7 +23,9 @@ func assertClose(_ a: Tensor, _ b: Tensor, relative: Float = 1e-5, absolute: Flo
     guard a.count == b.count else { return }
     var worst = 0, worstExcess: Float = -.infinity
     for k in 0..<a.count {
-        let excess = abs(a[k] - b[k]) - (absolute + relative * abs(b[k]))
+        if a[k] == b[k] { continue }   // equal, infinities included
+        // A NaN on either side is as far off as it gets.
+        let excess = a[k].isNaN || b[k].isNaN ? Float.infinity : abs(a[k] - b[k]) - (absolute + relative * abs(b[k]))
         if excess > worstExcess { worstExcess = excess; worst = k }
     }
     XCTAssertLessThanOrEqual(worstExcess, 0, "\(message): element \(worst): \(a[worst]) vs \(b[worst])", file: file, line: line)
@@ -96,4 +98,27 @@ func forEachKernelCompilation(_ body: (_ baseline: Bool) throws -> Void) rethrow
         zoo_vector_kernels_use_baseline(baseline ? 1 : 0)
         try body(baseline)
     }
+}
+
+/// Runs the backward pass from `outputs` as if the loss were Σ_i Σ w_i ∘ outputs_i (weights
+/// at infinite outputs left out, as the golden script does).
+func backward(from outputs: [Variable], weights: [Tensor], tape: Tape) {
+    let seed = Variable(Tensor(shape: [1], values: [0]), requiresGrad: true)
+    tape.record {
+        for (y, w) in zip(outputs, weights) {
+            let g = y.gradient()
+            for k in 0..<g.count where y.value[k].isFinite { g.data[k] += w.data[k] }
+        }
+    }
+    tape.backward(from: seed)
+}
+
+/// A parameter store holding the golden file's tensors `<prefix><name>` under their names.
+func loadParameters(_ store: ParameterStore, from golden: SafeTensorsFile, prefix: String) throws {
+    var file = SafeTensorsFile()
+    for (name, _) in store.namedTensors {
+        file.names.append(name)
+        file.tensors[name] = try golden.tensor(prefix + name)
+    }
+    try store.load(file, path: "golden")
 }

@@ -1,10 +1,17 @@
-/// All trainable parameters of a model, in one flat value buffer and one flat gradient buffer.
+/// All parameters of a model, in one flat value buffer and one flat gradient buffer, and its
+/// non-trainable buffers (batch norm's running statistics).
 ///
 /// Layers declare their parameters here while they are built; `pack()` then moves them into the
 /// flat buffers, so the optimizer, zeroing, clipping and saving are single passes that need
-/// not know the model's structure.
+/// not know the model's structure. Frozen parameters are packed after the trainable ones, so
+/// optimizers and clipping work on the first `trainableCount` elements and never touch them.
 public final class ParameterStore {
+    /// In the order of the flat buffers: trainable parameters first, then frozen ones.
     public private(set) var parameters: [Parameter] = []
+    /// State a model keeps and checkpoints save, but no optimizer updates.
+    public private(set) var buffers: [Buffer] = []
+    /// Elements of the flat buffers that belong to trainable parameters.
+    public private(set) var trainableCount = 0
     public private(set) var values = Tensor(zeros: [0])
     public private(set) var gradients = Tensor(zeros: [0])
     public private(set) var isPacked = false
@@ -23,9 +30,30 @@ public final class ParameterStore {
         return parameter
     }
 
+    /// Declares a non-trainable buffer (saved in checkpoints under `name`). `dtype` is how
+    /// checkpoints store it: "F32", or "I64" for counters such as `num_batches_tracked`.
+    @discardableResult
+    public func declareBuffer(_ name: String, shape: [Int], dtype: String = "F32", initialize: (Tensor) -> Void = { _ in }) -> Buffer {
+        precondition(!parameters.contains { $0.name == name } && !buffers.contains { $0.name == name }, "duplicate name '\(name)'")
+        let value = Tensor(zeros: shape)
+        initialize(value)
+        let buffer = Buffer(name: name, value: value, dtype: dtype)
+        buffers.append(buffer)
+        return buffer
+    }
+
+    /// Freezes the parameters whose names `matches` accepts: they keep their values (a
+    /// pretrained embedding, an encoder being kept fixed). Call before `pack()`.
+    public func freeze(where matches: (String) -> Bool) {
+        precondition(!isPacked, "freeze before pack()")
+        for p in parameters where matches(p.name) { p.isFrozen = true }
+    }
+
     /// Moves every parameter into the flat buffers. Call once, after the model is built.
     public func pack() {
         precondition(!isPacked, "pack() called twice")
+        parameters = parameters.filter { !$0.isFrozen } + parameters.filter(\.isFrozen)
+        trainableCount = parameters.filter { !$0.isFrozen }.reduce(0) { $0 + $1.value.count }
         let total = parameters.reduce(0) { $0 + $1.value.count }
         values = Tensor(zeros: [total])
         gradients = Tensor(zeros: [total])

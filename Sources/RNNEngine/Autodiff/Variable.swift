@@ -32,6 +32,8 @@ public class Variable {
 /// are views into the flat buffers of a `ParameterStore`.
 public final class Parameter: Variable {
     public let name: String
+    /// A frozen parameter still receives gradients but no optimizer changes it.
+    public internal(set) var isFrozen = false
 
     init(name: String, value: Tensor) {
         self.name = name
@@ -47,5 +49,20 @@ public final class Parameter: Variable {
         value.copy(from: self.value)
         self.value = value
         self.grad = grad
+    }
+}
+
+/// A named, non-trainable tensor of a model that checkpoints save (batch norm's running mean
+/// and variance, `num_batches_tracked`), PyTorch's `register_buffer`.
+public final class Buffer {
+    public let name: String
+    public let value: Tensor
+    /// The dtype checkpoints store it in ("F32" or "I64").
+    public let dtype: String
+
+    init(name: String, value: Tensor, dtype: String) {
+        self.name = name
+        self.value = value
+        self.dtype = dtype
     }
 }

@@ -17,7 +17,7 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
         case let .malformed(path, reason):
             return "\(path): not a valid safetensors file: \(reason)"
         case let .unsupportedDType(path, name, dtype):
-            return "\(path): tensor '\(name)' has dtype \(dtype); only F32, F16, BF16 and F64 are supported"
+            return "\(path): tensor '\(name)' has dtype \(dtype); the supported dtypes are F32, F16, BF16, F64, I64, I32, I16, I8, U8 and BOOL"
         case let .missingTensor(path, name):
             return "\(path): tensor '\(name)' is missing (is this a checkpoint of a different model?)"
         case let .unexpectedTensor(path, name):

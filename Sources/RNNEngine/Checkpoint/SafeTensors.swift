@@ -84,7 +84,9 @@ public enum SafeTensors {
         return file
     }
 
-    static let dtypeSize: [String: Int] = ["F32": 4, "F16": 2, "BF16": 2, "F64": 8]
+    static let dtypeSize: [String: Int] = [
+        "F32": 4, "F16": 2, "BF16": 2, "F64": 8, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1,
+    ]
 
     private static func convert(_ source: UnsafeRawPointer, dtype: String, count: Int, into out: UnsafeMutablePointer<Float>) {
         switch dtype {
@@ -96,6 +98,18 @@ public enum SafeTensors {
             for k in 0..<count { out[k] = Float(bitPattern: UInt32(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self))) << 16) }
         case "F16":
             for k in 0..<count { out[k] = halfToFloat(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self))) }
+        // Integers (PyTorch's `num_batches_tracked` is I64, masks are BOOL or U8) become floats:
+        // exact up to 2^24, which counters and ids of checkpoints stay below.
+        case "I64":
+            for k in 0..<count { out[k] = Float(Int64(littleEndian: source.loadUnaligned(fromByteOffset: 8 * k, as: Int64.self))) }
+        case "I32":
+            for k in 0..<count { out[k] = Float(Int32(littleEndian: source.loadUnaligned(fromByteOffset: 4 * k, as: Int32.self))) }
+        case "I16":
+            for k in 0..<count { out[k] = Float(Int16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * k, as: Int16.self))) }
+        case "I8":
+            for k in 0..<count { out[k] = Float(source.load(fromByteOffset: k, as: Int8.self)) }
+        case "U8", "BOOL":
+            for k in 0..<count { out[k] = Float(source.load(fromByteOffset: k, as: UInt8.self)) }
         default:
             break
         }
@@ -114,15 +128,20 @@ public enum SafeTensors {
         return Float(bitPattern: sign | UInt32(exponent - 15 + 127) << 23 | (mantissa << 13))
     }
 
-    /// Encodes tensors (as F32, in the given order) and metadata as a safetensors file.
-    public static func encode(_ tensors: [(String, Tensor)], metadata: [String: String] = [:]) throws -> Data {
+    /// Encodes tensors (in the given order) and metadata as a safetensors file: F32, or I64 for
+    /// the names `dtypes` marks so (integer buffers, as PyTorch has them).
+    public static func encode(_ tensors: [(String, Tensor)], metadata: [String: String] = [:],
+                              dtypes: [String: String] = [:]) throws -> Data {
         var header: [String: Any] = [:]
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         var offset = 0
         for (name, tensor) in tensors {
             precondition(header[name] == nil, "tensor '\(name)' written twice")
-            header[name] = ["dtype": "F32", "shape": tensor.shape, "data_offsets": [offset, offset + 4 * tensor.count]] as [String: Any]
-            offset += 4 * tensor.count
+            let dtype = dtypes[name] ?? "F32"
+            precondition(dtype == "F32" || dtype == "I64", "writing dtype \(dtype) is not supported")
+            let bytes = (dtype == "I64" ? 8 : 4) * tensor.count
+            header[name] = ["dtype": dtype, "shape": tensor.shape, "data_offsets": [offset, offset + bytes]] as [String: Any]
+            offset += bytes
         }
         var headerData = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         // Pad with spaces so the data starts 8-byte aligned, as the Python writer does.
@@ -130,35 +149,48 @@ public enum SafeTensors {
         var data = Data(capacity: 8 + headerData.count + offset)
         withUnsafeBytes(of: UInt64(headerData.count).littleEndian) { data.append(contentsOf: $0) }
         data.append(headerData)
-        for (_, tensor) in tensors {
-            data.append(UnsafeBufferPointer(start: tensor.data, count: tensor.count))
+        for (name, tensor) in tensors {
+            if dtypes[name] == "I64" {
+                for k in 0..<tensor.count {
+                    withUnsafeBytes(of: Int64(tensor.data[k].rounded()).littleEndian) { data.append(contentsOf: $0) }
+                }
+            } else {
+                data.append(UnsafeBufferPointer(start: tensor.data, count: tensor.count))
+            }
         }
         return data
     }
 
     /// Writes a safetensors file atomically.
-    public static func write(_ tensors: [(String, Tensor)], metadata: [String: String] = [:], to path: String) throws {
-        try writeAtomically(try encode(tensors, metadata: metadata), to: path)
+    public static func write(_ tensors: [(String, Tensor)], metadata: [String: String] = [:],
+                             dtypes: [String: String] = [:], to path: String) throws {
+        try writeAtomically(try encode(tensors, metadata: metadata, dtypes: dtypes), to: path)
     }
 }
 
 extension ParameterStore {
-    /// The parameters as (name, tensor) pairs, in declaration order, for `SafeTensors.write`.
-    public var namedTensors: [(String, Tensor)] { parameters.map { ($0.name, $0.value) } }
+    /// The parameters, then the buffers, as (name, tensor) pairs for `SafeTensors.write`.
+    public var namedTensors: [(String, Tensor)] { parameters.map { ($0.name, $0.value) } + buffers.map { ($0.name, $0.value) } }
+
+    /// The dtypes `SafeTensors.write` needs for the buffers that are not F32.
+    public var namedDTypes: [String: String] {
+        buffers.reduce(into: [:]) { if $1.dtype != "F32" { $0[$1.name] = $1.dtype } }
+    }
 
     /// Copies every parameter from `file`. Strict, like PyTorch's `load_state_dict`: a missing
     /// tensor, an extra one or a shape that differs is an error naming the tensor and shapes.
     public func load(_ file: SafeTensorsFile, path: String) throws {
-        for p in parameters {
-            guard let t = file.tensors[p.name] else { throw CheckpointError.missingTensor(path: path, name: p.name) }
-            guard t.shape == p.value.shape else {
-                throw CheckpointError.shapeMismatch(path: path, name: p.name, found: t.shape, expected: p.value.shape)
+        let named = namedTensors
+        for (name, value) in named {
+            guard let t = file.tensors[name] else { throw CheckpointError.missingTensor(path: path, name: name) }
+            guard t.shape == value.shape else {
+                throw CheckpointError.shapeMismatch(path: path, name: name, found: t.shape, expected: value.shape)
             }
         }
-        let known = Set(parameters.map(\.name))
+        let known = Set(named.map(\.0))
         if let extra = file.names.first(where: { !known.contains($0) }) {
             throw CheckpointError.unexpectedTensor(path: path, name: extra)
         }
-        for p in parameters { p.value.copy(from: file.tensors[p.name]!) }
+        for (name, value) in named { value.copy(from: file.tensors[name]!) }
     }
 }

@@ -65,7 +65,7 @@ private func softmaxOp(_ x: Variable, axis requested: Int, mask: [Bool]?, logari
     if result.requiresGrad {
         tape.record {
             guard let dy = result.grad?.data else { return }
-            let dx = x.gradient().data
+            let dx = x.gradient().data, p = probabilities.data   // the tensor, not a dangling pointer
             for o in 0..<outer {
                 for i in 0..<inner {
                     let base = o * length * inner + i

@@ -48,7 +48,7 @@ public final class Adam: Optimizer {
         let shrink = decoupledWeightDecay ? 1 - lr * weightDecay : 1
         let p = store.values.data, g = store.gradients.data
         let m = firstMoment.data, v = secondMoment.data
-        parallelChunks(store.values.count, minimumPerChunk: 1 << 15) { range in
+        parallelChunks(store.trainableCount, minimumPerChunk: 1 << 15) { range in
             let k = range.lowerBound
             zoo_adam_update(p + k, g + k, m + k, v + k, range.count, b1, b2, l2, shrink, stepSize,
                             inverseRootCorrection2, eps)

@@ -25,7 +25,7 @@ public final class SGD: Optimizer {
 
     public func step() {
         let p = store.values.data, g = store.gradients.data, v = velocity.data
-        let n = store.values.count
+        let n = store.trainableCount
         let lr = learningRate, wd = weightDecay, mu = momentum, damp = dampening
         let first = stepCount == 0
         let nesterov = self.nesterov

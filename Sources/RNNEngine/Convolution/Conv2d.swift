@@ -1,0 +1,152 @@
+/// A 2-D convolution over NCHW images: PyTorch's `nn.Conv2d` (groups 1, dilation 1), weight
+/// `<name>.weight` (O, C, kh, kw) and `<name>.bias` (O), initialised uniform ±1/√(C·kh·kw) as
+/// its default amounts to. Zero padding on every side.
+///
+/// im2col + GEMM: each image's patches are laid out as a (C·kh·kw, Ho·Wo) matrix and one sgemm
+/// with the (O, C·kh·kw) weight gives the image's output. The images of a batch are spread over
+/// the engine's threads, each with its own patch matrix.
+public final class Conv2d {
+    public let weight: Parameter
+    public let bias: Parameter?
+    public let geometry: ConvolutionGeometry
+
+    public init(inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+                bias: Bool = true, name: String, store: ParameterStore, rng: inout RandomGenerator) {
+        precondition(inputChannels > 0 && outputChannels > 0 && kernelSize > 0 && stride > 0 && padding >= 0,
+                     "convolution sizes must be positive")
+        geometry = ConvolutionGeometry(kernel: kernelSize, stride: stride, padding: padding)
+        let bound = 1 / Float(inputChannels * kernelSize * kernelSize).squareRoot()
+        weight = store.declare(name + ".weight", shape: [outputChannels, inputChannels, kernelSize, kernelSize]) {
+            rng.fillUniform($0, -bound, bound)
+        }
+        self.bias = bias ? store.declare(name + ".bias", shape: [outputChannels]) { rng.fillUniform($0, -bound, bound) } : nil
+    }
+
+    public func callAsFunction(_ x: Variable, tape: Tape) -> Variable {
+        conv2d(x, weight: weight, bias: bias, stride: geometry.stride, padding: geometry.padding, tape: tape)
+    }
+}
+
+/// Kernel, stride and padding of a square window, and the output size they give.
+public struct ConvolutionGeometry: Sendable, Equatable {
+    public let kernel: Int, stride: Int, padding: Int
+
+    public init(kernel: Int, stride: Int, padding: Int) {
+        self.kernel = kernel; self.stride = stride; self.padding = padding
+    }
+
+    /// The output length along an input length (PyTorch's floor((n + 2p − k) / s) + 1).
+    public func outputLength(_ n: Int) -> Int { (n + 2 * padding - kernel) / stride + 1 }
+}
+
+/// out (N, O, Ho, Wo) = conv(x (N, C, H, W), weight (O, C, k, k)) + bias.
+public func conv2d(_ x: Variable, weight: Variable, bias: Variable?, stride: Int = 1, padding: Int = 0, tape: Tape) -> Variable {
+    precondition(x.shape.count == 4 && weight.shape.count == 4 && x.shape[1] == weight.shape[1] && weight.shape[2] == weight.shape[3],
+                 "conv2d needs x (N, C, H, W) and weight (O, C, k, k), got \(x.shape) and \(weight.shape)")
+    let N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
+    let O = weight.shape[0], k = weight.shape[2]
+    let geometry = ConvolutionGeometry(kernel: k, stride: stride, padding: padding)
+    let Ho = geometry.outputLength(H), Wo = geometry.outputLength(W)
+    precondition(Ho > 0 && Wo > 0, "conv2d: a \(H)×\(W) image is smaller than the \(k)×\(k) kernel")
+    let K = C * k * k, P = Ho * Wo
+    let out = Tensor(uninitialized: [N, O, Ho, Wo])
+    let patches = Patches(channels: C, height: H, width: W, geometry: geometry, outputHeight: Ho, outputWidth: Wo)
+    parallelChunks(N) { images in
+        let columns = Tensor(uninitialized: [K, P])
+        for n in images {
+            patches.gather(x.value.data + n * C * H * W, into: columns.data)
+            let y = out.data + n * O * P
+            if let bias {
+                for o in 0..<O { (y + o * P).update(repeating: bias.value.data[o], count: P) }
+            }
+            BLAS.sgemm(m: O, n: P, k: K, a: weight.value.data, lda: K, b: columns.data, ldb: P,
+                       beta: bias == nil ? 0 : 1, c: y, ldc: P)
+        }
+    }
+    let result = Variable(out, requiresGrad: tape.needsGradient(x, weight, bias))
+    if result.requiresGrad {
+        tape.record {
+            guard let dOut = result.grad?.data else { return }
+            let team = Engine.team
+            // Each member sums its images' weight gradients apart; the partial sums are added after.
+            let partials = (0..<team.size).map { _ in weight.requiresGrad ? Tensor(zeros: [O, K]) : Tensor(zeros: [0]) }
+            let dx = x.requiresGrad ? x.gradient().data : nil   // created here, not by racing members
+            team.run { member in
+                let images = memberRange(member, of: team.size, count: N, align: 1)
+                guard !images.isEmpty else { return }
+                let columns = Tensor(uninitialized: [K, P])
+                for n in images {
+                    let dy = dOut + n * O * P
+                    if weight.requiresGrad {
+                        patches.gather(x.value.data + n * C * H * W, into: columns.data)
+                        BLAS.sgemm(transB: true, m: O, n: K, k: P, a: dy, lda: P, b: columns.data, ldb: P,
+                                   beta: 1, c: partials[member].data, ldc: K)
+                    }
+                    if let dx {
+                        BLAS.sgemm(transA: true, m: K, n: P, k: O, a: weight.value.data, lda: K, b: dy, ldb: P,
+                                   beta: 0, c: columns.data, ldc: P)
+                        patches.scatterAdd(columns.data, into: dx + n * C * H * W)
+                    }
+                }
+            }
+            if weight.requiresGrad {
+                let dW = weight.gradient()
+                for partial in partials { dW.add(partial) }
+            }
+            if let bias, bias.requiresGrad {
+                let db = bias.gradient().data
+                for n in 0..<N {
+                    for o in 0..<O {
+                        let row = dOut + (n * O + o) * P
+                        var s: Float = 0
+                        for p in 0..<P { s += row[p] }
+                        db[o] += s
+                    }
+                }
+            }
+        }
+    }
+    return result
+}
+
+/// The im2col layout of one image: row (c, i, j) of the patch matrix holds, for every output
+/// position, the input pixel under kernel offset (i, j) of channel c (zero in the padding).
+struct Patches {
+    let channels: Int, height: Int, width: Int
+    let geometry: ConvolutionGeometry
+    let outputHeight: Int, outputWidth: Int
+
+    /// columns (C·k·k, Ho·Wo) ← image (C, H, W).
+    func gather(_ image: UnsafePointer<Float>, into columns: UnsafeMutablePointer<Float>) {
+        visit { row, position, pixel in columns[row + position] = pixel.map { image[$0] } ?? 0 }
+    }
+
+    /// image (C, H, W) += columns (C·k·k, Ho·Wo), each patch entry added back to its pixel.
+    func scatterAdd(_ columns: UnsafePointer<Float>, into image: UnsafeMutablePointer<Float>) {
+        visit { row, position, pixel in if let pixel { image[pixel] += columns[row + position] } }
+    }
+
+    /// Calls `body(rowOffset, position, pixel)` for every patch entry: `pixel` is the input
+    /// index it reads, nil in the padding.
+    @inline(__always)
+    private func visit(_ body: (Int, Int, Int?) -> Void) {
+        let k = geometry.kernel, s = geometry.stride, pad = geometry.padding
+        let P = outputHeight * outputWidth
+        for c in 0..<channels {
+            for i in 0..<k {
+                for j in 0..<k {
+                    let row = ((c * k + i) * k + j) * P
+                    for oy in 0..<outputHeight {
+                        let y = oy * s - pad + i
+                        let inside = y >= 0 && y < height
+                        for ox in 0..<outputWidth {
+                            let xx = ox * s - pad + j
+                            let position = oy * outputWidth + ox
+                            body(row, position, inside && xx >= 0 && xx < width ? (c * height + y) * width + xx : nil)
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,96 @@
+// Max and average pooling over NCHW images with a square window: PyTorch's `nn.MaxPool2d` and
+// `nn.AvgPool2d` (padding counted in the average, `count_include_pad=True`; max pooling treats
+// padding as −∞).
+
+/// Max over each window; the gradient goes to the (first) largest element of the window.
+public func maxPool2d(_ x: Variable, kernelSize: Int, stride: Int? = nil, padding: Int = 0, tape: Tape) -> Variable {
+    let geometry = ConvolutionGeometry(kernel: kernelSize, stride: stride ?? kernelSize, padding: padding)
+    let (N, C, H, W, Ho, Wo) = poolShapes(x, geometry)
+    let out = Tensor(uninitialized: [N, C, Ho, Wo])
+    var argmax = [Int32](repeating: 0, count: out.count)
+    for plane in 0..<(N * C) {
+        let input = x.value.data + plane * H * W
+        for oy in 0..<Ho {
+            for ox in 0..<Wo {
+                var best = -Float.infinity, bestIndex = -1
+                forEachWindowPixel(geometry, oy, ox, H, W) { index in
+                    if input[index] > best || bestIndex < 0 { best = input[index]; bestIndex = index }
+                }
+                let o = (plane * Ho + oy) * Wo + ox
+                out.data[o] = best
+                argmax[o] = Int32(bestIndex)
+            }
+        }
+    }
+    let result = Variable(out, requiresGrad: tape.needsGradient(x))
+    if result.requiresGrad {
+        tape.record {
+            guard let dOut = result.grad?.data else { return }
+            let dx = x.gradient().data
+            for plane in 0..<(N * C) {
+                for p in 0..<(Ho * Wo) {
+                    let o = plane * Ho * Wo + p
+                    if argmax[o] >= 0 { dx[plane * H * W + Int(argmax[o])] += dOut[o] }
+                }
+            }
+        }
+    }
+    return result
+}
+
+/// Mean over each window (k·k elements, padding included).
+public func avgPool2d(_ x: Variable, kernelSize: Int, stride: Int? = nil, padding: Int = 0, tape: Tape) -> Variable {
+    let geometry = ConvolutionGeometry(kernel: kernelSize, stride: stride ?? kernelSize, padding: padding)
+    let (N, C, H, W, Ho, Wo) = poolShapes(x, geometry)
+    let scale = 1 / Float(kernelSize * kernelSize)
+    let out = Tensor(uninitialized: [N, C, Ho, Wo])
+    for plane in 0..<(N * C) {
+        let input = x.value.data + plane * H * W
+        for oy in 0..<Ho {
+            for ox in 0..<Wo {
+                var s: Float = 0
+                forEachWindowPixel(geometry, oy, ox, H, W) { s += input[$0] }
+                out.data[(plane * Ho + oy) * Wo + ox] = s * scale
+            }
+        }
+    }
+    let result = Variable(out, requiresGrad: tape.needsGradient(x))
+    if result.requiresGrad {
+        tape.record {
+            guard let dOut = result.grad?.data else { return }
+            let dx = x.gradient().data
+            for plane in 0..<(N * C) {
+                for oy in 0..<Ho {
+                    for ox in 0..<Wo {
+                        let d = dOut[(plane * Ho + oy) * Wo + ox] * scale
+                        forEachWindowPixel(geometry, oy, ox, H, W) { dx[plane * H * W + $0] += d }
+                    }
+                }
+            }
+        }
+    }
+    return result
+}
+
+private func poolShapes(_ x: Variable, _ g: ConvolutionGeometry) -> (Int, Int, Int, Int, Int, Int) {
+    precondition(x.shape.count == 4, "pooling needs (N, C, H, W), got \(x.shape)")
+    precondition(g.kernel > 0 && g.stride > 0 && g.padding >= 0 && 2 * g.padding <= g.kernel,
+                 "pooling: padding must be at most half the window, as in PyTorch")
+    let H = x.shape[2], W = x.shape[3]
+    let Ho = g.outputLength(H), Wo = g.outputLength(W)
+    precondition(Ho > 0 && Wo > 0, "pooling: a \(H)×\(W) image is smaller than the \(g.kernel)×\(g.kernel) window")
+    return (x.shape[0], x.shape[1], H, W, Ho, Wo)
+}
+
+/// Calls `body(y · W + x)` for each input pixel inside window (oy, ox).
+@inline(__always)
+private func forEachWindowPixel(_ g: ConvolutionGeometry, _ oy: Int, _ ox: Int, _ H: Int, _ W: Int, _ body: (Int) -> Void) {
+    for i in 0..<g.kernel {
+        let y = oy * g.stride - g.padding + i
+        guard y >= 0 && y < H else { continue }
+        for j in 0..<g.kernel {
+            let x = ox * g.stride - g.padding + j
+            if x >= 0 && x < W { body(y * W + x) }
+        }
+    }
+}

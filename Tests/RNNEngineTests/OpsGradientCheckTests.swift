@@ -1,0 +1,203 @@
+import XCTest
+@testable import RNNEngine
+
+/// Finite-difference checks of the tape ops, attention, convolution and the step cells.
+final class OpsGradientCheckTests: XCTestCase {
+    private var rng = RandomGenerator(seed: 11)
+
+    private func variable(_ shape: [Int], scale: Float = 1) -> Variable {
+        Variable(randomTensor(shape, &rng, scale: scale), requiresGrad: true)
+    }
+
+    /// Σ w ∘ y over the finite elements of y, with weights drawn once per op.
+    private func lossOf(_ y: Variable, tape: Tape, weights: inout [Int: Tensor], key: Int = 0) -> Variable {
+        if weights[key] == nil { weights[key] = randomTensor(y.shape, &rng) }
+        return weightedSum(maskInfinite(y, tape: tape), weights[key]!, tape: tape)
+    }
+
+    /// Checks op `f` of `inputs` against finite differences.
+    private func checkOp(_ inputs: [Variable], tolerance: Float = 2e-2, file: StaticString = #filePath, line: UInt = #line,
+                         _ f: @escaping ([Variable], Tape) throws -> [Variable]) {
+        var weights: [Int: Tensor] = [:]
+        for v in inputs { v.clearGradient() }   // a variable checked before starts again from zero
+        checkGradients(of: inputs, tolerance: tolerance, file: file, line: line) { tape in
+            let ys: [Variable]
+            do { ys = try f(inputs, tape) } catch {
+                XCTFail("op threw \(error)", file: file, line: line)
+                return Variable(Tensor(zeros: [1]))
+            }
+            var total: Variable?
+            for (i, y) in ys.enumerated() {
+                let l = self.lossOf(y, tape: tape, weights: &weights, key: i)
+                total = total.map { add($0, l, tape: tape) } ?? l
+            }
+            return total!
+        }
+    }
+
+    func testElementwiseWithBroadcasting() {
+        checkOp([variable([2, 3, 4]), variable([2, 1, 4])]) { x, t in [add(x[0], x[1], tape: t)] }
+        checkOp([variable([3, 4]), variable([4])]) { x, t in [subtract(x[0], x[1], tape: t)] }
+        checkOp([variable([2, 1, 4]), variable([2, 3, 1])]) { x, t in [multiply(x[0], x[1], tape: t)] }
+        checkOp([variable([1]), variable([3, 2])]) { x, t in [multiply(x[0], x[1], tape: t)] }
+        checkOp([variable([3, 5])]) { x, t in [scale(x[0], by: -1.5, tape: t)] }
+        checkOp([variable([3, 5], scale: 2)]) { x, t in [tanh(x[0], tape: t)] }
+        checkOp([variable([3, 5], scale: 2)]) { x, t in [sigmoid(x[0], tape: t)] }
+        let away = Variable(Tensor(shape: [6], values: [-1, -0.5, 0.3, 0.7, 1.2, -2]), requiresGrad: true)
+        checkOp([away]) { x, t in [relu(x[0], tape: t)] }
+    }
+
+    func testShapeOps() {
+        checkOp([variable([2, 3, 4]), variable([2, 2, 4])]) { x, t in [concatenate(x, axis: 1, tape: t)] }
+        checkOp([variable([2, 3]), variable([2, 3])]) { x, t in [concatenate(x, axis: 0, tape: t)] }
+        checkOp([variable([2, 3, 5])]) { x, t in [slice(x[0], axis: 2, 1..<4, tape: t)] }
+        checkOp([variable([4, 6])]) { x, t in split(x[0], sizes: [1, 2, 3], axis: 1, tape: t) }
+        checkOp([variable([2, 3, 4])]) { x, t in [reshape(x[0], [4, 6], tape: t)] }
+        checkOp([variable([2, 3, 4])]) { x, t in [permute(x[0], [1, 2, 0], tape: t)] }
+        checkOp([variable([2, 3, 4])]) { x, t in [transpose(x[0], 0, 2, tape: t)] }
+    }
+
+    func testMatrixProductsInEveryTransposition() {
+        for transA in [false, true] {
+            for transB in [false, true] {
+                let a = variable(transA ? [4, 3] : [3, 4]), b = variable(transB ? [5, 4] : [4, 5])
+                checkOp([a, b]) { x, t in [matmul(x[0], transposed: transA, x[1], transposed: transB, tape: t)] }
+                let ba = variable(transA ? [2, 4, 3] : [2, 3, 4]), bb = variable(transB ? [2, 5, 4] : [2, 4, 5])
+                checkOp([ba, bb]) { x, t in [batchedMatmul(x[0], transposed: transA, x[1], transposed: transB, tape: t)] }
+            }
+        }
+    }
+
+    func testMaskedSoftmaxAndLogSoftmax() throws {
+        let mask = lengthMask(lengths: [3, 5, 1], positions: 5, rowsPerItem: 2)
+        checkOp([variable([3, 2, 5], scale: 2)]) { x, t in [try softmax(x[0], axis: 2, mask: mask, tape: t)] }
+        checkOp([variable([3, 2, 5], scale: 2)]) { x, t in [try logSoftmax(x[0], axis: 2, mask: mask, tape: t)] }
+        checkOp([variable([4, 3], scale: 2)]) { x, t in [try softmax(x[0], axis: 0, tape: t)] }
+        // Masked positions: exactly zero weight and zero gradient.
+        let x = variable([3, 2, 5])
+        let tape = Tape()
+        let y = try softmax(x, axis: 2, mask: mask, tape: tape)
+        tape.backward(from: weightedSum(y, randomTensor(y.shape, &rng), tape: tape))
+        for k in 0..<mask.count where !mask[k] {
+            XCTAssertEqual(y.value[k], 0)
+            XCTAssertEqual(x.grad![k], 0)
+        }
+        // A row with nothing to attend to is an error that says so.
+        let empty = lengthMask(lengths: [2, 0], positions: 3)
+        XCTAssertThrowsError(try softmax(variable([2, 3]), mask: empty, tape: Tape())) { error in
+            XCTAssertEqual(error as? EngineError, .allPositionsMasked(row: 1))
+        }
+    }
+
+    func testReductionsAndIndexSelect() throws {
+        checkOp([variable([2, 3, 4])]) { x, t in [sum(x[0], axis: 1, tape: t)] }
+        checkOp([variable([2, 3, 4])]) { x, t in [mean(x[0], axis: 2, tape: t)] }
+        checkOp([variable([2, 3])]) { x, t in [sum(x[0], tape: t)] }
+        checkOp([variable([4, 3])]) { x, t in [try indexSelect(x[0], axis: 0, indices: [3, 0, 3, 1], tape: t)] }
+        checkOp([variable([2, 3, 4])]) { x, t in [try indexSelect(x[0], axis: 2, indices: [1, 1], tape: t)] }
+        XCTAssertThrowsError(try indexSelect(variable([4, 3]), indices: [4], tape: Tape())) { error in
+            XCTAssertEqual(error as? EngineError, .indexOutOfRange(what: "index", index: 4, bound: 4))
+        }
+    }
+
+    func testAttentionOfEveryScore() throws {
+        for score in AttentionScore.allCases {
+            let store = ParameterStore()
+            let attention = Attention(score, querySize: 4, memorySize: score == .dot ? 4 : 6, attentionSize: 5,
+                                      prefix: "attention", store: store, rng: &rng)
+            store.pack()
+            let memory = variable([3, 4, attention.memorySize]), query = variable([3, 4]), queries = variable([3, 2, 4])
+            checkOp([memory, query] + store.parameters) { x, t in
+                let prepared = try attention.prepare(memory: x[0], lengths: [4, 1, 3], tape: t)
+                let (context, weights) = try attention(query: x[1], memory: prepared, tape: t)
+                return [context, weights]
+            }
+            checkOp([memory, queries]) { x, t in
+                let prepared = try attention.prepare(memory: x[0], lengths: [2, 4, 3], tape: t)
+                return [try attention(query: x[1], memory: prepared, tape: t).context]
+            }
+        }
+    }
+
+    func testConvolutionPoolingAndBatchNorm() {
+        let store = ParameterStore()
+        let conv = Conv2d(inputChannels: 2, outputChannels: 3, kernelSize: 3, stride: 2, padding: 1, name: "conv", store: store, rng: &rng)
+        let bn = BatchNorm(channels: 3, name: "bn", store: store)
+        store.pack()
+        rng.fillUniform(bn.weight.value, 0.5, 1.5)
+        rng.fillUniform(bn.bias.value, -0.5, 0.5)
+        let x = variable([2, 2, 6, 5])
+        forEachThreadCount {
+            checkOp([x, conv.weight, conv.bias!]) { x, t in [conv(x[0], tape: t)] }
+        }
+        // Pooling windows whose inputs are well apart, so a small step never changes the max.
+        let spread = Variable(Tensor(shape: [1, 2, 5, 4], values: (0..<40).map { Float(($0 * 17) % 40) * 0.1 }.shuffledDeterministically()),
+                              requiresGrad: true)
+        checkOp([spread]) { x, t in [maxPool2d(x[0], kernelSize: 2, tape: t)] }
+        checkOp([spread]) { x, t in [maxPool2d(x[0], kernelSize: 3, stride: 2, padding: 1, tape: t)] }
+        checkOp([x]) { x, t in [avgPool2d(x[0], kernelSize: 3, stride: 2, padding: 1, tape: t)] }
+        checkOp([variable([3, 3, 4, 4]), bn.weight, bn.bias], tolerance: 3e-2) { x, t in [bn(x[0], tape: t)] }
+        checkOp([variable([5, 3]), bn.weight, bn.bias], tolerance: 3e-2) { x, t in [bn(x[0], tape: t)] }
+    }
+
+    func testStepCellsOverTwoSteps() {
+        for kind in CellKind.allCases {
+            let store = ParameterStore()
+            let cell = RecurrentCell(kind, inputSize: 3, hiddenSize: 4, prefix: "cell", store: store, rng: &rng)
+            store.pack()
+            let x1 = variable([2, 3]), x2 = variable([2, 3]), h0 = variable([2, 4])
+            let c0 = kind.hasCellState ? variable([2, 4]) : nil
+            checkOp([x1, x2, h0] + (c0.map { [$0] } ?? []) + store.parameters) { x, t in
+                let s1 = cell(x[0], state: RecurrentState(hidden: x[2], cell: kind.hasCellState ? x[3] : nil), tape: t)
+                let s2 = cell(x[1], state: s1, tape: t)
+                return [s1.hidden, s2.hidden] + (s2.cell.map { [$0] } ?? [])
+            }
+        }
+    }
+
+    /// The gradient that reaches an initial state is added to what other ops gave it: here the
+    /// initial state also feeds a loss term of its own.
+    func testInitialStateGradientIsAccumulated() {
+        for kind in [CellKind.lstm, .gru] {
+            let store = ParameterStore()
+            let layer = RecurrentLayer(kind, inputSize: 3, hiddenSize: 4, layers: 2, bidirectional: true, prefix: "rnn", store: store, rng: &rng)
+            store.pack()
+            let x = variable([3, 2, 3]), h0 = variable([4, 2, 4]), c0 = variable([4, 2, 4])
+            checkOp([h0, c0]) { v, t in
+                var layerRNG = RandomGenerator(seed: 1)
+                let state = RecurrentState(hidden: v[0], cell: kind.hasCellState ? v[1] : nil)
+                let (y, final) = layer(x, initialState: state, tape: t, rng: &layerRNG)
+                return [y, final.hidden, tanh(v[0], tape: t), sigmoid(v[1], tape: t)]
+            }
+        }
+    }
+}
+
+/// y with its infinite elements (a masked log-softmax) cut from the graph: they carry no gradient.
+private func maskInfinite(_ y: Variable, tape: Tape) -> Variable {
+    guard y.value.buffer.contains(where: { !$0.isFinite }) else { return y }
+    let mask = Tensor(shape: y.shape, values: y.value.buffer.map { $0.isFinite ? 1 : 0 })
+    let finite = Tensor(shape: y.shape, values: y.value.buffer.map { $0.isFinite ? $0 : 0 })
+    let result = Variable(finite, requiresGrad: tape.needsGradient(y))
+    if result.requiresGrad {
+        tape.record {
+            guard let d = result.grad else { return }
+            let g = y.gradient()
+            for k in 0..<g.count { g.data[k] += d.data[k] * mask.data[k] }
+        }
+    }
+    return result
+}
+
+private extension Array where Element == Float {
+    /// A fixed reordering, so that neighbouring pooling inputs are not in order.
+    func shuffledDeterministically() -> [Float] {
+        var generator = RandomGenerator(seed: 5)
+        var result = self
+        for i in stride(from: count - 1, to: 0, by: -1) {
+            let j = Int(generator.uniform() * Float(i + 1)) % (i + 1)
+            result.swapAt(i, j)
+        }
+        return result
+    }
+}
