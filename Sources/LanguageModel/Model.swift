@@ -128,7 +128,7 @@ public final class LanguageModelNetwork {
 
     /// Loads a language-model checkpoint (ours, or PyTorch's with the CLI.md metadata).
     public static func load(path: String) throws -> LanguageModelNetwork {
-        var file = try SafeTensors.read(path: path)
+        let file = try SafeTensors.read(path: path)
         let task = file.metadata["zoo.task"] ?? "?"
         guard task == taskName || task == "lm" else {
             throw CheckpointError.wrongTask(path: path, found: task, expected: taskName)
@@ -148,11 +148,18 @@ public final class LanguageModelNetwork {
         } catch {
             throw CheckpointError.malformed(path: path, reason: "\(error)")
         }
+        try network.loadState(file, path: path)
+        return network
+    }
+
+    /// Copies the tensors of a state dictionary (`stateDictionary`'s names) into the model. A
+    /// tied model's `decoder.weight` is the embedding, which the file holds under its own name.
+    public func loadState(_ file: SafeTensorsFile, path: String) throws {
+        var file = file
         if config.tied {
             file.names.removeAll { $0 == "decoder.weight" }
             file.tensors["decoder.weight"] = nil
         }
-        try network.parameters.load(file, path: path)
-        return network
+        try parameters.load(file, path: path)
     }
 }

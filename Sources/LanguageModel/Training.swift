@@ -53,6 +53,9 @@ public final class LanguageModelTrainingTask: TrainingTask {
     public var parameters: ParameterStore { network.parameters }
     public var stepsPerEpoch: Int { (rows - 1 + settings.bptt - 1) / settings.bptt }
     public var checkpointMetadata: [String: String] { network.checkpointMetadata }
+    /// PyTorch's state_dict, tied output layer included, so `load_state_dict(strict=True)` takes it.
+    public var checkpointTensors: [(String, Tensor)] { network.stateDictionary }
+    public func loadCheckpoint(_ file: SafeTensorsFile, path: String) throws { try network.loadState(file, path: path) }
 
     public func trainingLoss(tape: Tape, rng: inout RandomGenerator) throws -> (loss: Variable, count: Int) {
         if position >= rows - 1 {

@@ -119,7 +119,7 @@ final class LanguageModelTests: TemporaryDirectoryTestCase {
             (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["train_loss"] as? Double
         }
         XCTAssertLessThan(losses.last!, losses.first! * 0.6, "\(losses)")
-        XCTAssertNotNil(summary.bestValidationLoss)
+        XCTAssertNotNil(summary.bestValidationScore)
         XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/whole/loss.png"))
 
         var split: [String] = []
@@ -144,5 +144,34 @@ final class LanguageModelTests: TemporaryDirectoryTestCase {
         // A second run into the same directory is refused instead of destroying the first.
         let (c, _) = try makeTrainer(steps: 5, out: directory + "/whole", resume: false)
         XCTAssertThrowsError(try c.run()) { XCTAssertTrue("\($0)".contains("already holds a training run")) }
+    }
+
+    /// A tied model's checkpoints list `decoder.weight` as PyTorch's state_dict does (the same
+    /// values as `encoder.weight`), so `load_state_dict(strict=True)` takes them; they resume.
+    func testTiedCheckpointsHoldTheDecoderWeightAndResume() throws {
+        let text = String(repeating: "abcabd abcabd\nxyz xyz\n", count: 40)
+        let corpus = try Corpus(text: CorpusText.split(text, source: "generated"), tokenization: .char)
+        func run(steps: Int, resume: Bool) throws {
+            var rng = RandomGenerator(seed: 5)
+            let config = LanguageModelConfig(cell: .lstm, embeddingSize: 8, hiddenSize: 8, tokens: .char, tied: true)
+            let network = try LanguageModelNetwork(config: config, vocabulary: corpus.vocabulary, rng: &rng)
+            let task = try LanguageModelTrainingTask(network: network, corpus: corpus,
+                                                     settings: LanguageModelTrainingSettings(batchSize: 4, bptt: 8))
+            var options = TrainingOptions(steps: steps, evaluateEvery: 5, logEvery: 5, learningRate: 0.02,
+                                          outputDirectory: directory + "/tied")
+            options.resume = resume
+            let trainer = Trainer(task: task, options: options)
+            trainer.output = { _ in }
+            try trainer.run()
+        }
+        try run(steps: 5, resume: false)
+        for name in ["best", "last"] {
+            let file = try SafeTensors.read(path: directory + "/tied/\(name).safetensors")
+            let decoder = try XCTUnwrap(file.tensors["decoder.weight"], "\(name) lacks decoder.weight")
+            XCTAssertEqual(decoder.array, file.tensors["encoder.weight"]?.array)
+            XCTAssertNotNil(file.tensors["decoder.bias"])
+        }
+        _ = try LanguageModelNetwork.load(path: directory + "/tied/best.safetensors")
+        try run(steps: 10, resume: true)
     }
 }

@@ -36,9 +36,10 @@ public struct PlateauDecay: Codable, Sendable {
         self.minimumLearningRate = minimumLearningRate
     }
 
-    /// Records a validation loss and returns the learning rate to use from now on.
+    /// Records a validation loss and returns the learning rate to use from now on. A metric to
+    /// maximise comes negated; the relative threshold is taken of |best|, so that works too.
     public mutating func update(loss: Float, learningRate: Float) -> Float {
-        if loss < best * (1 - threshold) {
+        if best == .infinity || loss < best - threshold * abs(best) {
             best = loss
             badEvaluations = 0
             return learningRate

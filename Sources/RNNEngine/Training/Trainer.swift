@@ -1,11 +1,12 @@
 import Foundation
 
-/// The training loop every task shares: steps, clipping, the optimizer, evaluation every N
-/// steps, the best checkpoint by validation loss, learning-rate decay on plateau, early stop,
-/// exact resumption, a progress line, a JSON-lines metrics log and a loss-curve PNG.
+/// The training loop every task shares: steps, learning-rate warmup, clipping, the optimizer,
+/// evaluation every N steps, the best checkpoint by the task's primary validation metric (loss,
+/// BLEU, WER: `TrainingTask.validate`), learning-rate decay on plateau of that metric, early
+/// stop, exact resumption, a progress line, a JSON-lines metrics log and a loss-curve PNG.
 ///
 /// Files in the output directory:
-/// - `best.safetensors`: the model with the lowest validation loss so far
+/// - `best.safetensors`: the model with the best primary validation metric so far
 /// - `last.safetensors`, `last.optimizer.safetensors`: where `--resume` continues from
 /// - `metrics.jsonl`: one JSON object per log line and per evaluation
 /// - `loss.png`: training and validation loss against steps
@@ -25,7 +26,9 @@ public final class Trainer {
     private var step = 0
     private var rng: RandomGenerator
     private var plateau: PlateauDecay
-    private var bestLoss = Double.infinity
+    /// The best value of the primary validation metric so far.
+    private var bestScore: Double?
+    private var primaryMetric = "loss"
     private var evaluationsWithoutImprovement = 0
     private var trainCurve: [(x: Double, y: Double)] = []
     private var validCurve: [(x: Double, y: Double)] = []
@@ -80,7 +83,14 @@ public final class Trainer {
             guard value.isFinite else { throw TrainingError.diverged(step: step + 1, loss: value) }
             tape.backward(from: loss)
             if let clip = options.clipNorm { clipGradientNorm(task.parameters, maxNorm: clip) }
+            // Warmup scales this step's rate; the schedule's own rate (what plateaus decay and
+            // checkpoints save) stays as it is.
+            let scheduledRate = optimizer.learningRate
+            if step < options.warmupSteps {
+                optimizer.learningRate = scheduledRate * Float(step + 1) / Float(options.warmupSteps)
+            }
             optimizer.step()
+            optimizer.learningRate = scheduledRate
             step += 1
             intervalLoss += value * Double(count)
             intervalCount += count
@@ -112,31 +122,34 @@ public final class Trainer {
 
             let scheduled = step % options.evaluateEvery == 0
             if scheduled || last {
-                let validation = try task.validationLoss()
-                lastValidation = validation
-                validCurve.append((Double(step), validation))
-                let improved = validation < bestLoss
+                let validation = try task.validate()
+                let score = validation.primaryValue
+                primaryMetric = validation.primary
+                lastValidation = score
+                validCurve.append((Double(step), validation.metrics.first { $0.name == "loss" }?.value ?? score))
+                let improved = validation.isImprovement(score, over: bestScore)
                 if improved {
-                    bestLoss = validation
-                    try SafeTensors.write(task.parameters.namedTensors, metadata: checkpointMetadata(validation), to: bestPath)
+                    bestScore = score
+                    try SafeTensors.write(task.checkpointTensors, metadata: checkpointMetadata(validation),
+                                          dtypes: task.parameters.namedDTypes, to: bestPath)
                 }
                 // Only scheduled evaluations steer the run, so a run cut at any step and resumed
                 // takes the same path as one that was never cut.
                 if scheduled {
                     evaluationsWithoutImprovement = improved ? 0 : evaluationsWithoutImprovement + 1
-                    optimizer.learningRate = plateau.update(loss: Float(validation), learningRate: optimizer.learningRate)
+                    optimizer.learningRate = plateau.update(loss: Float(validation.primaryAsLoss), learningRate: optimizer.learningRate)
                 }
-                var fields: [(String, JSONValue)] = [("step", .int(step)), ("valid_loss", .double(validation))]
-                fields += task.metrics(forLoss: validation).map { ("valid_\($0.0)", .double($0.1)) }
+                var fields: [(String, JSONValue)] = [("step", .int(step))]
+                fields += validation.metrics.map { ("valid_\($0.name)", .double($0.value)) }
                 fields.append(("best", .bool(improved)))
                 try metricsLog.append(fields)
                 if options.json {
                     output(jsonLine(fields))
                 } else {
-                    let named = task.metrics(forLoss: validation).map { String(format: "%@ %.4f", $0.0, $0.1) }.joined(separator: " | ")
-                    output(String(format: "valid step %d | loss %.4f | %@%@", step, validation, named, improved ? " | saved best" : ""))
+                    let named = validation.metrics.map { String(format: "%@ %.4f", $0.name, $0.value) }.joined(separator: " | ")
+                    output(String(format: "valid step %d | %@%@", step, named, improved ? " | saved best" : ""))
                 }
-                try save(optimizer)
+                try save(optimizer, validation: validation)
                 try? renderPlot()
                 if scheduled, let patience = options.earlyStopPatience, evaluationsWithoutImprovement > patience {
                     output("early stop: no improvement in \(evaluationsWithoutImprovement) evaluations")
@@ -146,28 +159,30 @@ public final class Trainer {
             }
         }
         if outOfTime { output("stopped at the time limit after \(step) steps") }
-        return TrainingSummary(steps: step, bestValidationLoss: bestLoss.isFinite ? bestLoss : nil,
-                               lastValidationLoss: lastValidation, bestCheckpoint: bestPath,
+        return TrainingSummary(steps: step, bestValidationScore: bestScore,
+                               lastValidationScore: lastValidation, primaryMetric: primaryMetric, bestCheckpoint: bestPath,
                                stoppedEarly: stoppedEarly, seconds: Date().timeIntervalSince(start))
     }
 
-    private func checkpointMetadata(_ validation: Double) -> [String: String] {
+    private func checkpointMetadata(_ validation: ValidationResult) -> [String: String] {
         var metadata = task.checkpointMetadata
         metadata["zoo.task"] = task.taskName
         metadata["zoo.step"] = String(step)
-        metadata["zoo.valid_loss"] = String(validation)
+        for (name, value) in validation.metrics { metadata["zoo.valid_" + name] = String(value) }
         metadata["zoo.version"] = zooVersion
         return metadata
     }
 
     /// Writes `last.safetensors` and its state file: optimizer, loop state, RNG and the task's
     /// data position, so that `--resume` continues exactly.
-    private func save(_ optimizer: Optimizer) throws {
-        try SafeTensors.write(task.parameters.namedTensors, metadata: checkpointMetadata(validCurve.last?.y ?? .nan), to: lastPath)
+    private func save(_ optimizer: Optimizer, validation: ValidationResult) throws {
+        try SafeTensors.write(task.checkpointTensors, metadata: checkpointMetadata(validation),
+                              dtypes: task.parameters.namedDTypes, to: lastPath)
         let progress = task.saveProgress()
         var metadata = progress.metadata.reduce(into: [String: String]()) { $0["progress." + $1.key] = $1.value }
         metadata["trainer.step"] = String(step)
-        metadata["trainer.best_loss"] = String(bestLoss)
+        metadata["trainer.best_score"] = bestScore.map { String($0) } ?? "none"
+        metadata["trainer.primary_metric"] = primaryMetric
         metadata["trainer.bad_evaluations"] = String(evaluationsWithoutImprovement)
         metadata["trainer.plateau"] = String(decoding: try Self.stateEncoder.encode(plateau), as: UTF8.self)
         metadata["trainer.rng"] = rng.stateWords.map(String.init).joined(separator: ",")
@@ -186,21 +201,25 @@ public final class Trainer {
         if let task = model.metadata["zoo.task"], task != self.task.taskName {
             throw CheckpointError.wrongTask(path: lastPath, found: task, expected: self.task.taskName)
         }
-        try task.parameters.load(model, path: lastPath)
+        try task.loadCheckpoint(model, path: lastPath)
         let metadata = try OptimizerCheckpoint.load(into: optimizer, from: statePath)
         let state = try SafeTensors.read(path: statePath)
         func value(_ key: String) throws -> String {
             guard let v = metadata[key] else { throw CheckpointError.missingMetadata(path: statePath, key: key) }
             return v
         }
-        guard let savedStep = Int(try value("trainer.step")), let best = Double(try value("trainer.best_loss")),
+        // Runs saved before metrics were named kept their best loss as `trainer.best_loss`.
+        let bestText = metadata["trainer.best_score"] ?? metadata["trainer.best_loss"] ?? "none"
+        let best = Double(bestText).flatMap { $0.isFinite ? $0 : nil }
+        guard let savedStep = Int(try value("trainer.step")), best != nil || bestText == "none" || bestText == "inf",
               let bad = Int(try value("trainer.bad_evaluations")) else {
             throw CheckpointError.missingMetadata(path: statePath, key: "trainer.*")
         }
+        primaryMetric = metadata["trainer.primary_metric"] ?? "loss"
         let words = try value("trainer.rng").split(separator: ",").compactMap { UInt64($0) }
         guard words.count == 4 else { throw CheckpointError.missingMetadata(path: statePath, key: "trainer.rng") }
         step = savedStep
-        bestLoss = best
+        bestScore = best
         evaluationsWithoutImprovement = bad
         rng = RandomGenerator(stateWords: words)
         plateau = try Self.stateDecoder.decode(PlateauDecay.self, from: Data(try value("trainer.plateau").utf8))

@@ -14,6 +14,8 @@ public struct TrainingOptions: Codable, Sendable {
     /// Learning rate × this factor after `plateauPatience` + 1 evaluations without improvement.
     public var plateauFactor: Float = 0.25
     public var plateauPatience: Int = 0
+    /// The learning rate rises linearly from lr/warmupSteps to lr over the first steps (0: none).
+    public var warmupSteps: Int = 0
     /// Stop after this many evaluations without improvement (nil: never).
     public var earlyStopPatience: Int? = nil
     public var outputDirectory: String
@@ -37,14 +39,17 @@ public struct TrainingOptions: Codable, Sendable {
 /// What a training run ended with.
 public struct TrainingSummary: Codable, Sendable {
     public var steps: Int
-    public var bestValidationLoss: Double?
-    public var lastValidationLoss: Double?
+    /// The best and the last value of the primary validation metric (`primaryMetric`).
+    public var bestValidationScore: Double?
+    public var lastValidationScore: Double?
+    public var primaryMetric: String
     public var bestCheckpoint: String
     public var stoppedEarly: Bool
     public var seconds: Double
 
     enum CodingKeys: String, CodingKey {
-        case steps, bestValidationLoss = "best_valid_loss", lastValidationLoss = "last_valid_loss"
+        case steps, bestValidationScore = "best_valid_score", lastValidationScore = "last_valid_score"
+        case primaryMetric = "primary_metric"
         case bestCheckpoint = "best_checkpoint", stoppedEarly = "stopped_early", seconds
     }
 }

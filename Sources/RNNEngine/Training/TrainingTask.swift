@@ -14,9 +14,58 @@ public protocol TrainingTask: AnyObject {
     func validationLoss() throws -> Double
     /// Readable forms of a mean loss, e.g. [("bpc", 1.6)] or [("ppl", 120)].
     func metrics(forLoss loss: Double) -> [(String, Double)]
+    /// Scores the validation split. The default is the loss (lower is better) and its readable
+    /// forms; a task whose quality is not its loss (BLEU, WER) returns its own metrics.
+    func validate() throws -> ValidationResult
     /// What a checkpoint's `__metadata__` holds besides the tensors (task, config, vocabulary).
     var checkpointMetadata: [String: String] { get }
+    /// The tensors a checkpoint holds, under PyTorch's names: by default every parameter and
+    /// buffer; a task adds what PyTorch's state_dict lists twice (a tied output layer).
+    var checkpointTensors: [(String, Tensor)] { get }
+    /// Loads what `checkpointTensors` saved (strictly: a missing or extra tensor is an error).
+    func loadCheckpoint(_ file: SafeTensorsFile, path: String) throws
     /// The data position and carried state, for an exact resume.
     func saveProgress() -> (tensors: [(String, Tensor)], metadata: [String: String])
     func restoreProgress(tensors: [String: Tensor], metadata: [String: String], path: String) throws
+}
+
+extension TrainingTask {
+    public func validate() throws -> ValidationResult {
+        let loss = try validationLoss()
+        return ValidationResult(metrics: [("loss", loss)] + metrics(forLoss: loss), primary: "loss", higherIsBetter: false)
+    }
+
+    public var checkpointTensors: [(String, Tensor)] { parameters.namedTensors }
+
+    public func loadCheckpoint(_ file: SafeTensorsFile, path: String) throws {
+        try parameters.load(file, path: path)
+    }
+}
+
+/// The metrics of one validation: named values in the order progress lines show them, and the
+/// one that decides (best checkpoint, learning-rate decay on plateau, early stop).
+public struct ValidationResult: Sendable {
+    public var metrics: [(name: String, value: Double)]
+    /// The name of the deciding metric; it must be one of `metrics`.
+    public var primary: String
+    /// BLEU: true; loss, WER: false.
+    public var higherIsBetter: Bool
+
+    public init(metrics: [(name: String, value: Double)], primary: String, higherIsBetter: Bool) {
+        precondition(metrics.contains { $0.name == primary }, "primary metric '\(primary)' is not among the metrics")
+        self.metrics = metrics
+        self.primary = primary
+        self.higherIsBetter = higherIsBetter
+    }
+
+    public var primaryValue: Double { metrics.first { $0.name == primary }!.value }
+
+    /// Whether `value` of the primary metric is better than `best` (nil: nothing yet).
+    public func isImprovement(_ value: Double, over best: Double?) -> Bool {
+        guard let best else { return value.isFinite }
+        return higherIsBetter ? value > best : value < best
+    }
+
+    /// The primary value as a quantity to minimise (the plateau schedule minimises).
+    public var primaryAsLoss: Double { higherIsBetter ? -primaryValue : primaryValue }
 }

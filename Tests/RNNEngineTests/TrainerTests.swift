@@ -1,0 +1,108 @@
+import Foundation
+import XCTest
+@testable import RNNEngine
+import TestSupport
+
+/// The shared loop with a task whose primary metric is to be maximised, warmup, frozen
+/// parameters and buffers.
+final class TrainerTests: TemporaryDirectoryTestCase {
+    /// Loss Σ p over a trainable and a frozen parameter (gradient 1 everywhere), a batch-norm
+    /// layer whose running statistics are buffers, and scripted validation scores.
+    final class ScriptedTask: TrainingTask {
+        let parameters = ParameterStore()
+        let trainable: Parameter, frozen: Parameter
+        let norm: BatchNorm
+        var scores: [Double]
+        var evaluations = 0
+
+        init(scores: [Double]) {
+            self.scores = scores
+            trainable = parameters.declare("layer.weight", shape: [3]) { $0.fill(1) }
+            frozen = parameters.declare("embedding.weight", shape: [2]) { $0.fill(5) }
+            norm = BatchNorm(channels: 2, name: "norm", store: parameters)
+            parameters.freeze { $0.hasPrefix("embedding.") }
+            parameters.pack()
+        }
+
+        var taskName: String { "scripted" }
+        var stepsPerEpoch: Int { 10 }
+        func trainingLoss(tape: Tape, rng: inout RandomGenerator) throws -> (loss: Variable, count: Int) {
+            let x = Variable(Tensor(shape: [2, 2], values: [1, 2, 3, 5]))
+            _ = norm(x, tape: tape)   // moves the running statistics
+            let loss = add(sum(trainable, tape: tape), sum(frozen, tape: tape), tape: tape)
+            return (loss, 1)
+        }
+        func validationLoss() throws -> Double { 1 }
+        func metrics(forLoss loss: Double) -> [(String, Double)] { [] }
+        func validate() throws -> ValidationResult {
+            defer { evaluations += 1 }
+            return ValidationResult(metrics: [("loss", 1), ("accuracy", scores[min(evaluations, scores.count - 1)])],
+                                    primary: "accuracy", higherIsBetter: true)
+        }
+        var checkpointMetadata: [String: String] { [:] }
+        func saveProgress() -> (tensors: [(String, Tensor)], metadata: [String: String]) { ([], [:]) }
+        func restoreProgress(tensors: [String: Tensor], metadata: [String: String], path: String) throws {}
+    }
+
+    private func options(steps: Int, out: String) -> TrainingOptions {
+        var options = TrainingOptions(steps: steps, evaluateEvery: 10, logEvery: 10, learningRate: 1, outputDirectory: out)
+        options.optimizer = .sgd
+        options.clipNorm = nil
+        options.json = true
+        return options
+    }
+
+    func testPrimaryMetricChoosesBestDrivesPlateauAndEarlyStop() throws {
+        let task = ScriptedTask(scores: [0.5, 0.7, 0.6, 0.65, 0.9])
+        var options = options(steps: 100, out: directory + "/run")
+        options.earlyStopPatience = 1
+        options.plateauPatience = 0
+        var lines: [String] = []
+        let trainer = Trainer(task: task, options: options)
+        trainer.output = { lines.append($0) }
+        let summary = try trainer.run()
+        // 0.5, 0.7 (best), 0.6 and 0.65 are not better: two evaluations without improvement.
+        XCTAssertEqual(summary.steps, 40)
+        XCTAssertTrue(summary.stoppedEarly)
+        XCTAssertEqual(summary.primaryMetric, "accuracy")
+        XCTAssertEqual(summary.bestValidationScore, 0.7)
+        let best = try SafeTensors.read(path: directory + "/run/best.safetensors")
+        XCTAssertEqual(best.metadata["zoo.step"], "20")
+        XCTAssertEqual(best.metadata["zoo.valid_accuracy"], "0.7")
+        let rates = lines.compactMap { line -> Double? in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["learning_rate"] as? Double
+        }
+        // Decayed (× 0.25) by the evaluation at step 30 that did not improve; a progress line
+        // comes before its step's evaluation, so step 40's shows it.
+        XCTAssertEqual(rates, [1, 1, 1, 0.25], "\(lines)")
+        XCTAssertTrue(lines.contains { $0.contains(#""valid_accuracy": 0.7"#) && $0.contains(#""best": true"#) }, "\(lines)")
+    }
+
+    func testWarmupFrozenParametersAndBuffersInCheckpoints() throws {
+        let task = ScriptedTask(scores: [0.5])
+        var options = options(steps: 4, out: directory + "/warm")
+        options.warmupSteps = 4
+        let trainer = Trainer(task: task, options: options)
+        trainer.output = { _ in }
+        try trainer.run()
+        // SGD with gradient 1: the steps are lr·1/4, 2/4, 3/4, 4/4.
+        assertClose(task.trainable.value, Tensor(shape: [3], repeating: 1 - 2.5))
+        XCTAssertEqual(task.frozen.value.array, [5, 5], "a frozen parameter keeps its value")
+        XCTAssertEqual(task.norm.batchesTracked.value[0], 4)
+        let last = try SafeTensors.read(path: directory + "/warm/last.safetensors")
+        XCTAssertEqual(last.tensors["norm.num_batches_tracked"]?.array, [4])
+        assertClose(try XCTUnwrap(last.tensors["norm.running_mean"]), task.norm.runningMean.value)
+        XCTAssertEqual(last.tensors["embedding.weight"]?.array, [5, 5])
+
+        // Resuming restores the buffers with the parameters.
+        let resumed = ScriptedTask(scores: [0.5])
+        var more = options
+        more.steps = 5
+        more.resume = true
+        let second = Trainer(task: resumed, options: more)
+        second.output = { _ in }
+        try second.run()
+        XCTAssertEqual(resumed.norm.batchesTracked.value[0], 5)
+        assertClose(resumed.trainable.value, Tensor(shape: [3], repeating: 1 - 3.5))
+    }
+}
