@@ -127,3 +127,12 @@ public final class RecurrentCell {
         return buffer
     }
 }
+
+extension RecurrentState {
+    /// The rows `rows` of the batch, in that order (repeats allowed): beam search's reordering.
+    /// `batchAxis` is 0 for a step cell's (B, H) state, 1 for a stack's (layers · directions, B, H).
+    public func selectingRows(_ rows: [Int], batchAxis: Int = 0, tape: Tape) throws -> RecurrentState {
+        RecurrentState(hidden: try indexSelect(hidden, axis: batchAxis, indices: rows, tape: tape),
+                       cell: try cell.map { try indexSelect($0, axis: batchAxis, indices: rows, tape: tape) })
+    }
+}

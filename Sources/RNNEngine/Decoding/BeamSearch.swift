@@ -1,0 +1,193 @@
+import Foundation
+
+/// Settings of beam search (and of greedy decoding, which is beam search with one beam).
+public struct BeamSearchOptions: Codable, Sendable {
+    public var beamSize: Int
+    /// Hypotheses returned per item, best first (at most `beamSize`).
+    public var nBest: Int
+    /// Tokens generated at most per hypothesis, the end token included.
+    public var maximumLength: Int
+    /// α of the length normalisation score = log p / length^α: 0 ranks by log p alone (short
+    /// outputs win), 1 by the mean log-probability per token.
+    public var lengthNormalization: Double
+    public var startToken: Int32
+    public var endToken: Int32
+
+    public init(beamSize: Int = 5, nBest: Int = 1, maximumLength: Int = 50, lengthNormalization: Double = 1,
+                startToken: Int32, endToken: Int32) {
+        self.beamSize = beamSize
+        self.nBest = nBest
+        self.maximumLength = maximumLength
+        self.lengthNormalization = lengthNormalization
+        self.startToken = startToken
+        self.endToken = endToken
+    }
+}
+
+/// One output of beam search.
+public struct Hypothesis: Sendable, Equatable {
+    /// The generated tokens, without the start token and without the end token.
+    public var tokens: [Int32]
+    /// Σ log p of the tokens generated (the end token included when `finished`).
+    public var logProbability: Double
+    /// `logProbability` / length^α: what hypotheses are ranked by.
+    public var score: Double
+    /// Whether it ended with the end token; false when `maximumLength` cut it.
+    public var finished: Bool
+    /// What the step function reported for each generated token (attention weights), in order.
+    public var trace: [[Float]]
+}
+
+/// What a decoder's step function returns for each live row.
+public struct DecoderStep<State> {
+    /// (rows, V) log-probabilities of the next token.
+    public var logProbabilities: Tensor
+    public var state: State
+    /// (rows, E) per-row values to keep with each hypothesis (attention weights), or nil.
+    public var trace: Tensor?
+
+    public init(logProbabilities: Tensor, state: State, trace: Tensor? = nil) {
+        self.logProbabilities = logProbabilities
+        self.state = state
+        self.trace = trace
+    }
+}
+
+/// Batched beam search over any step function, for every sequence decoder (translation,
+/// captioning). The batch's `batch · beamSize` hypotheses run as the rows of one step call.
+///
+/// - Parameters:
+///   - initialState: the decoder state of `batch` rows (one per item).
+///   - step: given each row's last token and the state, the next-token log-probabilities.
+///   - reorder: the state's rows picked (and repeated) by index: `indexSelect` on each tensor.
+/// - Returns: per item, up to `nBest` hypotheses, best first. Items whose beams never produce
+///   the end token still get hypotheses: the best ones `maximumLength` cut, marked unfinished.
+public func beamSearch<State>(
+    batch: Int, initialState: State, options: BeamSearchOptions,
+    step: (_ tokens: [Int32], _ state: State) throws -> DecoderStep<State>,
+    reorder: (_ state: State, _ rows: [Int]) throws -> State
+) throws -> [[Hypothesis]] {
+    let K = options.beamSize
+    precondition(K >= 1 && options.nBest >= 1 && options.nBest <= K && options.maximumLength >= 1,
+                 "beam search needs 1 ≤ nBest ≤ beamSize and maximumLength ≥ 1")
+    let alpha = options.lengthNormalization
+    func normalized(_ logProbability: Double, length: Int) -> Double {
+        alpha == 0 ? logProbability : logProbability / Double(max(length, 1)).pow(alpha)
+    }
+
+    // Row b·K + k is beam k of item b. At first only beam 0 of each item is live.
+    var state = try reorder(initialState, (0..<(batch * K)).map { $0 / K })
+    var tokens = [Int32](repeating: options.startToken, count: batch * K)
+    var scores = [Double](repeating: -.infinity, count: batch * K)
+    for b in 0..<batch { scores[b * K] = 0 }
+    var histories = [[Int32]](repeating: [], count: batch * K)
+    var traces = [[[Float]]](repeating: [], count: batch * K)
+    var finished = [[Hypothesis]](repeating: [], count: batch)
+    var done = [Bool](repeating: false, count: batch)
+
+    for length in 1...options.maximumLength {
+        let result = try step(tokens, state)
+        let V = result.logProbabilities.shape.last ?? 0
+        precondition(result.logProbabilities.count == batch * K * V, "step returned \(result.logProbabilities.shape) for \(batch * K) rows")
+        let logp = result.logProbabilities.data
+        var sourceRows = [Int](repeating: 0, count: batch * K)
+        var newTokens = [Int32](repeating: options.endToken, count: batch * K)
+        var newScores = [Double](repeating: -.infinity, count: batch * K)
+        var newHistories = histories, newTraces = traces
+        let last = length == options.maximumLength
+
+        for b in 0..<batch {
+            // Rows of finished items keep running (the batch stays rectangular) but are ignored.
+            guard !done[b] else { sourceRows[b * K] = b * K; continue }
+            // The best 2K continuations: at most K of them end, so K live ones remain.
+            var best = TopCandidates(capacity: 2 * K)
+            for k in 0..<K where scores[b * K + k] > -.infinity {
+                let row = b * K + k
+                for v in 0..<V {
+                    let candidate = scores[row] + Double(logp[row * V + v])
+                    if candidate > -.infinity { best.insert(score: candidate, row: row, token: Int32(v)) }
+                }
+            }
+            var live = 0
+            for (rank, candidate) in best.sorted.enumerated() {
+                let history = histories[candidate.row]
+                let trace = result.trace.map { t in traces[candidate.row] + [Array(t.buffer[(candidate.row * t.shape[1])..<((candidate.row + 1) * t.shape[1])])] }
+                    ?? traces[candidate.row]
+                if candidate.token == options.endToken {
+                    // An ending counts only among the K best continuations (greedy: the best).
+                    guard rank < K else { continue }
+                    finished[b].append(Hypothesis(tokens: history, logProbability: candidate.score,
+                                                  score: normalized(candidate.score, length: length), finished: true, trace: trace))
+                } else if live < K {
+                    let row = b * K + live
+                    sourceRows[row] = candidate.row
+                    newTokens[row] = candidate.token
+                    newScores[row] = candidate.score
+                    newHistories[row] = history + [candidate.token]
+                    newTraces[row] = trace
+                    live += 1
+                }
+            }
+            for k in live..<K { sourceRows[b * K + k] = b * K }   // dead rows: any valid source
+            if last {
+                // Cut by the length limit: the live beams are returned, marked unfinished.
+                for k in 0..<live {
+                    let row = b * K + k
+                    finished[b].append(Hypothesis(tokens: newHistories[row], logProbability: newScores[row],
+                                                  score: normalized(newScores[row], length: length), finished: false,
+                                                  trace: newTraces[row]))
+                }
+            }
+            finished[b].sort { $0.score > $1.score }
+            // Done when the beam is full of finished hypotheses, or when no live one can still
+            // beat the n-best: a live log p only falls, and a longer length divides it at most
+            // by maximumLength^α.
+            let bestLive = (0..<live).map { normalized(newScores[b * K + $0], length: options.maximumLength) }.max() ?? -.infinity
+            if finished[b].count >= K || live == 0 ||
+                (finished[b].count >= options.nBest && bestLive <= finished[b][options.nBest - 1].score) {
+                done[b] = true
+            }
+        }
+        if done.allSatisfy({ $0 }) || last { break }
+        tokens = newTokens
+        scores = newScores
+        histories = newHistories
+        traces = newTraces
+        state = try reorder(result.state, sourceRows)
+    }
+    return finished.map { Array($0.prefix(options.nBest)) }
+}
+
+/// Greedy decoding through the same interface: beam search with one beam, the most likely
+/// token at every step.
+public func greedyDecode<State>(
+    batch: Int, initialState: State, startToken: Int32, endToken: Int32, maximumLength: Int,
+    step: (_ tokens: [Int32], _ state: State) throws -> DecoderStep<State>,
+    reorder: (_ state: State, _ rows: [Int]) throws -> State
+) throws -> [Hypothesis] {
+    let options = BeamSearchOptions(beamSize: 1, nBest: 1, maximumLength: maximumLength, lengthNormalization: 0,
+                                    startToken: startToken, endToken: endToken)
+    return try beamSearch(batch: batch, initialState: initialState, options: options, step: step, reorder: reorder).map { $0[0] }
+}
+
+/// The best `capacity` (score, row, token) triples seen, kept sorted (capacity is 2 × beam).
+private struct TopCandidates {
+    let capacity: Int
+    private(set) var sorted: [(score: Double, row: Int, token: Int32)] = []
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    mutating func insert(score: Double, row: Int, token: Int32) {
+        if sorted.count == capacity {
+            guard score > sorted[capacity - 1].score else { return }
+            sorted.removeLast()
+        }
+        var i = sorted.count
+        while i > 0 && sorted[i - 1].score < score { i -= 1 }
+        sorted.insert((score, row, token), at: i)
+    }
+}
+
+private extension Double {
+    func pow(_ exponent: Double) -> Double { exponent == 1 ? self : Foundation.pow(self, exponent) }
+}
