@@ -36,7 +36,7 @@ extension LanguageModelNetwork {
     /// Scores `ids` as one stream: equal to a batch-size-1 pass from a zero state over the whole
     /// text, every token after the first predicted from all before it. Runs in chunks of
     /// `chunk` timesteps with the state carried, the output layer one GEMM per chunk.
-    public func score(_ ids: [Int32], unknown: Int = 0, mappedToUnknown: Int = 0, chunk: Int = 256) -> LanguageModelScore {
+    public func score(_ ids: [Int32], unknown: Int = 0, mappedToUnknown: Int = 0, chunk: Int = 256) throws -> LanguageModelScore {
         var rng = RandomGenerator(seed: 0)
         var state: RecurrentState? = nil
         var nats = 0.0
@@ -48,7 +48,7 @@ extension LanguageModelNetwork {
             let inputs = Array(ids[start..<(start + T)])
             let targets = Array(ids[(start + 1)...(start + T)])
             let tape = Tape.inference()
-            let (logits, newState) = forward(inputs, steps: T, batch: 1, state: state, tape: tape, rng: &rng)
+            let (logits, newState) = try forward(inputs, steps: T, batch: 1, state: state, tape: tape, rng: &rng)
             let (sum, scored) = targets.withUnsafeBufferPointer { t in
                 crossEntropyRows(logits: logits.value.data, rows: T, classes: V, targets: t.baseAddress!)
             }
@@ -63,8 +63,8 @@ extension LanguageModelNetwork {
 
     /// Scores a text: tokenised with the model's tokenization; unseen tokens map to `<unk>` or
     /// are dropped and counted.
-    public func score(text: String) -> LanguageModelScore {
+    public func score(text: String) throws -> LanguageModelScore {
         let (ids, dropped, mapped) = Corpus.encode(config.tokens.tokens(text), vocabulary: vocabulary)
-        return score(ids, unknown: dropped, mappedToUnknown: mapped)
+        return try score(ids, unknown: dropped, mappedToUnknown: mapped)
     }
 }

@@ -23,7 +23,7 @@ extension LanguageModelNetwork {
         let V = vocabularySize
         for _ in 0..<length {
             let tape = Tape.inference()
-            let (logits, newState) = forward(input, steps: input.count, batch: 1, state: state, tape: tape, rng: &rng)
+            let (logits, newState) = try forward(input, steps: input.count, batch: 1, state: state, tape: tape, rng: &rng)
             state = newState
             let last = logits.value.data + (input.count - 1) * V
             let next = sampleToken(logits: last, count: V, options: sampling, rng: &rng)

@@ -102,8 +102,8 @@ public final class LanguageModelNetwork {
 
     /// Logits (T, B, V) for token ids laid out (T, B), time-major.
     public func forward(_ ids: [Int32], steps T: Int, batch B: Int, state: RecurrentState?,
-                        tape: Tape, rng: inout RandomGenerator) -> (logits: Variable, state: RecurrentState) {
-        let (hidden, newState) = rnn(tokens: ids, steps: T, batch: B, embedding: encoder, inputDropout: config.dropout,
+                        tape: Tape, rng: inout RandomGenerator) throws -> (logits: Variable, state: RecurrentState) {
+        let (hidden, newState) = try rnn(tokens: ids, steps: T, batch: B, embedding: encoder, inputDropout: config.dropout,
                                      initialState: state, tape: tape, rng: &rng)
         let h = dropout(hidden, probability: config.dropout, tape: tape, rng: &rng)
         return (linear(h, weight: decoderWeight, bias: decoderBias, tape: tape), newState)

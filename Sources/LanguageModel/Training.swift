@@ -66,7 +66,7 @@ public final class LanguageModelTrainingTask: TrainingTask {
         let T = min(settings.bptt, rows - 1 - position)
         let inputs = Array(batched[(position * B)..<((position + T) * B)])
         let targets = Array(batched[((position + 1) * B)..<((position + 1 + T) * B)])
-        let (logits, state) = network.forward(inputs, steps: T, batch: B, state: carried, tape: tape, rng: &rng)
+        let (logits, state) = try network.forward(inputs, steps: T, batch: B, state: carried, tape: tape, rng: &rng)
         carried = state.detached()
         position += T
         return (softmaxCrossEntropy(logits, targets: targets, tape: tape), T * B)
@@ -74,7 +74,7 @@ public final class LanguageModelTrainingTask: TrainingTask {
 
     public func validationLoss() throws -> Double {
         guard corpus.valid.count >= 2 else { throw CorpusError.tooSmall(path: "valid split", tokens: corpus.valid.count, needed: 2) }
-        return network.score(corpus.valid).loss
+        return try network.score(corpus.valid).loss
     }
 
     public func metrics(forLoss loss: Double) -> [(String, Double)] {

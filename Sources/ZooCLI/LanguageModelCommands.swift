@@ -73,7 +73,7 @@ struct EvaluateLanguageModel: ParsableCommand {
         let path = try resolveCheckpoint(checkpoint, task: LanguageModelNetwork.taskName, trainCommand: "zoo train lm")
         let network = try LanguageModelNetwork.load(path: path)
         let text = try data.map { try CorpusText.load(path: $0) } ?? DefaultCorpus.load()
-        let score = network.score(text: split == "valid" ? text.valid : text.test)
+        let score = try network.score(text: split == "valid" ? text.valid : text.test)
         if json {
             try printJSON(score)
         } else {

@@ -19,7 +19,7 @@ final class LanguageModelGoldenTests: XCTestCase {
         let expected = try JSONDecoder().decode(Expected.self, from: Data(contentsOf: URL(fileURLWithPath: Self.golden + "/expected.json")))
         for (name, model) in [("char_lstm", expected.char_lstm), ("char_gru", expected.char_gru)] {
             let network = try LanguageModelNetwork.load(path: Self.golden + "/\(name).safetensors")
-            let score = network.score(text: expected.test_text)
+            let score = try network.score(text: expected.test_text)
             XCTAssertEqual(score.loss, model.loss, accuracy: 1e-4 * model.loss, name)
             XCTAssertEqual(score.tokens, model.tokens, name)
             XCTAssertEqual(score.unknown, model.unknown, name)
@@ -32,9 +32,9 @@ final class LanguageModelGoldenTests: XCTestCase {
     func testScoreDoesNotDependOnChunking() throws {
         let network = try LanguageModelNetwork.load(path: Self.golden + "/char_lstm.safetensors")
         let ids = Corpus.encode(Tokenization.char.tokens("the lazy dog sleeps while the quick fox runs."), vocabulary: network.vocabulary).ids
-        let whole = network.score(ids, chunk: 1000).loss
+        let whole = try network.score(ids, chunk: 1000).loss
         for chunk in [1, 3, 17] {
-            XCTAssertEqual(network.score(ids, chunk: chunk).loss, whole, accuracy: 1e-5)
+            XCTAssertEqual(try network.score(ids, chunk: chunk).loss, whole, accuracy: 1e-5)
         }
     }
 }

@@ -104,7 +104,7 @@ final class EngineBasicsTests: XCTestCase {
         lr = plateau.update(loss: 1.7, learningRate: lr); XCTAssertEqual(lr, 0.25)
     }
 
-    func testTinyLSTMLanguageModelLearns() {
+    func testTinyLSTMLanguageModelLearns() throws {
         // Embedding → LSTM → Linear on a repeating sequence: the loss must fall well below chance.
         var rng = RandomGenerator(seed: 21)
         let V = 5, T = 12, B = 4
@@ -121,7 +121,7 @@ final class EngineBasicsTests: XCTestCase {
         for _ in 0..<60 {
             let tape = Tape()
             store.zeroGradients()
-            let (h, _) = rnn(embedding(inputs, shape: [T, B], tape: tape), tape: tape, rng: &rng)
+            let (h, _) = try rnn(try embedding(inputs, shape: [T, B], tape: tape), tape: tape, rng: &rng)
             let loss = softmaxCrossEntropy(decoder(h, tape: tape), targets: targets, tape: tape)
             tape.backward(from: loss)
             clipGradientNorm(store, maxNorm: 5)

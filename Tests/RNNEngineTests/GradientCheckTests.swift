@@ -15,7 +15,7 @@ final class GradientCheckTests: XCTestCase {
         }
     }
 
-    func testEmbeddingSkipsPaddingRow() {
+    func testEmbeddingSkipsPaddingRow() throws {
         var rng = RandomGenerator(seed: 2)
         let store = ParameterStore()
         let embedding = Embedding(vocabularySize: 5, embeddingSize: 3, paddingIndex: 0, name: "encoder", store: store, rng: &rng)
@@ -25,11 +25,11 @@ final class GradientCheckTests: XCTestCase {
         let ids: [Int32] = [1, 0, 3, 3, 4, 0]
         let w = randomTensor([2, 3, 3], &rng)
         let tape = Tape()
-        tape.backward(from: weightedSum(embedding(ids, shape: [2, 3], tape: tape), w, tape: tape))
+        tape.backward(from: weightedSum(try embedding(ids, shape: [2, 3], tape: tape), w, tape: tape))
         XCTAssertEqual(Array(embedding.weight.grad!.buffer.prefix(3)), [0, 0, 0], "padding row takes no gradient")
         // Row 3 is used twice: its gradient is the sum of both uses.
         checkGradients(of: [plain.weight]) { tape in
-            weightedSum(plain(ids, shape: [2, 3], tape: tape), w, tape: tape)
+            try weightedSum(plain(ids, shape: [2, 3], tape: tape), w, tape: tape)
         }
     }
 
@@ -58,7 +58,7 @@ final class GradientCheckTests: XCTestCase {
         var rng = RandomGenerator(seed: 5)
         let logits = Variable(randomTensor([9, 3, 5], &rng, scale: 2), requiresGrad: true)
         checkGradients(of: [logits], maxElementsPerVariable: 135, tolerance: 1e-2) { tape in
-            ctcLoss(logits, targets: [[1, 2, 2], [4], [3, 1]], inputLengths: [9, 5, 7], tape: tape)
+            try ctcLoss(logits, targets: [[1, 2, 2], [4], [3, 1]], inputLengths: [9, 5, 7], tape: tape)
         }
     }
 
@@ -75,7 +75,7 @@ final class GradientCheckTests: XCTestCase {
         checkRecurrent(.gru, layers: 3, bidirectional: false, masked: true, dropout: 0.4)
     }
 
-    func testRecurrentOverTokensMatchesEmbeddingThenRecurrent() {
+    func testRecurrentOverTokensMatchesEmbeddingThenRecurrent() throws {
         for (kind, bidirectional) in [(CellKind.lstm, true), (.gru, false), (.rnnTanh, true)] {
             var rng = RandomGenerator(seed: 8)
             let store = ParameterStore()
@@ -87,17 +87,17 @@ final class GradientCheckTests: XCTestCase {
             let ids: [Int32] = (0..<(T * B)).map { Int32(($0 * 7 + 3) % V) }
             let w = randomTensor([T, B, rnn.outputSize], &rng)
             let lengths = [5, 2, 4]
-            func run(fused: Bool) -> (output: [Float], gradients: [Float]) {
+            func run(fused: Bool) throws -> (output: [Float], gradients: [Float]) {
                 store.zeroGradients()
                 let tape = Tape()
                 var dropoutRNG = RandomGenerator(seed: 1)
                 let y = fused
-                    ? rnn(tokens: ids, steps: T, batch: B, embedding: table.weight, lengths: lengths, tape: tape, rng: &dropoutRNG).output
-                    : rnn(table(ids, shape: [T, B], tape: tape), lengths: lengths, tape: tape, rng: &dropoutRNG).output
+                    ? try rnn(tokens: ids, steps: T, batch: B, embedding: table.weight, lengths: lengths, tape: tape, rng: &dropoutRNG).output
+                    : try rnn(try table(ids, shape: [T, B], tape: tape), lengths: lengths, tape: tape, rng: &dropoutRNG).output
                 tape.backward(from: weightedSum(y, w, tape: tape))
                 return (y.value.array, store.gradients.array)
             }
-            let plain = run(fused: false), fused = run(fused: true)
+            let plain = try run(fused: false), fused = try run(fused: true)
             assertClose(Tensor(shape: [plain.output.count], values: fused.output),
                         Tensor(shape: [plain.output.count], values: plain.output), relative: 1e-5, absolute: 1e-6, "\(kind) output")
             assertClose(Tensor(shape: [plain.gradients.count], values: fused.gradients),
@@ -105,7 +105,7 @@ final class GradientCheckTests: XCTestCase {
             store.zeroGradients()
             checkGradients(of: [table.weight] + store.parameters.filter { $0.name.contains("ih_l0") }, maxElementsPerVariable: 10) { tape in
                 var dropoutRNG = RandomGenerator(seed: 1)
-                return weightedSum(rnn(tokens: ids, steps: T, batch: B, embedding: table.weight, lengths: lengths,
+                return weightedSum(try rnn(tokens: ids, steps: T, batch: B, embedding: table.weight, lengths: lengths,
                                        tape: tape, rng: &dropoutRNG).output, w, tape: tape)
             }
         }
@@ -131,7 +131,7 @@ final class GradientCheckTests: XCTestCase {
         let step: Float = kind == .rnnRelu ? 1e-3 : 1e-2
         checkGradients(of: checked, maxElementsPerVariable: 12, step: step, tolerance: 2e-2, file: file, line: line) { tape in
             var dropoutRNG = RandomGenerator(seed: 77)
-            let (y, state) = rnn(x, lengths: lengths, initialState: RecurrentState(hidden: h0, cell: c0),
+            let (y, state) = try rnn(x, lengths: lengths, initialState: RecurrentState(hidden: h0, cell: c0),
                                  tape: tape, rng: &dropoutRNG)
             var total = weightedSum(y, wy, tape: tape).value[0] + weightedSum(state.hidden, wh, tape: tape).value[0]
             if let cell = state.cell { total += weightedSum(cell, wc, tape: tape).value[0] }

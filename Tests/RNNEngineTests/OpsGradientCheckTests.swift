@@ -166,7 +166,7 @@ final class OpsGradientCheckTests: XCTestCase {
             checkOp([h0, c0]) { v, t in
                 var layerRNG = RandomGenerator(seed: 1)
                 let state = RecurrentState(hidden: v[0], cell: kind.hasCellState ? v[1] : nil)
-                let (y, final) = layer(x, initialState: state, tape: t, rng: &layerRNG)
+                let (y, final) = try layer(x, initialState: state, tape: t, rng: &layerRNG)
                 return [y, final.hidden, tanh(v[0], tape: t), sigmoid(v[1], tape: t)]
             }
         }

@@ -15,19 +15,19 @@ public final class Embedding {
         }
     }
 
-    /// Looks up `ids`, giving `shape + [E]`.
-    public func callAsFunction(_ ids: [Int32], shape: [Int], tape: Tape) -> Variable {
-        embeddingLookup(ids, shape: shape, table: weight, paddingIndex: paddingIndex, tape: tape)
+    /// Looks up `ids`, giving `shape + [E]`; an id outside the table throws, naming it.
+    public func callAsFunction(_ ids: [Int32], shape: [Int], tape: Tape) throws -> Variable {
+        try embeddingLookup(ids, shape: shape, table: weight, paddingIndex: paddingIndex, tape: tape)
     }
 }
 
-/// out (…, E) = table[ids]. Ids must be in 0..<V (checked).
-public func embeddingLookup(_ ids: [Int32], shape: [Int], table: Variable, paddingIndex: Int?, tape: Tape) -> Variable {
+/// out (…, E) = table[ids]. An id outside 0..<V throws `EngineError.indexOutOfRange`.
+public func embeddingLookup(_ ids: [Int32], shape: [Int], table: Variable, paddingIndex: Int?, tape: Tape) throws -> Variable {
     let V = table.shape[0], E = table.shape[1]
     precondition(shape.reduce(1, *) == ids.count, "embedding: \(ids.count) ids for shape \(shape)")
+    try checkTokenIds(ids, below: V)
     let out = Tensor(zeros: shape + [E])
     for (n, id) in ids.enumerated() {
-        precondition(id >= 0 && Int(id) < V, "embedding: id \(id) outside 0..<\(V)")
         (out.data + n * E).update(from: table.value.data + Int(id) * E, count: E)
     }
     let result = Variable(out, requiresGrad: tape.needsGradient(table))
@@ -42,4 +42,11 @@ public func embeddingLookup(_ ids: [Int32], shape: [Int], table: Variable, paddi
         }
     }
     return result
+}
+
+/// Throws for the first id outside 0..<V: ids come from user data and vocabularies.
+func checkTokenIds(_ ids: [Int32], below V: Int) throws {
+    if let bad = ids.first(where: { $0 < 0 || Int($0) >= V }) {
+        throw EngineError.indexOutOfRange(what: "token id", index: Int(bad), bound: V)
+    }
 }

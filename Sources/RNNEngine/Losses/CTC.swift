@@ -7,14 +7,30 @@ import Foundation
 /// - targets: one label sequence per utterance, labels in 1..<C (`blank` excluded).
 /// - inputLengths: frames per utterance (≤ T); frames past it get no gradient.
 /// - zeroInfinity: an impossible alignment (target too long for its input) counts as 0 loss
-///   and 0 gradient instead of +∞.
+///   and 0 gradient; without it, such an utterance throws `EngineError.ctcLabelsTooLong`
+///   naming it (PyTorch would return +∞ and poison the batch).
+/// - Throws: for a label that is the blank or outside 0..<C, or an input length outside 0...T.
 public func ctcLoss(
     _ logits: Variable, targets: [[Int32]], inputLengths: [Int], blank: Int32 = 0,
     zeroInfinity: Bool = false, tape: Tape
-) -> Variable {
+) throws -> Variable {
     precondition(logits.shape.count == 3, "ctc: logits must be (T, B, C), got \(logits.shape)")
     let T = logits.shape[0], B = logits.shape[1], C = logits.shape[2]
     precondition(targets.count == B && inputLengths.count == B, "ctc: need \(B) targets and input lengths")
+    for b in 0..<B {
+        guard inputLengths[b] >= 0 && inputLengths[b] <= T else {
+            throw EngineError.ctcInputLength(item: b, length: inputLengths[b], maximum: T)
+        }
+        if let bad = targets[b].first(where: { $0 == blank || $0 < 0 || Int($0) >= C }) {
+            throw EngineError.ctcLabelOutsideAlphabet(item: b, label: Int(bad), classes: C)
+        }
+        // Each label takes a frame, and a repeated label a blank frame between the two.
+        let repeats = zip(targets[b], targets[b].dropFirst()).filter { $0 == $1 }.count
+        let needed = targets[b].count + repeats
+        if inputLengths[b] < needed && !zeroInfinity {
+            throw EngineError.ctcLabelsTooLong(item: b, labels: targets[b].count, framesNeeded: needed, frames: inputLengths[b])
+        }
+    }
     let needsGradient = tape.needsGradient(logits)
     let gradient: Tensor? = needsGradient ? Tensor(zeros: logits.shape) : nil
     var losses = [Double](repeating: 0, count: B)
@@ -22,7 +38,6 @@ public func ctcLoss(
         let lossPointer = lossBuffer.baseAddress!
         parallelChunks(B) { range in
             for b in range {
-                precondition(inputLengths[b] >= 0 && inputLengths[b] <= T, "ctc: input length \(inputLengths[b]) outside 0...\(T)")
                 let scale = 1 / Float(max(targets[b].count, 1)) / Float(B)
                 lossPointer[b] = ctcUtterance(
                     logits: logits.value.data, frames: inputLengths[b], batch: B, index: b, classes: C,
@@ -53,7 +68,6 @@ private func ctcUtterance(
     // Extended label sequence: blank, l1, blank, l2, ..., blank.
     var extended = [Int](repeating: Int(blank), count: S)
     for (k, label) in labels.enumerated() {
-        precondition(label >= 0 && Int(label) < C && label != blank, "ctc: label \(label) is blank or outside 0..<\(C)")
         extended[2 * k + 1] = Int(label)
     }
     if T == 0 { return labels.isEmpty ? 0 : (zeroInfinity ? 0 : .infinity) }

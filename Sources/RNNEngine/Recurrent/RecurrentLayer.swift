@@ -91,10 +91,10 @@ public final class RecurrentLayer {
     public func callAsFunction(
         _ input: Variable, lengths: [Int]? = nil, initialState: RecurrentState? = nil,
         tape: Tape, rng: inout RandomGenerator
-    ) -> (output: Variable, state: RecurrentState) {
+    ) throws -> (output: Variable, state: RecurrentState) {
         precondition(input.shape.count == 3 && input.shape[2] == inputSize,
                      "recurrent input must be (T, B, \(inputSize)), got \(input.shape)")
-        return run(.dense(input), steps: input.shape[0], batch: input.shape[1], lengths: lengths,
+        return try run(.dense(input), steps: input.shape[0], batch: input.shape[1], lengths: lengths,
                    initialState: initialState, tape: tape, rng: &rng)
     }
 
@@ -106,12 +106,11 @@ public final class RecurrentLayer {
     public func callAsFunction(
         tokens ids: [Int32], steps T: Int, batch B: Int, embedding table: Variable, lengths: [Int]? = nil,
         initialState: RecurrentState? = nil, tape: Tape, rng: inout RandomGenerator
-    ) -> (output: Variable, state: RecurrentState) {
+    ) throws -> (output: Variable, state: RecurrentState) {
         precondition(ids.count == T * B, "\(ids.count) token ids for \(T) × \(B)")
         precondition(table.shape.count == 2 && table.shape[1] == inputSize, "embedding table must be (V, \(inputSize))")
-        let V = table.shape[0]
-        precondition(ids.allSatisfy { $0 >= 0 && Int($0) < V }, "token id outside 0..<\(V)")
-        return run(.tokens(ids, table: table), steps: T, batch: B, lengths: lengths,
+        try checkTokenIds(ids, below: table.shape[0])
+        return try run(.tokens(ids, table: table), steps: T, batch: B, lengths: lengths,
                    initialState: initialState, tape: tape, rng: &rng)
     }
 
@@ -123,14 +122,14 @@ public final class RecurrentLayer {
     public func callAsFunction(
         tokens ids: [Int32], steps T: Int, batch B: Int, embedding: Embedding, inputDropout: Float = 0,
         initialState: RecurrentState? = nil, tape: Tape, rng: inout RandomGenerator
-    ) -> (output: Variable, state: RecurrentState) {
+    ) throws -> (output: Variable, state: RecurrentState) {
         let dropoutActive = tape.isTraining && inputDropout > 0
         if embedding.paddingIndex == nil && embedding.vocabularySize < T * B && !dropoutActive {
-            return self(tokens: ids, steps: T, batch: B, embedding: embedding.weight,
+            return try self(tokens: ids, steps: T, batch: B, embedding: embedding.weight,
                         initialState: initialState, tape: tape, rng: &rng)
         }
-        let x = RNNEngine.dropout(embedding(ids, shape: [T, B], tape: tape), probability: inputDropout, tape: tape, rng: &rng)
-        return self(x, initialState: initialState, tape: tape, rng: &rng)
+        let x = RNNEngine.dropout(try embedding(ids, shape: [T, B], tape: tape), probability: inputDropout, tape: tape, rng: &rng)
+        return try self(x, initialState: initialState, tape: tape, rng: &rng)
     }
 
     /// The first layer's input: a dense sequence or token ids into an embedding table.
@@ -158,11 +157,13 @@ public final class RecurrentLayer {
     private func run(
         _ first: FirstInput, steps T: Int, batch B: Int, lengths: [Int]?, initialState: RecurrentState?,
         tape: Tape, rng: inout RandomGenerator
-    ) -> (output: Variable, state: RecurrentState) {
+    ) throws -> (output: Variable, state: RecurrentState) {
         let H = hiddenSize, D = directions
         if let lengths {
-            precondition(lengths.count == B && lengths.allSatisfy { $0 >= 0 && $0 <= T },
-                         "lengths must be \(B) values in 0...\(T)")
+            precondition(lengths.count == B, "\(lengths.count) lengths for a batch of \(B)")
+            for (b, length) in lengths.enumerated() where length < 0 || length > T {
+                throw EngineError.lengthOutOfRange(item: b, length: length, maximum: T)
+            }
         }
         if let initialState {
             precondition(initialState.hidden.shape == [layers * D, B, H], "initial h must be \([layers * D, B, H])")
