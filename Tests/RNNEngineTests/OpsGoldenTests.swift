@@ -67,10 +67,10 @@ final class OpsGoldenTests: XCTestCase {
                 }
             }
             backward(from: [context, weights], weights: [try g.tensor("\(name).w0"), try g.tensor("\(name).w1")], tape: tape)
-            assertClose(memory.grad!, try g.tensor("\(name).grad.memory"), relative: 1e-4, absolute: 1e-5, "\(name) d memory")
-            assertClose(query.grad!, try g.tensor("\(name).grad.query"), relative: 1e-4, absolute: 1e-5, "\(name) d query")
+            assertClose(memory.grad!, try g.tensor("\(name).grad.memory"), "\(name) d memory")
+            assertClose(query.grad!, try g.tensor("\(name).grad.query"), "\(name) d query")
             for p in store.parameters {
-                assertClose(p.grad!, try g.tensor("\(name).grad.\(p.name)"), relative: 1e-4, absolute: 1e-5, "\(name) d \(p.name)")
+                assertClose(p.grad!, try g.tensor("\(name).grad.\(p.name)"), "\(name) d \(p.name)")
             }
         }
     }
@@ -91,11 +91,11 @@ final class OpsGoldenTests: XCTestCase {
             let x = Variable(try g.tensor("conv.x"), requiresGrad: true)
             let tape = Tape()
             let y = conv(x, tape: tape)
-            assertClose(y.value, try g.tensor("conv.out0"), relative: 1e-4, absolute: 1e-5, "conv2d")
+            assertClose(y.value, try g.tensor("conv.out0"), "conv2d")
             backward(from: [y], weights: [try g.tensor("conv.w0")], tape: tape)
-            assertClose(x.grad!, try g.tensor("conv.grad.x"), relative: 1e-4, absolute: 1e-5, "conv2d dx")
-            assertClose(conv.weight.grad!, try g.tensor("conv.grad.weight"), relative: 1e-4, absolute: 1e-5, "conv2d dW")
-            assertClose(conv.bias!.grad!, try g.tensor("conv.grad.bias"), relative: 1e-4, absolute: 1e-5, "conv2d db")
+            assertClose(x.grad!, try g.tensor("conv.grad.x"), "conv2d dx")
+            assertClose(conv.weight.grad!, try g.tensor("conv.grad.weight"), "conv2d dW")
+            assertClose(conv.bias!.grad!, try g.tensor("conv.grad.bias"), "conv2d db")
         }
         let pools: [(String, (Variable, Tape) -> Variable)] = [
             ("max_pool", { maxPool2d($0, kernelSize: 2, tape: $1) }),
@@ -114,11 +114,11 @@ final class OpsGoldenTests: XCTestCase {
         let x = Variable(try g.tensor("bn_train.x"), requiresGrad: true)
         let tape = Tape()
         let y = bn(x, tape: tape)
-        assertClose(y.value, try g.tensor("bn_train.out0"), relative: 1e-4, absolute: 1e-5, "batch norm (training)")
+        assertClose(y.value, try g.tensor("bn_train.out0"), "batch norm (training)")
         backward(from: [y], weights: [try g.tensor("bn_train.w0")], tape: tape)
-        assertClose(x.grad!, try g.tensor("bn_train.grad.x"), relative: 1e-4, absolute: 1e-4, "batch norm dx")
-        assertClose(bn.weight.grad!, try g.tensor("bn_train.grad.weight"), relative: 1e-4, absolute: 1e-4, "batch norm dγ")
-        assertClose(bn.bias.grad!, try g.tensor("bn_train.grad.bias"), relative: 1e-4, absolute: 1e-4, "batch norm dβ")
+        assertClose(x.grad!, try g.tensor("bn_train.grad.x"), "batch norm dx")
+        assertClose(bn.weight.grad!, try g.tensor("bn_train.grad.weight"), "batch norm dγ")
+        assertClose(bn.bias.grad!, try g.tensor("bn_train.grad.bias"), "batch norm dβ")
         assertClose(bn.runningMean.value, try g.tensor("bn.running_mean"), "running mean")
         assertClose(bn.runningVariance.value, try g.tensor("bn.running_var"), "running variance")
         XCTAssertEqual(bn.batchesTracked.value[0], 1)
@@ -127,10 +127,10 @@ final class OpsGoldenTests: XCTestCase {
         let xe = Variable(try g.tensor("bn_eval.x"), requiresGrad: true)
         let evalTape = Tape(recording: true, training: false)
         let ye = bn(xe, tape: evalTape)
-        assertClose(ye.value, try g.tensor("bn_eval.out0"), relative: 1e-4, absolute: 1e-5, "batch norm (evaluation)")
+        assertClose(ye.value, try g.tensor("bn_eval.out0"), "batch norm (evaluation)")
         backward(from: [ye], weights: [try g.tensor("bn_eval.w0")], tape: evalTape)
-        assertClose(xe.grad!, try g.tensor("bn_eval.grad.x"), relative: 1e-4, absolute: 1e-5, "batch norm (evaluation) dx")
-        assertClose(bn.weight.grad!, try g.tensor("bn_eval.grad.weight"), relative: 1e-4, absolute: 1e-5, "batch norm (evaluation) dγ")
+        assertClose(xe.grad!, try g.tensor("bn_eval.grad.x"), "batch norm (evaluation) dx")
+        assertClose(bn.weight.grad!, try g.tensor("bn_eval.grad.weight"), "batch norm (evaluation) dγ")
     }
 
     /// A PyTorch batch-norm state_dict, `num_batches_tracked` as I64, loads into the buffers,
@@ -176,10 +176,10 @@ final class OpsGoldenTests: XCTestCase {
             for (i, y) in outputs.enumerated() { assertClose(y.value, try g.tensor("\(name).out\(i)"), "\(name) output \(i)") }
             backward(from: outputs, weights: try outputs.indices.map { try g.tensor("\(name).w\($0)") }, tape: tape)
             for (v, key) in [(x1, "x1"), (x2, "x2"), (h0, "h0")] + (c0.map { [($0, "c0")] } ?? []) {
-                assertClose(v.grad!, try g.tensor("\(name).grad.\(key)"), relative: 1e-4, absolute: 1e-5, "\(name) d\(key)")
+                assertClose(v.grad!, try g.tensor("\(name).grad.\(key)"), "\(name) d\(key)")
             }
             for p in store.parameters {
-                assertClose(p.grad!, try g.tensor("\(name).grad.\(p.name)"), relative: 1e-4, absolute: 1e-5, "\(name) d\(p.name)")
+                assertClose(p.grad!, try g.tensor("\(name).grad.\(p.name)"), "\(name) d\(p.name)")
             }
         }
     }

@@ -22,20 +22,14 @@ public func maxPool2d(_ x: Variable, kernelSize: Int, stride: Int? = nil, paddin
             }
         }
     }
-    let result = Variable(out, requiresGrad: tape.needsGradient(x))
-    if result.requiresGrad {
-        tape.record {
-            guard let dOut = result.grad?.data else { return }
-            let dx = x.gradient().data
-            for plane in 0..<(N * C) {
-                for p in 0..<(Ho * Wo) {
-                    let o = plane * Ho * Wo + p
-                    if argmax[o] >= 0 { dx[plane * H * W + Int(argmax[o])] += dOut[o] }
-                }
+    return opResult(out, of: x, tape: tape) { dOut, dx in
+        for plane in 0..<(N * C) {
+            for p in 0..<(Ho * Wo) {
+                let o = plane * Ho * Wo + p
+                if argmax[o] >= 0 { dx[plane * H * W + Int(argmax[o])] += dOut[o] }
             }
         }
     }
-    return result
 }
 
 /// Mean over each window (k·k elements, padding included).
@@ -54,22 +48,16 @@ public func avgPool2d(_ x: Variable, kernelSize: Int, stride: Int? = nil, paddin
             }
         }
     }
-    let result = Variable(out, requiresGrad: tape.needsGradient(x))
-    if result.requiresGrad {
-        tape.record {
-            guard let dOut = result.grad?.data else { return }
-            let dx = x.gradient().data
-            for plane in 0..<(N * C) {
-                for oy in 0..<Ho {
-                    for ox in 0..<Wo {
-                        let d = dOut[(plane * Ho + oy) * Wo + ox] * scale
-                        forEachWindowPixel(geometry, oy, ox, H, W) { dx[plane * H * W + $0] += d }
-                    }
+    return opResult(out, of: x, tape: tape) { dOut, dx in
+        for plane in 0..<(N * C) {
+            for oy in 0..<Ho {
+                for ox in 0..<Wo {
+                    let d = dOut[(plane * Ho + oy) * Wo + ox] * scale
+                    forEachWindowPixel(geometry, oy, ox, H, W) { dx[plane * H * W + $0] += d }
                 }
             }
         }
     }
-    return result
 }
 
 private func poolShapes(_ x: Variable, _ g: ConvolutionGeometry) -> (Int, Int, Int, Int, Int, Int) {

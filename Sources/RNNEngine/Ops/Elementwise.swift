@@ -89,13 +89,8 @@ private func unaryOp(
     let out = Tensor(uninitialized: x.shape)
     let input = x.value.data, o = out.data
     for k in 0..<out.count { o[k] = f(input[k]) }
-    let result = Variable(out, requiresGrad: tape.needsGradient(x))
-    if result.requiresGrad {
-        tape.record {
-            guard let dOut = result.grad?.data else { return }
-            let dx = x.gradient().data, input = x.value.data
-            for k in 0..<out.count { dx[k] += dOut[k] * derivative(input[k], o[k]) }
-        }
+    return opResult(out, of: x, tape: tape) { dOut, dx in
+        let input = x.value.data, o = out.data
+        for k in 0..<out.count { dx[k] += dOut[k] * derivative(input[k], o[k]) }
     }
-    return result
 }

@@ -4,8 +4,7 @@
 /// out[..., k, ...] = x[..., indices[k], ...] along `axis`. An index may repeat (its gradient
 /// is the sum of every use); one outside the axis throws, naming it.
 public func indexSelect(_ x: Variable, axis: Int = 0, indices: [Int], tape: Tape) throws -> Variable {
-    precondition(axis >= 0 && axis < x.shape.count, "axis \(axis) outside a rank-\(x.shape.count) tensor")
-    let outer = x.shape[..<axis].reduce(1, *), length = x.shape[axis], inner = x.shape[(axis + 1)...].reduce(1, *)
+    let (outer, length, inner) = axisLayout(x.shape, axis: axis)
     for index in indices where index < 0 || index >= length {
         throw EngineError.indexOutOfRange(what: "index", index: index, bound: length)
     }
@@ -18,18 +17,12 @@ public func indexSelect(_ x: Variable, axis: Int = 0, indices: [Int], tape: Tape
             (out.data + (o * n + k) * inner).update(from: x.value.data + (o * length + index) * inner, count: inner)
         }
     }
-    let result = Variable(out, requiresGrad: tape.needsGradient(x))
-    if result.requiresGrad {
-        tape.record {
-            guard let dy = result.grad?.data else { return }
-            let dx = x.gradient().data
-            for o in 0..<outer {
-                for (k, index) in indices.enumerated() {
-                    let target = dx + (o * length + index) * inner, source = dy + (o * n + k) * inner
-                    for i in 0..<inner { target[i] += source[i] }
-                }
+    return opResult(out, of: x, tape: tape) { dy, dx in
+        for o in 0..<outer {
+            for (k, index) in indices.enumerated() {
+                let target = dx + (o * length + index) * inner, source = dy + (o * n + k) * inner
+                for i in 0..<inner { target[i] += source[i] }
             }
         }
     }
-    return result
 }

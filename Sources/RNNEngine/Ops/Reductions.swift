@@ -16,8 +16,7 @@ public func sum(_ x: Variable, tape: Tape) -> Variable {
 }
 
 private func reduce(_ x: Variable, axis: Int, scale: Float, tape: Tape, keepScalar: Bool = false) -> Variable {
-    precondition(axis >= 0 && axis < x.shape.count, "axis \(axis) outside a rank-\(x.shape.count) tensor")
-    let outer = x.shape[..<axis].reduce(1, *), length = x.shape[axis], inner = x.shape[(axis + 1)...].reduce(1, *)
+    let (outer, length, inner) = axisLayout(x.shape, axis: axis)
     var shape = x.shape
     shape.remove(at: axis)
     if keepScalar && shape.isEmpty { shape = [1] }
@@ -30,18 +29,12 @@ private func reduce(_ x: Variable, axis: Int, scale: Float, tape: Tape, keepScal
         }
     }
     if scale != 1 { for k in 0..<out.count { y[k] *= scale } }
-    let result = Variable(out, requiresGrad: tape.needsGradient(x))
-    if result.requiresGrad {
-        tape.record {
-            guard let dy = result.grad?.data else { return }
-            let dx = x.gradient().data
-            for o in 0..<outer {
-                for l in 0..<length {
-                    let row = dx + (o * length + l) * inner, source = dy + o * inner
-                    for i in 0..<inner { row[i] += scale * source[i] }
-                }
+    return opResult(out, of: x, tape: tape) { dy, dx in
+        for o in 0..<outer {
+            for l in 0..<length {
+                let row = dx + (o * length + l) * inner, source = dy + o * inner
+                for i in 0..<inner { row[i] += scale * source[i] }
             }
         }
     }
-    return result
 }

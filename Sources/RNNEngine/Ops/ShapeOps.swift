@@ -25,15 +25,9 @@ public func permute(_ x: Variable, _ axes: [Int], tape: Tape) -> Variable {
     let strides = axes.map { inputStrides[$0] }
     let out = Tensor(uninitialized: shape)
     forEachStrided(shape: shape, strides: strides) { k, i in out.data[k] = x.value.data[i] }
-    let result = Variable(out, requiresGrad: tape.needsGradient(x))
-    if result.requiresGrad {
-        tape.record {
-            guard let dOut = result.grad?.data else { return }
-            let dx = x.gradient().data
-            forEachStrided(shape: shape, strides: strides) { k, i in dx[i] += dOut[k] }
-        }
+    return opResult(out, of: x, tape: tape) { dOut, dx in
+        forEachStrided(shape: shape, strides: strides) { k, i in dx[i] += dOut[k] }
     }
-    return result
 }
 
 /// Swaps two dimensions.
@@ -63,12 +57,6 @@ private func forEachStrided(shape: [Int], strides: [Int], _ body: (Int, Int) -> 
     }
 }
 
-/// A tensor seen as (outer, axis, inner) around one axis.
-private func split3(_ shape: [Int], axis: Int) -> (outer: Int, length: Int, inner: Int) {
-    precondition(axis >= 0 && axis < shape.count, "axis \(axis) outside a rank-\(shape.count) tensor")
-    return (shape[..<axis].reduce(1, *), shape[axis], shape[(axis + 1)...].reduce(1, *))
-}
-
 /// Joins tensors along `axis`; the other dimensions must agree (`torch.cat`).
 public func concatenate(_ parts: [Variable], axis: Int, tape: Tape) -> Variable {
     precondition(!parts.isEmpty, "concatenate needs at least one tensor")
@@ -79,7 +67,7 @@ public func concatenate(_ parts: [Variable], axis: Int, tape: Tape) -> Variable 
     }
     var shape = first
     shape[axis] = parts.reduce(0) { $0 + $1.shape[axis] }
-    let (outer, total, inner) = split3(shape, axis: axis)
+    let (outer, total, inner) = axisLayout(shape, axis: axis)
     let out = Tensor(uninitialized: shape)
     var start = 0
     var starts: [Int] = []
@@ -110,7 +98,7 @@ public func concatenate(_ parts: [Variable], axis: Int, tape: Tape) -> Variable 
 
 /// Positions `range` of `axis` (`x.narrow(axis, start, length)`).
 public func slice(_ x: Variable, axis: Int, _ range: Range<Int>, tape: Tape) -> Variable {
-    let (outer, length, inner) = split3(x.shape, axis: axis)
+    let (outer, length, inner) = axisLayout(x.shape, axis: axis)
     precondition(range.lowerBound >= 0 && range.upperBound <= length, "slice \(range) outside 0..<\(length) of axis \(axis)")
     var shape = x.shape
     shape[axis] = range.count
@@ -119,18 +107,12 @@ public func slice(_ x: Variable, axis: Int, _ range: Range<Int>, tape: Tape) -> 
     for o in 0..<outer {
         (out.data + o * width).update(from: x.value.data + (o * length + range.lowerBound) * inner, count: width)
     }
-    let result = Variable(out, requiresGrad: tape.needsGradient(x))
-    if result.requiresGrad {
-        tape.record {
-            guard let dOut = result.grad?.data else { return }
-            let dx = x.gradient().data
-            for o in 0..<outer {
-                let target = dx + (o * length + range.lowerBound) * inner, source = dOut + o * width
-                for j in 0..<width { target[j] += source[j] }
-            }
+    return opResult(out, of: x, tape: tape) { dOut, dx in
+        for o in 0..<outer {
+            let target = dx + (o * length + range.lowerBound) * inner, source = dOut + o * width
+            for j in 0..<width { target[j] += source[j] }
         }
     }
-    return result
 }
 
 /// Cuts `axis` into consecutive pieces of the given sizes (`torch.split`).

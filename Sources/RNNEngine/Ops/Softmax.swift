@@ -28,11 +28,9 @@ public func lengthMask(lengths: [Int], positions S: Int, rowsPerItem: Int = 1) -
 }
 
 private func softmaxOp(_ x: Variable, axis requested: Int, mask: [Bool]?, logarithm: Bool, tape: Tape) throws -> Variable {
-    let rank = x.shape.count
-    let axis = requested < 0 ? rank + requested : requested
-    precondition(axis >= 0 && axis < rank, "softmax axis \(requested) outside a rank-\(rank) tensor")
+    let axis = requested < 0 ? x.shape.count + requested : requested
     precondition(mask == nil || mask!.count == x.value.count, "softmax mask has \(mask!.count) flags for \(x.value.count) elements")
-    let outer = x.shape[..<axis].reduce(1, *), length = x.shape[axis], inner = x.shape[(axis + 1)...].reduce(1, *)
+    let (outer, length, inner) = axisLayout(x.shape, axis: axis)
     let out = Tensor(uninitialized: x.shape)
     let input = x.value.data, y = out.data
     // Probabilities, kept for the backward of log-softmax (its output is not enough at −∞).
@@ -61,27 +59,22 @@ private func softmaxOp(_ x: Variable, axis requested: Int, mask: [Bool]?, logari
             }
         }
     }
-    let result = Variable(out, requiresGrad: tape.needsGradient(x))
-    if result.requiresGrad {
-        tape.record {
-            guard let dy = result.grad?.data else { return }
-            let dx = x.gradient().data, p = probabilities.data   // the tensor, not a dangling pointer
-            for o in 0..<outer {
-                for i in 0..<inner {
-                    let base = o * length * inner + i
-                    // softmax: dx = p ∘ (dy − Σ dy∘p); log-softmax: dx = dy − p Σ dy (kept positions).
-                    var dot: Float = 0
-                    for l in 0..<length where mask?[base + l * inner] ?? true {
-                        let k = base + l * inner
-                        dot += logarithm ? dy[k] : dy[k] * p[k]
-                    }
-                    for l in 0..<length where mask?[base + l * inner] ?? true {
-                        let k = base + l * inner
-                        dx[k] += logarithm ? dy[k] - p[k] * dot : p[k] * (dy[k] - dot)
-                    }
+    return opResult(out, of: x, tape: tape) { dy, dx in
+        let p = probabilities.data   // through the tensor, which the closure keeps alive
+        for o in 0..<outer {
+            for i in 0..<inner {
+                let base = o * length * inner + i
+                // softmax: dx = p ∘ (dy − Σ dy∘p); log-softmax: dx = dy − p Σ dy (kept positions).
+                var dot: Float = 0
+                for l in 0..<length where mask?[base + l * inner] ?? true {
+                    let k = base + l * inner
+                    dot += logarithm ? dy[k] : dy[k] * p[k]
+                }
+                for l in 0..<length where mask?[base + l * inner] ?? true {
+                    let k = base + l * inner
+                    dx[k] += logarithm ? dy[k] - p[k] * dot : p[k] * (dy[k] - dot)
                 }
             }
         }
     }
-    return result
 }

@@ -22,15 +22,8 @@ public final class RecurrentCell {
         self.kind = kind
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
-        let bound = 1 / Float(hiddenSize).squareRoot()
-        let G = kind.gateCount * hiddenSize
-        let dot = prefix.isEmpty ? "" : prefix + "."
-        func declare(_ name: String, _ shape: [Int]) -> Parameter {
-            store.declare(dot + name, shape: shape) { rng.fillUniform($0, -bound, bound) }
-        }
-        weights = DirectionWeights(inputWeight: declare("weight_ih", [G, inputSize]),
-                                   hiddenWeight: declare("weight_hh", [G, hiddenSize]),
-                                   inputBias: declare("bias_ih", [G]), hiddenBias: declare("bias_hh", [G]))
+        weights = DirectionWeights(kind, inputSize: inputSize, hiddenSize: hiddenSize,
+                                   prefix: prefix.isEmpty ? "" : prefix + ".", suffix: "", store: store, rng: &rng)
     }
 
     /// A zero state for `batch` sequences: h (and c) of shape (B, H).

@@ -9,6 +9,21 @@ public struct DirectionWeights {
     public let hiddenWeight: Parameter  // weight_hh: (G·H, H)
     public let inputBias: Parameter     // bias_ih: (G·H)
     public let hiddenBias: Parameter    // bias_hh: (G·H)
+
+    /// Declares `<prefix>weight_ih<suffix>`, ... with PyTorch's shapes and initialisation
+    /// (uniform ±1/√H): the stack's `rnn.weight_ih_l0_reverse`, a cell's `cell.weight_ih`.
+    init(_ kind: CellKind, inputSize: Int, hiddenSize: Int, prefix: String, suffix: String,
+         store: ParameterStore, rng: inout RandomGenerator) {
+        let bound = 1 / Float(hiddenSize).squareRoot()
+        let G = kind.gateCount * hiddenSize
+        func declare(_ name: String, _ shape: [Int]) -> Parameter {
+            store.declare(prefix + name + suffix, shape: shape) { rng.fillUniform($0, -bound, bound) }
+        }
+        inputWeight = declare("weight_ih", [G, inputSize])
+        hiddenWeight = declare("weight_hh", [G, hiddenSize])
+        inputBias = declare("bias_ih", [G])
+        hiddenBias = declare("bias_hh", [G])
+    }
 }
 
 /// What the forward pass of one direction keeps for its backward pass.

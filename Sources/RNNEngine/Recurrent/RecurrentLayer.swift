@@ -51,23 +51,15 @@ public final class RecurrentLayer {
         self.layers = layers
         self.bidirectional = bidirectional
         self.dropout = dropout
-        let bound = 1 / Float(hiddenSize).squareRoot()
-        let G = kind.gateCount * hiddenSize
         let dot = prefix.isEmpty ? "" : prefix + "."
         var all: [[DirectionWeights]] = []
         for layer in 0..<layers {
             let layerInput = layer == 0 ? inputSize : hiddenSize * (bidirectional ? 2 : 1)
             var perDirection: [DirectionWeights] = []
             for direction in 0..<(bidirectional ? 2 : 1) {
-                let suffix = "_l\(layer)" + (direction == 1 ? "_reverse" : "")
-                func declare(_ name: String, _ shape: [Int]) -> Parameter {
-                    store.declare(dot + name + suffix, shape: shape) { rng.fillUniform($0, -bound, bound) }
-                }
                 perDirection.append(DirectionWeights(
-                    inputWeight: declare("weight_ih", [G, layerInput]),
-                    hiddenWeight: declare("weight_hh", [G, hiddenSize]),
-                    inputBias: declare("bias_ih", [G]),
-                    hiddenBias: declare("bias_hh", [G])))
+                    kind, inputSize: layerInput, hiddenSize: hiddenSize, prefix: dot,
+                    suffix: "_l\(layer)" + (direction == 1 ? "_reverse" : ""), store: store, rng: &rng))
             }
             all.append(perDirection)
         }
