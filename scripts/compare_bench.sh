@@ -9,9 +9,13 @@ rounds=${1:-3}
 python=${2:-/tmp/torchref/bin/python}
 reference=../shared/reference/torch_bench.py
 log=$(mktemp)
+# The reference also covers task models zoo may not benchmark yet: run only zoo's workloads.
+workloads=$(.build/release/zoo bench --list)
 for i in $(seq "$rounds"); do
   .build/release/zoo bench | sed 's/^/zoo /' >> "$log"
-  "$python" "$reference" | sed 's/^/torch /' >> "$log"
+  for w in $workloads; do
+    "$python" "$reference" --only "$w" | sed 's/^/torch /' >> "$log"
+  done
 done
 python3 - "$log" <<'PY'
 import json, statistics, sys

@@ -15,6 +15,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Run one workload: \(BenchmarkWorkloads.names.joined(separator: ", ")).") var only: String?
     @Option(help: "Timed seconds per workload.") var seconds: Double = 3
     @Option(help: "Threads for OpenBLAS and the engine.") var threads: Int = 2
+    @Flag(help: "Print the workload names, one a line, and exit.") var list = false
 
     func validate() throws {
         if let only, !BenchmarkWorkloads.names.contains(only) {
@@ -25,6 +26,10 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
+        if list {
+            BenchmarkWorkloads.names.forEach { print($0) }
+            return
+        }
         Engine.setThreads(threads)
         let peak = SystemReport.measureSgemm(m: 32, n: 2048, k: 512)
         for workload in BenchmarkWorkloads.languageModels where only == nil || only == workload.name {
