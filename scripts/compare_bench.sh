@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Runs `zoo bench` and the PyTorch reference alternately in one shell session and prints, per
-# workload, the median throughput of each side and their ratio (zoo / PyTorch).
+# Runs `zoo bench` and the project's PyTorch reference (scripts/reference/torch_bench.py)
+# alternately in one shell session and prints, per workload, the median throughput of each side
+# and their ratio (zoo / PyTorch). Build zoo first (swift build -c release); the Python needs
+# torch and numpy: python3 -m venv /tmp/torchref && /tmp/torchref/bin/pip install torch numpy
 #
 #   scripts/compare_bench.sh [ROUNDS] [PYTHON]      defaults: 3, /tmp/torchref/bin/python
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
 python=${2:-/tmp/torchref/bin/python}
-reference=../shared/reference/torch_bench.py
+reference=scripts/reference/torch_bench.py
 log=$(mktemp)
-# The reference also covers task models zoo may not benchmark yet: run only zoo's workloads.
 workloads=$(.build/release/zoo bench --list)
 for i in $(seq "$rounds"); do
   .build/release/zoo bench | sed 's/^/zoo /' >> "$log"

@@ -1,7 +1,7 @@
 import Foundation
 import RNNEngine
 
-/// A language model's hyperparameters: `zoo.config` in its checkpoints (CLI.md).
+/// A language model's hyperparameters: `zoo.config` in its checkpoints (docs/reference.md).
 public struct LanguageModelConfig: Codable, Equatable, Sendable {
     public var cell: CellKind
     public var embeddingSize: Int
@@ -126,7 +126,7 @@ public final class LanguageModelNetwork {
         try SafeTensors.write(stateDictionary, metadata: checkpointMetadata.merging(extraMetadata) { $1 }, to: path)
     }
 
-    /// Loads a language-model checkpoint (ours, or PyTorch's with the CLI.md metadata).
+    /// Loads a language-model checkpoint (ours, or PyTorch's with the metadata of docs/reference.md).
     public static func load(path: String) throws -> LanguageModelNetwork {
         let file = try SafeTensors.read(path: path)
         let task = file.metadata["zoo.task"] ?? "?"

@@ -12,7 +12,7 @@ struct TrainLanguageModel: ParsableCommand {
     @OptionGroup var training: TrainingFlags
     @OptionGroup var model: ModelFlags
     @Option(help: "Tokens: char (Unicode characters) or word (whitespace-separated, <eos> per line).") var tokens: String = "char"
-    @Option(help: "Timesteps per batch (truncated backpropagation through time).") var bptt: Int?
+    @Option(help: "Timesteps per batch, for truncated backpropagation through time. (default: \(TaskDefaults.languageModelBPTT))") var bptt: Int?
     @Flag(help: "Tie the decoder's weights to the embedding (needs --embedding-size = --hidden-size).") var tied = false
 
     func validate() throws {
@@ -27,16 +27,18 @@ struct TrainLanguageModel: ParsableCommand {
         let text = try training.data.map { try CorpusText.load(path: $0) } ?? DefaultCorpus.load()
         let corpus = try Corpus(text: text, tokenization: tokenization)
         let dry = training.dryRun
-        let hidden = dry ? 32 : (model.hiddenSize ?? 256)
+        let defaults = TaskDefaults.languageModel
+        let hidden = dry ? 32 : (model.hiddenSize ?? defaults.hiddenSize)
         let config = LanguageModelConfig(
-            cell: model.cellKind, embeddingSize: dry ? (tied ? 32 : 16) : (model.embeddingSize ?? (tied ? hidden : 64)),
+            cell: model.cellKind, embeddingSize: dry ? (tied ? 32 : 16) : (model.embeddingSize ?? (tied ? hidden : defaults.embeddingSize)),
             hiddenSize: hidden, layers: model.layers, tokens: tokenization, tied: tied, dropout: model.dropout)
         var rng = RandomGenerator(seed: training.seed)
         let network = try LanguageModelNetwork(config: config, vocabulary: corpus.vocabulary, rng: &rng)
-        let settings = LanguageModelTrainingSettings(batchSize: dry ? 4 : (training.batchSize ?? 32), bptt: dry ? 16 : (bptt ?? 64))
+        let settings = LanguageModelTrainingSettings(batchSize: dry ? 4 : (training.batchSize ?? defaults.batchSize),
+                                                     bptt: dry ? 16 : (bptt ?? TaskDefaults.languageModelBPTT))
         let task = try LanguageModelTrainingTask(network: network, corpus: corpus, settings: settings)
         let options = training.trainingOptions(task: LanguageModelNetwork.taskName, stepsPerEpoch: task.stepsPerEpoch,
-                                               defaultSteps: 600, defaultLearningRate: 2e-3)
+                                               defaultSteps: defaults.steps, defaultLearningRate: defaults.learningRate)
         if !training.json {
             print("language model: \(config.cell.rawValue) \(config.layers)×\(config.hiddenSize), embedding \(config.embeddingSize), "
                   + "\(corpus.vocabulary.count) \(tokenization.rawValue) tokens, \(network.parameters.count) parameters")
@@ -58,8 +60,8 @@ struct EvaluateLanguageModel: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "language-model", abstract: "Score a language model on a split, as one stream.", aliases: ["lm"])
 
-    @Option(help: "Checkpoint. Default: runs/language-model/best.safetensors.") var checkpoint: String?
-    @Option(help: "Data (file or train/valid/test directory). Default: the built-in corpus.") var data: String?
+    @Option(help: "Checkpoint. (default: runs/language-model/best.safetensors)") var checkpoint: String?
+    @Option(help: "Data: a file or a train/valid/test directory. (default: the built-in corpus)") var data: String?
     @Option(help: "Split to score: valid or test.") var split: String = "test"
     @Option(help: "Threads for the engine and OpenBLAS.") var threads: Int = 2
     @Flag(help: "Print one JSON object.") var json = false
@@ -92,12 +94,12 @@ struct EvaluateLanguageModel: ParsableCommand {
 struct SampleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "sample", abstract: "Generate text with a language model.")
 
-    @Option(help: "Checkpoint. Default: runs/language-model/best.safetensors.") var checkpoint: String?
-    @Option(help: "Text that primes the model.") var prompt: String = ""
+    @Option(help: "Checkpoint. (default: runs/language-model/best.safetensors)") var checkpoint: String?
+    @Option(help: "Text that primes the model. (default: none)") var prompt: String = ""
     @Option(help: "Tokens to generate.") var length: Int = 200
     @Option(help: "Sampling temperature; 0 is greedy.") var temperature: Float = 0.8
-    @Option(help: "Sample among the K most likely tokens.") var topK: Int?
-    @Option(help: "Sample among the most likely tokens whose probabilities sum to P.") var topP: Float?
+    @Option(help: "Sample among the K most likely tokens. (default: all)") var topK: Int?
+    @Option(help: "Sample among the most likely tokens whose probabilities sum to P. (default: 1, all)") var topP: Float?
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @Option(help: "Threads for the engine and OpenBLAS.") var threads: Int = 1
 

@@ -4,22 +4,22 @@ import RNNEngine
 
 /// Options every `zoo train <task>` takes (the shared training loop's).
 struct TrainingFlags: ParsableArguments {
-    @Option(help: "Training data (see CLI.md for each task's format). Default: the task's built-in data set.")
+    @Option(help: "Training data, in the task's format (docs/reference.md). (default: the task's built-in data set)")
     var data: String?
-    @Option(help: "Output directory for checkpoints, metrics.jsonl and loss.png. Default: runs/<task>.")
+    @Option(help: "Output directory for checkpoints, metrics.jsonl and loss.png. (default: runs/<task>)")
     var out: String?
-    @Option(help: "Total optimizer steps of the run, counted across resumes.") var steps: Int?
-    @Option(help: "Passes over the training data (instead of --steps).") var epochs: Int?
-    @Option(help: "Stop after this many seconds (with a last evaluation and checkpoint).") var timeLimit: Double?
-    @Option(help: "Sequences per batch.") var batchSize: Int?
-    @Option(help: "Learning rate.") var learningRate: Float?
+    @Option(help: "Total optimizer steps of the run, counted across resumes. (\(TaskDefaults.help { $0.steps }))") var steps: Int?
+    @Option(help: "Passes over the training data, instead of --steps. (default: none)") var epochs: Int?
+    @Option(help: "Stop after this many seconds, with a last evaluation and checkpoint. (default: none)") var timeLimit: Double?
+    @Option(help: "Sequences per batch. (\(TaskDefaults.help { $0.batchSize }))") var batchSize: Int?
+    @Option(help: "Learning rate. (\(TaskDefaults.help { $0.learningRate }))") var learningRate: Float?
     @Option(help: "Optimizer: adam, adamw or sgd.") var optimizer: String = "adam"
     @Option(help: "Momentum for sgd.") var momentum: Float = 0
     @Option(help: "Weight decay (L2 for adam and sgd, decoupled for adamw).") var weightDecay: Float = 0
     @Option(help: "Clip the global gradient norm to this value (0: no clipping).") var clip: Float = 5
-    @Option(help: "Evaluate on the validation split every N steps.") var evalEvery: Int?
-    @Option(help: "Print a progress line every N steps.") var logEvery: Int?
-    @Option(help: "Stop after N evaluations without improvement.") var patience: Int?
+    @Option(help: "Evaluate on the validation split every N steps. (default: one epoch, at most \(TaskDefaults.maximumEvaluationInterval))") var evalEvery: Int?
+    @Option(help: "Print a progress line every N steps. (default: a quarter of --eval-every, at most \(TaskDefaults.maximumLogInterval))") var logEvery: Int?
+    @Option(help: "Stop after N evaluations without improvement. (default: never)") var patience: Int?
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @Option(help: "Threads for the engine and OpenBLAS.") var threads: Int = 2
     @Flag(help: "Continue the run in --out from its last checkpoint.") var resume = false
@@ -44,9 +44,10 @@ struct TrainingFlags: ParsableArguments {
     /// The shared loop's options, given the task's defaults.
     func trainingOptions(task: String, stepsPerEpoch: Int, defaultSteps: Int, defaultLearningRate: Float) -> TrainingOptions {
         let totalSteps = dryRun ? 3 : (steps ?? epochs.map { $0 * stepsPerEpoch } ?? defaultSteps)
-        let evaluateEvery = dryRun ? 3 : (evalEvery ?? max(1, min(stepsPerEpoch, 200)))
+        let evaluateEvery = dryRun ? 3 : (evalEvery ?? max(1, min(stepsPerEpoch, TaskDefaults.maximumEvaluationInterval)))
+        let defaultLogInterval = max(1, min(TaskDefaults.maximumLogInterval, evaluateEvery / 4))
         var options = TrainingOptions(
-            steps: totalSteps, evaluateEvery: evaluateEvery, logEvery: dryRun ? 1 : (logEvery ?? max(1, min(50, evaluateEvery / 4))),
+            steps: totalSteps, evaluateEvery: evaluateEvery, logEvery: dryRun ? 1 : (logEvery ?? defaultLogInterval),
             learningRate: learningRate ?? defaultLearningRate, outputDirectory: outputDirectory(task: task))
         options.optimizer = TrainingOptions.OptimizerKind(rawValue: optimizer) ?? .adam
         options.momentum = momentum
@@ -81,9 +82,9 @@ struct TrainingFlags: ParsableArguments {
 /// Model-shape options shared by the recurrent tasks.
 struct ModelFlags: ParsableArguments {
     @Option(help: "Recurrent cell: lstm, gru, rnn (tanh) or rnn_relu.") var cell: String = "lstm"
-    @Option(help: "Hidden units per layer.") var hiddenSize: Int?
+    @Option(help: "Hidden units per layer. (\(TaskDefaults.help { $0.hiddenSize }))") var hiddenSize: Int?
     @Option(help: "Recurrent layers.") var layers: Int = 1
-    @Option(help: "Embedding size.") var embeddingSize: Int?
+    @Option(help: "Embedding size. (\(TaskDefaults.help { $0.embeddingSize }); with --tied, the hidden size)") var embeddingSize: Int?
     @Option(help: "Dropout probability.") var dropout: Float = 0
 
     func validate() throws {

@@ -11,6 +11,20 @@ public struct ZooCommand: ParsableCommand {
 
     public init() {}
 
+    /// `zoo` alone: what to run first.
+    public func run() throws {
+        print("""
+            zoo trains, evaluates and runs recurrent neural networks on the CPU.
+
+            Start here (about a minute on 2 cores):
+              zoo train lm                          train a small character language model
+              zoo sample --prompt "This License"    let it write
+
+            zoo info shows what the engine runs on; zoo --help lists every command, and
+            docs/reference.md in the repository documents each option and file format.
+            """)
+    }
+
     /// Entry point of the executable: picks the fast OpenBLAS kernel first (this may re-execute
     /// the process), then parses the command line.
     public static func main() {

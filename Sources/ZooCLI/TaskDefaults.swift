@@ -1,0 +1,21 @@
+/// The defaults of the options whose value depends on the task, in one place: the training
+/// commands use them and the help texts print them.
+struct TaskDefaults {
+    let steps: Int
+    let batchSize: Int
+    let learningRate: Float
+    let hiddenSize: Int
+    let embeddingSize: Int
+
+    static let languageModel = TaskDefaults(steps: 600, batchSize: 32, learningRate: 2e-3, hiddenSize: 256, embeddingSize: 64)
+    /// Timesteps per language-model batch.
+    static let languageModelBPTT = 64
+    /// Evaluate every min(steps per epoch, this) steps; log every min(50, evaluation interval / 4).
+    static let maximumEvaluationInterval = 200
+    static let maximumLogInterval = 50
+
+    /// "600 for language-model", for a help text.
+    static func help(_ value: (TaskDefaults) -> CustomStringConvertible) -> String {
+        "default: \(value(languageModel)) for language-model"
+    }
+}

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""The PyTorch side of `zoo bench`: every workload zoo benchmarks, with the same names, sizes and
+JSON fields, run by PyTorch on the CPU.
+
+    python3 -m venv /tmp/torchref && /tmp/torchref/bin/pip install torch numpy
+    /tmp/torchref/bin/python scripts/reference/torch_bench.py --only lstm-lm
+    scripts/compare_bench.sh 3      # both sides alternately, ratios of medians
+
+Language-model workloads: Embedding -> LSTM/GRU layers -> Linear, time-major (T, B) ids. A
+training step is the forward pass, softmax cross-entropy, the backward pass, clipping of the
+global gradient norm at 5 and one Adam update; an inference step is the forward pass alone.
+`ctc-loss` is the CTC loss (log-softmax included) forward and backward alone. Each workload is
+warmed up three times, then timed for --seconds.
+"""
+import argparse
+import json
+import time
+
+import torch
+import torch.nn.functional as F
+
+# name -> model and batch sizes, as zoo's BenchmarkWorkloads defines them.
+LANGUAGE_MODELS = [
+    dict(name="lstm-lm", cell="lstm", batch=32, seq=64, embed=128, hidden=512, vocab=96, layers=1),
+    dict(name="lstm-lm-2layer", cell="lstm", batch=32, seq=64, embed=128, hidden=512, vocab=96, layers=2),
+    dict(name="lstm-lm-large", cell="lstm", batch=64, seq=100, embed=256, hidden=1024, vocab=96, layers=1),
+    dict(name="lstm-lm-batch1", cell="lstm", batch=1, seq=64, embed=128, hidden=512, vocab=96, layers=1),
+    dict(name="gru-lm", cell="gru", batch=32, seq=64, embed=128, hidden=512, vocab=96, layers=1),
+]
+CTC = dict(batch=16, frames=200, symbols=29, label_length=40)
+
+
+def seconds_per_step(step, seconds):
+    for _ in range(3):
+        step()
+    start, steps = time.perf_counter(), 0
+    while True:
+        step()
+        steps += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return elapsed / steps
+
+
+def emit(**fields):
+    print(json.dumps(fields), flush=True)
+
+
+def language_model(w, seconds):
+    torch.manual_seed(0)
+    recurrent = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[w["cell"]]
+    embedding = torch.nn.Embedding(w["vocab"], w["embed"])
+    rnn = recurrent(w["embed"], w["hidden"], w["layers"])
+    output = torch.nn.Linear(w["hidden"], w["vocab"])
+    parameters = [*embedding.parameters(), *rnn.parameters(), *output.parameters()]
+    adam = torch.optim.Adam(parameters, lr=1e-3)
+    T, B, V = w["seq"], w["batch"], w["vocab"]
+    inputs, targets = torch.randint(0, V, (T, B)), torch.randint(0, V, (T, B))
+
+    def logits():
+        hidden, _ = rnn(embedding(inputs))
+        return output(hidden)
+
+    def train():
+        adam.zero_grad()
+        F.cross_entropy(logits().view(-1, V), targets.view(-1)).backward()
+        torch.nn.utils.clip_grad_norm_(parameters, 5.0)
+        adam.step()
+
+    def infer():
+        with torch.no_grad():
+            logits()
+
+    config = {k: v for k, v in w.items() if k != "name"}
+    for kind, step in (("train", train), ("infer", infer)):
+        dt = seconds_per_step(step, seconds)
+        emit(bench=f"{w['name']}-{kind}", tokens_per_s=round(T * B / dt, 1), ms_per_step=round(dt * 1000, 3), **config)
+
+
+def ctc_loss(seconds):
+    torch.manual_seed(0)
+    B, T, C, S = CTC["batch"], CTC["frames"], CTC["symbols"], CTC["label_length"]
+    logits = torch.randn(T, B, C, requires_grad=True)
+    labels = torch.randint(1, C, (B, S))
+    frames, lengths = torch.full((B,), T), torch.full((B,), S)
+
+    def step():
+        logits.grad = None
+        F.ctc_loss(logits.log_softmax(-1), labels, frames, lengths, blank=0).backward()
+
+    dt = seconds_per_step(step, seconds)
+    emit(bench="ctc-loss", frames_per_s=round(B * T / dt, 1), ms_per_step=round(dt * 1000, 3), **CTC)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    names = [w["name"] for w in LANGUAGE_MODELS] + ["ctc-loss"]
+    parser.add_argument("--only", choices=names, help="one workload (default: all)")
+    parser.add_argument("--seconds", type=float, default=3.0, help="timed seconds per workload (default 3)")
+    parser.add_argument("--threads", type=int, default=2, help="PyTorch threads (default 2, as zoo)")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    for w in LANGUAGE_MODELS:
+        if args.only in (None, w["name"]):
+            language_model(w, args.seconds)
+    if args.only in (None, "ctc-loss"):
+        ctc_loss(args.seconds)
+
+
+if __name__ == "__main__":
+    main()
