@@ -2,10 +2,22 @@
 # Installs the system libraries RNN Zoo links against (Debian/Ubuntu), then builds `zoo` in
 # release mode. Safe to run again: it installs only what is missing.
 #
-#   scripts/setup.sh            install and build .build/release/zoo
-#   scripts/setup.sh --deps     install the system packages only
+#   scripts/setup.sh                 install and build .build/release/zoo
+#   scripts/setup.sh --deps          install the system packages only
+#   scripts/setup.sh --prefix DIR    also install DIR/bin/zoo and its bash, zsh and fish completions
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+deps_only="" prefix=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --deps) deps_only=1 ;;
+    --prefix) [ $# -ge 2 ] || { echo "setup: --prefix needs a directory" >&2; exit 2; }; prefix=$2; shift ;;
+    --prefix=*) prefix=${1#--prefix=} ;;
+    *) echo "setup: unknown option '$1' (use --deps or --prefix DIR)" >&2; exit 2 ;;
+  esac
+  shift
+done
 
 packages=(
   pkg-config
@@ -42,6 +54,18 @@ if ! command -v swift >/dev/null 2>&1; then
   exit 1
 fi
 
-[ "${1:-}" = "--deps" ] && exit 0
+[ -n "$deps_only" ] && exit 0
 swift build -c release --product zoo
 echo "setup: built .build/release/zoo"
+
+if [ -n "$prefix" ]; then
+  zoo=.build/release/zoo
+  install -D -m 755 "$zoo" "$prefix/bin/zoo"
+  mkdir -p "$prefix/share/bash-completion/completions" "$prefix/share/zsh/site-functions" \
+           "$prefix/share/fish/vendor_completions.d"
+  "$zoo" --generate-completion-script bash > "$prefix/share/bash-completion/completions/zoo"
+  "$zoo" --generate-completion-script zsh > "$prefix/share/zsh/site-functions/_zoo"
+  "$zoo" --generate-completion-script fish > "$prefix/share/fish/vendor_completions.d/zoo.fish"
+  echo "setup: installed $prefix/bin/zoo and its completions under $prefix/share"
+  case ":$PATH:" in *":$prefix/bin:"*) ;; *) echo "setup: add $prefix/bin to your PATH" ;; esac
+fi

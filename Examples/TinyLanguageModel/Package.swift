@@ -1,0 +1,19 @@
+// swift-tools-version:6.0
+// A package that uses RNN Zoo as a library, the way another project would: it depends on the
+// repository by path and imports LanguageModel alone. CI builds and runs it.
+import Foundation
+import PackageDescription
+
+// A path dependency's identity is its folder's name, which is whatever the clone is called.
+let zoo = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .appendingPathComponent("../..").standardizedFileURL
+
+let package = Package(
+    name: "TinyLanguageModel",
+    dependencies: [.package(path: zoo.path)],
+    targets: [
+        .executableTarget(
+            name: "TinyLanguageModel",
+            dependencies: [.product(name: "LanguageModel", package: zoo.lastPathComponent)]),
+    ]
+)
