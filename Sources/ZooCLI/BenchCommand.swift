@@ -7,7 +7,8 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Throughput of the reference workloads, as JSON lines.",
         discussion: """
-            Prints the workloads of the PyTorch reference benchmark (torch_bench.py) with the same \
+            Prints the workloads of the PyTorch reference, scripts/reference/torch_bench.py in the \
+            repository, with the same \
             names and fields, plus the achieved GFLOP/s and the measured sgemm peak. Compare the two \
             in one shell session, as ratios. Build in release mode first.
             """)
