@@ -7,10 +7,10 @@ struct InfoCommand: ParsableCommand {
         commandName: "info", abstract: "Show the BLAS library, kernel, threads, CPU features and a measured sgemm speed.")
 
     @Flag(help: "Print one JSON object.") var json = false
-    @Option(help: "Threads for OpenBLAS and the engine.") var threads: Int = 2
+    @OptionGroup var threads: ThreadsOption
 
     func run() throws {
-        Engine.setThreads(threads)
+        threads.apply()
         let report = SystemReport.collect()
         if json {
             print(try report.jsonLine())

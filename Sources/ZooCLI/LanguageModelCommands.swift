@@ -21,7 +21,7 @@ struct TrainLanguageModel: ParsableCommand {
     }
 
     func run() throws {
-        Engine.setThreads(training.threads)
+        training.threads.apply()
         try training.checkOutputDirectory(task: LanguageModelNetwork.taskName)
         let tokenization = Tokenization(rawValue: tokens) ?? .char
         let text = try training.data.map { try CorpusText.load(path: $0) } ?? DefaultCorpus.load()
@@ -63,7 +63,7 @@ struct EvaluateLanguageModel: ParsableCommand {
     @Option(help: "Checkpoint. (default: runs/language-model/best.safetensors)") var checkpoint: String?
     @Option(help: "Data: a file or a train/valid/test directory. (default: the built-in corpus)") var data: String?
     @Option(help: "Split to score: valid or test.") var split: String = "test"
-    @Option(help: "Threads for the engine and OpenBLAS.") var threads: Int = 2
+    @OptionGroup var threads: ThreadsOption
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
@@ -71,7 +71,7 @@ struct EvaluateLanguageModel: ParsableCommand {
     }
 
     func run() throws {
-        Engine.setThreads(threads)
+        threads.apply()
         let path = try resolveCheckpoint(checkpoint, task: LanguageModelNetwork.taskName, trainCommand: "zoo train lm")
         let network = try LanguageModelNetwork.load(path: path)
         let text = try data.map { try CorpusText.load(path: $0) } ?? DefaultCorpus.load()
@@ -101,17 +101,18 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Sample among the K most likely tokens. (default: all)") var topK: Int?
     @Option(help: "Sample among the most likely tokens whose probabilities sum to P. (default: 1, all)") var topP: Float?
     @Option(help: "Random seed.") var seed: UInt64 = 1
-    @Option(help: "Threads for the engine and OpenBLAS.") var threads: Int = 1
+    @Option(help: "Threads for the engine and OpenBLAS. (default: 1: generation is one token at a time)") var threads: Int = 1
 
     func validate() throws {
         if length < 0 { throw ValidationError("--length must not be negative") }
         if temperature < 0 { throw ValidationError("--temperature must not be negative") }
         if let topK, topK <= 0 { throw ValidationError("--top-k must be positive") }
         if let topP, !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1]") }
+        if threads <= 0 { throw ValidationError("--threads must be positive, not \(threads)") }
     }
 
     func run() throws {
-        Engine.setThreads(threads)
+        Engine.setThreads(effectiveThreads(requested: threads))
         let path = try resolveCheckpoint(checkpoint, task: LanguageModelNetwork.taskName, trainCommand: "zoo train lm")
         let network = try LanguageModelNetwork.load(path: path)
         var rng = RandomGenerator(seed: seed)

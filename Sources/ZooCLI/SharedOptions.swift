@@ -21,7 +21,7 @@ struct TrainingFlags: ParsableArguments {
     @Option(help: "Print a progress line every N steps. (default: a quarter of --eval-every, at most \(TaskDefaults.maximumLogInterval))") var logEvery: Int?
     @Option(help: "Stop after N evaluations without improvement. (default: never)") var patience: Int?
     @Option(help: "Random seed.") var seed: UInt64 = 1
-    @Option(help: "Threads for the engine and OpenBLAS.") var threads: Int = 2
+    @OptionGroup var threads: ThreadsOption
     @Flag(help: "Continue the run in --out from its last checkpoint.") var resume = false
     @Flag(help: "Replace a previous run in --out.") var overwrite = false
     @Flag(help: "Print JSON lines instead of progress text.") var json = false
@@ -36,7 +36,6 @@ struct TrainingFlags: ParsableArguments {
         if TrainingOptions.OptimizerKind(rawValue: optimizer) == nil {
             throw ValidationError("--optimizer must be adam, adamw or sgd, not '\(optimizer)'")
         }
-        if threads <= 0 { throw ValidationError("--threads must be positive") }
         if let timeLimit, !(timeLimit > 0) { throw ValidationError("--time-limit must be positive") }
         if resume && overwrite { throw ValidationError("--resume and --overwrite contradict each other") }
     }
@@ -115,4 +114,33 @@ func printJSON<T: Encodable>(_ value: T) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+/// `--threads`, the same in every command: positive, by default the CPUs the process may use
+/// (its affinity mask and cgroup quota, at most 8), and capped there with a warning, since more
+/// threads than CPUs only wait for each other.
+struct ThreadsOption: ParsableArguments {
+    @Option(help: "Threads for the engine and OpenBLAS. (default: the CPUs this process may use, at most 8)")
+    var threads: Int?
+
+    func validate() throws {
+        if let threads, threads <= 0 { throw ValidationError("--threads must be positive, not \(threads)") }
+    }
+
+    /// Sizes the engine's team; `fallback` replaces the default where a command knows better.
+    func apply(default fallback: Int? = nil) {
+        Engine.setThreads(effectiveThreads(requested: threads ?? fallback))
+    }
+}
+
+/// `requested` (nil: the default), capped at the CPUs the process may use, with a warning.
+func effectiveThreads(requested: Int?) -> Int {
+    let available = AvailableProcessors.count
+    guard let requested else { return Engine.defaultThreads }
+    if requested > available {
+        FileHandle.standardError.write(Data(
+            "zoo: --threads \(requested) is more than the \(available) CPUs this process may use; using \(available)\n".utf8))
+        return available
+    }
+    return requested
 }

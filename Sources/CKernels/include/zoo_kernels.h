@@ -66,6 +66,9 @@ int zoo_vector_kernels_avx2(void);
  * packed product), 0 restores the choice the CPU allows. */
 void zoo_vector_kernels_use_baseline(int baseline);
 
+/* CPUs in the calling process's affinity mask; 0 when it cannot be read. */
+int zoo_affinity_cpu_count(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -5,7 +5,11 @@ import Synchronization
 /// persistent workers.
 ///
 /// The recurrent time loop forks and joins several times per timestep, so a hand-off must cost
-/// about a microsecond: idle workers spin for a while before they sleep. OpenBLAS runs
+/// about a microsecond when every member has a core: a waiting thread (an idle worker, or the
+/// caller joining) first spins. But the machine may be shared (more threads than cores, another
+/// run, a busy neighbour), and a spinning thread then takes the core from the very thread it
+/// waits for. So the spin is short; after it the waiter yields its core on every poll
+/// (`sched_yield`), and after a few milliseconds it sleeps until woken. OpenBLAS runs
 /// single-threaded inside each member (`Engine.setThreads`), so its own pool never spins
 /// against the team for the same cores.
 final class ThreadTeam: @unchecked Sendable {
@@ -18,9 +22,13 @@ final class ThreadTeam: @unchecked Sendable {
     private let busy = Atomic<Bool>(false)
     private var task: ((Int) -> Void)?
     private var workers: [WorkerSlot] = []
+    /// The caller, asleep until the last worker finishes (see `run`).
+    private let caller = WorkerSlot()
 
-    /// How long an idle worker spins before sleeping, in polls.
-    private static let spinPolls = 200_000
+    /// Polls of pure spinning (a few microseconds), then polls that yield the core, before a
+    /// waiter sleeps. A yield returns at once when no other thread wants the core.
+    private static let spinPolls = 2_000
+    private static let yieldPolls = 2_000
 
     private final class WorkerSlot: @unchecked Sendable {
         let sleeping = Atomic<Bool>(false)
@@ -55,7 +63,7 @@ final class ThreadTeam: @unchecked Sendable {
                 slot.wake.signal()
             }
             escapable(0)
-            while pending.load(ordering: .acquiring) > 0 { BLAS.spinPause() }
+            wait(slot: caller) { pending.load(ordering: .acquiring) == 0 }
             task = nil
         }
     }
@@ -63,23 +71,34 @@ final class ThreadTeam: @unchecked Sendable {
     private func workerLoop(index: Int, slot: WorkerSlot) {
         var seen = 0   // the generation at creation: a worker that starts late must not skip the first fork
         while true {
-            var polls = 0
-            while generation.load(ordering: .acquiring) == seen {
-                polls += 1
-                if polls < Self.spinPolls { BLAS.spinPause(); continue }
-                // Sleep; re-check after announcing it so a fork in between is not missed.
-                slot.sleeping.store(true, ordering: .sequentiallyConsistent)
-                if generation.load(ordering: .sequentiallyConsistent) != seen {
-                    if slot.sleeping.exchange(false, ordering: .acquiringAndReleasing) { break }
-                    slot.wake.wait()   // the forking thread saw us sleeping and signals
-                    break
-                }
-                slot.wake.wait()
-                polls = 0
-            }
+            wait(slot: slot) { generation.load(ordering: .acquiring) != seen }
             seen += 1   // the caller waits for every member, so generations come one at a time
             task?(index)
-            pending.subtract(1, ordering: .releasing)
+            // The last one to finish wakes the caller if it went to sleep.
+            if pending.subtract(1, ordering: .acquiringAndReleasing).newValue == 0,
+               caller.sleeping.exchange(false, ordering: .sequentiallyConsistent) {
+                caller.wake.signal()
+            }
+        }
+    }
+
+    /// Returns once `ready()` holds: spins, then yields, then sleeps on `slot` until the thread
+    /// that makes `ready()` true finds `slot.sleeping` set and signals.
+    private func wait(slot: WorkerSlot, until ready: () -> Bool) {
+        var polls = 0
+        while !ready() {
+            polls += 1
+            if polls < Self.spinPolls { BLAS.spinPause(); continue }
+            if polls < Self.spinPolls + Self.yieldPolls { sched_yield(); continue }
+            // Sleep; re-check after announcing it so a change in between is not missed.
+            slot.sleeping.store(true, ordering: .sequentiallyConsistent)
+            if ready() {
+                if slot.sleeping.exchange(false, ordering: .acquiringAndReleasing) { return }
+                slot.wake.wait()   // the other side saw us sleeping and signals: take that signal
+                return
+            }
+            slot.wake.wait()
+            polls = 0
         }
     }
 }

@@ -45,7 +45,7 @@ public struct SystemReport: Codable {
             openblasCoretypeVariable: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"],
             threads: Engine.threads,
             cpuModel: OpenBLASKernel.cpuModel,
-            cpuCores: ProcessInfo.processInfo.activeProcessorCount,
+            cpuCores: AvailableProcessors.count,
             cpuFeatures: interestingFeatures.filter(features.contains),
             engineKernels: PackedColumns.kernelEnabled ? "avx2_fma" : "baseline",
             zooVersion: RNNEngine.zooVersion,

@@ -85,9 +85,10 @@ enum DirectionInput {
 
 /// Runs one direction forward. `h0`/`c0` are (B, H) or nil for zeros.
 ///
-/// Each thread of the engine's team owns a range of hidden units: per timestep it computes the
-/// recurrent product for its units' gate columns and then their pointwise update, so one
-/// fork-join per timestep is the only synchronisation.
+/// The hidden units are cut into chunks (`workChunks`) that the team's members take as they
+/// become free: per timestep a member computes the recurrent product for its chunk's gate
+/// columns and then their pointwise update, so one fork-join per timestep is the only
+/// synchronisation, and a member slowed by a busy core takes fewer chunks.
 func recurrentDirectionForward(
     _ cache: DirectionCache, input: DirectionInput, weights w: DirectionWeights,
     h0: UnsafePointer<Float>?, c0: UnsafePointer<Float>?, lengths: UnsafePointer<Int32>?
@@ -132,43 +133,47 @@ func recurrentDirectionForward(
     let team = Engine.team
     let members = team.size
     let gateCount = kind.gateCount
-    // W_hh packed once for the whole sequence, one block per (member, gate): the rows of this
-    // member's units in each gate block.
+    let chunks = workChunks(count: H, members: members)
+    let queue = ChunkQueue(count: chunks.count)
+    // W_hh packed once for the whole sequence, one block per (chunk, gate): the rows of the
+    // chunk's units in each gate block.
     let recurrent = PackedColumns(
         whh, leadingDimension: H, transposed: true, k: H,
-        columnBlocks: (0..<members * gateCount).map { index in
-            let units = memberRange(index / gateCount, of: members, count: H)
+        columnBlocks: (0..<chunks.count * gateCount).map { index in
+            let units = chunks[index / gateCount]
             let offset = (index % gateCount) * H
             return (offset + units.lowerBound)..<(offset + units.upperBound)
         },
-        rows: B, uses: T, owner: { $0 / gateCount })
+        rows: B, uses: T, owner: { $0 / gateCount % members })
     for s in 0..<T {
         let t = cache.reverse ? T - 1 - s : s
         let g = gates + t * B * G
         let hPrev = cache.states.data + cache.previousIndex(t) * B * H
         let hNext = cache.states.data + cache.nextIndex(t) * B * H
-        team.run { member in
-            let units = memberRange(member, of: members, count: H)
-            guard !units.isEmpty else { return }
-            let j0 = units.lowerBound
-            // The recurrent product for this member's units, one product per gate block.
-            let target = kind == .gru ? cache.hiddenProjection!.data + t * B * G : g
-            for gate in 0..<gateCount {
-                recurrent.multiply(block: member * gateCount + gate, m: B, a: hPrev, lda: H,
-                                   accumulate: kind != .gru, c: target + gate * H + j0, ldc: G)
-            }
-            switch kind {
-            case .lstm:
-                let cells = cache.cells!.data
-                lstmStepForward(gates: g, cPrev: cells + cache.previousIndex(t) * B * H, hPrev: hPrev,
-                                cNext: cells + cache.nextIndex(t) * B * H, hNext: hNext,
-                                batch: B, hiddenSize: H, units: units, time: t, lengths: lengths)
-            case .gru:
-                gruStepForward(gates: g, hidden: target, hiddenBias: bhh, hPrev: hPrev, hNext: hNext,
-                               batch: B, hiddenSize: H, units: units, time: t, lengths: lengths)
-            case .rnnTanh, .rnnRelu:
-                simpleRNNStepForward(gates: g, hPrev: hPrev, hNext: hNext, batch: B, hiddenSize: H,
-                                     relu: kind == .rnnRelu, units: units, time: t, lengths: lengths)
+        queue.reset()
+        team.run { _ in
+            while let chunk = queue.next() {
+                let units = chunks[chunk]
+                let j0 = units.lowerBound
+                // The recurrent product for this chunk's units, one product per gate block.
+                let target = kind == .gru ? cache.hiddenProjection!.data + t * B * G : g
+                for gate in 0..<gateCount {
+                    recurrent.multiply(block: chunk * gateCount + gate, m: B, a: hPrev, lda: H,
+                                       accumulate: kind != .gru, c: target + gate * H + j0, ldc: G)
+                }
+                switch kind {
+                case .lstm:
+                    let cells = cache.cells!.data
+                    lstmStepForward(gates: g, cPrev: cells + cache.previousIndex(t) * B * H, hPrev: hPrev,
+                                    cNext: cells + cache.nextIndex(t) * B * H, hNext: hNext,
+                                    batch: B, hiddenSize: H, units: units, time: t, lengths: lengths)
+                case .gru:
+                    gruStepForward(gates: g, hidden: target, hiddenBias: bhh, hPrev: hPrev, hNext: hNext,
+                                   batch: B, hiddenSize: H, units: units, time: t, lengths: lengths)
+                case .rnnTanh, .rnnRelu:
+                    simpleRNNStepForward(gates: g, hPrev: hPrev, hNext: hNext, batch: B, hiddenSize: H,
+                                         relu: kind == .rnnRelu, units: units, time: t, lengths: lengths)
+                }
             }
         }
     }
@@ -191,9 +196,10 @@ struct DirectionBackwardScratch {
 ///   for a dense input, the embedding table's gradient (V, E) for tokens — and adds
 ///   dLoss/dh0 (and dc0) into `dh0`/`dc0` when given.
 ///
-/// Per timestep, each member first finishes the previous step's dh for its units (its columns
-/// of dGates · W_hh), then runs the pointwise backward of its units; both touch only its own
-/// columns, so one fork-join per timestep suffices.
+/// Per timestep, each chunk of units (taken by whichever member is free) first finishes the
+/// previous step's dh for its units (its columns of dGates · W_hh), then runs the pointwise
+/// backward of its units; both touch only its own columns, so one fork-join per timestep
+/// suffices.
 func recurrentDirectionBackward(
     _ cache: DirectionCache, input: DirectionInput, weights w: DirectionWeights,
     dOutput: UnsafePointer<Float>, dFinalH: UnsafePointer<Float>?, dFinalC: UnsafePointer<Float>?,
@@ -215,44 +221,47 @@ func recurrentDirectionBackward(
     let team = Engine.team
     let members = team.size
     func timeAt(_ s: Int) -> Int { cache.reverse ? s : T - 1 - s }   // the forward order, reversed
-    // W_hh (G·H × H) packed once, one block per member: the columns of its units.
+    let chunks = workChunks(count: H, members: members)
+    let queue = ChunkQueue(count: chunks.count)
+    // W_hh (G·H × H) packed once, one block per chunk: the columns of its units.
     let recurrent = PackedColumns(
         whh, leadingDimension: H, transposed: false, k: G,
-        columnBlocks: (0..<members).map { memberRange($0, of: members, count: H) },
-        rows: B, uses: T, owner: { $0 })
+        columnBlocks: chunks, rows: B, uses: T, owner: { $0 % members })
 
     for s in 0...T {
-        team.run { member in
-            let units = memberRange(member, of: members, count: H)
-            guard !units.isEmpty else { return }
-            let j0 = units.lowerBound
-            if s > 0 {
-                // dh_{prev} (this member's columns) += dHidden(t_{s−1}) · W_hh[:, units]
-                let previous = hiddenSide + timeAt(s - 1) * B * G
-                recurrent.multiply(block: member, m: B, a: previous, lda: G, accumulate: true,
-                                   c: carry[s % 2] + j0, ldc: H)
-            }
-            guard s < T else { return }
-            let t = timeAt(s)
-            let g = gates + t * B * G
-            let dh = carry[s % 2], dhPrev = carry[(s + 1) % 2]
-            let dy = dOutput + t * B * H
-            for b in 0..<B {
-                for j in units { dh[b * H + j] += dy[b * H + j] }
-            }
-            switch kind {
-            case .lstm:
-                let cells = cache.cells!.data
-                lstmStepBackward(gates: g, cPrev: cells + cache.previousIndex(t) * B * H,
-                                 cNext: cells + cache.nextIndex(t) * B * H, dh: dh, dc: dc, dhPrev: dhPrev,
-                                 batch: B, hiddenSize: H, units: units, time: t, lengths: lengths)
-            case .gru:
-                gruStepBackward(gates: g, hidden: hiddenSide + t * B * G,
-                                hPrev: cache.states.data + cache.previousIndex(t) * B * H,
-                                dh: dh, dhPrev: dhPrev, batch: B, hiddenSize: H, units: units, time: t, lengths: lengths)
-            case .rnnTanh, .rnnRelu:
-                simpleRNNStepBackward(gates: g, dh: dh, dhPrev: dhPrev, batch: B, hiddenSize: H,
-                                      relu: kind == .rnnRelu, units: units, time: t, lengths: lengths)
+        queue.reset()
+        team.run { _ in
+            while let chunk = queue.next() {
+                let units = chunks[chunk]
+                let j0 = units.lowerBound
+                if s > 0 {
+                    // dh_{prev} (this chunk's columns) += dHidden(t_{s−1}) · W_hh[:, units]
+                    let previous = hiddenSide + timeAt(s - 1) * B * G
+                    recurrent.multiply(block: chunk, m: B, a: previous, lda: G, accumulate: true,
+                                       c: carry[s % 2] + j0, ldc: H)
+                }
+                guard s < T else { continue }
+                let t = timeAt(s)
+                let g = gates + t * B * G
+                let dh = carry[s % 2], dhPrev = carry[(s + 1) % 2]
+                let dy = dOutput + t * B * H
+                for b in 0..<B {
+                    for j in units { dh[b * H + j] += dy[b * H + j] }
+                }
+                switch kind {
+                case .lstm:
+                    let cells = cache.cells!.data
+                    lstmStepBackward(gates: g, cPrev: cells + cache.previousIndex(t) * B * H,
+                                     cNext: cells + cache.nextIndex(t) * B * H, dh: dh, dc: dc, dhPrev: dhPrev,
+                                     batch: B, hiddenSize: H, units: units, time: t, lengths: lengths)
+                case .gru:
+                    gruStepBackward(gates: g, hidden: hiddenSide + t * B * G,
+                                    hPrev: cache.states.data + cache.previousIndex(t) * B * H,
+                                    dh: dh, dhPrev: dhPrev, batch: B, hiddenSize: H, units: units, time: t, lengths: lengths)
+                case .rnnTanh, .rnnRelu:
+                    simpleRNNStepBackward(gates: g, dh: dh, dhPrev: dhPrev, batch: B, hiddenSize: H,
+                                          relu: kind == .rnnRelu, units: units, time: t, lengths: lengths)
+                }
             }
         }
     }
