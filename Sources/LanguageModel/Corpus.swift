@@ -42,6 +42,7 @@ public enum CorpusError: Error, CustomStringConvertible, Equatable {
     case notText(path: String, reason: String)
     case missingSplit(directory: String, file: String)
     case tooSmall(path: String, tokens: Int, needed: Int)
+    case wouldOverwrite(path: String)
 
     public var description: String {
         switch self {
@@ -49,6 +50,8 @@ public enum CorpusError: Error, CustomStringConvertible, Equatable {
         case .empty(let p): return "\(p): the corpus is empty"
         case .notText(let p, let reason): return "\(p): not a text file (\(reason))"
         case .missingSplit(let d, let f): return "\(d): a corpus directory needs train.txt, valid.txt and test.txt; \(f) is missing"
+        case .wouldOverwrite(let p):
+            return "\(p) already exists; pass --overwrite to replace it, or choose another --out"
         case .tooSmall(let p, let tokens, let needed):
             return "\(p): \(tokens) tokens is too little to train on (need at least \(needed))"
         }

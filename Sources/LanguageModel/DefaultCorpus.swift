@@ -30,15 +30,20 @@ public enum DefaultCorpus {
     }
 
     /// Writes train.txt, valid.txt and test.txt into `directory` (`zoo data lm --out DIR`).
-    public static func write(to outputDirectory: String) throws -> [String] {
+    /// Writes the splits as train.txt, valid.txt and test.txt; refuses to replace an existing
+    /// file (it may hold the user's edits) unless `overwrite`.
+    public static func write(to outputDirectory: String, overwrite: Bool = false) throws -> [String] {
         let corpus = try load()
-        try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
-        var written: [String] = []
-        for (name, text) in [("train.txt", corpus.train), ("valid.txt", corpus.valid), ("test.txt", corpus.test)] {
-            let path = (outputDirectory as NSString).appendingPathComponent(name)
-            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
-            written.append(path)
+        let files = [("train.txt", corpus.train), ("valid.txt", corpus.valid), ("test.txt", corpus.test)].map {
+            ((outputDirectory as NSString).appendingPathComponent($0.0), $0.1)
         }
-        return written
+        if !overwrite, let existing = files.first(where: { FileManager.default.fileExists(atPath: $0.0) }) {
+            throw CorpusError.wouldOverwrite(path: existing.0)
+        }
+        try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
+        for (path, text) in files {
+            try writeAtomically(Data(text.utf8), to: path)
+        }
+        return files.map(\.0)
     }
 }

@@ -44,7 +44,7 @@ struct TrainLanguageModel: ParsableCommand {
                   + "\(corpus.vocabulary.count) \(tokenization.rawValue) tokens, \(network.parameters.count) parameters")
             print("data: \(corpus.train.count) training tokens (\(task.stepsPerEpoch) steps per epoch), \(corpus.valid.count) validation tokens")
         }
-        let summary = try Trainer(task: task, options: options).run()
+        let summary = try runTraining(Trainer(task: task, options: options))
         if training.json {
             try printJSON(summary)
         } else {
@@ -129,8 +129,9 @@ struct LanguageModelData: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "language-model", abstract: "Write the built-in corpus as train/valid/test.txt.", aliases: ["lm"])
     @Option(help: "Directory to write into.") var out: String
+    @Flag(help: "Replace train.txt, valid.txt and test.txt if they exist.") var overwrite = false
 
     func run() throws {
-        for path in try DefaultCorpus.write(to: out) { print(path) }
+        for path in try DefaultCorpus.write(to: out, overwrite: overwrite) { print(path) }
     }
 }

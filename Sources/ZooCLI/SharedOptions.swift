@@ -55,7 +55,8 @@ struct TrainingFlags: ParsableArguments {
         options.earlyStopPatience = patience
         options.timeLimit = timeLimit
         options.resume = resume
-        options.overwrite = overwrite || dryRun
+        // A dry run replaces only its own default directory, never a run the user named.
+        options.overwrite = overwrite || (dryRun && out == nil)
         options.json = json
         options.seed = seed
         return options
@@ -67,7 +68,7 @@ struct TrainingFlags: ParsableArguments {
         let directory = outputDirectory(task: task)
         let fileManager = FileManager.default
         let hasRun = ["last.safetensors", "best.safetensors"].contains { fileManager.fileExists(atPath: directory + "/" + $0) }
-        if hasRun && !resume && !overwrite && !dryRun { throw TrainingError.runExists(directory: directory) }
+        if hasRun && !resume && !overwrite && !(dryRun && out == nil) { throw TrainingError.runExists(directory: directory) }
         if resume && !fileManager.fileExists(atPath: directory + "/last.safetensors") {
             throw TrainingError.nothingToResume(directory: directory)
         }
@@ -143,4 +144,18 @@ func effectiveThreads(requested: Int?) -> Int {
         return available
     }
     return requested
+}
+
+/// Runs a training loop that stops cleanly on Ctrl-C or SIGTERM: saved at the step it reached,
+/// a message that says how to resume, and the exit status of the signal.
+func runTraining(_ trainer: Trainer) throws -> TrainingSummary {
+    Interruption.install()
+    trainer.shouldStop = { Interruption.requested }
+    do {
+        return try trainer.run()
+    } catch let error as TrainingError {
+        guard case .interrupted = error else { throw error }
+        FileHandle.standardError.write(Data("zoo: \(error)\n".utf8))
+        throw ExitCode(Interruption.exitStatus)
+    }
 }

@@ -174,4 +174,53 @@ final class LanguageModelTests: TemporaryDirectoryTestCase {
         _ = try LanguageModelNetwork.load(path: directory + "/tied/best.safetensors")
         try run(steps: 10, resume: true)
     }
+
+    /// A run stopped on request mid-interval, then resumed, ends exactly where an uninterrupted
+    /// run ends: the same tensors and the same progress lines.
+    func testInterruptedRunResumesExactly() throws {
+        let text = String(repeating: "abcabd abcabd\nxyz xyz\n", count: 60)
+        let corpus = try Corpus(text: CorpusText.split(text, source: "generated"), tokenization: .char)
+        func trainer(steps: Int, out: String, resume: Bool) throws -> Trainer {
+            var rng = RandomGenerator(seed: 5)
+            let config = LanguageModelConfig(cell: .gru, embeddingSize: 8, hiddenSize: 16, tokens: .char, dropout: 0.1)
+            let network = try LanguageModelNetwork(config: config, vocabulary: corpus.vocabulary, rng: &rng)
+            let task = try LanguageModelTrainingTask(network: network, corpus: corpus,
+                                                     settings: LanguageModelTrainingSettings(batchSize: 4, bptt: 8))
+            var options = TrainingOptions(steps: steps, evaluateEvery: 10, logEvery: 4, learningRate: 0.02, outputDirectory: out)
+            options.resume = resume
+            options.json = true
+            return Trainer(task: task, options: options)
+        }
+        func progress(_ lines: [String]) -> [String] {
+            lines.filter { $0.hasPrefix(#"{"step""#) }.map {
+                $0.replacingOccurrences(of: #", "(units_per_s|eta_s)": [0-9.e+-]+"#, with: "", options: .regularExpression)
+            }
+        }
+        var whole: [String] = []
+        let a = try trainer(steps: 30, out: directory + "/whole", resume: false)
+        a.output = { whole.append($0) }
+        try a.run()
+
+        var cut: [String] = []
+        let b = try trainer(steps: 30, out: directory + "/cut", resume: false)
+        b.output = { cut.append($0) }
+        var steps = 0
+        b.shouldStop = { steps += 1; return steps >= 13 }   // asked after every step: stops after step 13
+        XCTAssertThrowsError(try b.run()) { error in
+            guard case TrainingError.interrupted(_, let step) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(step, 13)
+        }
+        let c = try trainer(steps: 30, out: directory + "/cut", resume: true)
+        c.output = { cut.append($0) }
+        try c.run()
+        XCTAssertEqual(progress(cut), progress(whole))
+        let finalWhole = try SafeTensors.read(path: directory + "/whole/last.safetensors")
+        let finalCut = try SafeTensors.read(path: directory + "/cut/last.safetensors")
+        for name in finalWhole.names { XCTAssertEqual(finalCut.tensors[name]?.array, finalWhole.tensors[name]?.array, name) }
+        XCTAssertTrue(cut.contains { $0.hasPrefix(#"{"event": "resumed", "step": 13"#) }, "\(cut)")
+
+        // Resuming with fewer steps than the run has says so.
+        let d = try trainer(steps: 20, out: directory + "/cut", resume: true)
+        XCTAssertThrowsError(try d.run()) { XCTAssertTrue("\($0)".contains("already at step 30"), "\($0)") }
+    }
 }

@@ -55,13 +55,13 @@ final class TrainerTests: TemporaryDirectoryTestCase {
     func testPrimaryMetricChoosesBestDrivesPlateauAndEarlyStop() throws {
         let task = ScriptedTask(scores: [0.5, 0.7, 0.6, 0.65, 0.9])
         var options = options(steps: 100, out: directory + "/run")
-        options.earlyStopPatience = 1
+        options.earlyStopPatience = 2
         options.plateauPatience = 0
         var lines: [String] = []
         let trainer = Trainer(task: task, options: options)
         trainer.output = { lines.append($0) }
         let summary = try trainer.run()
-        // 0.5, 0.7 (best), 0.6 and 0.65 are not better: two evaluations without improvement.
+        // 0.5, 0.7 (best), then 0.6 and 0.65 are not better: patience 2 stops after the second.
         XCTAssertEqual(summary.steps, 40)
         XCTAssertTrue(summary.stoppedEarly)
         XCTAssertEqual(summary.primaryMetric, "accuracy")
@@ -104,5 +104,26 @@ final class TrainerTests: TemporaryDirectoryTestCase {
         try second.run()
         XCTAssertEqual(resumed.norm.batchesTracked.value[0], 5)
         assertClose(resumed.trainable.value, Tensor(shape: [3], repeating: 1 - 3.5))
+    }
+
+    /// --overwrite removes the old run before the new one writes anything: a new run cut short
+    /// leaves only its own files.
+    func testOverwriteClearsTheOldRunFirst() throws {
+        let out = directory + "/run"
+        let first = Trainer(task: ScriptedTask(scores: [0.5, 0.9]), options: options(steps: 20, out: out))
+        first.output = { _ in }
+        try first.run()
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/best.safetensors"))
+        var again = options(steps: 20, out: out)
+        again.overwrite = true
+        let second = Trainer(task: ScriptedTask(scores: [0.5]), options: again)
+        second.output = { _ in }
+        var steps = 0
+        second.shouldStop = { steps += 1; return steps >= 3 }
+        XCTAssertThrowsError(try second.run())
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/best.safetensors"), "the old run's best checkpoint is gone")
+        XCTAssertEqual(try SafeTensors.read(path: out + "/last.safetensors").metadata["zoo.step"], "3")
+        let log = try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8)
+        XCTAssertFalse(log.contains(#""step": 20"#) || log.contains(#""step": 10"#), log)
     }
 }

@@ -15,6 +15,10 @@ public final class Trainer {
     public let options: TrainingOptions
     /// Receives each progress or evaluation line (the CLI prints them).
     public var output: (String) -> Void = { print($0); fflush(nil) }
+    /// Asked after every step: true ends the run cleanly there (the CLI answers Ctrl-C and
+    /// SIGTERM with it). The loop saves `last` and its state at that step and throws
+    /// `TrainingError.interrupted`; a resumed run ends exactly where an uninterrupted one does.
+    public var shouldStop: () -> Bool = { false }
 
     public var bestPath: String { options.outputDirectory + "/best.safetensors" }
     public var lastPath: String { options.outputDirectory + "/last.safetensors" }
@@ -32,6 +36,8 @@ public final class Trainer {
     private var evaluationsWithoutImprovement = 0
     private var trainCurve: [(x: Double, y: Double)] = []
     private var validCurve: [(x: Double, y: Double)] = []
+    /// The progress line's running sums since the last line: loss · units, units, steps.
+    private var interval = (loss: 0.0, count: 0, steps: 0)
 
     public init(task: TrainingTask, options: TrainingOptions) {
         self.task = task
@@ -57,24 +63,30 @@ public final class Trainer {
         let fileManager = FileManager.default
         try fileManager.createDirectory(atPath: options.outputDirectory, withIntermediateDirectories: true)
         let optimizer = makeOptimizer()
+        let runFiles = [lastPath, statePath, bestPath, metricsPath, plotPath]
         if options.resume {
             guard fileManager.fileExists(atPath: lastPath) else { throw TrainingError.nothingToResume(directory: options.outputDirectory) }
             try restore(into: optimizer)
-            output("resuming \(options.outputDirectory) at step \(step)")
-        } else if fileManager.fileExists(atPath: lastPath) || fileManager.fileExists(atPath: bestPath) {
+            guard step < options.steps else { throw TrainingError.alreadyPast(directory: options.outputDirectory, step: step, steps: options.steps) }
+            event("resumed", "resuming \(options.outputDirectory) at step \(step)", [("directory", .string(options.outputDirectory))])
+        } else if runFiles.contains(where: fileManager.fileExists) {
             guard options.overwrite else { throw TrainingError.runExists(directory: options.outputDirectory) }
-            try? fileManager.removeItem(atPath: metricsPath)
+            // The old run goes before the new one writes anything: the directory never holds
+            // parts of two runs, even if this one is cut short.
+            for file in runFiles where fileManager.fileExists(atPath: file) {
+                do { try fileManager.removeItem(atPath: file) } catch {
+                    throw CheckpointError.writeFailed(path: file, reason: "cannot remove the previous run's file")
+                }
+            }
         }
         let metricsLog = try MetricsLog(path: metricsPath, keepingStepsUpTo: step)
 
         let start = Date()
-        var intervalLoss = 0.0, intervalCount = 0, intervalSteps = 0
         var intervalSeconds = 0.0   // training time only: evaluations and saving are not counted
         var lastValidation: Double?
-        var stoppedEarly = false
-        var outOfTime = false
+        var stopReason = StopReason.steps
 
-        while step < options.steps && !outOfTime {
+        while step < options.steps {
             let stepStart = DispatchTime.now().uptimeNanoseconds
             let tape = Tape()
             task.parameters.zeroGradients()
@@ -92,18 +104,18 @@ public final class Trainer {
             optimizer.step()
             optimizer.learningRate = scheduledRate
             step += 1
-            intervalLoss += value * Double(count)
-            intervalCount += count
-            intervalSteps += 1
+            interval.loss += value * Double(count)
+            interval.count += count
+            interval.steps += 1
             intervalSeconds += Double(DispatchTime.now().uptimeNanoseconds - stepStart) / 1e9
-            if let limit = options.timeLimit, Date().timeIntervalSince(start) >= limit { outOfTime = true }
-            let last = step == options.steps || outOfTime
+            if let limit = options.timeLimit, Date().timeIntervalSince(start) >= limit { stopReason = .timeLimit }
+            let last = step == options.steps || stopReason == .timeLimit
 
             if step % options.logEvery == 0 || last {
                 let seconds = intervalSeconds
-                let mean = intervalLoss / Double(max(intervalCount, 1))
-                let rate = Double(intervalCount) / max(seconds, 1e-9)
-                var eta = Double(options.steps - step) * seconds / Double(max(intervalSteps, 1))
+                let mean = interval.loss / Double(max(interval.count, 1))
+                let rate = Double(interval.count) / max(seconds, 1e-9)
+                var eta = Double(options.steps - step) * seconds / Double(max(interval.steps, 1))
                 if let limit = options.timeLimit { eta = min(eta, max(0, limit - Date().timeIntervalSince(start))) }
                 trainCurve.append((Double(step), mean))
                 var fields: [(String, JSONValue)] = [("step", .int(step)), ("train_loss", .double(mean))]
@@ -117,7 +129,15 @@ public final class Trainer {
                     output(String(format: "step %d/%d | loss %.4f | %@ | %@/s | lr %.3g | ETA %@", step, options.steps, mean,
                                   named, formatCount(rate), Double(optimizer.learningRate), formatDuration(eta)))
                 }
-                intervalLoss = 0; intervalCount = 0; intervalSteps = 0; intervalSeconds = 0
+                interval = (0, 0, 0)
+                intervalSeconds = 0
+            }
+
+            if !last && step % options.evaluateEvery != 0 && shouldStop() {
+                // Saved at this step, validation or not, so nothing since the last save is lost.
+                try save(optimizer, validation: nil)
+                try? renderPlot()
+                throw TrainingError.interrupted(directory: options.outputDirectory, step: step)
             }
 
             let scheduled = step % options.evaluateEvery == 0
@@ -151,31 +171,45 @@ public final class Trainer {
                 }
                 try save(optimizer, validation: validation)
                 try? renderPlot()
-                if scheduled, let patience = options.earlyStopPatience, evaluationsWithoutImprovement > patience {
-                    output("early stop: no improvement in \(evaluationsWithoutImprovement) evaluations")
-                    stoppedEarly = true
+                if scheduled, let patience = options.earlyStopPatience, evaluationsWithoutImprovement >= patience {
+                    event("early_stop", "early stop: no improvement in \(evaluationsWithoutImprovement) evaluations",
+                          [("evaluations_without_improvement", .int(evaluationsWithoutImprovement))])
+                    stopReason = .earlyStop
                     break
+                }
+                if stopReason == .timeLimit { break }
+                if shouldStop() && step < options.steps {
+                    throw TrainingError.interrupted(directory: options.outputDirectory, step: step)
                 }
             }
         }
-        if outOfTime { output("stopped at the time limit after \(step) steps") }
+        if stopReason == .timeLimit { event("time_limit", "stopped at the time limit after \(step) steps", []) }
         return TrainingSummary(steps: step, bestValidationScore: bestScore,
                                lastValidationScore: lastValidation, primaryMetric: primaryMetric, bestCheckpoint: bestPath,
-                               stoppedEarly: stoppedEarly, seconds: Date().timeIntervalSince(start))
+                               stoppedEarly: step < options.steps, stopReason: stopReason.rawValue,
+                               seconds: Date().timeIntervalSince(start))
     }
 
-    private func checkpointMetadata(_ validation: ValidationResult) -> [String: String] {
+    private enum StopReason: String { case steps, timeLimit = "time_limit", earlyStop = "early_stop" }
+
+    /// A line about the run itself (resumed, early stop, time limit): text, or with `--json`
+    /// a JSON object `{"event": name, "step": …, …}`, so that stdout stays JSON lines.
+    private func event(_ name: String, _ text: String, _ fields: [(String, JSONValue)]) {
+        output(options.json ? jsonLine([("event", .string(name)), ("step", .int(step))] + fields) : text)
+    }
+
+    private func checkpointMetadata(_ validation: ValidationResult?) -> [String: String] {
         var metadata = task.checkpointMetadata
         metadata["zoo.task"] = task.taskName
         metadata["zoo.step"] = String(step)
-        for (name, value) in validation.metrics { metadata["zoo.valid_" + name] = String(value) }
+        for (name, value) in validation?.metrics ?? [] { metadata["zoo.valid_" + name] = String(value) }
         metadata["zoo.version"] = zooVersion
         return metadata
     }
 
     /// Writes `last.safetensors` and its state file: optimizer, loop state, RNG and the task's
     /// data position, so that `--resume` continues exactly.
-    private func save(_ optimizer: Optimizer, validation: ValidationResult) throws {
+    private func save(_ optimizer: Optimizer, validation: ValidationResult?) throws {
         try SafeTensors.write(task.checkpointTensors, metadata: checkpointMetadata(validation),
                               dtypes: task.parameters.namedDTypes, to: lastPath)
         let progress = task.saveProgress()
@@ -188,6 +222,7 @@ public final class Trainer {
         metadata["trainer.rng"] = rng.stateWords.map(String.init).joined(separator: ",")
         metadata["trainer.train_curve"] = trainCurve.map { "\($0.x):\($0.y)" }.joined(separator: ",")
         metadata["trainer.valid_curve"] = validCurve.map { "\($0.x):\($0.y)" }.joined(separator: ",")
+        metadata["trainer.interval"] = "\(interval.loss),\(interval.count),\(interval.steps)"
         var tensors = optimizer.stateTensors()
         tensors += progress.tensors.map { ("progress." + $0.0, $0.1) }
         var full = optimizer.stateMetadata()
@@ -232,6 +267,15 @@ public final class Trainer {
         }
         trainCurve = curve(metadata["trainer.train_curve"])
         validCurve = curve(metadata["trainer.valid_curve"])
+        let sums = (metadata["trainer.interval"] ?? "0,0,0").split(separator: ",")
+        if sums.count == 3, let loss = Double(sums[0]), let count = Int(sums[1]), let steps = Int(sums[2]) {
+            interval = (loss, count, steps)
+        }
+        // The model and its state are two files: a process killed between the two writes leaves
+        // them at different steps, which must not resume as one run.
+        if let modelStep = model.metadata["zoo.step"], modelStep != String(savedStep) {
+            throw CheckpointError.malformed(path: statePath, reason: "it is at step \(savedStep) but last.safetensors at step \(modelStep) (the run was killed while saving); resume from best.safetensors is not possible, start again with --overwrite")
+        }
         var progressTensors: [String: Tensor] = [:]
         for (name, t) in state.tensors where name.hasPrefix("progress.") { progressTensors[String(name.dropFirst(9))] = t }
         var progressMetadata: [String: String] = [:]

@@ -44,13 +44,16 @@ public struct TrainingSummary: Codable, Sendable {
     public var lastValidationScore: Double?
     public var primaryMetric: String
     public var bestCheckpoint: String
+    /// Whether the run ended before `steps` (early stop or time limit).
     public var stoppedEarly: Bool
+    /// "steps", "time_limit" or "early_stop".
+    public var stopReason: String
     public var seconds: Double
 
     enum CodingKeys: String, CodingKey {
         case steps, bestValidationScore = "best_valid_score", lastValidationScore = "last_valid_score"
         case primaryMetric = "primary_metric"
-        case bestCheckpoint = "best_checkpoint", stoppedEarly = "stopped_early", seconds
+        case bestCheckpoint = "best_checkpoint", stoppedEarly = "stopped_early", stopReason = "stop_reason", seconds
     }
 }
 
@@ -60,6 +63,10 @@ public enum TrainingError: Error, CustomStringConvertible {
     case nothingToResume(directory: String)
     case invalid(String)
     case diverged(step: Int, loss: Double)
+    /// Stopped on request (Ctrl-C, SIGTERM) after `step`, saved there.
+    case interrupted(directory: String, step: Int)
+    /// A resumed run already at or past the steps asked for.
+    case alreadyPast(directory: String, step: Int, steps: Int)
 
     public var description: String {
         switch self {
@@ -69,6 +76,10 @@ public enum TrainingError: Error, CustomStringConvertible {
             return "\(d): nothing to resume (no last.safetensors); train without --resume first"
         case .invalid(let message):
             return message
+        case .interrupted(let d, let step):
+            return "stopped after step \(step) and saved it in \(d); run the same command with --resume to continue"
+        case .alreadyPast(let d, let step, let steps):
+            return "\(d) is already at step \(step), not below the \(steps) steps asked for; pass a larger --steps to train further"
         case .diverged(let step, let loss):
             return "training diverged at step \(step) (loss \(loss)); lower --learning-rate or enable clipping"
         }

@@ -1,0 +1,90 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// What a user must be able to count on: Ctrl-C stops cleanly and resumes, nothing of an
+/// existing run or data set is replaced without --overwrite, --json prints only JSON.
+final class TrustworthyRunTests: TemporaryDirectoryTestCase {
+    private func writeCorpus() throws -> String {
+        let path = directory + "/corpus.txt"
+        try String(repeating: "the cat sat on the mat and the dog sat on the log\n", count: 400)
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func testCtrlCSavesTheStepAndResumeFinishesTheRun() throws {
+        let corpus = try writeCorpus()
+        let out = directory + "/run"
+        let arguments = ["train", "lm", "--data", corpus, "--out", out, "--hidden-size", "16", "--embedding-size", "8",
+                         "--batch-size", "4", "--bptt", "16", "--steps", "100000", "--eval-every", "1000", "--log-every", "1", "--json"]
+        let process = Process()
+        process.executableURL = zooExecutable
+        process.arguments = arguments
+        let stdout = Pipe(), stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        try process.run()
+        // Wait for training to be under way, then press Ctrl-C.
+        var seen = Data()
+        while !String(decoding: seen, as: UTF8.self).contains(#""step": 3,"#) {
+            let chunk = stdout.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen += chunk
+        }
+        process.interrupt()
+        seen += stdout.fileHandleForReading.readDataToEndOfFile()
+        let errors = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 130, errors)
+        XCTAssertTrue(errors.contains("--resume"), errors)
+        let lines = String(decoding: seen, as: UTF8.self).split(separator: "\n")
+        for line in lines {
+            XCTAssertNotNil(try? JSONSerialization.jsonObject(with: Data(line.utf8)), "not JSON: \(line)")
+        }
+        let last = try JSONSerialization.jsonObject(with: Data(lines.last!.utf8)) as? [String: Any]
+        let stopped = try XCTUnwrap(last?["step"] as? Int)
+        // The checkpoint holds the step the run stopped at, and the run resumes from there.
+        let header = try String(contentsOfFile: out + "/last.safetensors", encoding: .isoLatin1)
+        XCTAssertTrue(header.contains(#""zoo.step":"\#(stopped)""#), "saved at step \(stopped)")
+        let resumed = try zoo(arguments.map { $0 == "100000" ? String(stopped + 2) : $0 } + ["--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        let resumedLines = resumed.stdout.split(separator: "\n")
+        XCTAssertTrue(resumedLines.first?.contains(#""event": "resumed", "step": \#(stopped)"#) ?? false, resumed.stdout)
+        for line in resumedLines {
+            XCTAssertNotNil(try? JSONSerialization.jsonObject(with: Data(line.utf8)), "not JSON: \(line)")
+        }
+    }
+
+    func testNothingIsReplacedWithoutOverwrite() throws {
+        let corpus = try writeCorpus()
+        let out = directory + "/run"
+        XCTAssertEqual(try zoo(["train", "lm", "--dry-run", "--data", corpus, "--out", out]).status, 0)
+        let before = try Data(contentsOf: URL(fileURLWithPath: out + "/best.safetensors"))
+        // A dry run into a directory that holds a run is refused, and leaves it as it was.
+        let dry = try zoo(["train", "lm", "--dry-run", "--data", corpus, "--out", out])
+        XCTAssertNotEqual(dry.status, 0)
+        XCTAssertTrue(dry.stderr.contains("already holds a training run"), dry.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out + "/best.safetensors")), before)
+
+        // zoo data refuses to replace an edited file.
+        let data = directory + "/data"
+        XCTAssertEqual(try zoo(["data", "lm", "--out", data]).status, 0)
+        try "my own text\n".write(toFile: data + "/train.txt", atomically: true, encoding: .utf8)
+        let again = try zoo(["data", "lm", "--out", data])
+        XCTAssertNotEqual(again.status, 0)
+        XCTAssertTrue(again.stderr.contains("train.txt already exists"), again.stderr)
+        XCTAssertEqual(try String(contentsOfFile: data + "/train.txt", encoding: .utf8), "my own text\n")
+        XCTAssertEqual(try zoo(["data", "lm", "--out", data, "--overwrite"]).status, 0)
+    }
+
+    func testThreadCountsAreChecked() throws {
+        for command in [["info"], ["eval", "lm"], ["sample"], ["train", "lm", "--dry-run"], ["bench", "--only", "ctc-loss"]] {
+            let result = try zoo(command + ["--threads", "0"])
+            XCTAssertNotEqual(result.status, 0, "\(command)")
+            XCTAssertTrue(result.stderr.contains("--threads must be positive"), "\(command): \(result.stderr)")
+        }
+        let many = try zoo(["info", "--threads", "4096", "--json"])
+        XCTAssertEqual(many.status, 0, many.stderr)
+        XCTAssertTrue(many.stderr.contains("more than the"), many.stderr)
+    }
+}
