@@ -53,7 +53,7 @@ public enum CorpusError: Error, CustomStringConvertible, Equatable {
         case .wouldOverwrite(let p):
             return "\(p) already exists; pass --overwrite to replace it, or choose another --out"
         case .tooSmall(let p, let tokens, let needed):
-            return "\(p): \(tokens) tokens is too little to train on (need at least \(needed))"
+            return "\(p): \(tokens) tokens, too few (at least \(needed) are needed; a single file is split 90/5/5 by characters)"
         }
     }
 }
@@ -151,6 +151,8 @@ public struct Corpus: Sendable {
         train = trainTokens.map { vocabulary.id(of: $0)! }
         valid = Corpus.encode(tokenization.tokens(text.valid), vocabulary: vocabulary).ids
         test = Corpus.encode(tokenization.tokens(text.test), vocabulary: vocabulary).ids
+        // Validation needs a token to predict from another: refuse now, not after an epoch.
+        guard valid.count >= 2 else { throw CorpusError.tooSmall(path: text.validSource, tokens: valid.count, needed: 2) }
     }
 
     /// Maps tokens to ids: an unseen token becomes `<unk>` when the vocabulary has one

@@ -40,7 +40,7 @@ public enum DefaultCorpus {
         if !overwrite, let existing = files.first(where: { FileManager.default.fileExists(atPath: $0.0) }) {
             throw CorpusError.wouldOverwrite(path: existing.0)
         }
-        try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
+        try createDirectory(outputDirectory)
         for (path, text) in files {
             try writeAtomically(Data(text.utf8), to: path)
         }

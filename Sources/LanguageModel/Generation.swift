@@ -3,9 +3,10 @@ import RNNEngine
 extension LanguageModelNetwork {
     /// Continues `prompt` by `length` tokens. The prompt primes the state (tokens outside the
     /// vocabulary are skipped); without one, generation starts from a line break (`<eos>` for
-    /// word models) when the vocabulary has it.
-    public func generate(prompt: String, length: Int, sampling: SamplingOptions,
-                         rng: inout RandomGenerator) throws -> String {
+    /// word models) when the vocabulary has it. `onText` receives each generated token's text as
+    /// it comes (the pieces join to the returned text), for output that streams.
+    public func generate(prompt: String, length: Int, sampling: SamplingOptions = SamplingOptions(temperature: 0.8),
+                         rng: inout RandomGenerator, onText: ((String) -> Void)? = nil) throws -> String {
         var ids = Corpus.encode(config.tokens.tokens(prompt), vocabulary: vocabulary).ids
         if config.tokens == .word, !prompt.hasSuffix("\n"), ids.last == vocabulary.id(of: Tokenization.endOfSentence) {
             ids.removeLast()   // a one-line prompt continues its line
@@ -28,6 +29,8 @@ extension LanguageModelNetwork {
             let last = logits.value.data + (input.count - 1) * V
             let next = sampleToken(logits: last, count: V, options: sampling, rng: &rng)
             generated.append(vocabulary.token(next))
+            // Both tokenizations detokenize token by token, so the pieces join to the result.
+            onText?(config.tokens.detokenize([vocabulary.token(next)]))
             input = [next]
         }
         return config.tokens.detokenize(generated)

@@ -129,7 +129,12 @@ public final class LanguageModelNetwork {
     /// Loads a language-model checkpoint (ours, or PyTorch's with the metadata of docs/reference.md).
     public static func load(path: String) throws -> LanguageModelNetwork {
         let file = try SafeTensors.read(path: path)
-        let task = file.metadata["zoo.task"] ?? "?"
+        if file.metadata["optimizer"] != nil && file.metadata["zoo.task"] == nil {
+            throw CheckpointError.trainingState(path: path)
+        }
+        guard let task = file.metadata["zoo.task"] else {
+            throw CheckpointError.missingMetadata(path: path, key: "zoo.task (is this a zoo checkpoint? see docs/reference.md for the metadata a PyTorch file needs)")
+        }
         guard task == taskName || task == "lm" else {
             throw CheckpointError.wrongTask(path: path, found: task, expected: taskName)
         }

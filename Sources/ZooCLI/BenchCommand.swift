@@ -14,8 +14,8 @@ struct BenchCommand: ParsableCommand {
             """)
 
     @Option(help: "Run one workload: \(BenchmarkWorkloads.names.joined(separator: ", ")).") var only: String?
-    @Option(help: "Timed seconds per workload.") var seconds: Double = 3
-    @Option(help: "Threads for OpenBLAS and the engine, as the PyTorch reference's --threads.") var threads: Int = 2
+    @Option(parsing: .unconditional, help: "Timed seconds per workload.") var seconds: Double = 3
+    @Option(parsing: .unconditional, help: "Threads for OpenBLAS and the engine, as the PyTorch reference's --threads.") var threads: Int = 2
     @Flag(help: "Print the workload names, one a line, and exit.") var list = false
 
     func validate() throws {
@@ -33,7 +33,7 @@ struct BenchCommand: ParsableCommand {
         }
         // Not capped: measuring more threads than CPUs is a benchmark's business.
         Engine.setThreads(threads)
-        let peak = SystemReport.measureSgemm(m: 32, n: 2048, k: 512)
+        let peak = SystemReport.peakSgemmGflops()
         for workload in BenchmarkWorkloads.languageModels where only == nil || only == workload.name {
             for line in BenchmarkWorkloads.runLanguageModel(workload, seconds: seconds, sgemmPeak: peak) {
                 print(line)

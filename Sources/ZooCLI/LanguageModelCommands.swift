@@ -11,34 +11,61 @@ struct TrainLanguageModel: ParsableCommand {
 
     @OptionGroup var training: TrainingFlags
     @OptionGroup var model: ModelFlags
-    @Option(help: "Tokens: char (Unicode characters) or word (whitespace-separated, <eos> per line).") var tokens: String = "char"
-    @Option(help: "Timesteps per batch, for truncated backpropagation through time. (default: \(TaskDefaults.languageModelBPTT))") var bptt: Int?
-    @Flag(help: "Tie the decoder's weights to the embedding (needs --embedding-size = --hidden-size).") var tied = false
+    @Option(help: "Tokens: char (Unicode characters) or word (whitespace-separated, <eos> per line). (default: char)")
+    var tokens: String?
+    @Option(parsing: .unconditional, help: "Timesteps per batch, for truncated backpropagation through time. (default: \(TaskDefaults.languageModelBPTT))") var bptt: Int?
+    @Flag(inversion: .prefixedNo, help: "Tie the output layer's weights to the embedding (needs --embedding-size = --hidden-size). (default: --no-tied)")
+    var tied: Bool?
 
     func validate() throws {
-        if Tokenization(rawValue: tokens) == nil { throw ValidationError("--tokens must be char or word, not '\(tokens)'") }
+        if let tokens, Tokenization(rawValue: tokens) == nil { throw ValidationError("--tokens must be char or word, not '\(tokens)'") }
         if let bptt, bptt <= 0 { throw ValidationError("--bptt must be positive") }
+    }
+
+    /// The run's settings: the flags, or on --resume the run's own (a contradicting flag is refused).
+    func settings(_ resolver: RunSettingsResolver) throws -> (RunSettings, TrainingSchedule) {
+        let defaults = TaskDefaults.languageModel
+        var settings = RunSettings(task: LanguageModelNetwork.taskName)
+        // Kept absolute, so that a resume from another directory reads the same data.
+        settings.data = try resolver.optional("--data", training.data.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, \.data)
+        settings.tokens = try resolver.value("--tokens", tokens, \.tokens, default: Tokenization.char.rawValue)
+        settings.cell = try resolver.value("--cell", model.cell, \.cell, default: CellKind.lstm.rawValue)
+        settings.layers = try resolver.value("--layers", model.layers, \.layers, default: 1)
+        settings.dropout = try resolver.value("--dropout", model.dropout, \.dropout, default: 0)
+        let tied = try resolver.value("--tied", self.tied, \.tied, default: false)
+        settings.tied = tied
+        let dry = training.dryRun
+        let hidden = try resolver.value("--hidden-size", model.hiddenSize, \.hiddenSize, default: dry ? 32 : defaults.hiddenSize)
+        settings.hiddenSize = hidden
+        settings.embeddingSize = try resolver.value("--embedding-size", model.embeddingSize, \.embeddingSize,
+                                                    default: tied ? hidden : (dry ? 16 : defaults.embeddingSize))
+        settings.batchSize = try resolver.value("--batch-size", training.batchSize, \.batchSize, default: dry ? 4 : defaults.batchSize)
+        settings.bptt = try resolver.value("--bptt", bptt, \.bptt, default: dry ? 16 : TaskDefaults.languageModelBPTT)
+        let schedule = try training.schedule(defaultLearningRate: defaults.learningRate, resolver: resolver)
+        schedule.record(into: &settings)
+        return (settings, schedule)
     }
 
     func run() throws {
         training.threads.apply()
         try training.checkOutputDirectory(task: LanguageModelNetwork.taskName)
-        let tokenization = Tokenization(rawValue: tokens) ?? .char
-        let text = try training.data.map { try CorpusText.load(path: $0) } ?? DefaultCorpus.load()
+        let resolver = try RunSettingsResolver(resuming: training.resume, directory: training.outputDirectory(task: LanguageModelNetwork.taskName))
+        let (settings, schedule) = try self.settings(resolver)
+        let tokenization = Tokenization(rawValue: settings.tokens ?? "") ?? .char
+        let text = try settings.data.map { try CorpusText.load(path: $0) } ?? DefaultCorpus.load()
         let corpus = try Corpus(text: text, tokenization: tokenization)
-        let dry = training.dryRun
-        let defaults = TaskDefaults.languageModel
-        let hidden = dry ? 32 : (model.hiddenSize ?? defaults.hiddenSize)
         let config = LanguageModelConfig(
-            cell: model.cellKind, embeddingSize: dry ? (tied ? 32 : 16) : (model.embeddingSize ?? (tied ? hidden : defaults.embeddingSize)),
-            hiddenSize: hidden, layers: model.layers, tokens: tokenization, tied: tied, dropout: model.dropout)
-        var rng = RandomGenerator(seed: training.seed)
+            cell: CellKind(name: settings.cell ?? "") ?? .lstm, embeddingSize: settings.embeddingSize ?? 0,
+            hiddenSize: settings.hiddenSize ?? 0, layers: settings.layers ?? 1, tokens: tokenization,
+            tied: settings.tied ?? false, dropout: settings.dropout ?? 0)
+        var rng = RandomGenerator(seed: schedule.seed)
         let network = try LanguageModelNetwork(config: config, vocabulary: corpus.vocabulary, rng: &rng)
-        let settings = LanguageModelTrainingSettings(batchSize: dry ? 4 : (training.batchSize ?? defaults.batchSize),
-                                                     bptt: dry ? 16 : (bptt ?? TaskDefaults.languageModelBPTT))
-        let task = try LanguageModelTrainingTask(network: network, corpus: corpus, settings: settings)
-        let options = training.trainingOptions(task: LanguageModelNetwork.taskName, stepsPerEpoch: task.stepsPerEpoch,
-                                               defaultSteps: defaults.steps, defaultLearningRate: defaults.learningRate)
+        let task = try LanguageModelTrainingTask(
+            network: network, corpus: corpus,
+            settings: LanguageModelTrainingSettings(batchSize: settings.batchSize ?? 1, bptt: settings.bptt ?? 1))
+        var options = training.trainingOptions(task: LanguageModelNetwork.taskName, stepsPerEpoch: task.stepsPerEpoch,
+                                               schedule: schedule, defaultSteps: TaskDefaults.languageModel.steps)
+        options.runSettings = settings.json
         if !training.json {
             print("language model: \(config.cell.rawValue) \(config.layers)×\(config.hiddenSize), embedding \(config.embeddingSize), "
                   + "\(corpus.vocabulary.count) \(tokenization.rawValue) tokens, \(network.parameters.count) parameters")
@@ -76,6 +103,9 @@ struct EvaluateLanguageModel: ParsableCommand {
         let network = try LanguageModelNetwork.load(path: path)
         let text = try data.map { try CorpusText.load(path: $0) } ?? DefaultCorpus.load()
         let score = try network.score(text: split == "valid" ? text.valid : text.test)
+        guard score.tokens > 0 else {
+            throw RunError("\(split == "valid" ? text.validSource : text.testSource): the \(split) split has no token the model can score (it needs two, in the model's vocabulary)")
+        }
         if json {
             try printJSON(score)
         } else {
@@ -96,12 +126,12 @@ struct SampleCommand: ParsableCommand {
 
     @Option(help: "Checkpoint. (default: runs/language-model/best.safetensors)") var checkpoint: String?
     @Option(help: "Text that primes the model. (default: none)") var prompt: String = ""
-    @Option(help: "Tokens to generate.") var length: Int = 200
-    @Option(help: "Sampling temperature; 0 is greedy.") var temperature: Float = 0.8
-    @Option(help: "Sample among the K most likely tokens. (default: all)") var topK: Int?
-    @Option(help: "Sample among the most likely tokens whose probabilities sum to P. (default: 1, all)") var topP: Float?
-    @Option(help: "Random seed.") var seed: UInt64 = 1
-    @Option(help: "Threads for the engine and OpenBLAS. (default: 1: generation is one token at a time)") var threads: Int = 1
+    @Option(parsing: .unconditional, help: "Tokens to generate.") var length: Int = 200
+    @Option(parsing: .unconditional, help: "Sampling temperature; 0 is greedy.") var temperature: Float = 0.8
+    @Option(parsing: .unconditional, help: "Sample among the K most likely tokens. (default: all)") var topK: Int?
+    @Option(parsing: .unconditional, help: "Sample among the most likely tokens whose probabilities sum to P. (default: 1, all)") var topP: Float?
+    @Option(parsing: .unconditional, help: "Random seed.") var seed: UInt64 = 1
+    @Option(parsing: .unconditional, help: "Threads for the engine and OpenBLAS. (default: 1: generation is one token at a time)") var threads: Int = 1
 
     func validate() throws {
         if length < 0 { throw ValidationError("--length must not be negative") }
@@ -116,11 +146,16 @@ struct SampleCommand: ParsableCommand {
         let path = try resolveCheckpoint(checkpoint, task: LanguageModelNetwork.taskName, trainCommand: "zoo train lm")
         let network = try LanguageModelNetwork.load(path: path)
         var rng = RandomGenerator(seed: seed)
-        let text = try network.generate(prompt: prompt, length: length,
-                                        sampling: SamplingOptions(temperature: temperature, topK: topK, topP: topP), rng: &rng)
         // Word models generate whole words: keep a space between the prompt and the first one.
         let separator = network.config.tokens == .word && !prompt.isEmpty && !(prompt.last?.isWhitespace ?? true) ? " " : ""
-        print(prompt + separator + text)
+        let output = FileHandle.standardOutput
+        output.write(Data((prompt + separator).utf8))
+        // Each token is written as it comes: a long sample shows progress, and Ctrl-C keeps what came.
+        _ = try network.generate(prompt: prompt, length: length,
+                                 sampling: SamplingOptions(temperature: temperature, topK: topK, topP: topP), rng: &rng) {
+            output.write(Data($0.utf8))
+        }
+        output.write(Data("\n".utf8))
     }
 }
 

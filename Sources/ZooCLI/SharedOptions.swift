@@ -8,19 +8,19 @@ struct TrainingFlags: ParsableArguments {
     var data: String?
     @Option(help: "Output directory for checkpoints, metrics.jsonl and loss.png. (default: runs/<task>)")
     var out: String?
-    @Option(help: "Total optimizer steps of the run, counted across resumes. (\(TaskDefaults.help { $0.steps }))") var steps: Int?
-    @Option(help: "Passes over the training data, instead of --steps. (default: none)") var epochs: Int?
-    @Option(help: "Stop after this many seconds, with a last evaluation and checkpoint. (default: none)") var timeLimit: Double?
-    @Option(help: "Sequences per batch. (\(TaskDefaults.help { $0.batchSize }))") var batchSize: Int?
-    @Option(help: "Learning rate. (\(TaskDefaults.help { $0.learningRate }))") var learningRate: Float?
-    @Option(help: "Optimizer: adam, adamw or sgd.") var optimizer: String = "adam"
-    @Option(help: "Momentum for sgd.") var momentum: Float = 0
-    @Option(help: "Weight decay (L2 for adam and sgd, decoupled for adamw).") var weightDecay: Float = 0
-    @Option(help: "Clip the global gradient norm to this value (0: no clipping).") var clip: Float = 5
-    @Option(help: "Evaluate on the validation split every N steps. (default: one epoch, at most \(TaskDefaults.maximumEvaluationInterval))") var evalEvery: Int?
-    @Option(help: "Print a progress line every N steps. (default: a quarter of --eval-every, at most \(TaskDefaults.maximumLogInterval))") var logEvery: Int?
-    @Option(help: "Stop after N evaluations without improvement. (default: never)") var patience: Int?
-    @Option(help: "Random seed.") var seed: UInt64 = 1
+    @Option(parsing: .unconditional, help: "Total optimizer steps of the run, counted across resumes. (\(TaskDefaults.help { $0.steps }))") var steps: Int?
+    @Option(parsing: .unconditional, help: "Passes over the training data, instead of --steps. (default: none)") var epochs: Int?
+    @Option(parsing: .unconditional, help: "Stop after this many seconds, with a last evaluation and checkpoint. (default: none)") var timeLimit: Double?
+    @Option(parsing: .unconditional, help: "Sequences per batch. (\(TaskDefaults.help { $0.batchSize }))") var batchSize: Int?
+    @Option(parsing: .unconditional, help: "Learning rate. (\(TaskDefaults.help { $0.learningRate }))") var learningRate: Float?
+    @Option(help: "Optimizer: adam, adamw or sgd. (default: adam)") var optimizer: String?
+    @Option(parsing: .unconditional, help: "Momentum for sgd. (default: 0)") var momentum: Float?
+    @Option(parsing: .unconditional, help: "Weight decay: L2 for adam and sgd, decoupled for adamw. (default: 0)") var weightDecay: Float?
+    @Option(parsing: .unconditional, help: "Clip the global gradient norm to this value; 0: no clipping. (default: 5)") var clip: Float?
+    @Option(parsing: .unconditional, help: "Evaluate on the validation split every N steps. (default: one epoch, at most \(TaskDefaults.maximumEvaluationInterval))") var evalEvery: Int?
+    @Option(parsing: .unconditional, help: "Print a progress line every N steps. (default: a quarter of --eval-every, at most \(TaskDefaults.maximumLogInterval))") var logEvery: Int?
+    @Option(parsing: .unconditional, help: "Stop after N evaluations without improvement. (default: never)") var patience: Int?
+    @Option(parsing: .unconditional, help: "Random seed. (default: 1)") var seed: UInt64?
     @OptionGroup var threads: ThreadsOption
     @Flag(help: "Continue the run in --out from its last checkpoint.") var resume = false
     @Flag(help: "Replace a previous run in --out.") var overwrite = false
@@ -33,33 +33,53 @@ struct TrainingFlags: ParsableArguments {
         if let epochs, epochs <= 0 { throw ValidationError("--epochs must be positive") }
         if let batchSize, batchSize <= 0 { throw ValidationError("--batch-size must be positive") }
         if let learningRate, !(learningRate > 0) { throw ValidationError("--learning-rate must be positive") }
-        if TrainingOptions.OptimizerKind(rawValue: optimizer) == nil {
+        if let optimizer, TrainingOptions.OptimizerKind(rawValue: optimizer) == nil {
             throw ValidationError("--optimizer must be adam, adamw or sgd, not '\(optimizer)'")
         }
+        if let evalEvery, evalEvery <= 0 { throw ValidationError("--eval-every must be positive") }
+        if let logEvery, logEvery <= 0 { throw ValidationError("--log-every must be positive") }
+        if let patience, patience <= 0 { throw ValidationError("--patience must be positive") }
+        if let momentum, !(momentum >= 0 && momentum < 1) { throw ValidationError("--momentum must be in [0, 1)") }
+        if let weightDecay, !(weightDecay >= 0) { throw ValidationError("--weight-decay must not be negative") }
+        if let clip, !(clip >= 0) { throw ValidationError("--clip must not be negative") }
         if let timeLimit, !(timeLimit > 0) { throw ValidationError("--time-limit must be positive") }
         if resume && overwrite { throw ValidationError("--resume and --overwrite contradict each other") }
     }
 
-    /// The shared loop's options, given the task's defaults.
-    func trainingOptions(task: String, stepsPerEpoch: Int, defaultSteps: Int, defaultLearningRate: Float) -> TrainingOptions {
+    /// The shared loop's options, from the run's schedule (flags, or the resumed run's own).
+    func trainingOptions(task: String, stepsPerEpoch: Int, schedule: TrainingSchedule, defaultSteps: Int) -> TrainingOptions {
         let totalSteps = dryRun ? 3 : (steps ?? epochs.map { $0 * stepsPerEpoch } ?? defaultSteps)
-        let evaluateEvery = dryRun ? 3 : (evalEvery ?? max(1, min(stepsPerEpoch, TaskDefaults.maximumEvaluationInterval)))
+        let evaluateEvery = dryRun ? 3 : (schedule.evalEvery ?? max(1, min(stepsPerEpoch, TaskDefaults.maximumEvaluationInterval)))
         let defaultLogInterval = max(1, min(TaskDefaults.maximumLogInterval, evaluateEvery / 4))
         var options = TrainingOptions(
-            steps: totalSteps, evaluateEvery: evaluateEvery, logEvery: dryRun ? 1 : (logEvery ?? defaultLogInterval),
-            learningRate: learningRate ?? defaultLearningRate, outputDirectory: outputDirectory(task: task))
-        options.optimizer = TrainingOptions.OptimizerKind(rawValue: optimizer) ?? .adam
-        options.momentum = momentum
-        options.weightDecay = weightDecay
-        options.clipNorm = clip > 0 ? clip : nil
-        options.earlyStopPatience = patience
+            steps: totalSteps, evaluateEvery: evaluateEvery, logEvery: dryRun ? 1 : (schedule.logEvery ?? defaultLogInterval),
+            learningRate: schedule.learningRate, outputDirectory: outputDirectory(task: task))
+        options.optimizer = TrainingOptions.OptimizerKind(rawValue: schedule.optimizer) ?? .adam
+        options.momentum = schedule.momentum
+        options.weightDecay = schedule.weightDecay
+        options.clipNorm = schedule.clip > 0 ? schedule.clip : nil
+        options.earlyStopPatience = schedule.patience
         options.timeLimit = timeLimit
         options.resume = resume
         // A dry run replaces only its own default directory, never a run the user named.
         options.overwrite = overwrite || (dryRun && out == nil)
         options.json = json
-        options.seed = seed
+        options.seed = schedule.seed
         return options
+    }
+
+    /// The schedule: each flag, else what the resumed run kept, else the default.
+    func schedule(defaultLearningRate: Float, resolver: RunSettingsResolver) throws -> TrainingSchedule {
+        TrainingSchedule(
+            learningRate: try resolver.value("--learning-rate", learningRate, \.learningRate, default: defaultLearningRate),
+            optimizer: try resolver.value("--optimizer", optimizer, \.optimizer, default: "adam"),
+            momentum: try resolver.value("--momentum", momentum, \.momentum, default: 0),
+            weightDecay: try resolver.value("--weight-decay", weightDecay, \.weightDecay, default: 0),
+            clip: try resolver.value("--clip", clip, \.clip, default: 5),
+            evalEvery: try resolver.optional("--eval-every", evalEvery, \.evalEvery),
+            logEvery: try resolver.optional("--log-every", logEvery, \.logEvery),
+            patience: try resolver.optional("--patience", patience, \.patience),
+            seed: try resolver.value("--seed", seed, \.seed, default: 1))
     }
 
     /// Refuses early, before any data is read, to train over a previous run without
@@ -81,21 +101,109 @@ struct TrainingFlags: ParsableArguments {
 
 /// Model-shape options shared by the recurrent tasks.
 struct ModelFlags: ParsableArguments {
-    @Option(help: "Recurrent cell: lstm, gru, rnn (tanh) or rnn_relu.") var cell: String = "lstm"
-    @Option(help: "Hidden units per layer. (\(TaskDefaults.help { $0.hiddenSize }))") var hiddenSize: Int?
-    @Option(help: "Recurrent layers.") var layers: Int = 1
-    @Option(help: "Embedding size. (\(TaskDefaults.help { $0.embeddingSize }); with --tied, the hidden size)") var embeddingSize: Int?
-    @Option(help: "Dropout probability.") var dropout: Float = 0
+    @Option(help: "Recurrent cell: lstm, gru, rnn (tanh) or rnn_relu. (default: lstm)") var cell: String?
+    @Option(parsing: .unconditional, help: "Hidden units per layer. (\(TaskDefaults.help { $0.hiddenSize }))") var hiddenSize: Int?
+    @Option(parsing: .unconditional, help: "Recurrent layers. (default: 1)") var layers: Int?
+    @Option(parsing: .unconditional, help: "Embedding size. (\(TaskDefaults.help { $0.embeddingSize }); with --tied, the hidden size)") var embeddingSize: Int?
+    @Option(parsing: .unconditional, help: "Dropout probability. (default: 0)") var dropout: Float?
 
     func validate() throws {
-        if CellKind(name: cell) == nil { throw ValidationError("--cell must be lstm, gru, rnn or rnn_relu, not '\(cell)'") }
-        if layers <= 0 { throw ValidationError("--layers must be positive") }
+        if let cell, CellKind(name: cell) == nil { throw ValidationError("--cell must be lstm, gru, rnn or rnn_relu, not '\(cell)'") }
+        if let layers, layers <= 0 { throw ValidationError("--layers must be positive") }
         if let hiddenSize, hiddenSize <= 0 { throw ValidationError("--hidden-size must be positive") }
         if let embeddingSize, embeddingSize <= 0 { throw ValidationError("--embedding-size must be positive") }
-        if !(dropout >= 0 && dropout < 1) { throw ValidationError("--dropout must be in [0, 1)") }
+        if let dropout, !(dropout >= 0 && dropout < 1) { throw ValidationError("--dropout must be in [0, 1)") }
+    }
+}
+
+/// The optimizer and schedule of a run, as flags give them or a resumed run kept them.
+struct TrainingSchedule: Equatable {
+    var learningRate: Float
+    var optimizer: String
+    var momentum: Float
+    var weightDecay: Float
+    var clip: Float
+    var evalEvery: Int?
+    var logEvery: Int?
+    var patience: Int?
+    var seed: UInt64
+
+    /// Its fields in run.json.
+    func record(into settings: inout RunSettings) {
+        settings.learningRate = learningRate; settings.optimizer = optimizer; settings.momentum = momentum
+        settings.weightDecay = weightDecay; settings.clip = clip; settings.evalEvery = evalEvery
+        settings.logEvery = logEvery; settings.patience = patience; settings.seed = seed
+    }
+}
+
+/// Resolves each setting of a run: the flag when given, else what the resumed run kept in its
+/// run.json, else the default. A flag that contradicts the resumed run is refused, naming it:
+/// resuming with another model or schedule would not continue that run.
+struct RunSettingsResolver {
+    let directory: String
+    let saved: RunSettings?
+
+    /// Reads `directory/run.json` when resuming.
+    init(resuming: Bool, directory: String) throws {
+        self.directory = directory
+        let path = Trainer.settingsPath(directory: directory)
+        guard resuming, FileManager.default.fileExists(atPath: path) else { saved = nil; return }
+        do {
+            let decoder = JSONDecoder()
+            decoder.keyDecodingStrategy = .convertFromSnakeCase
+            saved = try decoder.decode(RunSettings.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch {
+            throw RunError("\(path): cannot read the run's settings (\(error)); start a new run with --overwrite")
+        }
     }
 
-    var cellKind: CellKind { CellKind(name: cell) ?? .lstm }
+    func value<T: Codable & Equatable>(_ flag: String, _ given: T?, _ field: KeyPath<RunSettings, T?>, default fallback: T) throws -> T {
+        try optional(flag, given, field) ?? fallback
+    }
+
+    func optional<T: Codable & Equatable>(_ flag: String, _ given: T?, _ field: KeyPath<RunSettings, T?>) throws -> T? {
+        guard let saved else { return given }
+        let kept = saved[keyPath: field]
+        if let given, given != kept {
+            let was = kept.map { "\($0)" } ?? "its default"
+            throw RunError("\(flag) \(given) contradicts the run in \(directory), which was started with \(was); leave the flag out to resume that run, or start a new one with --overwrite")
+        }
+        return kept
+    }
+}
+
+/// Everything that defines a run besides its length: what run.json holds (snake_case keys).
+/// Fields a task does not use stay nil.
+struct RunSettings: Codable, Equatable {
+    var task: String
+    var data: String?
+    var tokens: String?
+    var cell: String?
+    var hiddenSize: Int?
+    var embeddingSize: Int?
+    var layers: Int?
+    var dropout: Float?
+    var tied: Bool?
+    var batchSize: Int?
+    var bptt: Int?
+    var learningRate: Float?
+    var optimizer: String?
+    var momentum: Float?
+    var weightDecay: Float?
+    var clip: Float?
+    var evalEvery: Int?
+    var logEvery: Int?
+    var patience: Int?
+    var seed: UInt64?
+
+    init(task: String) { self.task = task }
+
+    var json: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        return (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? "{}"
+    }
 }
 
 /// The checkpoint a command reads: --checkpoint, or the best one of the task's default run.
@@ -103,9 +211,9 @@ func resolveCheckpoint(_ path: String?, task: String, trainCommand: String) thro
     let resolved = path ?? "runs/\(task)/best.safetensors"
     guard FileManager.default.fileExists(atPath: resolved) else {
         if path == nil {
-            throw ValidationError("no checkpoint at \(resolved); train one first with `\(trainCommand)`, or pass --checkpoint")
+            throw RunError("no checkpoint at \(resolved); train one first with `\(trainCommand)`, or pass --checkpoint")
         }
-        throw ValidationError("\(resolved): no such checkpoint")
+        throw RunError("\(resolved): no such checkpoint")
     }
     return resolved
 }
@@ -121,7 +229,7 @@ func printJSON<T: Encodable>(_ value: T) throws {
 /// (its affinity mask and cgroup quota, at most 8), and capped there with a warning, since more
 /// threads than CPUs only wait for each other.
 struct ThreadsOption: ParsableArguments {
-    @Option(help: "Threads for the engine and OpenBLAS. (default: the CPUs this process may use, at most 8)")
+    @Option(parsing: .unconditional, help: "Threads for the engine and OpenBLAS. (default: the CPUs this process may use, at most 8)")
     var threads: Int?
 
     func validate() throws {
@@ -158,4 +266,11 @@ func runTraining(_ trainer: Trainer) throws -> TrainingSummary {
         FileHandle.standardError.write(Data("zoo: \(error)\n".utf8))
         throw ExitCode(Interruption.exitStatus)
     }
+}
+
+/// A failure found while running a command (not in its flags' syntax): printed as
+/// "Error: …" without the usage line that a mistyped flag gets.
+struct RunError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -35,3 +35,46 @@ public func writeAtomically(_ data: Data, to path: String) throws {
         throw CheckpointError.writeFailed(path: path, reason: failure)
     }
 }
+
+/// Creates `path` and its parents, with a failure in words ("permission denied", "a file is in
+/// the way") instead of Foundation's error domain and code.
+public func createDirectory(_ path: String) throws {
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+        guard isDirectory.boolValue else { throw CheckpointError.writeFailed(path: path, reason: "it is a file, not a directory") }
+        return
+    }
+    // A file where a parent directory should be is the usual cause; name it.
+    var parent = URL(fileURLWithPath: path).standardizedFileURL.deletingLastPathComponent()
+    while parent.path != "/" {
+        if FileManager.default.fileExists(atPath: parent.path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else {
+                throw CheckpointError.writeFailed(path: path, reason: "\(parent.path) is a file, not a directory")
+            }
+            break
+        }
+        parent.deleteLastPathComponent()
+    }
+    do {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    } catch {
+        throw CheckpointError.writeFailed(path: path, reason: fileErrorReason(error))
+    }
+}
+
+/// What went wrong with a file operation, in words: the POSIX reason under a Foundation error.
+public func fileErrorReason(_ error: Error) -> String {
+    let error = error as NSError
+    if let underlying = error.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+        return String(cString: strerror(Int32(underlying.code)))
+    }
+    if error.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(error.code))) }
+    switch error.code {
+    case NSFileWriteNoPermissionError, NSFileReadNoPermissionError: return "permission denied"
+    case NSFileWriteFileExistsError: return "a file is in the way"
+    case NSFileWriteOutOfSpaceError: return "no space left on the device"
+    case NSFileNoSuchFileError, NSFileReadNoSuchFileError: return "no such file or directory"
+    case NSFileWriteVolumeReadOnlyError: return "read-only file system"
+    default: return "the system refused (error \(error.code))"
+    }
+}

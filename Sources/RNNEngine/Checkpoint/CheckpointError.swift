@@ -9,6 +9,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     case missingMetadata(path: String, key: String)
     case wrongTask(path: String, found: String, expected: String)
     case writeFailed(path: String, reason: String)
+    /// A run's optimizer-and-loop state file where a model checkpoint was expected.
+    case trainingState(path: String)
 
     public var description: String {
         switch self {
@@ -28,6 +30,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
             return "\(path): metadata '\(key)' is missing or invalid"
         case let .wrongTask(path, found, expected):
             return "\(path): this is a '\(found)' checkpoint, not a '\(expected)' one"
+        case let .trainingState(path):
+            return "\(path): this is a run's training state (optimizer and loop), not a model; use best.safetensors or last.safetensors beside it"
         case let .writeFailed(path, reason):
             return "\(path): cannot write: \(reason)"
         }

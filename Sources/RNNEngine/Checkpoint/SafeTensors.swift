@@ -26,7 +26,7 @@ public enum SafeTensors {
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)
         } catch {
-            let reason = FileManager.default.fileExists(atPath: path) ? "\(error.localizedDescription)" : "no such file"
+            let reason = FileManager.default.fileExists(atPath: path) ? fileErrorReason(error) : "no such file"
             throw CheckpointError.unreadable(path: path, reason: reason)
         }
         return try decode(data, path: path)

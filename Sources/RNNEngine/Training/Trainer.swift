@@ -25,6 +25,10 @@ public final class Trainer {
     var statePath: String { OptimizerCheckpoint.path(besideCheckpoint: lastPath) }
     var metricsPath: String { options.outputDirectory + "/metrics.jsonl" }
     var plotPath: String { options.outputDirectory + "/loss.png" }
+    var settingsPath: String { Trainer.settingsPath(directory: options.outputDirectory) }
+
+    /// Where a run keeps `TrainingOptions.runSettings`.
+    public static func settingsPath(directory: String) -> String { directory + "/run.json" }
 
     // Loop state, all of it saved for resumption.
     private var step = 0
@@ -61,9 +65,9 @@ public final class Trainer {
             throw TrainingError.invalid("steps, evaluation interval and log interval must be positive")
         }
         let fileManager = FileManager.default
-        try fileManager.createDirectory(atPath: options.outputDirectory, withIntermediateDirectories: true)
+        try createDirectory(options.outputDirectory)
         let optimizer = makeOptimizer()
-        let runFiles = [lastPath, statePath, bestPath, metricsPath, plotPath]
+        let runFiles = [lastPath, statePath, bestPath, metricsPath, plotPath, settingsPath]
         if options.resume {
             guard fileManager.fileExists(atPath: lastPath) else { throw TrainingError.nothingToResume(directory: options.outputDirectory) }
             try restore(into: optimizer)
@@ -78,6 +82,9 @@ public final class Trainer {
                     throw CheckpointError.writeFailed(path: file, reason: "cannot remove the previous run's file")
                 }
             }
+        }
+        if !options.resume, let settings = options.runSettings {
+            try writeAtomically(Data(settings.utf8), to: settingsPath)
         }
         let metricsLog = try MetricsLog(path: metricsPath, keepingStepsUpTo: step)
 

@@ -26,6 +26,9 @@ public struct TrainingOptions: Codable, Sendable {
     public var overwrite = false
     public var json = false
     public var seed: UInt64 = 1
+    /// What defines the run beyond these options (model, data, batching), as JSON text the
+    /// caller reads back on resume: kept in the run directory as `run.json`.
+    public var runSettings: String? = nil
 
     public init(steps: Int, evaluateEvery: Int, logEvery: Int, learningRate: Float, outputDirectory: String) {
         self.steps = steps
