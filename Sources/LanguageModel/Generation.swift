@@ -5,7 +5,7 @@ extension LanguageModelNetwork {
     /// vocabulary are skipped); without one, generation starts from a line break (`<eos>` for
     /// word models) when the vocabulary has it. `onText` receives each generated token's text as
     /// it comes (the pieces join to the returned text), for output that streams.
-    public func generate(prompt: String, length: Int, sampling: SamplingOptions = SamplingOptions(temperature: 0.8),
+    public func generate(prompt: String, length: Int, sampling: SamplingOptions = SamplingOptions(),
                          rng: inout RandomGenerator, onText: ((String) -> Void)? = nil) throws -> String {
         var ids = Corpus.encode(config.tokens.tokens(prompt), vocabulary: vocabulary).ids
         if config.tokens == .word, !prompt.hasSuffix("\n"), ids.last == vocabulary.id(of: Tokenization.endOfSentence) {

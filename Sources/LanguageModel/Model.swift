@@ -16,7 +16,8 @@ public struct LanguageModelConfig: Codable, Equatable, Sendable {
         case cell, embeddingSize = "embedding_size", hiddenSize = "hidden_size", layers, tokens, tied, dropout
     }
 
-    public init(cell: CellKind = .lstm, embeddingSize: Int = 128, hiddenSize: Int = 512, layers: Int = 1,
+    /// The defaults are `zoo train lm`'s.
+    public init(cell: CellKind = .lstm, embeddingSize: Int = 64, hiddenSize: Int = 256, layers: Int = 1,
                 tokens: Tokenization = .char, tied: Bool = false, dropout: Float = 0) {
         self.cell = cell; self.embeddingSize = embeddingSize; self.hiddenSize = hiddenSize
         self.layers = layers; self.tokens = tokens; self.tied = tied; self.dropout = dropout

@@ -106,3 +106,11 @@ public final class LanguageModelTrainingTask: TrainingTask {
         }
     }
 }
+
+extension TrainingOptions {
+    /// `zoo train lm`'s schedule: 600 steps, validation every 200, a progress line every 50,
+    /// Adam at 2e-3, clipping at 5. Without a directory the run writes no files.
+    public static func languageModel(steps: Int = 600, outputDirectory: String? = nil) -> TrainingOptions {
+        TrainingOptions(steps: steps, evaluateEvery: 200, logEvery: 50, learningRate: 2e-3, outputDirectory: outputDirectory)
+    }
+}

@@ -77,7 +77,7 @@ struct TrainLanguageModel: ParsableCommand {
         } else {
             let best = summary.bestValidationScore.map { String(format: "%.4f", $0) } ?? "?"
             print("done: \(summary.steps) steps in \(String(format: "%.1f", summary.seconds)) s; best validation \(summary.primaryMetric) \(best); "
-                  + "checkpoint \(summary.bestCheckpoint)")
+                  + "checkpoint \(summary.bestCheckpoint ?? "none")")
         }
     }
 }

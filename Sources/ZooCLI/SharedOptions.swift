@@ -88,9 +88,11 @@ struct TrainingFlags: ParsableArguments {
         let directory = outputDirectory(task: task)
         let fileManager = FileManager.default
         let hasRun = ["last.safetensors", "best.safetensors"].contains { fileManager.fileExists(atPath: directory + "/" + $0) }
-        if hasRun && !resume && !overwrite && !(dryRun && out == nil) { throw TrainingError.runExists(directory: directory) }
+        if hasRun && !resume && !overwrite && !(dryRun && out == nil) {
+            throw RunError(commandLineMessage(.runExists(directory: directory)))
+        }
         if resume && !fileManager.fileExists(atPath: directory + "/last.safetensors") {
-            throw TrainingError.nothingToResume(directory: directory)
+            throw RunError(commandLineMessage(.nothingToResume(directory: directory)))
         }
     }
 
@@ -259,12 +261,33 @@ func effectiveThreads(requested: Int?) -> Int {
 func runTraining(_ trainer: Trainer) throws -> TrainingSummary {
     Interruption.install()
     trainer.shouldStop = { Interruption.requested }
+    trainer.output = { print($0); fflush(nil) }
     do {
         return try trainer.run()
     } catch let error as TrainingError {
-        guard case .interrupted = error else { throw error }
-        FileHandle.standardError.write(Data("zoo: \(error)\n".utf8))
-        throw ExitCode(Interruption.exitStatus)
+        if case .interrupted = error {
+            FileHandle.standardError.write(Data("zoo: \(commandLineMessage(error))\n".utf8))
+            throw ExitCode(Interruption.exitStatus)
+        }
+        throw RunError(commandLineMessage(error))
+    }
+}
+
+/// A training error in the command line's words: the flags that answer it.
+func commandLineMessage(_ error: TrainingError) -> String {
+    switch error {
+    case .runExists(let d):
+        return "\(d) already holds a training run; pass --resume to continue it, --overwrite to replace it, or choose another --out"
+    case .nothingToResume(let d):
+        return "\(d): nothing to resume (no last.safetensors); train without --resume first"
+    case .interrupted(let d, let step):
+        return "stopped after step \(step) and saved it in \(d); run the same command with --resume to continue"
+    case .alreadyPast(let d, let step, let steps):
+        return "\(d) is already at step \(step), not below the \(steps) steps asked for; pass a larger --steps to train further"
+    case .diverged(let step, let loss):
+        return "training diverged at step \(step) (loss \(loss)); lower --learning-rate or keep --clip on"
+    case .invalid:
+        return error.description
     }
 }
 

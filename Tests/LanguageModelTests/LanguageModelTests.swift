@@ -223,4 +223,42 @@ final class LanguageModelTests: TemporaryDirectoryTestCase {
         let d = try trainer(steps: 20, out: directory + "/cut", resume: true)
         XCTAssertThrowsError(try d.run()) { XCTAssertTrue("\($0)".contains("already at step 30"), "\($0)") }
     }
+
+    /// The library trains without writing anything and reports progress as values; its errors
+    /// do not speak of command-line flags.
+    func testLibraryTrainsWithoutFilesAndReportsEvents() throws {
+        let text = String(repeating: "abcabd abcabd\nxyz xyz\n", count: 40)
+        let corpus = try Corpus(text: CorpusText.split(text, source: "generated"), tokenization: .char)
+        var rng = RandomGenerator(seed: 5)
+        let network = try LanguageModelNetwork(config: LanguageModelConfig(embeddingSize: 8, hiddenSize: 16),
+                                               vocabulary: corpus.vocabulary, rng: &rng)
+        let task = try LanguageModelTrainingTask(network: network, corpus: corpus,
+                                                 settings: LanguageModelTrainingSettings(batchSize: 4, bptt: 8))
+        var options = TrainingOptions.languageModel(steps: 10)
+        options.evaluateEvery = 5
+        options.logEvery = 5
+        let trainer = Trainer(task: task, options: options)
+        var validations: [Int] = [], progress = 0
+        trainer.onEvent = { event in
+            switch event {
+            case .validation(let step, _, _): validations.append(step)
+            case .progress: progress += 1
+            case .run: break
+            }
+        }
+        let before = try FileManager.default.contentsOfDirectory(atPath: FileManager.default.currentDirectoryPath)
+        let summary = try trainer.run()
+        XCTAssertEqual(validations, [5, 10])
+        XCTAssertEqual(progress, 2)
+        XCTAssertNil(summary.bestCheckpoint)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: FileManager.default.currentDirectoryPath), before)
+        var resume = options
+        resume.resume = true
+        XCTAssertThrowsError(try Trainer(task: task, options: resume).run()) { error in
+            XCTAssertFalse("\(error)".contains("--"), "\(error)")
+        }
+        var streamed = ""
+        let generated = try network.generate(prompt: "ab", length: 12, rng: &rng) { streamed += $0 }
+        XCTAssertEqual(streamed, generated)
+    }
 }

@@ -7,7 +7,8 @@ public struct SamplingOptions: Codable, Sendable {
     public var topK: Int?
     public var topP: Float?
 
-    public init(temperature: Float = 1, topK: Int? = nil, topP: Float? = nil) {
+    /// The defaults are `zoo sample`'s.
+    public init(temperature: Float = 0.8, topK: Int? = nil, topP: Float? = nil) {
         self.temperature = temperature
         self.topK = topK
         self.topP = topP

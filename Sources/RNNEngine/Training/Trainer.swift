@@ -13,19 +13,25 @@ import Foundation
 public final class Trainer {
     public let task: TrainingTask
     public let options: TrainingOptions
-    /// Receives each progress or evaluation line (the CLI prints them).
-    public var output: (String) -> Void = { print($0); fflush(nil) }
+    /// Receives each progress, evaluation or event line as text (JSON with `options.json`).
+    /// Nothing is printed unless a caller prints here: the CLI does.
+    public var output: (String) -> Void = { _ in }
+    /// Receives the same as values, for programs that show progress their own way.
+    public var onEvent: ((TrainingEvent) -> Void)?
     /// Asked after every step: true ends the run cleanly there (the CLI answers Ctrl-C and
     /// SIGTERM with it). The loop saves `last` and its state at that step and throws
     /// `TrainingError.interrupted`; a resumed run ends exactly where an uninterrupted one does.
     public var shouldStop: () -> Bool = { false }
 
-    public var bestPath: String { options.outputDirectory + "/best.safetensors" }
-    public var lastPath: String { options.outputDirectory + "/last.safetensors" }
+    /// The output directory, "" for a run that writes no files (every write checks `writesFiles`).
+    private var directory: String { options.outputDirectory ?? "" }
+    private var writesFiles: Bool { options.outputDirectory != nil }
+    public var bestPath: String { directory + "/best.safetensors" }
+    public var lastPath: String { directory + "/last.safetensors" }
     var statePath: String { OptimizerCheckpoint.path(besideCheckpoint: lastPath) }
-    var metricsPath: String { options.outputDirectory + "/metrics.jsonl" }
-    var plotPath: String { options.outputDirectory + "/loss.png" }
-    var settingsPath: String { Trainer.settingsPath(directory: options.outputDirectory) }
+    var metricsPath: String { directory + "/metrics.jsonl" }
+    var plotPath: String { directory + "/loss.png" }
+    var settingsPath: String { Trainer.settingsPath(directory: directory) }
 
     /// Where a run keeps `TrainingOptions.runSettings`.
     public static func settingsPath(directory: String) -> String { directory + "/run.json" }
@@ -65,16 +71,17 @@ public final class Trainer {
             throw TrainingError.invalid("steps, evaluation interval and log interval must be positive")
         }
         let fileManager = FileManager.default
-        try createDirectory(options.outputDirectory)
+        guard writesFiles || !options.resume else { throw TrainingError.invalid("resuming a run needs its output directory") }
+        if writesFiles { try createDirectory(directory) }
         let optimizer = makeOptimizer()
-        let runFiles = [lastPath, statePath, bestPath, metricsPath, plotPath, settingsPath]
+        let runFiles = writesFiles ? [lastPath, statePath, bestPath, metricsPath, plotPath, settingsPath] : []
         if options.resume {
-            guard fileManager.fileExists(atPath: lastPath) else { throw TrainingError.nothingToResume(directory: options.outputDirectory) }
+            guard fileManager.fileExists(atPath: lastPath) else { throw TrainingError.nothingToResume(directory: directory) }
             try restore(into: optimizer)
-            guard step < options.steps else { throw TrainingError.alreadyPast(directory: options.outputDirectory, step: step, steps: options.steps) }
-            event("resumed", "resuming \(options.outputDirectory) at step \(step)", [("directory", .string(options.outputDirectory))])
+            guard step < options.steps else { throw TrainingError.alreadyPast(directory: directory, step: step, steps: options.steps) }
+            event("resumed", "resuming \(directory) at step \(step)", [("directory", .string(directory))])
         } else if runFiles.contains(where: fileManager.fileExists) {
-            guard options.overwrite else { throw TrainingError.runExists(directory: options.outputDirectory) }
+            guard options.overwrite else { throw TrainingError.runExists(directory: directory) }
             // The old run goes before the new one writes anything: the directory never holds
             // parts of two runs, even if this one is cut short.
             for file in runFiles where fileManager.fileExists(atPath: file) {
@@ -83,10 +90,10 @@ public final class Trainer {
                 }
             }
         }
-        if !options.resume, let settings = options.runSettings {
+        if writesFiles && !options.resume, let settings = options.runSettings {
             try writeAtomically(Data(settings.utf8), to: settingsPath)
         }
-        let metricsLog = try MetricsLog(path: metricsPath, keepingStepsUpTo: step)
+        let metricsLog = writesFiles ? try MetricsLog(path: metricsPath, keepingStepsUpTo: step) : nil
 
         let start = Date()
         var intervalSeconds = 0.0   // training time only: evaluations and saving are not counted
@@ -128,7 +135,9 @@ public final class Trainer {
                 var fields: [(String, JSONValue)] = [("step", .int(step)), ("train_loss", .double(mean))]
                 fields += task.metrics(forLoss: mean).map { ("train_\($0.0)", .double($0.1)) }
                 fields += [("units_per_s", .double(rate)), ("learning_rate", .double(Double(optimizer.learningRate)))]
-                try metricsLog.append(fields)
+                try metricsLog?.append(fields)
+                onEvent?(.progress(step: step, loss: mean, metrics: task.metrics(forLoss: mean), unitsPerSecond: rate,
+                                   learningRate: Double(optimizer.learningRate), secondsLeft: eta))
                 if options.json {
                     output(jsonLine(fields + [("eta_s", .double(eta))]))
                 } else {
@@ -144,7 +153,7 @@ public final class Trainer {
                 // Saved at this step, validation or not, so nothing since the last save is lost.
                 try save(optimizer, validation: nil)
                 try? renderPlot()
-                throw TrainingError.interrupted(directory: options.outputDirectory, step: step)
+                throw TrainingError.interrupted(directory: directory, step: step)
             }
 
             let scheduled = step % options.evaluateEvery == 0
@@ -157,8 +166,10 @@ public final class Trainer {
                 let improved = validation.isImprovement(score, over: bestScore)
                 if improved {
                     bestScore = score
-                    try SafeTensors.write(task.checkpointTensors, metadata: checkpointMetadata(validation),
-                                          dtypes: task.parameters.namedDTypes, to: bestPath)
+                    if writesFiles {
+                        try SafeTensors.write(task.checkpointTensors, metadata: checkpointMetadata(validation),
+                                              dtypes: task.parameters.namedDTypes, to: bestPath)
+                    }
                 }
                 // Only scheduled evaluations steer the run, so a run cut at any step and resumed
                 // takes the same path as one that was never cut.
@@ -169,7 +180,8 @@ public final class Trainer {
                 var fields: [(String, JSONValue)] = [("step", .int(step))]
                 fields += validation.metrics.map { ("valid_\($0.name)", .double($0.value)) }
                 fields.append(("best", .bool(improved)))
-                try metricsLog.append(fields)
+                try metricsLog?.append(fields)
+                onEvent?(.validation(step: step, metrics: validation.metrics, improved: improved))
                 if options.json {
                     output(jsonLine(fields))
                 } else {
@@ -186,13 +198,13 @@ public final class Trainer {
                 }
                 if stopReason == .timeLimit { break }
                 if shouldStop() && step < options.steps {
-                    throw TrainingError.interrupted(directory: options.outputDirectory, step: step)
+                    throw TrainingError.interrupted(directory: directory, step: step)
                 }
             }
         }
         if stopReason == .timeLimit { event("time_limit", "stopped at the time limit after \(step) steps", []) }
         return TrainingSummary(steps: step, bestValidationScore: bestScore,
-                               lastValidationScore: lastValidation, primaryMetric: primaryMetric, bestCheckpoint: bestPath,
+                               lastValidationScore: lastValidation, primaryMetric: primaryMetric, bestCheckpoint: writesFiles ? bestPath : nil,
                                stoppedEarly: step < options.steps, stopReason: stopReason.rawValue,
                                seconds: Date().timeIntervalSince(start))
     }
@@ -202,6 +214,7 @@ public final class Trainer {
     /// A line about the run itself (resumed, early stop, time limit): text, or with `--json`
     /// a JSON object `{"event": name, "step": …, …}`, so that stdout stays JSON lines.
     private func event(_ name: String, _ text: String, _ fields: [(String, JSONValue)]) {
+        onEvent?(.run(name: name, step: step, message: text))
         output(options.json ? jsonLine([("event", .string(name)), ("step", .int(step))] + fields) : text)
     }
 
@@ -217,6 +230,7 @@ public final class Trainer {
     /// Writes `last.safetensors` and its state file: optimizer, loop state, RNG and the task's
     /// data position, so that `--resume` continues exactly.
     private func save(_ optimizer: Optimizer, validation: ValidationResult?) throws {
+        guard writesFiles else { return }
         try SafeTensors.write(task.checkpointTensors, metadata: checkpointMetadata(validation),
                               dtypes: task.parameters.namedDTypes, to: lastPath)
         let progress = task.saveProgress()
@@ -304,6 +318,7 @@ public final class Trainer {
     }
 
     private func renderPlot() throws {
+        guard writesFiles else { return }
         var chart = LineChart(series: [LineChart.Series(points: trainCurve, color: (31, 119, 180))])
         if !validCurve.isEmpty { chart.series.append(LineChart.Series(points: validCurve, color: (255, 127, 14))) }
         try chart.render().writePNG(to: plotPath)

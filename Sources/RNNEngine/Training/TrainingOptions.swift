@@ -18,7 +18,9 @@ public struct TrainingOptions: Codable, Sendable {
     public var warmupSteps: Int = 0
     /// Stop after this many evaluations without improvement (nil: never).
     public var earlyStopPatience: Int? = nil
-    public var outputDirectory: String
+    /// Where the run's files go (checkpoints, metrics, plot); nil writes nothing (and cannot
+    /// be resumed).
+    public var outputDirectory: String?
     /// Stop (with a last evaluation and checkpoint) after this many seconds of the run.
     public var timeLimit: Double? = nil
     public var resume = false
@@ -30,7 +32,7 @@ public struct TrainingOptions: Codable, Sendable {
     /// caller reads back on resume: kept in the run directory as `run.json`.
     public var runSettings: String? = nil
 
-    public init(steps: Int, evaluateEvery: Int, logEvery: Int, learningRate: Float, outputDirectory: String) {
+    public init(steps: Int, evaluateEvery: Int, logEvery: Int, learningRate: Float, outputDirectory: String? = nil) {
         self.steps = steps
         self.evaluateEvery = evaluateEvery
         self.logEvery = logEvery
@@ -46,7 +48,8 @@ public struct TrainingSummary: Codable, Sendable {
     public var bestValidationScore: Double?
     public var lastValidationScore: Double?
     public var primaryMetric: String
-    public var bestCheckpoint: String
+    /// nil for a run without an output directory.
+    public var bestCheckpoint: String?
     /// Whether the run ended before `steps` (early stop or time limit).
     public var stoppedEarly: Bool
     /// "steps", "time_limit" or "early_stop".
@@ -74,17 +77,28 @@ public enum TrainingError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .runExists(let d):
-            return "\(d) already holds a training run; pass --resume to continue it, --overwrite to replace it, or choose another --out"
+            return "\(d) already holds a training run; resume it, overwrite it, or choose another directory"
         case .nothingToResume(let d):
-            return "\(d): nothing to resume (no last.safetensors); train without --resume first"
+            return "\(d): nothing to resume (no last.safetensors); train without resuming first"
         case .invalid(let message):
             return message
         case .interrupted(let d, let step):
-            return "stopped after step \(step) and saved it in \(d); run the same command with --resume to continue"
+            return "stopped after step \(step)" + (d.isEmpty ? "" : " and saved it in \(d); resume the run to continue")
         case .alreadyPast(let d, let step, let steps):
-            return "\(d) is already at step \(step), not below the \(steps) steps asked for; pass a larger --steps to train further"
+            return "\(d) is already at step \(step), not below the \(steps) steps asked for; ask for more steps to train further"
         case .diverged(let step, let loss):
-            return "training diverged at step \(step) (loss \(loss)); lower --learning-rate or enable clipping"
+            return "training diverged at step \(step) (loss \(loss)); lower the learning rate or clip the gradient norm"
         }
     }
+}
+
+/// What the training loop reports as it goes (`Trainer.onEvent`).
+public enum TrainingEvent: Sendable {
+    /// A progress line: mean training loss since the last one, its readable forms, throughput,
+    /// the learning rate and the estimated seconds left.
+    case progress(step: Int, loss: Double, metrics: [(String, Double)], unitsPerSecond: Double, learningRate: Double, secondsLeft: Double)
+    /// A validation: every metric, and whether the primary one improved (a new best checkpoint).
+    case validation(step: Int, metrics: [(name: String, value: Double)], improved: Bool)
+    /// Something about the run itself: "resumed", "early_stop", "time_limit".
+    case run(name: String, step: Int, message: String)
 }
