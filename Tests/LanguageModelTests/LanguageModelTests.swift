@@ -97,19 +97,8 @@ final class LanguageModelTests: TemporaryDirectoryTestCase {
     }
 
     func testSmokeTrainingLowersLossAndResumesExactly() throws {
-        let text = String(repeating: "abcabd abcabd\nxyz xyz\n", count: 60)
-        let corpus = try Corpus(text: CorpusText.split(text, source: "generated"), tokenization: .char)
         func makeTrainer(steps: Int, out: String, resume: Bool) throws -> (Trainer, [String]) {
-            var rng = RandomGenerator(seed: 5)
-            let config = LanguageModelConfig(cell: .lstm, embeddingSize: 8, hiddenSize: 16, tokens: .char, dropout: 0.1)
-            let network = try LanguageModelNetwork(config: config, vocabulary: corpus.vocabulary, rng: &rng)
-            let task = try LanguageModelTrainingTask(network: network, corpus: corpus,
-                                                     settings: LanguageModelTrainingSettings(batchSize: 4, bptt: 8))
-            var options = TrainingOptions(steps: steps, evaluateEvery: 10, logEvery: 5, learningRate: 0.02, outputDirectory: out)
-            options.resume = resume
-            options.json = true
-            let trainer = Trainer(task: task, options: options)
-            return (trainer, [])
+            (try smallTrainer(cell: .lstm, steps: steps, logEvery: 5, out: out, resume: resume), [])
         }
         var whole: [String] = []
         let (a, _) = try makeTrainer(steps: 60, out: directory + "/whole", resume: false)
@@ -178,18 +167,8 @@ final class LanguageModelTests: TemporaryDirectoryTestCase {
     /// A run stopped on request mid-interval, then resumed, ends exactly where an uninterrupted
     /// run ends: the same tensors and the same progress lines.
     func testInterruptedRunResumesExactly() throws {
-        let text = String(repeating: "abcabd abcabd\nxyz xyz\n", count: 60)
-        let corpus = try Corpus(text: CorpusText.split(text, source: "generated"), tokenization: .char)
         func trainer(steps: Int, out: String, resume: Bool) throws -> Trainer {
-            var rng = RandomGenerator(seed: 5)
-            let config = LanguageModelConfig(cell: .gru, embeddingSize: 8, hiddenSize: 16, tokens: .char, dropout: 0.1)
-            let network = try LanguageModelNetwork(config: config, vocabulary: corpus.vocabulary, rng: &rng)
-            let task = try LanguageModelTrainingTask(network: network, corpus: corpus,
-                                                     settings: LanguageModelTrainingSettings(batchSize: 4, bptt: 8))
-            var options = TrainingOptions(steps: steps, evaluateEvery: 10, logEvery: 4, learningRate: 0.02, outputDirectory: out)
-            options.resume = resume
-            options.json = true
-            return Trainer(task: task, options: options)
+            try smallTrainer(cell: .gru, steps: steps, logEvery: 4, out: out, resume: resume)
         }
         func progress(_ lines: [String]) -> [String] {
             lines.filter { $0.hasPrefix(#"{"step""#) }.map {
@@ -260,5 +239,20 @@ final class LanguageModelTests: TemporaryDirectoryTestCase {
         var streamed = ""
         let generated = try network.generate(prompt: "ab", length: 12, rng: &rng) { streamed += $0 }
         XCTAssertEqual(streamed, generated)
+    }
+
+    /// A tiny char model on a repetitive text, evaluated every 10 steps, printing JSON lines.
+    private func smallTrainer(cell: CellKind, steps: Int, logEvery: Int, out: String, resume: Bool) throws -> Trainer {
+        let text = String(repeating: "abcabd abcabd\nxyz xyz\n", count: 60)
+        let corpus = try Corpus(text: CorpusText.split(text, source: "generated"), tokenization: .char)
+        var rng = RandomGenerator(seed: 5)
+        let config = LanguageModelConfig(cell: cell, embeddingSize: 8, hiddenSize: 16, tokens: .char, dropout: 0.1)
+        let network = try LanguageModelNetwork(config: config, vocabulary: corpus.vocabulary, rng: &rng)
+        let task = try LanguageModelTrainingTask(network: network, corpus: corpus,
+                                                 settings: LanguageModelTrainingSettings(batchSize: 4, bptt: 8))
+        var options = TrainingOptions(steps: steps, evaluateEvery: 10, logEvery: logEvery, learningRate: 0.02, outputDirectory: out)
+        options.resume = resume
+        options.json = true
+        return Trainer(task: task, options: options)
     }
 }
