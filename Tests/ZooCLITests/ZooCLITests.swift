@@ -34,6 +34,24 @@ final class ZooCLITests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("unknown workload 'transformer'"), result.stderr)
     }
 
+    func testScoreMatchesTheGoldenAndNamesBadFiles() throws {
+        let metrics = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("RNNEngineTests/Golden/metrics").path
+        let bleu = try zoo(["score", "bleu", "--hypotheses", metrics + "/hypotheses.txt", "--references", metrics + "/references1.txt",
+                            "--references", metrics + "/references2.txt", "--json"])
+        XCTAssertEqual(bleu.status, 0, bleu.stderr)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(bleu.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(object["bleu"] as? Double ?? 0, 85.3690, accuracy: 0.001)   // sacreBLEU: 85.36897
+        let short = NSTemporaryDirectory() + "zoo-short-\(UUID().uuidString).txt"
+        try "one line\n".write(toFile: short, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: short) }
+        let misaligned = try zoo(["score", "wer", "--hypotheses", metrics + "/hypotheses.txt", "--references", short])
+        XCTAssertNotEqual(misaligned.status, 0)
+        XCTAssertTrue(misaligned.stderr.contains("has 1 lines but"), misaligned.stderr)
+        let missing = try zoo(["score", "chrf", "--hypotheses", "/nonexistent.txt", "--references", short])
+        XCTAssertTrue(missing.stderr.contains("/nonexistent.txt: no such file"), missing.stderr)
+    }
+
     func testUserChosenKernelIsKept() throws {
         let result = try zoo(["info", "--json"], environment: ["OPENBLAS_CORETYPE": "Haswell"])
         XCTAssertEqual(result.status, 0, result.stderr)
