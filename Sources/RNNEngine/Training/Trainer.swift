@@ -319,8 +319,11 @@ public final class Trainer {
 
     private func renderPlot() throws {
         guard writesFiles else { return }
-        var chart = LineChart(series: [LineChart.Series(points: trainCurve, color: (31, 119, 180))])
-        if !validCurve.isEmpty { chart.series.append(LineChart.Series(points: validCurve, color: (255, 127, 14))) }
+        var chart = LineChart(series: [LineChart.Series(points: trainCurve, color: LineChart.palette[0], name: "training")],
+                              title: "\(task.taskName): loss", xLabel: "step", yLabel: "loss (nats per \(task.lossUnit))")
+        if !validCurve.isEmpty {
+            chart.series.append(LineChart.Series(points: validCurve, color: LineChart.palette[1], name: "validation"))
+        }
         try chart.render().writePNG(to: plotPath)
     }
 }

@@ -4,6 +4,8 @@
 public protocol TrainingTask: AnyObject {
     /// The task's name in checkpoints (`zoo.task`).
     var taskName: String { get }
+    /// What the loss is averaged over, for labels: "token", "frame", ... (default "unit").
+    var lossUnit: String { get }
     var parameters: ParameterStore { get }
     /// Optimizer steps in one pass over the training data.
     var stepsPerEpoch: Int { get }
@@ -30,6 +32,8 @@ public protocol TrainingTask: AnyObject {
 }
 
 extension TrainingTask {
+    public var lossUnit: String { "unit" }
+
     public func validate() throws -> ValidationResult {
         let loss = try validationLoss()
         return ValidationResult(metrics: [("loss", loss)] + metrics(forLoss: loss), primary: "loss", higherIsBetter: false)
