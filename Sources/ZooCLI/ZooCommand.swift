@@ -7,7 +7,7 @@ public struct ZooCommand: ParsableCommand {
         commandName: "zoo",
         abstract: "Train, evaluate and run recurrent neural networks on the CPU.",
         subcommands: [TrainCommand.self, EvalCommand.self, SampleCommand.self, DataCommand.self,
-                      ScoreCommand.self, InfoCommand.self, BenchCommand.self])
+                      ScoreCommand.self, GradientsCommand.self, InfoCommand.self, BenchCommand.self])
 
     public init() {}
 

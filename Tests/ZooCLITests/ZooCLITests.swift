@@ -52,6 +52,19 @@ final class ZooCLITests: XCTestCase {
         XCTAssertTrue(missing.stderr.contains("/nonexistent.txt: no such file"), missing.stderr)
     }
 
+    func testGradientsWritesAPlotAndJSON() throws {
+        let plot = NSTemporaryDirectory() + "zoo-gradients-\(UUID().uuidString).png"
+        defer { try? FileManager.default.removeItem(atPath: plot) }
+        let result = try zoo(["gradients", "--cell", "rnn", "--length", "12", "--steps", "2", "--out", plot, "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual((object["initial"] as? [Double])?.count, 12)
+        XCTAssertEqual((object["trained"] as? [Double])?.count, 12)
+        XCTAssertNotNil(object["exploding_initial"])
+        XCTAssertLessThan(object["first_to_last_initial"] as? Double ?? 1, 1, "the plain RNN's gradient shrinks going back")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: plot))
+    }
+
     func testUserChosenKernelIsKept() throws {
         let result = try zoo(["info", "--json"], environment: ["OPENBLAS_CORETYPE": "Haswell"])
         XCTAssertEqual(result.status, 0, result.stderr)

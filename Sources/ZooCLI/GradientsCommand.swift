@@ -1,0 +1,110 @@
+import ArgumentParser
+import Foundation
+import LanguageModel
+import RNNEngine
+
+/// `zoo gradients`: the vanishing- and exploding-gradient experiment on real text.
+struct GradientsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gradients",
+        abstract: "Measure how much of the last step's loss reaches each earlier hidden state.",
+        discussion: """
+            Trains a small character model (embedding, one recurrent cell, linear) on the language-model \
+            data and prints ‖∂L_T/∂h_t‖ for t = 1…T, at initialisation and after training: the loss at \
+            the last step of a sequence, differentiated with respect to every earlier hidden state. \
+            For --cell rnn it adds the exploding case: a ReLU RNN whose recurrent weights start \
+            scaled up, trained with plain SGD with and without gradient clipping.
+            """)
+
+    @Option(help: "Recurrent cell: rnn (tanh), lstm or gru. (default: rnn)") var cell: String = "rnn"
+    @Option(parsing: .unconditional, help: "Sequence length T.") var length: Int = 100
+    @Option(parsing: .unconditional, help: "Training steps before the second measurement.") var steps: Int = 100
+    @Option(help: "Text to train on: a file or a train/valid/test directory. (default: the built-in corpus)") var data: String?
+    @Option(help: "The plot to write, a PNG with a logarithmic y axis. (default: gradients-<cell>.png)") var out: String?
+    @Option(parsing: .unconditional, help: "Random seed.") var seed: UInt64 = 1
+    @OptionGroup var threads: ThreadsOption
+    @Flag(help: "Print one JSON object with every number.") var json = false
+
+    func validate() throws {
+        guard let kind = CellKind(name: cell), kind != .rnnRelu else { throw ValidationError("--cell must be rnn, lstm or gru, not '\(cell)'") }
+        if length < 2 { throw ValidationError("--length must be at least 2") }
+        if steps < 0 { throw ValidationError("--steps must not be negative") }
+    }
+
+    func run() throws {
+        threads.apply()
+        let kind = CellKind(name: cell) ?? .rnnTanh
+        let text = try data.map { try CorpusText.load(path: $0) } ?? DefaultCorpus.load()
+        let corpus = try Corpus(text: text, tokenization: .char)
+        var settings = GradientFlowSettings()
+        settings.length = length
+        settings.trainingSteps = steps
+        settings.seed = seed
+        let flow = try measureGradientFlow(kind, ids: corpus.train, vocabularySize: corpus.vocabulary.count, settings: settings)
+
+        // The exploding case: a ReLU RNN started with recurrent weights × 3, plain SGD.
+        var exploding: (initial: [Double], clipped: [Double], unclipped: [Double])?
+        if kind == .rnnTanh {
+            var explode = settings
+            explode.recurrentScale = 3
+            explode.sgd = true
+            explode.learningRate = 0.05
+            explode.clip = 1
+            explode.trainingSteps = min(steps, 30)
+            let clipped = try measureGradientFlow(.rnnRelu, ids: corpus.train, vocabularySize: corpus.vocabulary.count, settings: explode)
+            explode.clip = nil
+            let unclipped = try measureGradientFlow(.rnnRelu, ids: corpus.train, vocabularySize: corpus.vocabulary.count, settings: explode)
+            exploding = (clipped.initial, clipped.trainingLosses, unclipped.trainingLosses)
+        }
+
+        let path = out ?? "gradients-\(cell).png"
+        var chart = LineChart(series: [], title: "Gradient of the last step's loss w.r.t. each h_t: \(kind.rawValue)",
+                              xLabel: "timestep t (the loss is at t = \(length))", yLabel: "|dL/dh_t|")
+        chart.logarithmicY = true
+        let curve = { (values: [Double]) in values.enumerated().map { (Double($0.offset + 1), $0.element) } }
+        chart.series.append(.init(points: curve(flow.initial), color: LineChart.palette[0], name: "\(kind.rawValue), at initialisation"))
+        if !flow.trained.isEmpty {
+            chart.series.append(.init(points: curve(flow.trained), color: LineChart.palette[1], name: "\(kind.rawValue), after \(steps) steps"))
+        }
+        if let exploding {
+            chart.series.append(.init(points: curve(exploding.initial), color: LineChart.palette[3], name: "ReLU RNN, W_hh x 3"))
+        }
+        try chart.render().writePNG(to: path)
+
+        let ratio = { (values: [Double]) -> Double? in
+            guard let first = values.first, let last = values.last, last > 0 else { return nil }
+            return first / last
+        }
+        if json {
+            var fields: [(String, JSONValue)] = [
+                ("cell", .string(kind.rawValue)), ("length", .int(length)), ("training_steps", .int(steps)),
+                ("initial", .numbers(flow.initial)), ("trained", .numbers(flow.trained)),
+                ("first_to_last_initial", ratio(flow.initial).map { .double($0) } ?? .null),
+                ("first_to_last_trained", ratio(flow.trained).map { .double($0) } ?? .null),
+                ("training_losses", .numbers(flow.trainingLosses)), ("plot", .string(path)),
+            ]
+            if let exploding {
+                fields += [("exploding_initial", .numbers(exploding.initial)),
+                           ("exploding_first_to_last", ratio(exploding.initial).map { .double($0) } ?? .null),
+                           ("exploding_losses_clipped", .numbers(exploding.clipped)),
+                           ("exploding_losses_unclipped", .numbers(exploding.unclipped))]
+            }
+            print(jsonLine(fields))
+        } else {
+            func describe(_ values: [Double], _ when: String) {
+                guard let r = ratio(values) else { return }
+                print(String(format: "%@ %@: |dL/dh_1| = %.3g, |dL/dh_%d| = %.3g, ratio %.3g", kind.rawValue, when,
+                             values[0], length, values[values.count - 1], r))
+            }
+            describe(flow.initial, "at initialisation")
+            describe(flow.trained, "after \(steps) steps")
+            if let exploding, let r = ratio(exploding.initial) {
+                print(String(format: "ReLU RNN with W_hh x 3: |dL/dh_1| / |dL/dh_%d| = %.3g at initialisation", length, r))
+                let show = { (losses: [Double]) in losses.suffix(3).map { String(format: "%.3g", $0) }.joined(separator: ", ") }
+                print("  SGD with clipping at 1, last losses: \(show(exploding.clipped))")
+                print("  SGD without clipping, last losses: \(show(exploding.unclipped))" + (exploding.unclipped.last?.isFinite == false ? " (diverged)" : ""))
+            }
+            print("plot: \(path)")
+        }
+    }
+}
