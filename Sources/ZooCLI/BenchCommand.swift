@@ -13,7 +13,7 @@ struct BenchCommand: ParsableCommand {
             in one shell session, as ratios. Build in release mode first.
             """)
 
-    @Option(help: "Run one workload: \(BenchmarkWorkloads.names.joined(separator: ", ")).") var only: String?
+    @Option(help: "Run one workload: \(BenchmarkWorkloads.names.joined(separator: ", ")). (default: all)") var only: String?
     @Option(parsing: .unconditional, help: "Timed seconds per workload.") var seconds: Double = 3
     @Option(parsing: .unconditional, help: "Threads for OpenBLAS and the engine, as the PyTorch reference's --threads.") var threads: Int = 2
     @Flag(help: "Print the workload names, one a line, and exit.") var list = false
