@@ -87,4 +87,21 @@ final class TrustworthyRunTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(many.status, 0, many.stderr)
         XCTAssertTrue(many.stderr.contains("more than the"), many.stderr)
     }
+
+    func testResumeTakesTheRunsOwnSettingsAndRefusesContradictions() throws {
+        let corpus = try writeCorpus()
+        let out = directory + "/run"
+        let first = try zoo(["train", "lm", "--data", corpus, "--out", out, "--hidden-size", "12", "--embedding-size", "6",
+                             "--batch-size", "4", "--bptt", "8", "--steps", "4", "--eval-every", "2"])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let resumed = try zoo(["train", "lm", "--out", out, "--resume", "--steps", "6", "--json"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stdout.contains(#""event": "resumed", "step": 4"#), resumed.stdout)
+        let contradicting = try zoo(["train", "lm", "--out", out, "--resume", "--steps", "8", "--hidden-size", "16"])
+        XCTAssertNotEqual(contradicting.status, 0)
+        XCTAssertTrue(contradicting.stderr.contains("--hidden-size 16 contradicts the run"), contradicting.stderr)
+        let behind = try zoo(["train", "lm", "--out", out, "--resume", "--steps", "5"])
+        XCTAssertNotEqual(behind.status, 0)
+        XCTAssertTrue(behind.stderr.contains("already at step 6"), behind.stderr)
+    }
 }
