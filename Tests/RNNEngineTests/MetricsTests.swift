@@ -56,4 +56,16 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(counts.substitutions + counts.deletions + counts.insertions, 2)
         XCTAssertEqual(counts.rate, 0.5)
     }
+
+    func testCIDErDMatchesTheCOCOEvaluationCode() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: goldenDirectory + "/metrics/cider.json"))
+        let golden = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let images = try XCTUnwrap(golden["images"] as? [[String: Any]])
+        let candidates = images.compactMap { $0["candidate"] as? String }
+        let references = images.compactMap { $0["references"] as? [String] }
+        let (score, perImage) = corpusCIDErD(candidates: candidates, references: references)
+        XCTAssertEqual(score, try number(golden, "cider"), accuracy: 1e-9)
+        let expected = try XCTUnwrap(golden["per_image"] as? [Double])
+        for (a, b) in zip(perImage, expected) { XCTAssertEqual(a, b, accuracy: 1e-9) }
+    }
 }

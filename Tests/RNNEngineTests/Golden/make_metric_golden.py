@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Writes the metric goldens the RNNEngine tests compare against: sacreBLEU's corpus BLEU and
-chrF and its 13a tokenization, and jiwer's WER and CER, on the sentences in metrics/.
+chrF and its 13a tokenization, and jiwer's WER and CER, on the sentences in metrics/; and
+CIDEr-D of the COCO evaluation code (pycocoevalcap) on a few captioned images.
 
-Regenerate (from the repository root, with sacrebleu and jiwer installed):
+Regenerate (from the repository root, with sacrebleu, jiwer and pycocoevalcap installed):
 
     python3 Tests/RNNEngineTests/Golden/make_metric_golden.py
 """
@@ -46,5 +47,33 @@ def main():
     print("wrote", os.path.join(HERE, "expected.json"))
 
 
+
+def cider():
+    """CIDEr-D of the COCO evaluation code (pycocoevalcap) on tokenized captions of a few images
+    with several references each; writes inputs and expected scores to metrics/cider.json."""
+    from pycocoevalcap.cider.cider import Cider
+    images = {
+        "1": (["a red circle above a blue square"],
+              ["a red circle is above a blue square", "a blue square below a red circle", "red circle over blue square"]),
+        "2": (["two green triangles"],
+              ["two green triangles side by side", "a pair of green triangles", "two small green triangles"]),
+        "3": (["a yellow star left of a big purple circle"],
+              ["a yellow star to the left of a large purple circle", "a purple circle right of a yellow star"]),
+        "4": (["a small square"],
+              ["a small orange square in the corner", "an orange square", "a tiny orange square",
+               "a little square that is orange"]),
+        "5": (["a blue circle and a blue circle"],
+              ["two blue circles", "a pair of blue circles next to each other"]),
+    }
+    gts = {k: refs for k, (_, refs) in images.items()}
+    res = {k: hyp for k, (hyp, _) in images.items()}
+    score, scores = Cider().compute_score(gts, res)
+    out = {"images": [{"candidate": res[k][0], "references": gts[k]} for k in images],
+           "cider": float(score), "per_image": [float(s) for s in scores]}
+    with open(os.path.join(HERE, "cider.json"), "w", encoding="utf-8") as f:
+        json.dump(out, f, indent=1)
+
+
 if __name__ == "__main__":
     main()
+    cider()
