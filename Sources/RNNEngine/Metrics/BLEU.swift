@@ -95,8 +95,8 @@ private func bleuTokens(_ segment: String) -> [String] {
     return splitOnPythonWhitespace(tokenize13a(String(view)).unicodeScalars)
 }
 
-/// Counts of every n-gram of 1...maxOrder tokens.
-private func ngramCounts(_ tokens: [String], maxOrder: Int) -> [[String]: Int] {
+/// Counts of every n-gram of 1...maxOrder tokens (BLEU's and CIDEr's).
+func ngramCounts(_ tokens: [String], maxOrder: Int) -> [[String]: Int] {
     var counts: [[String]: Int] = [:]
     for n in 1...maxOrder where tokens.count >= n {
         for start in 0...(tokens.count - n) { counts[Array(tokens[start..<(start + n)]), default: 0] += 1 }

@@ -12,8 +12,9 @@ public func corpusCIDErD(candidates: [String], references: [[String]], sigma: Do
     precondition(candidates.count == references.count, "\(candidates.count) candidates for \(references.count) images")
     guard !candidates.isEmpty else { return (0, []) }
     let order = 4
-    let candidateCounts = candidates.map { ngramTermFrequencies($0, order: order) }
-    let referenceCounts = references.map { $0.map { ngramTermFrequencies($0, order: order) } }
+    let counts = { (text: String) in ngramCounts(splitOnPythonWhitespace(text.unicodeScalars), maxOrder: order) }
+    let candidateCounts = candidates.map(counts)
+    let referenceCounts = references.map { $0.map(counts) }
     var documentFrequency: [[String]: Double] = [:]
     for image in referenceCounts {
         for ngram in Set(image.flatMap(\.keys)) { documentFrequency[ngram, default: 0] += 1 }
@@ -56,14 +57,4 @@ public func corpusCIDErD(candidates: [String], references: [[String]], sigma: Do
         perImage.append(imageReferences.isEmpty ? 0 : 10 * mean / Double(imageReferences.count))
     }
     return (perImage.reduce(0, +) / Double(perImage.count), perImage)
-}
-
-/// Counts of the n-grams (n = 1…order) of the whitespace-separated tokens of `text`.
-private func ngramTermFrequencies(_ text: String, order: Int) -> [[String]: Int] {
-    let tokens = splitOnPythonWhitespace(text.unicodeScalars)
-    var counts: [[String]: Int] = [:]
-    for n in 1...order where tokens.count >= n {
-        for start in 0...(tokens.count - n) { counts[Array(tokens[start..<(start + n)]), default: 0] += 1 }
-    }
-    return counts
 }
