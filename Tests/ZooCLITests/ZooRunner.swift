@@ -13,9 +13,10 @@ var zooExecutable: URL {
 
 /// Runs the built `zoo` with `arguments`, as a user would, and collects what it printed.
 @discardableResult
-func zoo(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
+func zoo(_ arguments: [String], environment: [String: String] = [:], workingDirectory: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
     let process = Process()
     process.executableURL = zooExecutable
+    if let workingDirectory { process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory) }
     process.arguments = arguments
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     let out = Pipe(), err = Pipe()
