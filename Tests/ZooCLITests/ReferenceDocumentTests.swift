@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TestSupport
 import XCTest
 @testable import ZooCLI
 
@@ -7,9 +8,7 @@ import XCTest
 /// `### zoo …`, every option its help lists is a row of that section's table, and every row
 /// and section names something that exists.
 final class ReferenceDocumentTests: XCTestCase {
-    static let documentPath = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("docs/reference.md").path
+    static let documentPath = repositoryPath("docs/reference.md")
 
     func testEveryCommandAndOptionIsDocumentedAndNothingElse() throws {
         let text = try String(contentsOfFile: Self.documentPath, encoding: .utf8)

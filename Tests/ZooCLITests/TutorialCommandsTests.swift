@@ -6,9 +6,7 @@ import XCTest
 /// size: training gets a tiny model and a hundredth of its steps, `zoo gradients` a short
 /// sequence. The tutorial cannot drift from the command line.
 final class TutorialCommandsTests: TemporaryDirectoryTestCase {
-    static let tutorialPath = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("docs/tutorial.md").path
+    static let tutorialPath = repositoryPath("docs/tutorial.md")
 
     func testEveryTutorialCommandRuns() throws {
         let text = try String(contentsOfFile: Self.tutorialPath, encoding: .utf8)
