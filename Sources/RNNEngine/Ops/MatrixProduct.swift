@@ -25,7 +25,8 @@ private func batchedProduct(_ a: Variable, _ transA: Bool, _ b: Variable, _ tran
     let n = transB ? rb : cb
     precondition((transB ? cb : rb) == k, "matmul: inner sizes differ in \(a.shape)\(transA ? "ᵀ" : "") · \(b.shape)\(transB ? "ᵀ" : "")")
     let shape = (a.shape.count == 3 ? [batch] : []) + [m, n]
-    let out = Tensor(zeros: shape)
+    // sgemm with beta 0 writes every element; only an empty inner dimension leaves them to us.
+    let out = k == 0 ? Tensor(zeros: shape) : Tensor(uninitialized: shape)
     let sizeA = ra * ca, sizeB = rb * cb, sizeC = m * n
     // One product of a batch item: split across the team when there is one item, else serial
     // (the items are spread over the team instead).
