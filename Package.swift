@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "RNNEngine", targets: ["RNNEngine"]),
         .library(name: "LanguageModel", targets: ["LanguageModel"]),
+        .library(name: "Translation", targets: ["Translation"]),
         .executable(name: "zoo", targets: ["zoo"]),
     ],
     dependencies: [
@@ -29,10 +30,11 @@ let package = Package(
         .target(name: "CKernels"),
         .target(name: "RNNEngine", dependencies: ["CBLAS", "CPNG", "CKernels"]),
         .target(name: "LanguageModel", dependencies: ["RNNEngine"]),
+        .target(name: "Translation", dependencies: ["RNNEngine"]),
         .target(
             name: "ZooCLI",
             dependencies: [
-                "RNNEngine", "LanguageModel",
+                "RNNEngine", "LanguageModel", "Translation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "zoo", dependencies: ["ZooCLI"]),
@@ -41,6 +43,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "RNNEngineTests", dependencies: ["RNNEngine", "CKernels", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "RNNEngine", "TestSupport"], exclude: ["Golden"]),
+        .testTarget(name: "TranslationTests", dependencies: ["Translation", "TestSupport"]),
         .testTarget(name: "ZooCLITests", dependencies: ["ZooCLI", "RNNEngine", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

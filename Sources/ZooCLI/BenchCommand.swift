@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RNNEngine
+import Translation
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,14 +14,17 @@ struct BenchCommand: ParsableCommand {
             in one shell session, as ratios. Build in release mode first.
             """)
 
-    @Option(help: "Run one workload: \(BenchmarkWorkloads.names.joined(separator: ", ")). (default: all)") var only: String?
+    @Option(help: "Run one workload: \(BenchCommand.names.joined(separator: ", ")). (default: all)") var only: String?
     @Option(parsing: .unconditional, help: "Timed seconds per workload.") var seconds: Double = 3
     @Option(parsing: .unconditional, help: "Threads for OpenBLAS and the engine, as the PyTorch reference's --threads.") var threads: Int = 2
     @Flag(help: "Print the workload names, one a line, and exit.") var list = false
 
+    /// The engine's workloads and the task models'.
+    static var names: [String] { BenchmarkWorkloads.names + [TranslationBenchmark.name] }
+
     func validate() throws {
-        if let only, !BenchmarkWorkloads.names.contains(only) {
-            throw ValidationError("unknown workload '\(only)'; choose one of \(BenchmarkWorkloads.names.joined(separator: ", "))")
+        if let only, !Self.names.contains(only) {
+            throw ValidationError("unknown workload '\(only)'; choose one of \(Self.names.joined(separator: ", "))")
         }
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
         guard threads > 0 else { throw ValidationError("--threads must be positive, not \(threads)") }
@@ -28,7 +32,7 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         if list {
-            BenchmarkWorkloads.names.forEach { print($0) }
+            Self.names.forEach { print($0) }
             return
         }
         // Not capped: measuring more threads than CPUs is a benchmark's business.
@@ -42,6 +46,10 @@ struct BenchCommand: ParsableCommand {
         }
         if only == nil || only == "ctc-loss" {
             print(BenchmarkWorkloads.runCTC(seconds: seconds))
+            fflush(nil)
+        }
+        if only == nil || only == TranslationBenchmark.name {
+            for line in try TranslationBenchmark.run(seconds: seconds) { print(line); fflush(nil) }
         }
     }
 }

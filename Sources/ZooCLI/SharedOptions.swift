@@ -47,9 +47,11 @@ struct TrainingFlags: ParsableArguments {
     }
 
     /// The shared loop's options, from the run's schedule (flags, or the resumed run's own).
-    func trainingOptions(task: String, stepsPerEpoch: Int, schedule: TrainingSchedule, defaultSteps: Int) -> TrainingOptions {
+    /// - maximumEvaluationInterval: the default evaluation interval is one epoch, at most this.
+    func trainingOptions(task: String, stepsPerEpoch: Int, schedule: TrainingSchedule, defaultSteps: Int,
+                         maximumEvaluationInterval: Int = TaskDefaults.maximumEvaluationInterval) -> TrainingOptions {
         let totalSteps = dryRun ? 3 : (steps ?? epochs.map { $0 * stepsPerEpoch } ?? defaultSteps)
-        let evaluateEvery = dryRun ? 3 : (schedule.evalEvery ?? max(1, min(stepsPerEpoch, TaskDefaults.maximumEvaluationInterval)))
+        let evaluateEvery = dryRun ? 3 : (schedule.evalEvery ?? max(1, min(stepsPerEpoch, maximumEvaluationInterval)))
         let defaultLogInterval = max(1, min(TaskDefaults.maximumLogInterval, evaluateEvery / 4))
         var options = TrainingOptions(
             steps: totalSteps, evaluateEvery: evaluateEvery, logEvery: dryRun ? 1 : (schedule.logEvery ?? defaultLogInterval),
@@ -186,6 +188,16 @@ struct RunSettings: Codable, Equatable {
     var layers: Int?
     var dropout: Float?
     var tied: Bool?
+    var bidirectional: Bool?
+    var attention: String?
+    var inputFeeding: Bool?
+    var labelSmoothing: Float?
+    var subword: String?
+    var merges: Int?
+    var jointBpe: Bool?
+    var vocabularySize: Int?
+    var minFrequency: Int?
+    var maxLength: Int?
     var batchSize: Int?
     var bptt: Int?
     var learningRate: Float?

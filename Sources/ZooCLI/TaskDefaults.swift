@@ -8,14 +8,15 @@ struct TaskDefaults {
     let embeddingSize: Int
 
     static let languageModel = TaskDefaults(steps: 600, batchSize: 32, learningRate: 2e-3, hiddenSize: 256, embeddingSize: 64)
+    static let translation = TaskDefaults(steps: 4000, batchSize: 64, learningRate: 1e-3, hiddenSize: 256, embeddingSize: 128)
     /// Timesteps per language-model batch.
     static let languageModelBPTT = 64
     /// Evaluate every min(steps per epoch, this) steps; log every min(50, evaluation interval / 4).
     static let maximumEvaluationInterval = 200
     static let maximumLogInterval = 50
 
-    /// "600 for language-model", for a help text.
+    /// "600 for language-model, 4000 for translation", for a help text.
     static func help(_ value: (TaskDefaults) -> CustomStringConvertible) -> String {
-        "default: \(value(languageModel)) for language-model"
+        "default: \(value(languageModel)) for language-model, \(value(translation)) for translation"
     }
 }

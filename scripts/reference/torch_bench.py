@@ -9,7 +9,9 @@ JSON fields, run by PyTorch on the CPU.
 Language-model workloads: Embedding -> LSTM/GRU layers -> Linear, time-major (T, B) ids. A
 training step is the forward pass, softmax cross-entropy, the backward pass, clipping of the
 global gradient norm at 5 and one Adam update; an inference step is the forward pass alone.
-`ctc-loss` is the CTC loss (log-softmax included) forward and backward alone. Each workload is
+`ctc-loss` is the CTC loss (log-softmax included) forward and backward alone. `seq2seq-attn`
+is the translation model of torch_translation.py: a training step, and greedy decoding of 22
+tokens for a batch of 64. Each workload is
 warmed up three times, then timed for --seconds.
 """
 import argparse
@@ -28,6 +30,7 @@ LANGUAGE_MODELS = [
     dict(name="gru-lm", cell="gru", batch=32, seq=64, embed=128, hidden=512, vocab=96, layers=1),
 ]
 CTC = dict(batch=16, frames=200, symbols=29, label_length=40)
+SEQ2SEQ = dict(batch=64, source_length=20, target_length=22, vocab=8000, embed=128, hidden=256, attention="general")
 
 
 def seconds_per_step(step, seconds):
@@ -92,9 +95,42 @@ def ctc_loss(seconds):
     emit(bench="ctc-loss", frames_per_s=round(B * T / dt, 1), ms_per_step=round(dt * 1000, 3), **CTC)
 
 
+def seq2seq_attention(seconds):
+    """zoo's translation model (torch_translation.py beside this file), without dropout: 64 pairs,
+    sources of 10 to 20 tokens padded to 20, 22 target steps, vocabularies of 8000."""
+    from torch_translation import Seq2Seq
+    torch.manual_seed(0)
+    w = SEQ2SEQ
+    B, S, T, V = w["batch"], w["source_length"], w["target_length"], w["vocab"]
+    model = Seq2Seq(V, V, w["embed"], w["hidden"], dropout=0.0)
+    adam = torch.optim.Adam(model.parameters(), lr=1e-3)
+    lengths = torch.randint(10, S + 1, (B,))
+    src = torch.randint(1, V, (S, B)) * (torch.arange(S)[:, None] < lengths[None, :])
+    tgt_in, tgt_out = torch.randint(1, V, (T, B)), torch.randint(1, V, (T, B))
+
+    def train():
+        adam.zero_grad()
+        F.cross_entropy(model(src, lengths, tgt_in), tgt_out.reshape(-1), ignore_index=0).backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        adam.step()
+
+    def decode():  # greedy, exactly T tokens for the whole batch
+        with torch.no_grad():
+            memory, keys, mask, state = model.encode(src, lengths)
+            y, feed = torch.full((B,), 2, dtype=torch.long), memory.new_zeros(B, w["hidden"])
+            for _ in range(T):
+                feed, state, _ = model.step(y, state, feed, memory, keys, mask)
+                y = model.generator(feed).argmax(1)
+
+    model.eval()  # dropout is 0 anyway; the same modules in both steps
+    for kind, step in (("train", train), ("decode", decode)):
+        dt = seconds_per_step(step, seconds)
+        emit(bench=f"seq2seq-attn-{kind}", tokens_per_s=round(B * T / dt, 1), ms_per_step=round(dt * 1000, 3), **w)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    names = [w["name"] for w in LANGUAGE_MODELS] + ["ctc-loss"]
+    names = [w["name"] for w in LANGUAGE_MODELS] + ["ctc-loss", "seq2seq-attn"]
     parser.add_argument("--only", choices=names, help="one workload (default: all)")
     parser.add_argument("--seconds", type=float, default=3.0, help="timed seconds per workload (default 3)")
     parser.add_argument("--threads", type=int, default=2, help="PyTorch threads (default 2, as zoo)")
@@ -105,6 +141,8 @@ def main():
             language_model(w, args.seconds)
     if args.only in (None, "ctc-loss"):
         ctc_loss(args.seconds)
+    if args.only in (None, "seq2seq-attn"):
+        seq2seq_attention(args.seconds)
 
 
 if __name__ == "__main__":

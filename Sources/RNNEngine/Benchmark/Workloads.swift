@@ -20,7 +20,7 @@ public enum BenchmarkWorkloads {
     public static var names: [String] { languageModels.map(\.name) + ["ctc-loss"] }
 
     /// Runs `step` three times to warm up, then for at least `seconds`; returns seconds per step.
-    static func timed(seconds: Double, _ step: () -> Void) -> Double {
+    public static func timed(seconds: Double, _ step: () -> Void) -> Double {
         for _ in 0..<3 { step() }
         let start = DispatchTime.now().uptimeNanoseconds
         var n = 0

@@ -36,6 +36,14 @@ public struct Hypothesis: Sendable, Equatable {
     public var finished: Bool
     /// What the step function reported for each generated token (attention weights), in order.
     public var trace: [[Float]]
+
+    public init(tokens: [Int32], logProbability: Double, score: Double, finished: Bool, trace: [[Float]]) {
+        self.tokens = tokens
+        self.logProbability = logProbability
+        self.score = score
+        self.finished = finished
+        self.trace = trace
+    }
 }
 
 /// What a decoder's step function returns for each live row.

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Sum of the losses and number of scored rows of a softmax cross-entropy, and optionally its
@@ -11,36 +12,54 @@ public func crossEntropyRows(
     ignoreIndex: Int32? = nil, labelSmoothing ε: Float = 0,
     gradient: UnsafeMutablePointer<Float>? = nil, gradientScale: Float = 1
 ) -> (lossSum: Double, count: Int) {
-    var lossSum = 0.0
-    var count = 0
-    for r in 0..<rows {
-        let row = logits + r * V
-        let target = targets[r]
-        if let ignoreIndex, target == ignoreIndex {
-            if let gradient { (gradient + r * V).update(repeating: 0, count: V) }
-            continue
+    for r in 0..<rows where targets[r] != ignoreIndex {
+        precondition(targets[r] >= 0 && Int(targets[r]) < V, "cross-entropy: target \(targets[r]) outside 0..<\(V)")
+    }
+    // Rows are independent: they run in parallel, each writing its loss to its own slot, and
+    // the slots are summed in order, so the result does not depend on the thread count.
+    var rowLosses = [Double](repeating: 0, count: rows)
+    rowLosses.withUnsafeMutableBufferPointer { losses in
+        let lossesBase = losses.baseAddress!
+        parallelChunks(rows, minimumPerChunk: max(1, 32_768 / max(V, 1))) { range in
+            // e^(x − max) of one row: the gradient's row when there is one, else scratch.
+            let scratch = gradient == nil ? UnsafeMutablePointer<Float>.allocate(capacity: V) : nil
+            defer { scratch?.deallocate() }
+            for r in range {
+                let target = targets[r]
+                let g = gradient.map { $0 + r * V }
+                if let ignoreIndex, target == ignoreIndex {
+                    g?.update(repeating: 0, count: V)
+                    continue
+                }
+                let row = logits + r * V
+                let exps = g ?? scratch!
+                var maxValue = -Float.infinity
+                for c in 0..<V { maxValue = max(maxValue, row[c]) }
+                for c in 0..<V { exps[c] = row[c] - maxValue }
+                zoo_exp(exps, exps, V)
+                var sumExp: Float = 0
+                for c in 0..<V { sumExp += exps[c] }
+                let logZ = maxValue + logf(sumExp)
+                var rowLoss = Double(logZ - row[Int(target)])
+                if ε > 0 {
+                    var sum: Float = 0
+                    for c in 0..<V { sum += row[c] }
+                    // mean over classes of −log p_c = logZ − mean(x)
+                    rowLoss = Double(1 - ε) * rowLoss + Double(ε) * Double(logZ - sum / Float(V))
+                }
+                lossesBase[r] = rowLoss
+                if let g {
+                    let scale = gradientScale / sumExp, smooth = ε / Float(V) * gradientScale
+                    for c in 0..<V { g[c] = g[c] * scale - smooth }
+                    g[Int(target)] -= (1 - ε) * gradientScale
+                }
+            }
         }
-        precondition(target >= 0 && Int(target) < V, "cross-entropy: target \(target) outside 0..<\(V)")
-        var maxValue = -Float.infinity
-        for c in 0..<V { maxValue = max(maxValue, row[c]) }
-        var sumExp: Float = 0
-        for c in 0..<V { sumExp += expf(row[c] - maxValue) }
-        let logZ = maxValue + logf(sumExp)
-        var rowLoss = Double(logZ - row[Int(target)])
-        if ε > 0 {
-            var meanNegLogP: Double = 0
-            for c in 0..<V { meanNegLogP += Double(logZ - row[c]) }
-            rowLoss = Double(1 - ε) * rowLoss + Double(ε) * meanNegLogP / Double(V)
-        }
-        lossSum += rowLoss
+    }
+    var lossSum = 0.0, count = 0
+    for r in 0..<rows where targets[r] != ignoreIndex {
+        lossSum += rowLosses[r]
         count += 1
-        if let gradient {
-            let g = gradient + r * V
-            let inverseZ = 1 / sumExp
-            let smooth = ε / Float(V)
-            for c in 0..<V { g[c] = (expf(row[c] - maxValue) * inverseZ - smooth) * gradientScale }
-            g[Int(target)] -= (1 - ε) * gradientScale
-        }
     }
     return (lossSum, count)
 }

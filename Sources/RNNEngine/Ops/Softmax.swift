@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 // Softmax and log-softmax along an axis, with an optional mask: a masked position gets exactly
@@ -36,26 +37,57 @@ private func softmaxOp(_ x: Variable, axis requested: Int, mask: [Bool]?, logari
     // Probabilities, kept for the backward of log-softmax (its output is not enough at −∞).
     let probabilities = logarithm ? Tensor(uninitialized: x.shape) : out
     let p = probabilities.data
-    for o in 0..<outer {
-        for i in 0..<inner {
-            let base = o * length * inner + i
-            @inline(__always) func kept(_ l: Int) -> Bool { mask?[base + l * inner] ?? true }
-            var maximum = -Float.infinity
-            for l in 0..<length where kept(l) { maximum = max(maximum, input[base + l * inner]) }
-            guard maximum > -.infinity || (0..<length).contains(where: kept) else {
-                throw EngineError.allPositionsMasked(row: o * inner + i)
+    if let mask {
+        for row in 0..<(outer * inner) {
+            let base = (row / inner) * length * inner + row % inner
+            guard (0..<length).contains(where: { mask[base + $0 * inner] }) else { throw EngineError.allPositionsMasked(row: row) }
+        }
+    }
+    if inner == 1 {
+        // Contiguous rows (the last axis): in parallel, with the vector exponential.
+        parallelChunks(outer, minimumPerChunk: max(1, 16_384 / max(length, 1))) { rows in
+            for o in rows {
+                let base = o * length
+                let xs = input + base, ps = p + base
+                var maximum = -Float.infinity
+                if let mask {
+                    for l in 0..<length where mask[base + l] { maximum = max(maximum, xs[l]) }
+                } else {
+                    for l in 0..<length { maximum = max(maximum, xs[l]) }
+                }
+                for l in 0..<length { ps[l] = xs[l] - maximum }
+                zoo_exp(ps, ps, length)
+                if let mask { for l in 0..<length where !mask[base + l] { ps[l] = 0 } }
+                var total: Float = 0
+                for l in 0..<length { total += ps[l] }
+                let inverse = 1 / total, shift = maximum + logf(total)
+                if logarithm {
+                    let ys = y + base
+                    for l in 0..<length { ys[l] = xs[l] - shift }
+                    if let mask { for l in 0..<length where !mask[base + l] { ys[l] = -.infinity } }
+                }
+                for l in 0..<length { ps[l] *= inverse }
             }
-            var total: Float = 0
-            for l in 0..<length {
-                let e = kept(l) ? expf(input[base + l * inner] - maximum) : 0
-                p[base + l * inner] = e
-                total += e
-            }
-            let inverse = 1 / total, logTotal = logf(total)
-            for l in 0..<length {
-                let k = base + l * inner
-                p[k] *= inverse
-                if logarithm { y[k] = kept(l) ? input[k] - maximum - logTotal : -.infinity }
+        }
+    } else {
+        for o in 0..<outer {
+            for i in 0..<inner {
+                let base = o * length * inner + i
+                @inline(__always) func kept(_ l: Int) -> Bool { mask?[base + l * inner] ?? true }
+                var maximum = -Float.infinity
+                for l in 0..<length where kept(l) { maximum = max(maximum, input[base + l * inner]) }
+                var total: Float = 0
+                for l in 0..<length {
+                    let e = kept(l) ? expf(input[base + l * inner] - maximum) : 0
+                    p[base + l * inner] = e
+                    total += e
+                }
+                let inverse = 1 / total, logTotal = logf(total)
+                for l in 0..<length {
+                    let k = base + l * inner
+                    p[k] *= inverse
+                    if logarithm { y[k] = kept(l) ? input[k] - maximum - logTotal : -.infinity }
+                }
             }
         }
     }

@@ -1,13 +1,19 @@
+import Foundation
+
 /// A 5×7 pixel font for printable ASCII, drawn for this project, so plots carry text without a
 /// system font. Each glyph is 35 bits: seven rows of five pixels, the top row in the highest
-/// bits, the leftmost pixel of a row in its highest bit. Other characters draw as a box.
+/// bits, the leftmost pixel of a row in its highest bit. A letter with a diacritic draws as its
+/// base letter (ä as a, é as e); other characters draw as a box.
 enum BitmapFont {
     static let glyphWidth = 5, glyphHeight = 7
     /// Horizontal distance between characters, in font pixels.
     static let advance = 6
 
     static func glyph(_ character: Unicode.Scalar) -> UInt64 {
-        let code = Int(character.value)
+        var code = Int(character.value)
+        if code >= 127, let base = String(character).decomposedStringWithCanonicalMapping.unicodeScalars.first {
+            code = Int(base.value)
+        }
         guard code >= 32 && code < 127 else { return 0x7E318C63F }   // a box
         return glyphs[code - 32]
     }

@@ -57,13 +57,16 @@ public final class Tensor {
     }
 
     deinit {
-        if owner == nil { free(data) }
+        if owner == nil { LargeBlockCache.shared.release(data, bytes: Tensor.bytes(count)) }
     }
 
+    static func bytes(_ count: Int) -> Int { max(count, 1) * MemoryLayout<Float>.stride }
+
     private static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
+        let bytes = bytes(count)
+        if let block = LargeBlockCache.shared.take(bytes: bytes) { return block.bindMemory(to: Float.self, capacity: max(count, 1)) }
         var raw: UnsafeMutableRawPointer?
-        let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        guard posix_memalign(&raw, 64, bytes) == 0, let raw else {
+        guard posix_memalign(&raw, 64, LargeBlockCache.blockSize(bytes)) == 0, let raw else {
             fatalError("out of memory allocating \(bytes) bytes")
         }
         return raw.bindMemory(to: Float.self, capacity: max(count, 1))

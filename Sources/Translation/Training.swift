@@ -1,0 +1,156 @@
+import Foundation
+import RNNEngine
+
+/// A parallel corpus turned into what training reads: each side's codec (tokenization, BPE,
+/// vocabulary) built from the training split, and the training and validation pairs as ids.
+public struct TranslationData: Sendable {
+    public let corpus: ParallelCorpus
+    public let source: SentenceCodec
+    public let target: SentenceCodec
+    public let trainSources: [[Int32]], trainTargets: [[Int32]]
+    public let validSources: [[Int32]], validTargets: [[Int32]]
+    /// Training pairs left out because a side is longer than `maximumLength` tokens.
+    public let skippedTooLong: Int
+
+    /// - maximumLength: training pairs with a side longer than this many tokens are left out.
+    public init(corpus: ParallelCorpus, vocabulary settings: VocabularySettings, maximumLength: Int) throws {
+        guard maximumLength > 0 else { throw TranslationError.invalidOptions("--max-length must be positive") }
+        guard settings.subword == .none || settings.merges > 0 else { throw TranslationError.invalidOptions("--merges must be positive") }
+        self.corpus = corpus
+        let sources = corpus.train.map(\.source), targets = corpus.train.map(\.target)
+        var sourceBPE: BytePairEncoding?, targetBPE: BytePairEncoding?
+        if settings.subword == .bpe {
+            if settings.jointMerges {
+                var counts = SentenceCodec.wordCounts(sources)
+                counts.merge(SentenceCodec.wordCounts(targets), uniquingKeysWith: +)
+                sourceBPE = BytePairEncoding.learn(wordCounts: counts, merges: settings.merges)
+                targetBPE = sourceBPE
+            } else {
+                sourceBPE = BytePairEncoding.learn(wordCounts: SentenceCodec.wordCounts(sources), merges: settings.merges)
+                targetBPE = BytePairEncoding.learn(wordCounts: SentenceCodec.wordCounts(targets), merges: settings.merges)
+            }
+        }
+        let source = SentenceCodec.build(sentences: sources, bytePairs: sourceBPE, settings: settings)
+        let target = SentenceCodec.build(sentences: targets, bytePairs: targetBPE, settings: settings)
+        self.source = source
+        self.target = target
+        var trainSources: [[Int32]] = [], trainTargets: [[Int32]] = []
+        var tooLong = 0
+        for pair in corpus.train {
+            let s = source.encode(pair.source).ids, t = target.encode(pair.target).ids
+            guard !s.isEmpty, !t.isEmpty else { continue }
+            if s.count > maximumLength || t.count > maximumLength { tooLong += 1; continue }
+            trainSources.append(s)
+            trainTargets.append(t)
+        }
+        guard !trainSources.isEmpty else {
+            throw ParallelCorpusError.noPairs(path: corpus.trainSource, reason: "all \(corpus.train.count) pairs are longer than --max-length \(maximumLength) tokens")
+        }
+        self.trainSources = trainSources
+        self.trainTargets = trainTargets
+        skippedTooLong = tooLong
+        let valid = corpus.valid.map { (source.encode($0.source).ids, target.encode($0.target).ids) }.filter { !$0.0.isEmpty && !$0.1.isEmpty }
+        validSources = valid.map(\.0)
+        validTargets = valid.map(\.1)
+    }
+}
+
+/// Settings of a translation run beyond the model's and the shared loop's.
+public struct TranslationTrainingSettings: Codable, Sendable {
+    /// Sentence pairs per batch.
+    public var batchSize: Int
+    public var labelSmoothing: Float
+    /// The beam used to decode the validation split for its BLEU (1: greedy, fastest).
+    public var validationBeam: Int
+    /// Validation sentences decoded for BLEU at most (all of them when larger than the split).
+    public var validationSentences: Int
+
+    public init(batchSize: Int = 64, labelSmoothing: Float = 0.1, validationBeam: Int = 1, validationSentences: Int = 2000) {
+        self.batchSize = batchSize; self.labelSmoothing = labelSmoothing
+        self.validationBeam = validationBeam; self.validationSentences = validationSentences
+    }
+}
+
+/// Translation training: length-bucketed batches of sentence pairs, teacher forcing, and the
+/// validation split's BLEU as the metric that picks the best checkpoint.
+public final class TranslationTrainingTask: TrainingTask {
+    public let network: TranslationNetwork
+    public let data: TranslationData
+    public let settings: TranslationTrainingSettings
+    private var sampler: BucketedBatchSampler
+
+    public init(network: TranslationNetwork, data: TranslationData, settings: TranslationTrainingSettings, seed: UInt64) throws {
+        guard settings.batchSize > 0 else { throw TrainingError.invalid("--batch-size must be positive") }
+        guard settings.labelSmoothing >= 0 && settings.labelSmoothing < 1 else { throw TrainingError.invalid("--label-smoothing must be in [0, 1)") }
+        guard !data.validSources.isEmpty else {
+            throw TrainingError.invalid("\(data.corpus.validSource): no validation pair with both sides non-empty")
+        }
+        self.network = network
+        self.data = data
+        self.settings = settings
+        sampler = try BucketedBatchSampler(lengths: zip(data.trainSources, data.trainTargets).map { max($0.count, $1.count) },
+                                           batchSize: settings.batchSize, seed: seed)
+    }
+
+    public var taskName: String { TranslationNetwork.taskName }
+    public var lossUnit: String { "token" }
+    public var parameters: ParameterStore { network.parameters }
+    public var stepsPerEpoch: Int { sampler.batchesPerEpoch }
+    public var checkpointMetadata: [String: String] { network.checkpointMetadata }
+    public var checkpointTensors: [(String, Tensor)] { network.stateDictionary }
+    public func loadCheckpoint(_ file: SafeTensorsFile, path: String) throws { try network.loadState(file, path: path) }
+
+    public func trainingLoss(tape: Tape, rng: inout RandomGenerator) throws -> (loss: Variable, count: Int) {
+        let batch = sampler.next()
+        return try network.loss(sources: batch.map { data.trainSources[$0] }, targets: batch.map { data.trainTargets[$0] },
+                                labelSmoothing: settings.labelSmoothing, tape: tape, rng: &rng)
+    }
+
+    /// Mean cross-entropy per token of the validation split (teacher forced, no smoothing).
+    public func validationLoss() throws -> Double {
+        var rng = RandomGenerator(seed: 0)
+        var sum = 0.0, tokens = 0
+        for start in stride(from: 0, to: data.validSources.count, by: settings.batchSize) {
+            let end = min(start + settings.batchSize, data.validSources.count)
+            let (loss, count) = try network.loss(sources: Array(data.validSources[start..<end]), targets: Array(data.validTargets[start..<end]),
+                                                 tape: Tape.inference(), rng: &rng)
+            sum += Double(loss.value[0]) * Double(count)
+            tokens += count
+        }
+        return sum / Double(max(tokens, 1))
+    }
+
+    public func metrics(forLoss loss: Double) -> [(String, Double)] { [("ppl", exp(loss))] }
+
+    /// BLEU (primary) and chrF of the validation split's translations, then its loss.
+    public func validate() throws -> ValidationResult {
+        let pairs = Array(data.corpus.valid.prefix(settings.validationSentences))
+        let score = try network.evaluate(pairs, options: TranslationOptions(beamSize: settings.validationBeam, batchSize: 64))
+        let loss = try validationLoss()
+        return ValidationResult(metrics: [("bleu", score.bleu), ("chrf", score.chrf), ("loss", loss), ("ppl", exp(loss))],
+                                primary: "bleu", higherIsBetter: true)
+    }
+
+    public func saveProgress() -> (tensors: [(String, Tensor)], metadata: [String: String]) {
+        ([], ["epoch": String(sampler.epoch), "position": String(sampler.position)])
+    }
+
+    public func restoreProgress(tensors: [String: Tensor], metadata: [String: String], path: String) throws {
+        guard let epoch = metadata["epoch"].flatMap({ Int($0) }), let position = metadata["position"].flatMap({ Int($0) }) else {
+            throw CheckpointError.missingMetadata(path: path, key: "progress.epoch/position")
+        }
+        do {
+            try sampler.restore(epoch: epoch, position: position)
+        } catch {
+            throw CheckpointError.missingMetadata(path: path, key: "progress.position (was the data or --batch-size changed?)")
+        }
+    }
+}
+
+extension TrainingOptions {
+    /// `zoo train translation`'s schedule: Adam at 1e-3, clipping at 5, validation every 500
+    /// steps. Without a directory the run writes no files.
+    public static func translation(steps: Int = 3000, outputDirectory: String? = nil) -> TrainingOptions {
+        TrainingOptions(steps: steps, evaluateEvery: 500, logEvery: 100, learningRate: 1e-3, outputDirectory: outputDirectory)
+    }
+}

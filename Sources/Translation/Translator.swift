@@ -1,0 +1,172 @@
+import Foundation
+import RNNEngine
+
+/// One translation of a sentence, with what is needed to show how it was made.
+public struct TranslatedSentence: Sendable {
+    /// The detokenized text.
+    public var text: String
+    /// The model's tokens (subwords with BPE) of the source and of the output, for an attention map.
+    public var sourceTokens: [String]
+    public var targetTokens: [String]
+    /// Σ log p of the output tokens (and its end token, when `finished`).
+    public var logProbability: Double
+    /// The ranking score: log p / length^α.
+    public var score: Double
+    /// False when the length limit cut it before the end token.
+    public var finished: Bool
+    /// Attention weights: one row per output token (the end token included when finished),
+    /// one column per source token.
+    public var attention: [[Float]]
+    /// Source tokens not in the model's vocabulary, read as `<unk>`.
+    public var unknownSourceTokens: Int
+}
+
+/// Decoding settings: greedy is `beamSize` 1.
+public struct TranslationOptions: Sendable {
+    public var beamSize: Int
+    public var nBest: Int
+    public var lengthNormalization: Double
+    /// Output tokens at most: `maximumLengthRatio` × the source's length + `maximumLengthOffset`.
+    public var maximumLengthRatio: Double
+    public var maximumLengthOffset: Int
+    /// Sentences decoded together.
+    public var batchSize: Int
+
+    public init(beamSize: Int = 1, nBest: Int = 1, lengthNormalization: Double = 1, maximumLengthRatio: Double = 2,
+                maximumLengthOffset: Int = 10, batchSize: Int = 32) {
+        self.beamSize = beamSize; self.nBest = nBest; self.lengthNormalization = lengthNormalization
+        self.maximumLengthRatio = maximumLengthRatio; self.maximumLengthOffset = maximumLengthOffset; self.batchSize = batchSize
+    }
+
+    public func validate() throws {
+        guard beamSize >= 1 else { throw TranslationError.invalidOptions("--beam must be at least 1") }
+        guard nBest >= 1 && nBest <= beamSize else { throw TranslationError.invalidOptions("--n-best must be between 1 and --beam (\(beamSize))") }
+        guard batchSize >= 1 else { throw TranslationError.invalidOptions("the decoding batch size must be positive") }
+    }
+}
+
+extension TranslationNetwork {
+    /// Translates sentences with beam search (greedy when the beam is 1): per sentence, up to
+    /// `nBest` translations, best first. An empty sentence translates to nothing.
+    public func translate(_ sentences: [String], options: TranslationOptions = TranslationOptions()) throws -> [[TranslatedSentence]] {
+        try options.validate()
+        var results = [[TranslatedSentence]](repeating: [], count: sentences.count)
+        let encoded = sentences.map { source.encode($0) }
+        let order = encoded.indices.filter { !encoded[$0].ids.isEmpty }.sorted { encoded[$0].ids.count > encoded[$1].ids.count }
+        for start in stride(from: 0, to: order.count, by: options.batchSize) {
+            let items = Array(order[start..<min(start + options.batchSize, order.count)])
+            let batch = try translateBatch(items.map { encoded[$0].ids }, options: options)
+            for (k, item) in items.enumerated() {
+                let sourceTokens = encoded[item].ids.map { source.displayToken($0) }
+                results[item] = batch[k].map { hypothesis in
+                    TranslatedSentence(text: target.decode(hypothesis.tokens), sourceTokens: sourceTokens,
+                                targetTokens: hypothesis.tokens.map { target.displayToken($0) } + (hypothesis.finished ? [SentenceCodec.end] : []),
+                                logProbability: hypothesis.logProbability, score: hypothesis.score,
+                                finished: hypothesis.finished, attention: hypothesis.trace.map { Array($0.prefix(sourceTokens.count)) },
+                                unknownSourceTokens: encoded[item].unknown)
+                }
+            }
+        }
+        for index in sentences.indices where encoded[index].ids.isEmpty {
+            results[index] = [TranslatedSentence(text: "", sourceTokens: [], targetTokens: [], logProbability: 0, score: 0,
+                                          finished: true, attention: [], unknownSourceTokens: 0)]
+        }
+        return results
+    }
+
+    /// Beam search over a batch of encoded sources.
+    func translateBatch(_ sources: [[Int32]], options: TranslationOptions) throws -> [[Hypothesis]] {
+        let longest = sources.map(\.count).max() ?? 1
+        let maximumLength = max(1, Int(Double(longest) * options.maximumLengthRatio) + options.maximumLengthOffset)
+        if options.beamSize == 1 { return try greedyBatch(sources, maximumLength: maximumLength).map { [$0] } }
+        let tape = Tape.inference()
+        var rng = RandomGenerator(seed: 0)   // no dropout at inference: never drawn from
+        let encoded = try encode(sources, tape: tape, rng: &rng)
+        let K = options.beamSize, B = sources.count
+        // Row b·K + k is beam k of sentence b: the memory is laid out that way once, and beam
+        // search only ever reorders rows within a sentence, so it never moves again.
+        let rows = (0..<(B * K)).map { $0 / K }
+        let memory = try expand(encoded.memory, rows: rows, tape: tape)
+        let beamOptions = BeamSearchOptions(beamSize: K, nBest: options.nBest, maximumLength: maximumLength,
+                                            lengthNormalization: options.lengthNormalization,
+                                            startToken: SentenceCodec.startId, endToken: SentenceCodec.endId)
+        return try beamSearch(batch: B, initialState: initialDecoderState(encoded), options: beamOptions,
+                              step: { tokens, state in try self.decodeStep(tokens, state: state, memory: memory, tape: tape, rng: &rng) },
+                              reorder: { state, rows in try state.selectingRows(rows, tape: tape) })
+    }
+
+    /// One inference step for every live row: log-probabilities of the next token (padding and
+    /// start never come next) and the attention weights as the trace.
+    func decodeStep(_ tokens: [Int32], state: DecoderState, memory: Attention.Memory, tape: Tape,
+                    rng: inout RandomGenerator) throws -> DecoderStep<DecoderState> {
+        let (logits, next, weights) = try stepLogits(tokens, state: state, memory: memory, tape: tape, rng: &rng)
+        let logProbabilities = try logSoftmax(Variable(logits), axis: 1, tape: tape).value
+        let V = logProbabilities.shape[1]
+        for row in 0..<tokens.count {
+            logProbabilities.data[row * V + Int(SentenceCodec.paddingId)] = -.infinity
+            logProbabilities.data[row * V + Int(SentenceCodec.startId)] = -.infinity
+        }
+        return DecoderStep(logProbabilities: logProbabilities, state: next, trace: weights.value)
+    }
+
+    /// One decoder step from the previous tokens: logits (rows, V), the state, the attention weights.
+    func stepLogits(_ tokens: [Int32], state: DecoderState, memory: Attention.Memory, tape: Tape,
+                    rng: inout RandomGenerator) throws -> (logits: Tensor, state: DecoderState, weights: Variable) {
+        let embedded = try targetEmbedding(tokens, shape: [tokens.count], tape: tape)
+        let (output, next, weights) = try step(embedded, state: state, memory: memory, tape: tape, rng: &rng)
+        return (generate(output, tape: tape).value, next, weights)
+    }
+
+    /// Greedy decoding of exactly `steps` tokens for each source, never stopping at the end
+    /// token: what the benchmark times, the same loop as `translate` with a beam of 1.
+    public func greedyDecode(_ sources: [[Int32]], steps: Int) throws -> [[Int32]] {
+        try greedyBatch(sources, maximumLength: steps, stopAtEnd: false).map(\.tokens)
+    }
+
+    /// Greedy decoding: the most likely token at every step, straight from the logits (the
+    /// normalisation does not change the argmax, so none is computed, and the hypotheses carry
+    /// no log-probability: 0). Stops when every sentence has produced the end token.
+    func greedyBatch(_ sources: [[Int32]], maximumLength: Int, stopAtEnd: Bool = true) throws -> [Hypothesis] {
+        let tape = Tape.inference()
+        var rng = RandomGenerator(seed: 0)   // no dropout at inference: never drawn from
+        let encoded = try encode(sources, tape: tape, rng: &rng)
+        let B = sources.count
+        var state = initialDecoderState(encoded)
+        var tokens = [Int32](repeating: SentenceCodec.startId, count: B)
+        var hypotheses = [Hypothesis](repeating: Hypothesis(tokens: [], logProbability: 0, score: 0, finished: false, trace: []), count: B)
+        for _ in 0..<maximumLength {
+            let (logits, next, weights) = try stepLogits(tokens, state: state, memory: encoded.memory, tape: tape, rng: &rng)
+            let V = logits.shape[1], S = weights.shape[1]
+            for row in 0..<B {
+                let p = logits.data + row * V
+                var best = Int(SentenceCodec.endId)   // padding and start never come next
+                for v in Int(SentenceCodec.endId)..<V where p[v] > p[best] { best = v }
+                tokens[row] = Int32(best)
+                guard !(stopAtEnd && hypotheses[row].finished) else { continue }
+                hypotheses[row].trace.append(Array(UnsafeBufferPointer(start: weights.value.data + row * S, count: S)))
+                if stopAtEnd && tokens[row] == SentenceCodec.endId {
+                    hypotheses[row].finished = true
+                } else {
+                    hypotheses[row].tokens.append(tokens[row])
+                }
+            }
+            state = next
+            if stopAtEnd && hypotheses.allSatisfy({ $0.finished }) { break }
+        }
+        return hypotheses
+    }
+
+    /// A memory whose rows are `rows` of `memory`.
+    func expand(_ memory: Attention.Memory, rows: [Int], tape: Tape) throws -> Attention.Memory {
+        try attention.prepare(memory: try indexSelect(memory.values, axis: 0, indices: rows, tape: tape),
+                              lengths: rows.map { memory.lengths[$0] }, tape: tape)
+    }
+}
+
+extension TranslationNetwork.DecoderState {
+    /// Beam search's reordering: every tensor's rows picked by index.
+    func selectingRows(_ rows: [Int], tape: Tape) throws -> TranslationNetwork.DecoderState {
+        TranslationNetwork.DecoderState(layers: try layers.map { try $0.selectingRows(rows, tape: tape) },
+                                        feed: try indexSelect(feed, axis: 0, indices: rows, tape: tape))
+    }
+}
