@@ -40,10 +40,10 @@ let package = Package(
         .executableTarget(name: "zoo", dependencies: ["ZooCLI"]),
 
         // What the test targets share (a per-test temporary directory).
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["RNNEngine"], path: "Tests/TestSupport"),
         .testTarget(name: "RNNEngineTests", dependencies: ["RNNEngine", "CKernels", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "RNNEngine", "TestSupport"], exclude: ["Golden"]),
-        .testTarget(name: "TranslationTests", dependencies: ["Translation", "TestSupport"]),
+        .testTarget(name: "TranslationTests", dependencies: ["Translation", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "ZooCLITests", dependencies: ["ZooCLI", "RNNEngine", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

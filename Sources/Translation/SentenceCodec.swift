@@ -47,8 +47,13 @@ public final class SentenceCodec: @unchecked Sendable {
     /// tokens seen at least `minimumFrequency` times, most frequent first, up to `maximumSize`.
     public static func build(sentences: [String], bytePairs: BytePairEncoding?, settings: VocabularySettings) -> SentenceCodec {
         let provisional = SentenceCodec(vocabulary: Vocabulary(tokens: []), bytePairs: bytePairs)
+        return build(tokenized: sentences.map { provisional.tokens($0) }, bytePairs: bytePairs, settings: settings)
+    }
+
+    /// The same from sentences already split into tokens (by `tokens(_:)` of a codec with these byte pairs).
+    public static func build(tokenized: [[String]], bytePairs: BytePairEncoding?, settings: VocabularySettings) -> SentenceCodec {
         var counts: [String: Int] = [:]
-        for sentence in sentences { for token in provisional.tokens(sentence) { counts[token, default: 0] += 1 } }
+        for tokens in tokenized { for token in tokens { counts[token, default: 0] += 1 } }
         let ranked = counts.filter { $0.value >= settings.minimumFrequency }
             .sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
         var vocabulary = Vocabulary(tokens: [padding, unknown, start, end])
@@ -84,8 +89,13 @@ public final class SentenceCodec: @unchecked Sendable {
 
     /// The ids of a sentence (no start or end token) and how many tokens became `<unk>`.
     public func encode(_ sentence: String) -> (ids: [Int32], unknown: Int) {
+        encode(tokens: tokens(sentence))
+    }
+
+    /// The ids of tokens, and how many became `<unk>`.
+    public func encode(tokens: [String]) -> (ids: [Int32], unknown: Int) {
         var unknown = 0
-        let ids = tokens(sentence).map { token -> Int32 in
+        let ids = tokens.map { token -> Int32 in
             if let id = vocabulary.id(of: token) { return id }
             unknown += 1
             return Self.unknownId

@@ -18,26 +18,43 @@ public struct TranslationData: Sendable {
         guard settings.subword == .none || settings.merges > 0 else { throw TranslationError.invalidOptions("--merges must be positive") }
         self.corpus = corpus
         let sources = corpus.train.map(\.source), targets = corpus.train.map(\.target)
+        // Each training sentence is split into words once; BPE learns from those words.
+        let sourceWords = sources.map(WordTokenizer.tokens), targetWords = targets.map(WordTokenizer.tokens)
+        func wordCounts(_ sentences: [[String]]) -> [String: Int] {
+            var counts: [String: Int] = [:]
+            for words in sentences { for word in words { counts[word, default: 0] += 1 } }
+            return counts
+        }
         var sourceBPE: BytePairEncoding?, targetBPE: BytePairEncoding?
         if settings.subword == .bpe {
             if settings.jointMerges {
-                var counts = SentenceCodec.wordCounts(sources)
-                counts.merge(SentenceCodec.wordCounts(targets), uniquingKeysWith: +)
+                let counts = wordCounts(sourceWords).merging(wordCounts(targetWords), uniquingKeysWith: +)
                 sourceBPE = BytePairEncoding.learn(wordCounts: counts, merges: settings.merges)
                 targetBPE = sourceBPE
             } else {
-                sourceBPE = BytePairEncoding.learn(wordCounts: SentenceCodec.wordCounts(sources), merges: settings.merges)
-                targetBPE = BytePairEncoding.learn(wordCounts: SentenceCodec.wordCounts(targets), merges: settings.merges)
+                sourceBPE = BytePairEncoding.learn(wordCounts: wordCounts(sourceWords), merges: settings.merges)
+                targetBPE = BytePairEncoding.learn(wordCounts: wordCounts(targetWords), merges: settings.merges)
             }
         }
-        let source = SentenceCodec.build(sentences: sources, bytePairs: sourceBPE, settings: settings)
-        let target = SentenceCodec.build(sentences: targets, bytePairs: targetBPE, settings: settings)
+        func subwords(_ sentences: [[String]], _ bpe: BytePairEncoding?) -> [[String]] {
+            guard let bpe else { return sentences }
+            var cache: [String: [String]] = [:]
+            return sentences.map { words in words.flatMap { word in
+                if let pieces = cache[word] { return pieces }
+                let pieces = bpe.segment(word)
+                cache[word] = pieces
+                return pieces
+            } }
+        }
+        let sourceTokens = subwords(sourceWords, sourceBPE), targetTokens = subwords(targetWords, targetBPE)
+        let source = SentenceCodec.build(tokenized: sourceTokens, bytePairs: sourceBPE, settings: settings)
+        let target = SentenceCodec.build(tokenized: targetTokens, bytePairs: targetBPE, settings: settings)
         self.source = source
         self.target = target
         var trainSources: [[Int32]] = [], trainTargets: [[Int32]] = []
         var tooLong = 0
-        for pair in corpus.train {
-            let s = source.encode(pair.source).ids, t = target.encode(pair.target).ids
+        for (sourceSentence, targetSentence) in zip(sourceTokens, targetTokens) {
+            let s = source.encode(tokens: sourceSentence).ids, t = target.encode(tokens: targetSentence).ids
             guard !s.isEmpty, !t.isEmpty else { continue }
             if s.count > maximumLength || t.count > maximumLength { tooLong += 1; continue }
             trainSources.append(s)
@@ -106,12 +123,14 @@ public final class TranslationTrainingTask: TrainingTask {
                                 labelSmoothing: settings.labelSmoothing, tape: tape, rng: &rng)
     }
 
-    /// Mean cross-entropy per token of the validation split (teacher forced, no smoothing).
+    /// Mean cross-entropy per token of the validation pairs BLEU is computed on (teacher
+    /// forced, no smoothing).
     public func validationLoss() throws -> Double {
         var rng = RandomGenerator(seed: 0)
         var sum = 0.0, tokens = 0
-        for start in stride(from: 0, to: data.validSources.count, by: settings.batchSize) {
-            let end = min(start + settings.batchSize, data.validSources.count)
+        let count = min(data.validSources.count, settings.validationSentences)
+        for start in stride(from: 0, to: count, by: settings.batchSize) {
+            let end = min(start + settings.batchSize, count)
             let (loss, count) = try network.loss(sources: Array(data.validSources[start..<end]), targets: Array(data.validTargets[start..<end]),
                                                  tape: Tape.inference(), rng: &rng)
             sum += Double(loss.value[0]) * Double(count)

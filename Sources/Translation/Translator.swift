@@ -76,9 +76,9 @@ extension TranslationNetwork {
 
     /// Beam search over a batch of encoded sources.
     func translateBatch(_ sources: [[Int32]], options: TranslationOptions) throws -> [[Hypothesis]] {
-        let longest = sources.map(\.count).max() ?? 1
-        let maximumLength = max(1, Int(Double(longest) * options.maximumLengthRatio) + options.maximumLengthOffset)
-        if options.beamSize == 1 { return try greedyBatch(sources, maximumLength: maximumLength).map { [$0] } }
+        // Each sentence's own limit, so that its translation does not depend on its batch.
+        let limits = sources.map { max(1, Int(Double($0.count) * options.maximumLengthRatio) + options.maximumLengthOffset) }
+        if options.beamSize == 1 { return try greedyBatch(sources, maximumLengths: limits).map { [$0] } }
         let tape = Tape.inference()
         var rng = RandomGenerator(seed: 0)   // no dropout at inference: never drawn from
         let encoded = try encode(sources, tape: tape, rng: &rng)
@@ -87,10 +87,10 @@ extension TranslationNetwork {
         // search only ever reorders rows within a sentence, so it never moves again.
         let rows = (0..<(B * K)).map { $0 / K }
         let memory = try expand(encoded.memory, rows: rows, tape: tape)
-        let beamOptions = BeamSearchOptions(beamSize: K, nBest: options.nBest, maximumLength: maximumLength,
+        let beamOptions = BeamSearchOptions(beamSize: K, nBest: options.nBest, maximumLength: limits.max() ?? 1,
                                             lengthNormalization: options.lengthNormalization,
                                             startToken: SentenceCodec.startId, endToken: SentenceCodec.endId)
-        return try beamSearch(batch: B, initialState: initialDecoderState(encoded), options: beamOptions,
+        return try beamSearch(batch: B, initialState: initialDecoderState(encoded), options: beamOptions, maximumLengths: limits,
                               step: { tokens, state in try self.decodeStep(tokens, state: state, memory: memory, tape: tape, rng: &rng) },
                               reorder: { state, rows in try state.selectingRows(rows, tape: tape) })
     }
@@ -120,13 +120,13 @@ extension TranslationNetwork {
     /// Greedy decoding of exactly `steps` tokens for each source, never stopping at the end
     /// token: what the benchmark times, the same loop as `translate` with a beam of 1.
     public func greedyDecode(_ sources: [[Int32]], steps: Int) throws -> [[Int32]] {
-        try greedyBatch(sources, maximumLength: steps, stopAtEnd: false).map(\.tokens)
+        try greedyBatch(sources, maximumLengths: [Int](repeating: steps, count: sources.count), stopAtEnd: false).map(\.tokens)
     }
 
     /// Greedy decoding: the most likely token at every step, straight from the logits (the
     /// normalisation does not change the argmax, so none is computed, and the hypotheses carry
     /// no log-probability: 0). Stops when every sentence has produced the end token.
-    func greedyBatch(_ sources: [[Int32]], maximumLength: Int, stopAtEnd: Bool = true) throws -> [Hypothesis] {
+    func greedyBatch(_ sources: [[Int32]], maximumLengths: [Int], stopAtEnd: Bool = true) throws -> [Hypothesis] {
         let tape = Tape.inference()
         var rng = RandomGenerator(seed: 0)   // no dropout at inference: never drawn from
         let encoded = try encode(sources, tape: tape, rng: &rng)
@@ -134,7 +134,7 @@ extension TranslationNetwork {
         var state = initialDecoderState(encoded)
         var tokens = [Int32](repeating: SentenceCodec.startId, count: B)
         var hypotheses = [Hypothesis](repeating: Hypothesis(tokens: [], logProbability: 0, score: 0, finished: false, trace: []), count: B)
-        for _ in 0..<maximumLength {
+        for length in 1...(maximumLengths.max() ?? 1) {
             let (logits, next, weights) = try stepLogits(tokens, state: state, memory: encoded.memory, tape: tape, rng: &rng)
             let V = logits.shape[1], S = weights.shape[1]
             for row in 0..<B {
@@ -142,7 +142,7 @@ extension TranslationNetwork {
                 var best = Int(SentenceCodec.endId)   // padding and start never come next
                 for v in Int(SentenceCodec.endId)..<V where p[v] > p[best] { best = v }
                 tokens[row] = Int32(best)
-                guard !(stopAtEnd && hypotheses[row].finished) else { continue }
+                guard !(stopAtEnd && (hypotheses[row].finished || length > maximumLengths[row])) else { continue }
                 hypotheses[row].trace.append(Array(UnsafeBufferPointer(start: weights.value.data + row * S, count: S)))
                 if stopAtEnd && tokens[row] == SentenceCodec.endId {
                     hypotheses[row].finished = true
@@ -151,7 +151,7 @@ extension TranslationNetwork {
                 }
             }
             state = next
-            if stopAtEnd && hypotheses.allSatisfy({ $0.finished }) { break }
+            if stopAtEnd && hypotheses.indices.allSatisfy({ hypotheses[$0].finished || length >= maximumLengths[$0] }) { break }
         }
         return hypotheses
     }

@@ -53,7 +53,10 @@ public enum WordTokenizer {
     static let opening: Set<String> = ["(", "[", "{", "¿", "¡", "«", "“", "‘"]
 
     static func isPunctuation(_ c: Character) -> Bool {
-        c.unicodeScalars.allSatisfy { CharacterSet.punctuationCharacters.contains($0) || CharacterSet.symbols.contains($0) }
+        if let ascii = c.asciiValue {   // the common case, without a character-set lookup
+            return (33...47).contains(ascii) || (58...64).contains(ascii) || (91...96).contains(ascii) || (123...126).contains(ascii)
+        }
+        return c.unicodeScalars.allSatisfy { CharacterSet.punctuationCharacters.contains($0) || CharacterSet.symbols.contains($0) }
     }
 
     /// Whether punctuation `c` is part of the word around it.

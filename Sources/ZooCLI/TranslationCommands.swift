@@ -104,7 +104,7 @@ struct TrainTranslation: ParsableCommand {
         var rng = RandomGenerator(seed: schedule.seed)
         let network = try TranslationNetwork(config: config, source: data.source, target: data.target, rng: &rng)
         let taskSettings = TranslationTrainingSettings(batchSize: settings.batchSize ?? 64, labelSmoothing: settings.labelSmoothing ?? 0,
-                                                       validationSentences: training.dryRun ? 50 : 2000)
+                                                       validationSentences: training.dryRun ? 10 : 2000)
         let task = try TranslationTrainingTask(network: network, data: data, settings: taskSettings, seed: schedule.seed)
         var options = training.trainingOptions(task: TranslationNetwork.taskName, stepsPerEpoch: task.stepsPerEpoch,
                                                schedule: schedule, defaultSteps: TaskDefaults.translation.steps,
@@ -122,7 +122,7 @@ struct TrainTranslation: ParsableCommand {
         // The test split, translated by the best checkpoint.
         let bestPath = summary.bestCheckpoint ?? ""
         let best = FileManager.default.fileExists(atPath: bestPath) ? try TranslationNetwork.load(path: bestPath) : network
-        let testPairs = training.dryRun ? Array(corpus.test.prefix(50)) : corpus.test
+        let testPairs = training.dryRun ? Array(corpus.test.prefix(10)) : corpus.test
         let decoding = TranslationOptions(beamSize: beam)
         let testScore = try best.evaluate(testPairs, options: decoding)
         if training.json {
@@ -155,12 +155,14 @@ struct EvaluateTranslation: ParsableCommand {
     @Option(help: "Data: a TSV file or a train/valid/test directory. (default: the built-in corpus)") var data: String?
     @Option(help: "Split to score: valid or test.") var split: String = "test"
     @Option(parsing: .unconditional, help: "Beam size; 1 is greedy decoding.") var beam: Int = 5
+    @Option(parsing: .unconditional, help: "Score only the first N sentence pairs of the split. (default: all)") var limit: Int?
     @OptionGroup var threads: ThreadsOption
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
         guard ["valid", "test"].contains(split) else { throw ValidationError("--split must be valid or test, not '\(split)'") }
         if beam <= 0 { throw ValidationError("--beam must be positive") }
+        if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
     }
 
     func run() throws {
@@ -168,7 +170,8 @@ struct EvaluateTranslation: ParsableCommand {
         let path = try resolveCheckpoint(checkpoint, task: TranslationNetwork.taskName, trainCommand: "zoo train translation")
         let network = try TranslationNetwork.load(path: path)
         let corpus = try loadParallelCorpus(data)
-        let pairs = split == "valid" ? corpus.valid : corpus.test
+        let all = split == "valid" ? corpus.valid : corpus.test
+        let pairs = limit.map { Array(all.prefix($0)) } ?? all
         let score = try network.evaluate(pairs, options: TranslationOptions(beamSize: beam))
         if json {
             try printJSON(score)

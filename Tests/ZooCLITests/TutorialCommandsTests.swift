@@ -26,11 +26,17 @@ final class TutorialCommandsTests: TemporaryDirectoryTestCase {
     private func tiny(_ arguments: [String]) -> [String] {
         var result = arguments
         switch arguments.first {
+        case "train" where ["translation", "mt"].contains(arguments.dropFirst().first ?? ""):
+            // A dry run: 3 steps of a tiny model, 50 validation and test sentences.
+            result += ["--dry-run"] + (arguments.contains("--out") ? [] : ["--out", "runs/translation"])
+            if !arguments.contains("--overwrite") && !arguments.contains("--resume") { result.append("--overwrite") }
         case "train":
             if let i = result.firstIndex(of: "--steps"), i + 1 < result.count, let steps = Int(result[i + 1]) {
                 result[i + 1] = String(max(1, steps / 100))
             }
             result += ["--hidden-size", "8", "--embedding-size", "8", "--batch-size", "4", "--bptt", "8", "--eval-every", "2"]
+        case "eval" where ["translation", "mt"].contains(arguments.dropFirst().first ?? ""):
+            result += ["--beam", "1", "--limit", "20"]
         case "gradients":
             result += ["--length", "8", "--steps", "2"]
         case "sample":

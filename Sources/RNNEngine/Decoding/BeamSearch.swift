@@ -67,17 +67,20 @@ public struct DecoderStep<State> {
 /// - Parameters:
 ///   - initialState: the decoder state of `batch` rows (one per item).
 ///   - step: given each row's last token and the state, the next-token log-probabilities.
+///   - maximumLengths: each item's own length limit (a translation's follows its source), in
+///     place of `options.maximumLength`, so an item decodes the same whatever its batch.
 ///   - reorder: the state's rows picked (and repeated) by index: `indexSelect` on each tensor.
 /// - Returns: per item, up to `nBest` hypotheses, best first. Items whose beams never produce
 ///   the end token still get hypotheses: the best ones `maximumLength` cut, marked unfinished.
 public func beamSearch<State>(
-    batch: Int, initialState: State, options: BeamSearchOptions,
+    batch: Int, initialState: State, options: BeamSearchOptions, maximumLengths: [Int]? = nil,
     step: (_ tokens: [Int32], _ state: State) throws -> DecoderStep<State>,
     reorder: (_ state: State, _ rows: [Int]) throws -> State
 ) throws -> [[Hypothesis]] {
     let K = options.beamSize
-    precondition(K >= 1 && options.nBest >= 1 && options.nBest <= K && options.maximumLength >= 1,
-                 "beam search needs 1 ≤ nBest ≤ beamSize and maximumLength ≥ 1")
+    let limits = maximumLengths ?? [Int](repeating: options.maximumLength, count: batch)
+    precondition(K >= 1 && options.nBest >= 1 && options.nBest <= K && limits.count == batch && limits.allSatisfy { $0 >= 1 },
+                 "beam search needs 1 ≤ nBest ≤ beamSize and a maximum length ≥ 1 per item")
     let alpha = options.lengthNormalization
     func normalized(_ logProbability: Double, length: Int) -> Double {
         alpha == 0 ? logProbability : logProbability / Double(max(length, 1)).pow(alpha)
@@ -93,7 +96,8 @@ public func beamSearch<State>(
     var finished = [[Hypothesis]](repeating: [], count: batch)
     var done = [Bool](repeating: false, count: batch)
 
-    for length in 1...options.maximumLength {
+    let longest = limits.max() ?? 1
+    for length in 1...longest {
         let result = try step(tokens, state)
         let V = result.logProbabilities.shape.last ?? 0
         precondition(result.logProbabilities.count == batch * K * V, "step returned \(result.logProbabilities.shape) for \(batch * K) rows")
@@ -102,11 +106,11 @@ public func beamSearch<State>(
         var newTokens = [Int32](repeating: options.endToken, count: batch * K)
         var newScores = [Double](repeating: -.infinity, count: batch * K)
         var newHistories = histories, newTraces = traces
-        let last = length == options.maximumLength
 
         for b in 0..<batch {
             // Rows of finished items keep running (the batch stays rectangular) but are ignored.
             guard !done[b] else { sourceRows[b * K] = b * K; continue }
+            let last = length == limits[b]
             // The best 2K continuations: at most K of them end, so K live ones remain.
             var best = TopCandidates(capacity: 2 * K)
             for k in 0..<K where scores[b * K + k] > -.infinity {
@@ -150,13 +154,13 @@ public func beamSearch<State>(
             // Done when the beam is full of finished hypotheses, or when no live one can still
             // beat the n-best: a live log p only falls, and a longer length divides it at most
             // by maximumLength^α.
-            let bestLive = (0..<live).map { normalized(newScores[b * K + $0], length: options.maximumLength) }.max() ?? -.infinity
-            if finished[b].count >= K || live == 0 ||
+            let bestLive = (0..<live).map { normalized(newScores[b * K + $0], length: limits[b]) }.max() ?? -.infinity
+            if last || finished[b].count >= K || live == 0 ||
                 (finished[b].count >= options.nBest && bestLive <= finished[b][options.nBest - 1].score) {
                 done[b] = true
             }
         }
-        if done.allSatisfy({ $0 }) || last { break }
+        if done.allSatisfy({ $0 }) || length == longest { break }
         tokens = newTokens
         scores = newScores
         histories = newHistories
