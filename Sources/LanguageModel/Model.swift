@@ -161,11 +161,6 @@ public final class LanguageModelNetwork {
     /// Copies the tensors of a state dictionary (`stateDictionary`'s names) into the model. A
     /// tied model's `decoder.weight` is the embedding, which the file holds under its own name.
     public func loadState(_ file: SafeTensorsFile, path: String) throws {
-        var file = file
-        if config.tied {
-            file.names.removeAll { $0 == "decoder.weight" }
-            file.tensors["decoder.weight"] = nil
-        }
-        try parameters.load(file, path: path)
+        try parameters.load(file, path: path, aliases: config.tied ? ["decoder.weight"] : [])
     }
 }

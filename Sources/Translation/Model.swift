@@ -280,11 +280,6 @@ public final class TranslationNetwork {
 
     /// Copies a state dictionary's tensors in; a tied model's `generator.weight` is the embedding.
     public func loadState(_ file: SafeTensorsFile, path: String) throws {
-        var file = file
-        if config.tied {
-            file.names.removeAll { $0 == "generator.weight" }
-            file.tensors["generator.weight"] = nil
-        }
-        try parameters.load(file, path: path)
+        try parameters.load(file, path: path, aliases: config.tied ? ["generator.weight"] : [])
     }
 }

@@ -26,31 +26,20 @@ struct TrainLanguageModel: ParsableCommand {
     func settings(_ resolver: RunSettingsResolver) throws -> (RunSettings, TrainingSchedule) {
         let defaults = TaskDefaults.languageModel
         var settings = RunSettings(task: LanguageModelNetwork.taskName)
-        // Kept absolute, so that a resume from another directory reads the same data.
-        settings.data = try resolver.optional("--data", training.data.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, \.data)
+        settings.data = try training.resolvedData(resolver)
         settings.tokens = try resolver.value("--tokens", tokens, \.tokens, default: Tokenization.char.rawValue)
-        settings.cell = try resolver.value("--cell", model.cell, \.cell, default: CellKind.lstm.rawValue)
-        settings.layers = try resolver.value("--layers", model.layers, \.layers, default: 1)
-        settings.dropout = try resolver.value("--dropout", model.dropout, \.dropout, default: 0)
         let tied = try resolver.value("--tied", self.tied, \.tied, default: false)
         settings.tied = tied
         let dry = training.dryRun
-        let hidden = try resolver.value("--hidden-size", model.hiddenSize, \.hiddenSize, default: dry ? 32 : defaults.hiddenSize)
-        settings.hiddenSize = hidden
-        settings.embeddingSize = try resolver.value("--embedding-size", model.embeddingSize, \.embeddingSize,
-                                                    default: tied ? hidden : (dry ? 16 : defaults.embeddingSize))
+        try model.resolve(into: &settings, resolver: resolver, tied: tied, defaults: defaults, defaultDropout: 0, dryRun: dry)
         settings.batchSize = try resolver.value("--batch-size", training.batchSize, \.batchSize, default: dry ? 4 : defaults.batchSize)
         settings.bptt = try resolver.value("--bptt", bptt, \.bptt, default: dry ? 16 : TaskDefaults.languageModelBPTT)
-        let schedule = try training.schedule(defaultLearningRate: defaults.learningRate, resolver: resolver)
-        schedule.record(into: &settings)
+        let schedule = try training.resolveSchedule(into: &settings, defaults: defaults, resolver: resolver)
         return (settings, schedule)
     }
 
     func run() throws {
-        training.threads.apply()
-        try training.checkOutputDirectory(task: LanguageModelNetwork.taskName)
-        let resolver = try RunSettingsResolver(resuming: training.resume, directory: training.outputDirectory(task: LanguageModelNetwork.taskName))
-        let (settings, schedule) = try self.settings(resolver)
+        let (settings, schedule) = try self.settings(try training.startRun(task: LanguageModelNetwork.taskName))
         let tokenization = Tokenization(rawValue: settings.tokens ?? "") ?? .char
         let text = try settings.data.map { try CorpusText.load(path: $0) } ?? DefaultCorpus.load()
         let corpus = try Corpus(text: text, tokenization: tokenization)

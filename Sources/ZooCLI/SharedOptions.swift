@@ -98,6 +98,26 @@ struct TrainingFlags: ParsableArguments {
         }
     }
 
+    /// What every training command does first: size the threads, refuse to train over a run
+    /// without --resume or --overwrite, and read the resumed run's settings.
+    func startRun(task: String) throws -> RunSettingsResolver {
+        threads.apply()
+        try checkOutputDirectory(task: task)
+        return try RunSettingsResolver(resuming: resume, directory: outputDirectory(task: task))
+    }
+
+    /// The schedule (flags, else the resumed run's, else the defaults), recorded in `settings`.
+    func resolveSchedule(into settings: inout RunSettings, defaults: TaskDefaults, resolver: RunSettingsResolver) throws -> TrainingSchedule {
+        let schedule = try schedule(defaultLearningRate: defaults.learningRate, resolver: resolver)
+        schedule.record(into: &settings)
+        return schedule
+    }
+
+    /// --data, kept absolute so that a resume from another directory reads the same data.
+    func resolvedData(_ resolver: RunSettingsResolver) throws -> String? {
+        try resolver.optional("--data", data.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, \.data)
+    }
+
     func outputDirectory(task: String) -> String {
         out ?? (dryRun ? "runs/\(task)-dry-run" : "runs/\(task)")
     }
@@ -110,6 +130,20 @@ struct ModelFlags: ParsableArguments {
     @Option(parsing: .unconditional, help: "Recurrent layers. (default: 1)") var layers: Int?
     @Option(parsing: .unconditional, help: "Embedding size. (\(TaskDefaults.help { $0.embeddingSize }); with --tied, the hidden size)") var embeddingSize: Int?
     @Option(parsing: .unconditional, help: "Dropout probability. (default: 0)") var dropout: Float?
+
+    /// --cell, --layers, --dropout, --hidden-size and --embedding-size (with `tied`, the hidden
+    /// size) into `settings`: each flag, else the resumed run's, else the task's default (a
+    /// dry run's tiny sizes).
+    func resolve(into settings: inout RunSettings, resolver: RunSettingsResolver, tied: Bool, defaults: TaskDefaults,
+                 defaultDropout: Float, dryRun: Bool) throws {
+        settings.cell = try resolver.value("--cell", cell, \.cell, default: CellKind.lstm.rawValue)
+        settings.layers = try resolver.value("--layers", layers, \.layers, default: 1)
+        settings.dropout = try resolver.value("--dropout", dropout, \.dropout, default: defaultDropout)
+        let hidden = try resolver.value("--hidden-size", hiddenSize, \.hiddenSize, default: dryRun ? 32 : defaults.hiddenSize)
+        settings.hiddenSize = hidden
+        settings.embeddingSize = try resolver.value("--embedding-size", embeddingSize, \.embeddingSize,
+                                                    default: tied ? hidden : (dryRun ? 16 : defaults.embeddingSize))
+    }
 
     func validate() throws {
         if let cell, CellKind(name: cell) == nil { throw ValidationError("--cell must be lstm, gru, rnn or rnn_relu, not '\(cell)'") }

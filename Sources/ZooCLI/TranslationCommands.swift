@@ -58,16 +58,10 @@ struct TrainTranslation: ParsableCommand {
         let defaults = TaskDefaults.translation
         let dry = training.dryRun
         var settings = RunSettings(task: TranslationNetwork.taskName)
-        settings.data = try resolver.optional("--data", training.data.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, \.data)
-        settings.cell = try resolver.value("--cell", model.cell, \.cell, default: CellKind.lstm.rawValue)
-        settings.layers = try resolver.value("--layers", model.layers, \.layers, default: 1)
-        settings.dropout = try resolver.value("--dropout", model.dropout, \.dropout, default: 0.1)
+        settings.data = try training.resolvedData(resolver)
         let tied = try resolver.value("--tied", self.tied, \.tied, default: false)
         settings.tied = tied
-        let hidden = try resolver.value("--hidden-size", model.hiddenSize, \.hiddenSize, default: dry ? 32 : defaults.hiddenSize)
-        settings.hiddenSize = hidden
-        settings.embeddingSize = try resolver.value("--embedding-size", model.embeddingSize, \.embeddingSize,
-                                                    default: tied ? hidden : (dry ? 16 : defaults.embeddingSize))
+        try model.resolve(into: &settings, resolver: resolver, tied: tied, defaults: defaults, defaultDropout: 0.1, dryRun: dry)
         settings.bidirectional = try resolver.value("--bidirectional", bidirectional, \.bidirectional, default: true)
         settings.attention = try resolver.value("--attention", attention, \.attention, default: AttentionScore.general.rawValue)
         settings.inputFeeding = try resolver.value("--input-feeding", inputFeeding, \.inputFeeding, default: true)
@@ -79,16 +73,12 @@ struct TrainTranslation: ParsableCommand {
         settings.minFrequency = try resolver.value("--min-frequency", minFrequency, \.minFrequency, default: 1)
         settings.maxLength = try resolver.value("--max-length", maxLength, \.maxLength, default: 50)
         settings.batchSize = try resolver.value("--batch-size", training.batchSize, \.batchSize, default: dry ? 8 : defaults.batchSize)
-        let schedule = try training.schedule(defaultLearningRate: defaults.learningRate, resolver: resolver)
-        schedule.record(into: &settings)
+        let schedule = try training.resolveSchedule(into: &settings, defaults: defaults, resolver: resolver)
         return (settings, schedule)
     }
 
     func run() throws {
-        training.threads.apply()
-        try training.checkOutputDirectory(task: TranslationNetwork.taskName)
-        let resolver = try RunSettingsResolver(resuming: training.resume, directory: training.outputDirectory(task: TranslationNetwork.taskName))
-        let (settings, schedule) = try self.settings(resolver)
+        let (settings, schedule) = try self.settings(try training.startRun(task: TranslationNetwork.taskName))
         let corpus = try loadParallelCorpus(settings.data)
         if !training.json, let report = skippedReport(corpus.skipped) { print(report) }
         let vocabulary = VocabularySettings(

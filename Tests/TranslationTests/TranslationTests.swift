@@ -193,6 +193,39 @@ final class TranslationModelTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(summary.primaryMetric, "bleu")
     }
 
+    /// Stopped after step 7 and resumed, a run ends with the tensors of a run never stopped:
+    /// the batch order (epoch and position of the bucketed sampler) is part of the checkpoint.
+    func testInterruptedRunResumesExactly() throws {
+        var rng = RandomGenerator(seed: 9)
+        let pairs = (0..<120).map { i -> SentencePair in
+            let words = (0..<(2 + i % 4)).map { _ in "w\(4 + rng.int(below: 6))" }
+            return SentencePair(source: words.joined(separator: " "), target: words.reversed().joined(separator: " "))
+        }
+        let corpus = ParallelCorpus(train: Array(pairs[0..<100]), valid: Array(pairs[100...]), test: [],
+                                    trainSource: "train", validSource: "valid", testSource: "test")
+        let data = try TranslationData(corpus: corpus, vocabulary: VocabularySettings(), maximumLength: 50)
+        func trainer(_ out: String, resume: Bool) throws -> Trainer {
+            var initRNG = RandomGenerator(seed: 1)
+            let network = try TranslationNetwork(config: TranslationConfig(embeddingSize: 6, hiddenSize: 8, dropout: 0.2),
+                                                 source: data.source, target: data.target, rng: &initRNG)
+            let task = try TranslationTrainingTask(network: network, data: data,
+                                                   settings: TranslationTrainingSettings(batchSize: 16), seed: 1)
+            var options = TrainingOptions.translation(steps: 16, outputDirectory: directory + "/" + out)   // 7 batches an epoch
+            options.evaluateEvery = 5
+            options.resume = resume
+            return Trainer(task: task, options: options)
+        }
+        try trainer("whole", resume: false).run()
+        let cut = try trainer("cut", resume: false)
+        var steps = 0
+        cut.shouldStop = { steps += 1; return steps >= 7 }
+        XCTAssertThrowsError(try cut.run())
+        try trainer("cut", resume: true).run()
+        let whole = try SafeTensors.read(path: directory + "/whole/last.safetensors")
+        let resumed = try SafeTensors.read(path: directory + "/cut/last.safetensors")
+        for name in whole.names { XCTAssertEqual(resumed.tensors[name]?.array, whole.tensors[name]?.array, name) }
+    }
+
     func testCheckpointRoundTripAndWrongTask() throws {
         let network = try tinyNetwork(TranslationConfig(cell: .gru, embeddingSize: 4, hiddenSize: 4, attention: .additive, tied: true))
         let path = directory + "/model.safetensors"

@@ -179,7 +179,13 @@ extension ParameterStore {
 
     /// Copies every parameter from `file`. Strict, like PyTorch's `load_state_dict`: a missing
     /// tensor, an extra one or a shape that differs is an error naming the tensor and shapes.
-    public func load(_ file: SafeTensorsFile, path: String) throws {
+    ///
+    /// - aliases: names the file lists as a second view of another parameter (PyTorch saves a
+    ///   tied output layer twice); they are accepted and skipped.
+    public func load(_ file: SafeTensorsFile, path: String, aliases: Set<String> = []) throws {
+        var file = file
+        file.names.removeAll { aliases.contains($0) }
+        for alias in aliases { file.tensors[alias] = nil }
         let named = namedTensors
         for (name, value) in named {
             guard let t = file.tensors[name] else { throw CheckpointError.missingTensor(path: path, name: name) }
