@@ -4,16 +4,18 @@
 # and their ratio (zoo / PyTorch). Build zoo first (swift build -c release); the Python needs
 # torch and numpy: python3 -m venv /tmp/torchref && /tmp/torchref/bin/pip install torch numpy
 #
-#   scripts/compare_bench.sh [ROUNDS] [PYTHON]      defaults: 3, /tmp/torchref/bin/python
+#   scripts/compare_bench.sh [ROUNDS] [PYTHON] [WORKLOAD]   defaults: 3, /tmp/torchref/bin/python, all
+#   (WORKLOAD is one name of `zoo bench --list`, e.g. seq2seq-attn)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
 python=${2:-/tmp/torchref/bin/python}
 reference=scripts/reference/torch_bench.py
 log=$(mktemp)
-workloads=$(.build/release/zoo bench --list)
+only=${3:-}
+workloads=${only:-$(.build/release/zoo bench --list)}
 for i in $(seq "$rounds"); do
-  .build/release/zoo bench | sed 's/^/zoo /' >> "$log"
+  .build/release/zoo bench ${only:+--only "$only"} | sed 's/^/zoo /' >> "$log"
   for w in $workloads; do
     "$python" "$reference" --only "$w" | sed 's/^/torch /' >> "$log"
   done

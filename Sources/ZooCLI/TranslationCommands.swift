@@ -211,6 +211,7 @@ struct TranslateCommand: ParsableCommand {
             if let attentionMap, let best = translations.first {
                 let file = sentences.count == 1 ? attentionMap : numberedPath(attentionMap, index + 1)
                 try AttentionMapWriter.write(best, to: file)
+                fflush(nil)   // the translation first, then where its map went
                 FileHandle.standardError.write(Data("zoo: attention map written to \(file)\n".utf8))
             }
         }

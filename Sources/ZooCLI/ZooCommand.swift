@@ -20,6 +20,10 @@ public struct ZooCommand: ParsableCommand {
               zoo train lm                          train a small character language model
               zoo sample --prompt "This License"    let it write
 
+            Then (about 6 minutes): an English-to-German translator with attention:
+              zoo train translation
+              zoo translate "Yesterday the children saw our dog."
+
             zoo info shows what the engine runs on; zoo --help lists every command, and
             docs/reference.md in the repository documents each option and file format.
             """)

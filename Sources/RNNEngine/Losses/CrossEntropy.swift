@@ -90,6 +90,13 @@ func scalarLoss(_ value: Double, input: Variable, gradient: Tensor?, tape: Tape)
     if let gradient {
         tape.record {
             guard let dLoss = loss.grad?[0] else { return }
+            // The usual case, a loss nothing else reads: its gradient becomes the input's, with
+            // no second buffer of logits' size to zero and add into.
+            if input.grad == nil && !(input is Parameter) {
+                if dLoss != 1 { for k in 0..<gradient.count { gradient.data[k] *= dLoss } }
+                input.grad = gradient
+                return
+            }
             let dx = input.gradient().data
             for k in 0..<gradient.count { dx[k] += dLoss * gradient.data[k] }
         }

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 // Elementwise ops on the tape. Binary ops broadcast as PyTorch does (a (B, 1, H) query against a
@@ -62,33 +63,42 @@ private func binaryOp(
 
 /// s · x.
 public func scale(_ x: Variable, by s: Float, tape: Tape) -> Variable {
-    unaryOp(x, tape: tape, forward: { $0 * s }, derivative: { _, _ in s })
+    unaryOp(x, tape: tape, forward: .scalar { $0 * s }, derivative: { _, _ in s })
 }
 
 /// tanh(x).
 public func tanh(_ x: Variable, tape: Tape) -> Variable {
-    unaryOp(x, tape: tape, forward: { Foundation.tanhf($0) }, derivative: { _, y in 1 - y * y })
+    unaryOp(x, tape: tape, forward: .vector(zoo_tanh), derivative: { _, y in 1 - y * y })
 }
 
 /// σ(x) = 1 / (1 + e^−x).
 public func sigmoid(_ x: Variable, tape: Tape) -> Variable {
-    unaryOp(x, tape: tape, forward: { 1 / (1 + expf(-$0)) }, derivative: { _, y in y * (1 - y) })
+    unaryOp(x, tape: tape, forward: .vector(zoo_sigmoid), derivative: { _, y in y * (1 - y) })
 }
 
 /// max(x, 0); the gradient at 0 is 0, as in PyTorch.
 public func relu(_ x: Variable, tape: Tape) -> Variable {
-    unaryOp(x, tape: tape, forward: { max($0, 0) }, derivative: { x, _ in x > 0 ? 1 : 0 })
+    unaryOp(x, tape: tape, forward: .scalar { max($0, 0) }, derivative: { x, _ in x > 0 ? 1 : 0 })
 }
 
 /// The shared forward and backward of an elementwise function: `derivative(x, y)` is f′ at x,
 /// given y = f(x) as well.
+/// The activations have vector kernels (CKernels, within 9e-8 of the exact functions).
+private enum ElementwiseForward {
+    case scalar((Float) -> Float)
+    case vector((UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void)
+}
+
 @inline(__always)
 private func unaryOp(
-    _ x: Variable, tape: Tape, forward f: (Float) -> Float, derivative: @escaping (Float, Float) -> Float
+    _ x: Variable, tape: Tape, forward: ElementwiseForward, derivative: @escaping (Float, Float) -> Float
 ) -> Variable {
     let out = Tensor(uninitialized: x.shape)
     let input = x.value.data, o = out.data
-    for k in 0..<out.count { o[k] = f(input[k]) }
+    switch forward {
+    case .scalar(let f): for k in 0..<out.count { o[k] = f(input[k]) }
+    case .vector(let f): f(input, o, out.count)
+    }
     return opResult(out, of: x, tape: tape) { dOut, dx in
         let input = x.value.data, o = out.data
         for k in 0..<out.count { dx[k] += dOut[k] * derivative(input[k], o[k]) }

