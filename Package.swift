@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "RNNEngine", targets: ["RNNEngine"]),
         .library(name: "LanguageModel", targets: ["LanguageModel"]),
         .library(name: "Translation", targets: ["Translation"]),
+        .library(name: "SpeechRecognition", targets: ["SpeechRecognition"]),
         .executable(name: "zoo", targets: ["zoo"]),
     ],
     dependencies: [
@@ -31,10 +32,11 @@ let package = Package(
         .target(name: "RNNEngine", dependencies: ["CBLAS", "CPNG", "CKernels"]),
         .target(name: "LanguageModel", dependencies: ["RNNEngine"]),
         .target(name: "Translation", dependencies: ["RNNEngine"]),
+        .target(name: "SpeechRecognition", dependencies: ["RNNEngine", "CSndFile"]),
         .target(
             name: "ZooCLI",
             dependencies: [
-                "RNNEngine", "LanguageModel", "Translation",
+                "RNNEngine", "LanguageModel", "Translation", "SpeechRecognition",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "zoo", dependencies: ["ZooCLI"]),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RNNEngine
+import SpeechRecognition
 import Translation
 
 struct BenchCommand: ParsableCommand {
@@ -20,7 +21,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print the workload names, one a line, and exit.") var list = false
 
     /// The engine's workloads and the task models'.
-    static var names: [String] { BenchmarkWorkloads.names + [TranslationBenchmark.name] }
+    static var names: [String] { BenchmarkWorkloads.names + [TranslationBenchmark.name, SpeechBenchmark.name] }
 
     func validate() throws {
         if let only, !Self.names.contains(only) {
@@ -50,6 +51,9 @@ struct BenchCommand: ParsableCommand {
         }
         if only == nil || only == TranslationBenchmark.name {
             for line in try TranslationBenchmark.run(seconds: seconds) { print(line); fflush(nil) }
+        }
+        if only == nil || only == SpeechBenchmark.name {
+            for line in try SpeechBenchmark.run(seconds: seconds) { print(line); fflush(nil) }
         }
     }
 }

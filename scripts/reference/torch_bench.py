@@ -11,7 +11,8 @@ training step is the forward pass, softmax cross-entropy, the backward pass, cli
 global gradient norm at 5 and one Adam update; an inference step is the forward pass alone.
 `ctc-loss` is the CTC loss (log-softmax included) forward and backward alone. `seq2seq-attn`
 is the translation model of torch_translation.py: a training step, and greedy decoding of 22
-tokens for a batch of 64. Each workload is
+tokens for a batch of 64. `asr-ctc` is the speech model: a training step with CTC, and
+inference (the forward pass and the best path). Each workload is
 warmed up three times, then timed for --seconds.
 """
 import argparse
@@ -30,6 +31,7 @@ LANGUAGE_MODELS = [
     dict(name="gru-lm", cell="gru", batch=32, seq=64, embed=128, hidden=512, vocab=96, layers=1),
 ]
 CTC = dict(batch=16, frames=200, symbols=29, label_length=40)
+ASR = dict(batch=16, frames=200, features=240, hidden=256, layers=3, bidirectional=True, symbols=29)
 SEQ2SEQ = dict(batch=64, source_length=20, target_length=22, vocab=8000, embed=128, hidden=256, attention="general")
 
 
@@ -128,9 +130,47 @@ def seq2seq_attention(seconds):
         emit(bench=f"seq2seq-attn-{kind}", tokens_per_s=round(B * T / dt, 1), ms_per_step=round(dt * 1000, 3), **w)
 
 
+def asr_ctc(seconds):
+    """zoo's speech model: a 3-layer bidirectional LSTM of 256 over 240 features (80 log-mel × 3
+    stacked), a linear layer to 29 classes, CTC against 40 labels per utterance; 16 utterances of
+    100 to 200 frames (the first 200), packed."""
+    torch.manual_seed(0)
+    w = ASR
+    B, T, Fdim, H, L, C, S = w["batch"], w["frames"], w["features"], w["hidden"], w["layers"], w["symbols"], 40
+    rnn = torch.nn.LSTM(Fdim, H, L, bidirectional=True)
+    output = torch.nn.Linear(2 * H, C)
+    parameters = [*rnn.parameters(), *output.parameters()]
+    adam = torch.optim.Adam(parameters, lr=1e-3)
+    lengths = torch.randint(T // 2, T + 1, (B,))
+    lengths[0] = T
+    x = torch.randn(T, B, Fdim)
+    labels = torch.randint(1, C, (B, S))
+    label_lengths = torch.full((B,), S)
+
+    def logits():
+        packed = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, enforce_sorted=False)
+        hidden, _ = torch.nn.utils.rnn.pad_packed_sequence(rnn(packed)[0], total_length=T)
+        return output(hidden)
+
+    def train():
+        adam.zero_grad()
+        F.ctc_loss(logits().log_softmax(-1), labels, lengths, label_lengths, blank=0, zero_infinity=True).backward()
+        torch.nn.utils.clip_grad_norm_(parameters, 5.0)
+        adam.step()
+
+    def infer():
+        with torch.no_grad():
+            logits().argmax(-1)
+
+    frames = int(lengths.sum())
+    for kind, step in (("train", train), ("infer", infer)):
+        dt = seconds_per_step(step, seconds)
+        emit(bench=f"asr-ctc-{kind}", frames_per_s=round(frames / dt, 1), ms_per_step=round(dt * 1000, 3), **w)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    names = [w["name"] for w in LANGUAGE_MODELS] + ["ctc-loss", "seq2seq-attn"]
+    names = [w["name"] for w in LANGUAGE_MODELS] + ["ctc-loss", "seq2seq-attn", "asr-ctc"]
     parser.add_argument("--only", choices=names, help="one workload (default: all)")
     parser.add_argument("--seconds", type=float, default=3.0, help="timed seconds per workload (default 3)")
     parser.add_argument("--threads", type=int, default=2, help="PyTorch threads (default 2, as zoo)")
@@ -143,6 +183,8 @@ def main():
         ctc_loss(args.seconds)
     if args.only in (None, "seq2seq-attn"):
         seq2seq_attention(args.seconds)
+    if args.only in (None, "asr-ctc"):
+        asr_ctc(args.seconds)
 
 
 if __name__ == "__main__":

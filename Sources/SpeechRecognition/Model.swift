@@ -1,0 +1,133 @@
+import Foundation
+import RNNEngine
+
+/// The characters a recogniser writes: CTC's blank (id 0), then the symbols. Stored in the
+/// checkpoint, so a model trained on another alphabet reads and writes its own.
+public struct Alphabet: Codable, Equatable, Sendable {
+    /// Symbols for ids 1, 2, ... (id 0 is the blank).
+    public let symbols: [Character]
+    private let ids: [Character: Int32]
+
+    /// English: space, apostrophe and the 26 letters (28 symbols, 29 classes with the blank).
+    public static let english = Alphabet(symbols: Array(" 'abcdefghijklmnopqrstuvwxyz"))
+
+    public init(symbols: [Character]) {
+        self.symbols = symbols
+        var ids: [Character: Int32] = [:]
+        for (index, symbol) in symbols.enumerated() { ids[symbol] = Int32(index + 1) }
+        self.ids = ids
+    }
+
+    enum CodingKeys: String, CodingKey { case symbols }
+    public init(from decoder: Decoder) throws {
+        let text = try decoder.container(keyedBy: CodingKeys.self).decode(String.self, forKey: .symbols)
+        self.init(symbols: Array(text))
+    }
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(String(symbols), forKey: .symbols)
+    }
+
+    /// Classes of the output layer: the blank and every symbol.
+    public var classes: Int { symbols.count + 1 }
+
+    /// The id of a character, nil when it is not in the alphabet.
+    public func id(of character: Character) -> Int32? { ids[character] }
+
+    /// Text from ids (blank and unknown ids skipped).
+    public func text(_ ids: [Int32]) -> String {
+        String(ids.compactMap { $0 > 0 && Int($0) <= symbols.count ? symbols[Int($0) - 1] : nil })
+    }
+}
+
+/// A recogniser's hyperparameters: `zoo.config` in its checkpoints.
+public struct SpeechConfig: Codable, Equatable, Sendable {
+    public var cell: CellKind
+    /// Log-mel features per frame.
+    public var features: Int
+    /// Consecutive frames stacked into one model step (the step rate divides by it).
+    public var stacking: Int
+    public var hiddenSize: Int
+    public var layers: Int
+    public var dropout: Float
+    public var alphabet: Alphabet
+
+    enum CodingKeys: String, CodingKey {
+        case cell, features, stacking, hiddenSize = "hidden_size", layers, dropout, alphabet
+    }
+
+    public init(cell: CellKind = .lstm, features: Int = 80, stacking: Int = 3, hiddenSize: Int = 256, layers: Int = 3,
+                dropout: Float = 0.1, alphabet: Alphabet = .english) {
+        self.cell = cell; self.features = features; self.stacking = stacking; self.hiddenSize = hiddenSize
+        self.layers = layers; self.dropout = dropout; self.alphabet = alphabet
+    }
+
+    public var json: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+    }
+
+    public func validate() throws {
+        guard features > 0, stacking > 0, hiddenSize > 0, layers > 0 else {
+            throw SpeechError.invalidConfig("sizes, layers and stacking must be positive")
+        }
+        guard dropout >= 0, dropout < 1 else { throw SpeechError.invalidConfig("dropout must be in [0, 1)") }
+        guard !alphabet.symbols.isEmpty else { throw SpeechError.invalidConfig("the alphabet is empty") }
+    }
+}
+
+public enum SpeechError: Error, CustomStringConvertible {
+    case invalidConfig(String)
+    public var description: String {
+        switch self {
+        case .invalidConfig(let m): return "invalid model configuration: \(m)"
+        }
+    }
+}
+
+/// Stacked log-mel frames → a bidirectional multi-layer LSTM/GRU → a linear layer over the
+/// alphabet and CTC's blank. Names are PyTorch's (`rnn.weight_ih_l0_reverse`, ...,
+/// `output.weight`, `output.bias`).
+public final class SpeechNetwork {
+    public static let taskName = "speech"
+
+    public let config: SpeechConfig
+    public let parameters = ParameterStore()
+    let rnn: RecurrentLayer
+    let output: Linear
+
+    public init(config: SpeechConfig, rng: inout RandomGenerator) throws {
+        try config.validate()
+        self.config = config
+        rnn = RecurrentLayer(config.cell, inputSize: config.features * config.stacking, hiddenSize: config.hiddenSize,
+                             layers: config.layers, bidirectional: true, dropout: config.dropout, prefix: "rnn",
+                             store: parameters, rng: &rng)
+        output = Linear(inputSize: 2 * config.hiddenSize, outputSize: config.alphabet.classes, name: "output",
+                        store: parameters, rng: &rng)
+        parameters.pack()
+    }
+
+    /// Logits (T, B, classes) for model inputs (T, B, features · stacking) of `lengths` steps each.
+    public func logits(_ input: Variable, lengths: [Int], tape: Tape, rng: inout RandomGenerator) throws -> Variable {
+        let (hidden, _) = try rnn(input, lengths: lengths, tape: tape, rng: &rng)
+        return output(dropout(hidden, probability: config.dropout, tape: tape, rng: &rng), tape: tape)
+    }
+
+    /// Best path per utterance: the most likely class at each step, repeats merged, blanks removed.
+    public static func greedyPaths(_ logits: Tensor, lengths: [Int]) -> [[Int32]] {
+        let T = logits.shape[0], B = logits.shape[1], C = logits.shape[2]
+        return (0..<B).map { b in
+            var path: [Int32] = []
+            var previous: Int32 = -1
+            for t in 0..<min(T, lengths[b]) {
+                let row = logits.data + (t * B + b) * C
+                var best = 0
+                for c in 1..<C where row[c] > row[best] { best = c }
+                if best != previous && best != 0 { path.append(Int32(best)) }
+                previous = Int32(best)
+            }
+            return path
+        }
+    }
+}
