@@ -1,0 +1,116 @@
+import CSndFile
+import Foundation
+
+/// Mono audio as floats in [-1, 1] at a sample rate.
+public struct AudioClip: Sendable {
+    public var samples: [Float]
+    public var sampleRate: Int
+
+    public init(samples: [Float], sampleRate: Int) {
+        self.samples = samples
+        self.sampleRate = sampleRate
+    }
+
+    public var seconds: Double { Double(samples.count) / Double(sampleRate) }
+}
+
+/// Errors about audio files, each naming the file and, where libsndfile gave one, its reason.
+public enum AudioError: Error, CustomStringConvertible, Equatable {
+    case unreadable(path: String, reason: String)
+    case unwritable(path: String, reason: String)
+    case empty(path: String)
+    case tooLong(path: String, seconds: Double, limit: Double)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let p, let reason): return "\(p): cannot read the audio (libsndfile: \(reason))"
+        case .unwritable(let p, let reason): return "\(p): cannot write the audio (libsndfile: \(reason))"
+        case .empty(let p): return "\(p): the audio has no samples"
+        case .tooLong(let p, let seconds, let limit):
+            return "\(p): \(Int(seconds)) s of audio, more than the \(Int(limit)) s an utterance may have; cut it into utterances"
+        }
+    }
+}
+
+/// Reading and writing audio through libsndfile: WAV of any sample format, FLAC, OGG/Vorbis
+/// and whatever else the installed libsndfile reads.
+public enum AudioFile {
+    /// Longest utterance read, refused before anything is allocated: an hour.
+    public static let maximumSeconds = 3600.0
+
+    /// The file's samples mixed down to mono (the mean of the channels), at its own rate.
+    public static func read(path: String) throws -> AudioClip {
+        var info = SF_INFO()
+        guard let file = sf_open(path, Int32(SFM_READ), &info) else {
+            let reason = String(cString: sf_strerror(nil))
+            var isDirectory: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+                throw AudioError.unreadable(path: path, reason: "no such file")
+            }
+            throw AudioError.unreadable(path: path, reason: reason)
+        }
+        defer { sf_close(file) }
+        let frames = Int(info.frames), channels = Int(info.channels), rate = Int(info.samplerate)
+        guard rate > 0, channels > 0 else { throw AudioError.unreadable(path: path, reason: "no sample rate or channels in the header") }
+        guard frames > 0 else { throw AudioError.empty(path: path) }
+        let seconds = Double(frames) / Double(rate)
+        guard seconds <= maximumSeconds else { throw AudioError.tooLong(path: path, seconds: seconds, limit: maximumSeconds) }
+        var interleaved = [Float](repeating: 0, count: frames * channels)
+        let read = interleaved.withUnsafeMutableBufferPointer { sf_readf_float(file, $0.baseAddress, sf_count_t(frames)) }
+        guard read > 0 else { throw AudioError.unreadable(path: path, reason: String(cString: sf_strerror(file))) }
+        let count = Int(read)
+        if channels == 1 { return AudioClip(samples: Array(interleaved.prefix(count)), sampleRate: rate) }
+        var mono = [Float](repeating: 0, count: count)
+        let scale = 1 / Float(channels)
+        for i in 0..<count {
+            var sum: Float = 0
+            for c in 0..<channels { sum += interleaved[i * channels + c] }
+            mono[i] = sum * scale
+        }
+        return AudioClip(samples: mono, sampleRate: rate)
+    }
+
+    /// The container and encoding of a written file.
+    public enum Format: String, CaseIterable, Sendable {
+        case wav16 = "wav-pcm16", wavFloat = "wav-float", flac, oggVorbis = "ogg-vorbis"
+
+        var libsndfile: Int32 {
+            switch self {
+            case .wav16: return Int32(SF_FORMAT_WAV | SF_FORMAT_PCM_16)
+            case .wavFloat: return Int32(SF_FORMAT_WAV | SF_FORMAT_FLOAT)
+            case .flac: return Int32(SF_FORMAT_FLAC | SF_FORMAT_PCM_16)
+            case .oggVorbis: return Int32(SF_FORMAT_OGG | SF_FORMAT_VORBIS)
+            }
+        }
+
+        public var fileExtension: String {
+            switch self {
+            case .wav16, .wavFloat: return "wav"
+            case .flac: return "flac"
+            case .oggVorbis: return "ogg"
+            }
+        }
+    }
+
+    /// Writes interleaved samples (`channels` per frame) at `sampleRate`.
+    public static func write(_ samples: [Float], channels: Int = 1, sampleRate: Int, format: Format, to path: String) throws {
+        var info = SF_INFO()
+        info.samplerate = Int32(sampleRate)
+        info.channels = Int32(channels)
+        info.format = format.libsndfile
+        guard sf_format_check(&info) != 0 else {
+            throw AudioError.unwritable(path: path, reason: "\(format.rawValue) at \(sampleRate) Hz with \(channels) channels is not supported")
+        }
+        guard let file = sf_open(path, Int32(SFM_WRITE), &info) else {
+            throw AudioError.unwritable(path: path, reason: String(cString: sf_strerror(nil)))
+        }
+        let frames = samples.count / channels
+        let written = samples.withUnsafeBufferPointer { sf_writef_float(file, $0.baseAddress, sf_count_t(frames)) }
+        let reason = String(cString: sf_strerror(file))
+        sf_close(file)
+        guard written == frames else { throw AudioError.unwritable(path: path, reason: reason) }
+    }
+
+    /// libsndfile's version, for `zoo info`.
+    public static var libraryVersion: String { String(cString: sf_version_string()) }
+}

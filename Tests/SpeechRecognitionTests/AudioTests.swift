@@ -1,0 +1,103 @@
+import Foundation
+import SpeechRecognition
+import TestSupport
+import XCTest
+
+/// A tone of `frequency` Hz, `seconds` long, at `rate`.
+func tone(_ frequency: Double, seconds: Double, rate: Int, amplitude: Float = 0.5) -> [Float] {
+    (0..<Int(seconds * Double(rate))).map { amplitude * Float(sin(2 * Double.pi * frequency * Double($0) / Double(rate))) }
+}
+
+/// The amplitude of the `frequency` component of `samples` (a projection on sin and cos),
+/// over the middle half, away from the edges.
+func amplitude(of frequency: Double, in samples: [Float], rate: Int) -> Double {
+    let start = samples.count / 4, end = 3 * samples.count / 4
+    var s = 0.0, c = 0.0
+    for n in start..<end {
+        let angle = 2 * Double.pi * frequency * Double(n) / Double(rate)
+        s += Double(samples[n]) * sin(angle)
+        c += Double(samples[n]) * cos(angle)
+    }
+    return 2 * (s * s + c * c).squareRoot() / Double(end - start)
+}
+
+final class AudioFileTests: TemporaryDirectoryTestCase {
+    func testEveryFormatRoundTripsAndChannelsMixDown() throws {
+        let left = tone(440, seconds: 0.5, rate: 22_050), right = tone(880, seconds: 0.5, rate: 22_050)
+        var interleaved: [Float] = []
+        for (l, r) in zip(left, right) { interleaved += [l, r] }
+        for format in AudioFile.Format.allCases {
+            let path = directory + "/stereo." + format.fileExtension
+            try AudioFile.write(interleaved, channels: 2, sampleRate: 22_050, format: format, to: path)
+            let clip = try AudioFile.read(path: path)
+            XCTAssertEqual(clip.sampleRate, 22_050, "\(format)")
+            XCTAssertEqual(clip.samples.count, left.count, "\(format)")
+            // Mixed down: each tone at half its amplitude.
+            XCTAssertEqual(amplitude(of: 440, in: clip.samples, rate: 22_050), 0.25, accuracy: 0.01, "\(format)")
+            XCTAssertEqual(amplitude(of: 880, in: clip.samples, rate: 22_050), 0.25, accuracy: 0.01, "\(format)")
+            if format != .oggVorbis {   // lossless: sample for sample, to 16-bit precision
+                for (k, value) in clip.samples.enumerated() where k % 97 == 0 {
+                    XCTAssertEqual(value, (left[k] + right[k]) / 2, accuracy: 1.0 / 16384, "\(format) sample \(k)")
+                }
+            }
+        }
+    }
+
+    func testUnreadableFilesAreNamedWithLibsndfilesReason() throws {
+        let garbage = directory + "/garbage.wav"
+        try Data((0..<2000).map { UInt8(truncatingIfNeeded: $0 &* 7919) }).write(to: URL(fileURLWithPath: garbage))
+        XCTAssertThrowsError(try AudioFile.read(path: garbage)) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.hasPrefix("\(garbage): cannot read the audio (libsndfile: "), text)
+            XCTAssertGreaterThan(text.count, garbage.count + 40, text)   // libsndfile's own words follow
+        }
+        XCTAssertThrowsError(try AudioFile.read(path: directory + "/missing.flac")) {
+            XCTAssertEqual("\($0)", "\(self.directory!)/missing.flac: cannot read the audio (libsndfile: no such file)")
+        }
+    }
+}
+
+final class ResamplerTests: XCTestCase {
+    func testDownsamplingKeepsThePassbandAndRemovesWhatWouldAlias() {
+        let rate = 44_100
+        let resampler = Resampler()
+        let kept = resampler.resample(AudioClip(samples: tone(1000, seconds: 0.5, rate: rate), sampleRate: rate), to: 16_000)
+        XCTAssertEqual(kept.samples.count, 8000)
+        XCTAssertEqual(amplitude(of: 1000, in: kept.samples, rate: 16_000), 0.5, accuracy: 0.005)
+        // 10 kHz is above 16 kHz's Nyquist frequency: linear interpolation would fold it to 6 kHz.
+        let removed = resampler.resample(AudioClip(samples: tone(10_000, seconds: 0.5, rate: rate), sampleRate: rate), to: 16_000)
+        XCTAssertLessThan(amplitude(of: 6000, in: removed.samples, rate: 16_000), 0.001)
+        let energy = removed.samples[2000..<6000].reduce(0) { $0 + Double($1 * $1) } / 4000
+        XCTAssertLessThan(energy, 1e-6)
+    }
+
+    func testUpsamplingKeepsTheTone() {
+        let up = Resampler().resample(AudioClip(samples: tone(1000, seconds: 0.5, rate: 8000), sampleRate: 8000), to: 16_000)
+        XCTAssertEqual(up.samples.count, 8000)
+        XCTAssertEqual(amplitude(of: 1000, in: up.samples, rate: 16_000), 0.5, accuracy: 0.005)
+    }
+}
+
+final class LogMelTests: XCTestCase {
+    func testFramesAndTheBinOfATone() {
+        let extractor = LogMelExtractor()
+        let features = extractor.features(AudioClip(samples: tone(1000, seconds: 1, rate: 16_000), sampleRate: 16_000))
+        XCTAssertEqual(features.shape, [98, 80])   // 1 + (16000 − 400) / 160
+        // The filter whose centre is nearest 1 kHz holds the most energy in every frame.
+        func mel(_ f: Double) -> Double { 2595 * log10(1 + f / 700) }
+        let expected = Int((mel(1000) / mel(8000) * 81).rounded()) - 1
+        for f in [0, 50, 97] {
+            var best = 0
+            for m in 0..<80 where features[f * 80 + m] > features[f * 80 + best] { best = m }
+            XCTAssertEqual(best, expected, "frame \(f)")
+        }
+        // The same tone at 44.1 kHz gives nearly the same features after resampling.
+        let resampled = extractor.features(AudioClip(samples: tone(1000, seconds: 1, rate: 44_100), sampleRate: 44_100))
+        XCTAssertEqual(resampled.shape, [98, 80])
+        XCTAssertEqual(resampled[50 * 80 + expected], features[50 * 80 + expected], accuracy: 0.05)
+        // Silence is the floor, and a clip shorter than a window is one frame.
+        let silence = extractor.features(AudioClip(samples: [Float](repeating: 0, count: 100), sampleRate: 16_000))
+        XCTAssertEqual(silence.shape, [1, 80])
+        XCTAssertEqual(silence[0], logf(1e-10), accuracy: 1e-3)
+    }
+}
