@@ -1,6 +1,9 @@
 // swift-tools-version:6.0
 // A package that uses RNN Zoo as a library, the way another project would: it depends on the
-// repository by path and imports LanguageModel alone. CI builds and runs it.
+// repository by path, and each example imports one task's library alone. CI builds and runs them:
+//
+//     swift run --package-path Examples/Library TinyLanguageModel
+//     swift run --package-path Examples/Library TinyTranslation
 import Foundation
 import PackageDescription
 
@@ -9,11 +12,14 @@ let zoo = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .appendingPathComponent("../..").standardizedFileURL
 
 let package = Package(
-    name: "TinyLanguageModel",
+    name: "Library",
     dependencies: [.package(path: zoo.path)],
     targets: [
         .executableTarget(
             name: "TinyLanguageModel",
             dependencies: [.product(name: "LanguageModel", package: zoo.lastPathComponent)]),
+        .executableTarget(
+            name: "TinyTranslation",
+            dependencies: [.product(name: "Translation", package: zoo.lastPathComponent)]),
     ]
 )

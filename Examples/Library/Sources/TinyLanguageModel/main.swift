@@ -1,7 +1,7 @@
 // Trains a tiny character LSTM on a few sentences, then lets it write: RNN Zoo as a library,
 // with `import LanguageModel` alone, no files written and progress shown its own way.
 //
-//     swift run --package-path Examples/TinyLanguageModel
+//     swift run --package-path Examples/Library TinyLanguageModel
 import Foundation
 import LanguageModel
 
