@@ -111,6 +111,22 @@ public enum AudioFile {
         guard written == frames else { throw AudioError.unwritable(path: path, reason: reason) }
     }
 
+    /// What a file's header says, without reading its samples: checks that libsndfile can read
+    /// it and that it is not empty or too long.
+    public static func header(path: String) throws -> (frames: Int, sampleRate: Int, channels: Int) {
+        var info = SF_INFO()
+        guard let file = sf_open(path, Int32(SFM_READ), &info) else {
+            let reason = FileManager.default.fileExists(atPath: path) ? String(cString: sf_strerror(nil)) : "no such file"
+            throw AudioError.unreadable(path: path, reason: reason)
+        }
+        sf_close(file)
+        let frames = Int(info.frames), rate = Int(info.samplerate)
+        guard frames > 0, rate > 0 else { throw AudioError.empty(path: path) }
+        let seconds = Double(frames) / Double(rate)
+        guard seconds <= maximumSeconds else { throw AudioError.tooLong(path: path, seconds: seconds, limit: maximumSeconds) }
+        return (frames, rate, Int(info.channels))
+    }
+
     /// libsndfile's version, for `zoo info`.
     public static var libraryVersion: String { String(cString: sf_version_string()) }
 }
