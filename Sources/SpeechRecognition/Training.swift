@@ -1,0 +1,175 @@
+import Foundation
+import RNNEngine
+
+/// Utterances turned into what training reads: normalised log-mel features and label ids.
+public struct SpeechData: @unchecked Sendable {
+    public struct Split {
+        /// (frames, melBins) per utterance, normalised per utterance.
+        public var features: [Tensor]
+        public var labels: [[Int32]]
+        public var transcripts: [String]
+        public var utterances: [Utterance]
+    }
+    public let train: Split
+    public let valid: Split
+
+    /// Reads and featurises every training and validation utterance (test is left to evaluation).
+    public init(corpus: SpeechCorpus, alphabet: Alphabet, extractor: LogMelExtractor = LogMelExtractor()) throws {
+        func load(_ utterances: [Utterance]) throws -> Split {
+            var split = Split(features: [], labels: [], transcripts: [], utterances: [])
+            for utterance in utterances {
+                let clip: AudioClip
+                do { clip = try AudioFile.read(path: utterance.audioPath) } catch {
+                    throw SpeechCorpusError.badAudio(origin: utterance.origin, reason: "\(error)")
+                }
+                let text = alphabet.normalize(utterance.transcript).text
+                split.features.append(LogMelExtractor.normalize(extractor.features(clip)))
+                split.labels.append(alphabet.ids(text))
+                split.transcripts.append(text)
+                split.utterances.append(utterance)
+            }
+            return split
+        }
+        train = try load(corpus.train)
+        valid = try load(corpus.valid)
+    }
+}
+
+/// Settings of a speech run beyond the model's and the shared loop's.
+public struct SpeechTrainingSettings: Codable, Sendable {
+    public var batchSize: Int
+    /// SpecAugment while training: this many frequency masks of up to `frequencyMaskWidth` bins
+    /// and time masks of up to `timeMaskWidth` frames each (0 masks: off).
+    public var frequencyMasks: Int, frequencyMaskWidth: Int
+    public var timeMasks: Int, timeMaskWidth: Int
+    /// An utterance whose transcript cannot fit its frames counts as zero loss instead of an error.
+    public var zeroInfinity: Bool
+
+    public init(batchSize: Int = 16, frequencyMasks: Int = 2, frequencyMaskWidth: Int = 15, timeMasks: Int = 2,
+                timeMaskWidth: Int = 20, zeroInfinity: Bool = false) {
+        self.batchSize = batchSize; self.frequencyMasks = frequencyMasks; self.frequencyMaskWidth = frequencyMaskWidth
+        self.timeMasks = timeMasks; self.timeMaskWidth = timeMaskWidth; self.zeroInfinity = zeroInfinity
+    }
+}
+
+/// A padded batch of stacked frames: model input (T, B, features · stacking) and each length.
+func stackedBatch(_ features: [Tensor], stacking k: Int) -> (input: Variable, lengths: [Int]) {
+    let M = features[0].shape[1]
+    let lengths = features.map { ($0.shape[0] + k - 1) / k }
+    let T = lengths.max() ?? 1, B = features.count
+    let input = Tensor(zeros: [T, B, M * k])
+    for (b, utterance) in features.enumerated() {
+        let frames = utterance.shape[0]
+        for t in 0..<lengths[b] {
+            let row = input.data + (t * B + b) * M * k
+            for j in 0..<k where t * k + j < frames { (row + j * M).update(from: utterance.data + (t * k + j) * M, count: M) }
+        }
+    }
+    return (Variable(input), lengths)
+}
+
+/// SpecAugment (Park et al. 2019) without time warping: random bands of mel bins and of frames
+/// set to 0, the per-utterance mean after normalisation.
+func specAugment(_ features: Tensor, settings: SpeechTrainingSettings, rng: inout RandomGenerator) -> Tensor {
+    let F = features.shape[0], M = features.shape[1]
+    let out = features.copy()
+    for _ in 0..<settings.frequencyMasks where settings.frequencyMaskWidth > 0 {
+        let width = rng.int(below: min(settings.frequencyMaskWidth, M) + 1), start = rng.int(below: M - width + 1)
+        for f in 0..<F { (out.data + f * M + start).update(repeating: 0, count: width) }
+    }
+    for _ in 0..<settings.timeMasks where settings.timeMaskWidth > 0 {
+        let width = rng.int(below: min(settings.timeMaskWidth, F / 5) + 1), start = rng.int(below: F - width + 1)
+        (out.data + start * M).update(repeating: 0, count: width * M)
+    }
+    return out
+}
+
+extension SpeechNetwork {
+    /// Greedy transcripts of featurised utterances, decoded `batchSize` at a time.
+    public func transcribe(features: [Tensor], batchSize: Int = 16) throws -> [String] {
+        var rng = RandomGenerator(seed: 0)
+        var texts: [String] = []
+        for start in stride(from: 0, to: features.count, by: batchSize) {
+            let (input, lengths) = stackedBatch(Array(features[start..<min(start + batchSize, features.count)]), stacking: config.stacking)
+            let logits = try self.logits(input, lengths: lengths, tape: Tape.inference(), rng: &rng)
+            texts += SpeechNetwork.greedyPaths(logits.value, lengths: lengths).map { config.alphabet.text($0) }
+        }
+        return texts
+    }
+}
+
+/// CTC training: length-bucketed batches of utterances, SpecAugment, and the validation WER
+/// (CER beside it) as the metric that picks the best checkpoint.
+public final class SpeechTrainingTask: TrainingTask {
+    public let network: SpeechNetwork
+    public let data: SpeechData
+    public let settings: SpeechTrainingSettings
+    private var sampler: BucketedBatchSampler
+
+    public init(network: SpeechNetwork, data: SpeechData, settings: SpeechTrainingSettings, seed: UInt64) throws {
+        guard settings.batchSize > 0 else { throw TrainingError.invalid("--batch-size must be positive") }
+        guard !data.train.features.isEmpty, !data.valid.features.isEmpty else { throw TrainingError.invalid("no training or validation utterance") }
+        self.network = network
+        self.data = data
+        self.settings = settings
+        sampler = try BucketedBatchSampler(lengths: data.train.features.map { $0.shape[0] }, batchSize: settings.batchSize, seed: seed)
+    }
+
+    public var taskName: String { SpeechNetwork.taskName }
+    public var lossUnit: String { "utterance" }
+    public var parameters: ParameterStore { network.parameters }
+    public var stepsPerEpoch: Int { sampler.batchesPerEpoch }
+    public var checkpointMetadata: [String: String] { ["zoo.task": SpeechNetwork.taskName, "zoo.config": network.config.json] }
+
+    /// The CTC loss of a batch; an utterance whose transcript cannot fit its frames is named.
+    func loss(_ indices: [Int], split: SpeechData.Split, augment: Bool, tape: Tape, rng: inout RandomGenerator) throws -> Variable {
+        let features = indices.map { augment ? specAugment(split.features[$0], settings: settings, rng: &rng) : split.features[$0] }
+        let (input, lengths) = stackedBatch(features, stacking: network.config.stacking)
+        let logits = try network.logits(input, lengths: lengths, tape: tape, rng: &rng)
+        do {
+            return try ctcLoss(logits, targets: indices.map { split.labels[$0] }, inputLengths: lengths,
+                               zeroInfinity: settings.zeroInfinity, tape: tape)
+        } catch EngineError.ctcLabelsTooLong(let item, let labels, let needed, let frames) {
+            throw TrainingError.invalid("\(split.utterances[indices[item]].origin): the transcript needs \(needed) model steps for its \(labels) characters but the audio gives \(frames); lower the stacking, or pass --zero-infinity to skip such utterances")
+        }
+    }
+
+    public func trainingLoss(tape: Tape, rng: inout RandomGenerator) throws -> (loss: Variable, count: Int) {
+        let batch = sampler.next()
+        return (try loss(batch, split: data.train, augment: true, tape: tape, rng: &rng), batch.count)
+    }
+
+    public func validationLoss() throws -> Double {
+        var rng = RandomGenerator(seed: 0)
+        var sum = 0.0
+        let count = data.valid.features.count
+        for start in stride(from: 0, to: count, by: settings.batchSize) {
+            let indices = Array(start..<min(start + settings.batchSize, count))
+            sum += Double(try loss(indices, split: data.valid, augment: false, tape: Tape.inference(), rng: &rng).value[0]) * Double(indices.count)
+        }
+        return sum / Double(count)
+    }
+
+    public func metrics(forLoss loss: Double) -> [(String, Double)] { [] }
+
+    /// WER (primary, percent) and CER of the validation split's greedy transcripts, then the loss.
+    public func validate() throws -> ValidationResult {
+        let hypotheses = try network.transcribe(features: data.valid.features, batchSize: settings.batchSize)
+        let wer = wordErrorRate(hypotheses: hypotheses, references: data.valid.transcripts).rate * 100
+        let cer = characterErrorRate(hypotheses: hypotheses, references: data.valid.transcripts).rate * 100
+        return ValidationResult(metrics: [("wer", wer), ("cer", cer), ("loss", try validationLoss())], primary: "wer", higherIsBetter: false)
+    }
+
+    public func saveProgress() -> (tensors: [(String, Tensor)], metadata: [String: String]) {
+        ([], ["epoch": String(sampler.epoch), "position": String(sampler.position)])
+    }
+
+    public func restoreProgress(tensors: [String: Tensor], metadata: [String: String], path: String) throws {
+        guard let epoch = metadata["epoch"].flatMap({ Int($0) }), let position = metadata["position"].flatMap({ Int($0) }) else {
+            throw CheckpointError.missingMetadata(path: path, key: "progress.epoch/position")
+        }
+        do { try sampler.restore(epoch: epoch, position: position) } catch {
+            throw CheckpointError.missingMetadata(path: path, key: "progress.position (was the data or --batch-size changed?)")
+        }
+    }
+}
