@@ -136,13 +136,11 @@ public struct SpeechCorpus: Sendable {
         return split(all) { URL(fileURLWithPath: $0.audioPath).lastPathComponent.split(separator: "-").first.map(String.init) ?? "" }
     }
 
-    /// 90/5/5 by a stable hash of `key` (FNV-1a of its UTF-8 bytes).
+    /// 90/5/5 by a stable hash of `key`.
     static func split(_ utterances: [Utterance], key: (Utterance) -> String) -> SpeechCorpus {
         var corpus = SpeechCorpus(train: [], valid: [], test: [])
         for utterance in utterances {
-            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-            for byte in key(utterance).utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-            switch hash % 20 {
+            switch stableHash(key(utterance)) % 20 {
             case 0: corpus.test.append(utterance)
             case 1: corpus.valid.append(utterance)
             default: corpus.train.append(utterance)

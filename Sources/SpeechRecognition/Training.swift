@@ -160,16 +160,9 @@ public final class SpeechTrainingTask: TrainingTask {
         return ValidationResult(metrics: [("wer", wer), ("cer", cer), ("loss", try validationLoss())], primary: "wer", higherIsBetter: false)
     }
 
-    public func saveProgress() -> (tensors: [(String, Tensor)], metadata: [String: String]) {
-        ([], ["epoch": String(sampler.epoch), "position": String(sampler.position)])
-    }
+    public func saveProgress() -> (tensors: [(String, Tensor)], metadata: [String: String]) { ([], sampler.progressMetadata) }
 
     public func restoreProgress(tensors: [String: Tensor], metadata: [String: String], path: String) throws {
-        guard let epoch = metadata["epoch"].flatMap({ Int($0) }), let position = metadata["position"].flatMap({ Int($0) }) else {
-            throw CheckpointError.missingMetadata(path: path, key: "progress.epoch/position")
-        }
-        do { try sampler.restore(epoch: epoch, position: position) } catch {
-            throw CheckpointError.missingMetadata(path: path, key: "progress.position (was the data or --batch-size changed?)")
-        }
+        try sampler.restore(progressMetadata: metadata, path: path)
     }
 }

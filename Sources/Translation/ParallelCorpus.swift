@@ -105,13 +105,6 @@ public struct ParallelCorpus: Sendable {
                               validSource: source + " (5% by source hash)", testSource: source + " (5% by source hash)")
     }
 
-    /// FNV-1a over the UTF-8 bytes: the same on every machine and run (Swift's hashValue is not).
-    static func stableHash(_ text: String) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return hash
-    }
-
     /// The pairs of one TSV file. A line without a tab or with invalid UTF-8 is an error naming
     /// the line; a pair with an empty side is skipped and reported; blank lines are ignored.
     public static func readPairs(_ path: String) throws -> (pairs: [SentencePair], skipped: [SkippedLine]) {

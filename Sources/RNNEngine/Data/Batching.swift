@@ -49,6 +49,19 @@ public struct BucketedBatchSampler: Sendable {
         order = Self.batches(lengths: lengths, batchSize: batchSize, poolBatches: poolBatches, seed: seed, epoch: epoch)
     }
 
+    /// The sampler's place, as a checkpoint's progress metadata (`epoch`, `position`).
+    public var progressMetadata: [String: String] { ["epoch": String(epoch), "position": String(position)] }
+
+    /// Continues from `progressMetadata` read back from the checkpoint at `path`.
+    public mutating func restore(progressMetadata metadata: [String: String], path: String) throws {
+        guard let epoch = metadata["epoch"].flatMap({ Int($0) }), let position = metadata["position"].flatMap({ Int($0) }) else {
+            throw CheckpointError.missingMetadata(path: path, key: "progress.epoch/position")
+        }
+        do { try restore(epoch: epoch, position: position) } catch {
+            throw CheckpointError.missingMetadata(path: path, key: "progress.position (was the data or --batch-size changed?)")
+        }
+    }
+
     static func batches(lengths: [Int], batchSize: Int, poolBatches: Int, seed: UInt64, epoch: Int) -> [[Int]] {
         var rng = RandomGenerator(seed: seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(epoch + 1))
         var indices = Array(lengths.indices)
