@@ -24,6 +24,7 @@ packages=(
   libopenblas-dev   # BLAS: every matrix product
   libsndfile1-dev   # audio files for speech recognition
   libpng-dev        # images for captioning, loss-curve plots
+  espeak-ng         # speech synthesis for the built-in speech data set
 )
 
 sudo=""

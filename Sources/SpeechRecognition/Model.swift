@@ -114,6 +114,40 @@ public final class SpeechNetwork {
         return output(dropout(hidden, probability: config.dropout, tape: tape, rng: &rng), tape: tape)
     }
 
+    // MARK: Checkpoints
+
+    public var checkpointMetadata: [String: String] { ["zoo.task": Self.taskName, "zoo.config": config.json] }
+
+    public func save(to path: String) throws {
+        try SafeTensors.write(parameters.namedTensors, metadata: checkpointMetadata, to: path)
+    }
+
+    /// Loads a speech checkpoint, naming the file in every error.
+    public static func load(path: String) throws -> SpeechNetwork {
+        let file = try SafeTensors.read(path: path)
+        guard let task = file.metadata["zoo.task"] else {
+            throw CheckpointError.missingMetadata(path: path, key: "zoo.task (is this a zoo checkpoint?)")
+        }
+        guard task == taskName else { throw CheckpointError.wrongTask(path: path, found: task, expected: taskName) }
+        guard let text = file.metadata["zoo.config"], let config = try? JSONDecoder().decode(SpeechConfig.self, from: Data(text.utf8)) else {
+            throw CheckpointError.missingMetadata(path: path, key: "zoo.config")
+        }
+        var rng = RandomGenerator(seed: 0)
+        let network: SpeechNetwork
+        do { network = try SpeechNetwork(config: config, rng: &rng) } catch {
+            throw CheckpointError.malformed(path: path, reason: "\(error)")
+        }
+        try network.parameters.load(file, path: path)
+        return network
+    }
+
+    /// Transcribes audio files (any format and rate libsndfile reads).
+    public func transcribe(files: [String], batchSize: Int = 16) throws -> [String] {
+        let extractor = LogMelExtractor()
+        let features = try files.map { LogMelExtractor.normalize(extractor.features(try AudioFile.read(path: $0))) }
+        return try transcribe(features: features, batchSize: batchSize)
+    }
+
     /// Best path per utterance: the most likely class at each step, repeats merged, blanks removed.
     public static func greedyPaths(_ logits: Tensor, lengths: [Int]) -> [[Int32]] {
         let T = logits.shape[0], B = logits.shape[1], C = logits.shape[2]

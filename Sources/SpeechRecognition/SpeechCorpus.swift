@@ -46,6 +46,10 @@ public struct SpeechCorpus: Sendable {
     public var valid: [Utterance]
     public var test: [Utterance]
 
+    public init(train: [Utterance], valid: [Utterance], test: [Utterance]) {
+        self.train = train; self.valid = valid; self.test = test
+    }
+
     public static func load(path: String) throws -> SpeechCorpus {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw SpeechCorpusError.missing(path: path) }

@@ -1,5 +1,6 @@
 import Foundation
 import RNNEngine
+import Synchronization
 
 /// Utterances turned into what training reads: normalised log-mel features and label ids.
 public struct SpeechData: @unchecked Sendable {
@@ -14,24 +15,52 @@ public struct SpeechData: @unchecked Sendable {
     public let valid: Split
 
     /// Reads and featurises every training and validation utterance (test is left to evaluation).
-    public init(corpus: SpeechCorpus, alphabet: Alphabet, extractor: LogMelExtractor = LogMelExtractor()) throws {
-        func load(_ utterances: [Utterance]) throws -> Split {
-            var split = Split(features: [], labels: [], transcripts: [], utterances: [])
-            for utterance in utterances {
-                let clip: AudioClip
-                do { clip = try AudioFile.read(path: utterance.audioPath) } catch {
-                    throw SpeechCorpusError.badAudio(origin: utterance.origin, reason: "\(error)")
+    public init(corpus: SpeechCorpus, alphabet: Alphabet, extractor: LogMelExtractor = LogMelExtractor(),
+                progress: @Sendable (String) -> Void = { _ in }) throws {
+        train = try Self.load(corpus.train, alphabet: alphabet, extractor: extractor, progress: progress)
+        valid = try Self.load(corpus.valid, alphabet: alphabet, extractor: extractor, progress: progress)
+    }
+
+    /// Reads and featurises utterances (a progress line every 500).
+    public static func load(_ utterances: [Utterance], alphabet: Alphabet, extractor: LogMelExtractor = LogMelExtractor(),
+                            progress: @Sendable (String) -> Void = { _ in }) throws -> Split {
+        // Utterances are independent: two threads read and featurise them, in order.
+        let results = Slots<Result<Tensor, Error>>(count: utterances.count)
+        let done = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: 2) { worker in
+            for index in stride(from: worker, to: utterances.count, by: 2) {
+                let utterance = utterances[index]
+                let result: Result<Tensor, Error>
+                do {
+                    let clip = try AudioFile.read(path: utterance.audioPath)
+                    result = .success(LogMelExtractor.normalize(extractor.features(clip)))
+                } catch {
+                    result = .failure(SpeechCorpusError.badAudio(origin: utterance.origin, reason: "\(error)"))
                 }
-                let text = alphabet.normalize(utterance.transcript).text
-                split.features.append(LogMelExtractor.normalize(extractor.features(clip)))
-                split.labels.append(alphabet.ids(text))
-                split.transcripts.append(text)
-                split.utterances.append(utterance)
+                results[index] = result
+                let finished = done.withLock { value -> Int in value += 1; return value }
+                if finished % 500 == 0 { progress("features: \(finished)/\(utterances.count) utterances") }
             }
-            return split
         }
-        train = try load(corpus.train)
-        valid = try load(corpus.valid)
+        var split = Split(features: [], labels: [], transcripts: [], utterances: utterances)
+        for (index, utterance) in utterances.enumerated() {
+            split.features.append(try results[index]!.get())
+            let text = alphabet.normalize(utterance.transcript).text
+            split.labels.append(alphabet.ids(text))
+            split.transcripts.append(text)
+        }
+        return split
+    }
+}
+
+/// One value per index, written by whichever thread computes it (under a lock).
+final class Slots<Value>: @unchecked Sendable {
+    private var values: [Value?]
+    private let lock = NSLock()
+    init(count: Int) { values = Array(repeating: nil, count: count) }
+    subscript(index: Int) -> Value? {
+        get { lock.withLock { values[index] } }
+        set { lock.withLock { values[index] = newValue } }
     }
 }
 
@@ -119,7 +148,7 @@ public final class SpeechTrainingTask: TrainingTask {
     public var lossUnit: String { "utterance" }
     public var parameters: ParameterStore { network.parameters }
     public var stepsPerEpoch: Int { sampler.batchesPerEpoch }
-    public var checkpointMetadata: [String: String] { ["zoo.task": SpeechNetwork.taskName, "zoo.config": network.config.json] }
+    public var checkpointMetadata: [String: String] { network.checkpointMetadata }
 
     /// The CTC loss of a batch; an utterance whose transcript cannot fit its frames is named.
     func loss(_ indices: [Int], split: SpeechData.Split, augment: Bool, tape: Tape, rng: inout RandomGenerator) throws -> Variable {

@@ -128,7 +128,7 @@ struct ModelFlags: ParsableArguments {
     @Option(help: "Recurrent cell: lstm, gru, rnn (tanh) or rnn_relu. (default: lstm)") var cell: String?
     @Option(parsing: .unconditional, help: "Hidden units per layer. (\(TaskDefaults.help { $0.hiddenSize }))") var hiddenSize: Int?
     @Option(parsing: .unconditional, help: "Recurrent layers. (default: 1)") var layers: Int?
-    @Option(parsing: .unconditional, help: "Embedding size. (\(TaskDefaults.help { $0.embeddingSize }); with --tied, the hidden size)") var embeddingSize: Int?
+    @Option(parsing: .unconditional, help: "Embedding size. (default: \(TaskDefaults.languageModel.embeddingSize) for language-model, \(TaskDefaults.translation.embeddingSize) for translation; with --tied, the hidden size)") var embeddingSize: Int?
     @Option(parsing: .unconditional, help: "Dropout probability. (default: 0)") var dropout: Float?
 
     /// --cell, --layers, --dropout, --hidden-size and --embedding-size (with `tied`, the hidden
@@ -232,6 +232,9 @@ struct RunSettings: Codable, Equatable {
     var vocabularySize: Int?
     var minFrequency: Int?
     var maxLength: Int?
+    var stacking: Int?
+    var specAugment: Bool?
+    var zeroInfinity: Bool?
     var batchSize: Int?
     var bptt: Int?
     var learningRate: Float?

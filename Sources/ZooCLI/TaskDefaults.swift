@@ -9,6 +9,8 @@ struct TaskDefaults {
 
     static let languageModel = TaskDefaults(steps: 600, batchSize: 32, learningRate: 2e-3, hiddenSize: 256, embeddingSize: 64)
     static let translation = TaskDefaults(steps: 4000, batchSize: 64, learningRate: 1e-3, hiddenSize: 256, embeddingSize: 128)
+    /// Speech has no embedding.
+    static let speech = TaskDefaults(steps: 2000, batchSize: 16, learningRate: 1e-3, hiddenSize: 256, embeddingSize: 0)
     /// Timesteps per language-model batch.
     static let languageModelBPTT = 64
     /// Evaluate every min(steps per epoch, this) steps; log every min(50, evaluation interval / 4).
@@ -17,6 +19,6 @@ struct TaskDefaults {
 
     /// "600 for language-model, 4000 for translation", for a help text.
     static func help(_ value: (TaskDefaults) -> CustomStringConvertible) -> String {
-        "default: \(value(languageModel)) for language-model, \(value(translation)) for translation"
+        "default: \(value(languageModel)) for language-model, \(value(translation)) for translation, \(value(speech)) for speech"
     }
 }

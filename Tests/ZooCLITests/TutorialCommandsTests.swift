@@ -26,6 +26,11 @@ final class TutorialCommandsTests: TemporaryDirectoryTestCase {
     private func tiny(_ arguments: [String]) -> [String] {
         var result = arguments
         switch arguments.first {
+        case "data" where ["speech", "asr"].contains(arguments.dropFirst().first ?? ""):
+            result += ["--utterances", "20"]
+        case "train" where ["speech", "asr"].contains(arguments.dropFirst().first ?? ""):
+            result += ["--dry-run"] + (arguments.contains("--out") ? [] : ["--out", "runs/speech"])
+            if !arguments.contains("--overwrite") && !arguments.contains("--resume") { result.append("--overwrite") }
         case "train" where ["translation", "mt"].contains(arguments.dropFirst().first ?? ""):
             // A dry run: 3 steps of a tiny model, 50 validation and test sentences.
             result += ["--dry-run"] + (arguments.contains("--out") ? [] : ["--out", "runs/translation"])

@@ -141,8 +141,8 @@ public final class Trainer {
                 if options.json {
                     output(jsonLine(fields + [("eta_s", .double(eta))]))
                 } else {
-                    let named = task.metrics(forLoss: mean).map { String(format: "%@ %.4f", $0.0, $0.1) }.joined(separator: " | ")
-                    output(String(format: "step %d/%d | loss %.4f | %@ | %@/s | lr %.3g | ETA %@", step, options.steps, mean,
+                    let named = task.metrics(forLoss: mean).map { String(format: " | %@ %.4f", $0.0, $0.1) }.joined()
+                    output(String(format: "step %d/%d | loss %.4f%@ | %@/s | lr %.3g | ETA %@", step, options.steps, mean,
                                   named, formatCount(rate), Double(optimizer.learningRate), formatDuration(eta)))
                 }
                 interval = (0, 0, 0)

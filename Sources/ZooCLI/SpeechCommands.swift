@@ -1,0 +1,192 @@
+import ArgumentParser
+import Foundation
+import RNNEngine
+import SpeechRecognition
+
+/// The data of `zoo train/eval speech`: --data, or the built-in espeak-ng corpus (synthesised
+/// into runs/speech-data the first time).
+private func speechCorpus(_ path: String?, quiet: Bool) throws -> SpeechCorpus {
+    let directory = try path ?? DefaultSpeechCorpus.ensure { if !quiet { print("synthesising the built-in data: \($0)"); fflush(nil) } }
+    return try SpeechCorpus.load(path: directory)
+}
+
+/// `zoo train speech`
+struct TrainSpeech: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "speech", abstract: "Train a CTC speech recogniser (log-mel features, bidirectional LSTM).",
+        aliases: ["asr", "speech-recognition"])
+
+    @OptionGroup var training: TrainingFlags
+    @Option(help: "Recurrent cell: lstm or gru. (default: lstm)") var cell: String?
+    @Option(parsing: .unconditional, help: "Hidden units per direction and layer. (default: 256)") var hiddenSize: Int?
+    @Option(parsing: .unconditional, help: "Bidirectional recurrent layers. (default: 3)") var layers: Int?
+    @Option(parsing: .unconditional, help: "Dropout between layers and before the output layer. (default: 0.1)") var dropout: Float?
+    @Option(parsing: .unconditional, help: "Log-mel frames stacked into one model step (the step rate divides by it). (default: 3)")
+    var stacking: Int?
+    @Flag(inversion: .prefixedNo, help: "SpecAugment frequency and time masks while training. (default: --spec-augment)")
+    var specAugment: Bool?
+    @Flag(help: "Count an utterance whose transcript cannot fit its audio as zero loss instead of stopping with its line.")
+    var zeroInfinity = false
+
+    func validate() throws {
+        if let cell, ![CellKind.lstm, .gru].contains(CellKind(name: cell)) { throw ValidationError("--cell must be lstm or gru, not '\(cell)'") }
+        if let hiddenSize, hiddenSize <= 0 { throw ValidationError("--hidden-size must be positive") }
+        if let layers, layers <= 0 { throw ValidationError("--layers must be positive") }
+        if let dropout, !(dropout >= 0 && dropout < 1) { throw ValidationError("--dropout must be in [0, 1)") }
+        if let stacking, stacking <= 0 { throw ValidationError("--stacking must be positive") }
+    }
+
+    func settings(_ resolver: RunSettingsResolver) throws -> (RunSettings, TrainingSchedule) {
+        let defaults = TaskDefaults.speech
+        let dry = training.dryRun
+        var settings = RunSettings(task: SpeechNetwork.taskName)
+        settings.data = try training.resolvedData(resolver)
+        settings.cell = try resolver.value("--cell", cell, \.cell, default: CellKind.lstm.rawValue)
+        settings.hiddenSize = try resolver.value("--hidden-size", hiddenSize, \.hiddenSize, default: dry ? 16 : defaults.hiddenSize)
+        settings.layers = try resolver.value("--layers", layers, \.layers, default: dry ? 1 : 3)
+        settings.dropout = try resolver.value("--dropout", dropout, \.dropout, default: 0.1)
+        settings.stacking = try resolver.value("--stacking", stacking, \.stacking, default: 3)
+        settings.specAugment = try resolver.value("--spec-augment", specAugment, \.specAugment, default: true)
+        settings.zeroInfinity = try resolver.value("--zero-infinity", zeroInfinity ? true : nil, \.zeroInfinity, default: false)
+        settings.batchSize = try resolver.value("--batch-size", training.batchSize, \.batchSize, default: dry ? 4 : defaults.batchSize)
+        let schedule = try training.resolveSchedule(into: &settings, defaults: defaults, resolver: resolver)
+        return (settings, schedule)
+    }
+
+    func run() throws {
+        let (settings, schedule) = try self.settings(try training.startRun(task: SpeechNetwork.taskName))
+        let corpus = try speechCorpus(settings.data, quiet: training.json)
+        try corpus.checkAudio()
+        let alphabet = Alphabet.english
+        let data = try SpeechData(corpus: corpus, alphabet: alphabet) { if !training.json { print($0); fflush(nil) } }
+        let config = SpeechConfig(cell: CellKind(name: settings.cell ?? "") ?? .lstm, stacking: settings.stacking ?? 3,
+                                  hiddenSize: settings.hiddenSize ?? 0, layers: settings.layers ?? 1,
+                                  dropout: settings.dropout ?? 0, alphabet: alphabet)
+        var rng = RandomGenerator(seed: schedule.seed)
+        let network = try SpeechNetwork(config: config, rng: &rng)
+        let augment = settings.specAugment ?? true
+        let taskSettings = SpeechTrainingSettings(batchSize: settings.batchSize ?? 16, frequencyMasks: augment ? 2 : 0,
+                                                  timeMasks: augment ? 2 : 0, zeroInfinity: settings.zeroInfinity ?? false)
+        let task = try SpeechTrainingTask(network: network, data: data, settings: taskSettings, seed: schedule.seed)
+        var options = training.trainingOptions(task: SpeechNetwork.taskName, stepsPerEpoch: task.stepsPerEpoch,
+                                               schedule: schedule, defaultSteps: TaskDefaults.speech.steps, maximumEvaluationInterval: 500)
+        options.runSettings = settings.json
+        if !training.json {
+            print("speech model: \(config.cell.rawValue) \(config.layers)×\(config.hiddenSize) bidirectional over \(config.features) log-mel × \(config.stacking) stacked, "
+                  + "\(alphabet.classes) classes, \(network.parameters.count) parameters")
+            print("data: \(data.train.features.count) training utterances (\(task.stepsPerEpoch) steps per epoch), \(data.valid.features.count) validation utterances")
+        }
+        let summary = try runTraining(Trainer(task: task, options: options))
+        let bestPath = summary.bestCheckpoint ?? ""
+        let best = FileManager.default.fileExists(atPath: bestPath) ? try SpeechNetwork.load(path: bestPath) : network
+        let test = try SpeechEvaluation.score(best, utterances: training.dryRun ? Array(corpus.test.prefix(10)) : corpus.test)
+        if training.json {
+            try printJSON(SpeechRunReport(training: summary, test: test.score))
+            return
+        }
+        let bestValue = summary.bestValidationScore.map { String(format: "%.2f", $0) } ?? "?"
+        print("done: \(summary.steps) steps in \(String(format: "%.1f", summary.seconds)) s; best validation \(summary.primaryMetric) \(bestValue); "
+              + "checkpoint \(summary.bestCheckpoint ?? "none")")
+        print(String(format: "test (greedy): WER %.2f %% | CER %.2f %% | %d utterances", test.score.wer, test.score.cer, test.score.utterances))
+        for (reference, hypothesis) in zip(test.references, test.hypotheses).prefix(3) {
+            print("  \(reference)\n  → \(hypothesis)")
+        }
+    }
+}
+
+/// What `zoo eval speech --json` prints.
+struct SpeechScore: Encodable {
+    let wer: Double
+    let cer: Double
+    let utterances: Int
+}
+
+struct SpeechRunReport: Encodable {
+    let training: TrainingSummary
+    let test: SpeechScore
+}
+
+enum SpeechEvaluation {
+    /// Greedy transcripts of `utterances` scored against their normalised transcripts (percent).
+    static func score(_ network: SpeechNetwork, utterances: [Utterance]) throws
+        -> (score: SpeechScore, hypotheses: [String], references: [String]) {
+        let split = try SpeechData.load(utterances, alphabet: network.config.alphabet)
+        let hypotheses = try network.transcribe(features: split.features)
+        let wer = wordErrorRate(hypotheses: hypotheses, references: split.transcripts).rate * 100
+        let cer = characterErrorRate(hypotheses: hypotheses, references: split.transcripts).rate * 100
+        return (SpeechScore(wer: wer, cer: cer, utterances: utterances.count), hypotheses, split.transcripts)
+    }
+}
+
+/// `zoo eval speech`
+struct EvaluateSpeech: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "speech", abstract: "Transcribe a split and score it with WER and CER.", aliases: ["asr", "speech-recognition"])
+
+    @Option(help: "Checkpoint. (default: runs/speech/best.safetensors)") var checkpoint: String?
+    @Option(help: "Data: a speech data directory. (default: the built-in corpus)") var data: String?
+    @Option(help: "Split to score: valid or test.") var split: String = "test"
+    @OptionGroup var threads: ThreadsOption
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        guard ["valid", "test"].contains(split) else { throw ValidationError("--split must be valid or test, not '\(split)'") }
+    }
+
+    func run() throws {
+        threads.apply()
+        let path = try resolveCheckpoint(checkpoint, task: SpeechNetwork.taskName, trainCommand: "zoo train speech")
+        let network = try SpeechNetwork.load(path: path)
+        let corpus = try speechCorpus(data, quiet: json)
+        let utterances = split == "valid" ? corpus.valid : corpus.test
+        try SpeechCorpus(train: [], valid: [], test: utterances).checkAudio()
+        let result = try SpeechEvaluation.score(network, utterances: utterances)
+        if json {
+            try printJSON(result.score)
+        } else {
+            print(String(format: "%@ split (greedy): WER %.2f %% | CER %.2f %% | %d utterances", split, result.score.wer, result.score.cer,
+                         result.score.utterances))
+        }
+    }
+}
+
+/// `zoo transcribe`
+struct TranscribeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "transcribe", abstract: "Transcribe audio files with a trained recogniser (greedy CTC decoding).")
+
+    @Option(help: "Checkpoint. (default: runs/speech/best.safetensors)") var checkpoint: String?
+    @OptionGroup var threads: ThreadsOption
+    @Argument(help: "Audio files (any format libsndfile reads, any sample rate, any channel count).") var audio: [String]
+
+    func validate() throws {
+        if audio.isEmpty { throw ValidationError("give at least one audio file") }
+    }
+
+    func run() throws {
+        threads.apply()
+        let path = try resolveCheckpoint(checkpoint, task: SpeechNetwork.taskName, trainCommand: "zoo train speech")
+        let network = try SpeechNetwork.load(path: path)
+        for text in try network.transcribe(files: audio) { print(text) }
+    }
+}
+
+/// `zoo data speech`
+struct SpeechDataCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "speech", abstract: "Synthesise the built-in English speech data set with espeak-ng.", aliases: ["asr", "speech-recognition"])
+    @Option(help: "Directory to write into.") var out: String
+    @Option(parsing: .unconditional, help: "Training utterances; validation and test get a twentieth each (at least 5). (default: 3000)")
+    var utterances: Int = 3000
+    @Flag(help: "Replace train.tsv, valid.tsv and test.tsv if they exist.") var overwrite = false
+
+    func validate() throws {
+        if utterances <= 0 { throw ValidationError("--utterances must be positive") }
+    }
+
+    func run() throws {
+        let written = try DefaultSpeechCorpus.write(to: out, trainCount: utterances, heldOutCount: max(5, utterances / 20),
+                                                    overwrite: overwrite) { print($0); fflush(nil) }
+        for path in written { print(path) }
+    }
+}

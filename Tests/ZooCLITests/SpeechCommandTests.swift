@@ -1,0 +1,56 @@
+import Foundation
+import RNNEngine
+import SpeechRecognition
+import TestSupport
+import XCTest
+
+/// `zoo train/eval speech` and `zoo transcribe`, run as a user would, on tone "speech" written
+/// here (no espeak-ng needed).
+final class SpeechCommandTests: TemporaryDirectoryTestCase {
+    func writeCorpus() throws {
+        let frequencies: [Character: Double] = ["a": 500, "b": 1500, "c": 3000]
+        var lines: [String] = []
+        for (k, text) in ["ab", "ca", "bca", "cab", "ba", "ac"].enumerated() {
+            var samples: [Float] = []
+            for letter in text {
+                samples += (0..<1600).map { Float(0.5 * sin(2 * Double.pi * frequencies[letter]! * Double($0) / 16_000)) }
+                samples += [Float](repeating: 0, count: 640)
+            }
+            let format = AudioFile.Format.allCases[k % 4]
+            let name = "u\(k).\(format.fileExtension)"
+            try AudioFile.write(samples, sampleRate: 16_000, format: format, to: directory + "/" + name)
+            lines.append("\(name)\t\(text)")
+        }
+        for split in ["train", "valid", "test"] {
+            try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: directory + "/\(split).tsv"))
+        }
+    }
+
+    func testDryRunThenEvaluateAndTranscribe() throws {
+        try writeCorpus()
+        let run = directory + "/run"
+        let train = try zoo(["train", "speech", "--data", directory, "--dry-run", "--out", run, "--stacking", "2"])
+        XCTAssertEqual(train.status, 0, train.stderr)
+        XCTAssertTrue(train.stdout.contains("test (greedy): WER"), train.stdout)
+        let checkpoint = run + "/best.safetensors"
+        let evaluate = try zoo(["eval", "speech", "--checkpoint", checkpoint, "--data", directory, "--json"])
+        XCTAssertEqual(evaluate.status, 0, evaluate.stderr)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(evaluate.stdout.utf8)) as? [String: Any])
+        for key in ["wer", "cer", "utterances"] { XCTAssertNotNil(object[key], key) }
+        let transcribe = try zoo(["transcribe", "--checkpoint", checkpoint, directory + "/u0.wav", directory + "/u2.flac"])
+        XCTAssertEqual(transcribe.status, 0, transcribe.stderr)
+        XCTAssertEqual(transcribe.stdout.split(separator: "\n", omittingEmptySubsequences: false).count, 3, transcribe.stdout)
+    }
+
+    func testABadAudioFileStopsTrainingWithItsLine() throws {
+        try writeCorpus()
+        try Data("not audio at all".utf8).write(to: URL(fileURLWithPath: directory + "/broken.wav"))
+        try Data("u0.wav\tab\nbroken.wav\tca\n".utf8).write(to: URL(fileURLWithPath: directory + "/valid.tsv"))
+        let result = try zoo(["train", "speech", "--data", directory, "--dry-run", "--out", directory + "/run"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("\(directory!)/valid.tsv line 2: \(directory!)/broken.wav: cannot read the audio (libsndfile: "),
+                      result.stderr)
+        let missing = try zoo(["transcribe", "--checkpoint", directory + "/none.safetensors", directory + "/u0.wav"])
+        XCTAssertTrue(missing.stderr.contains("no such checkpoint"), missing.stderr)
+    }
+}
