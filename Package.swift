@@ -32,7 +32,8 @@ let package = Package(
         .target(name: "RNNEngine", dependencies: ["CBLAS", "CPNG", "CKernels"]),
         .target(name: "LanguageModel", dependencies: ["RNNEngine"]),
         .target(name: "Translation", dependencies: ["RNNEngine"]),
-        .target(name: "SpeechRecognition", dependencies: ["RNNEngine", "CSndFile"]),
+        // Decoding with a character language model crosses tasks, as an explicit dependency.
+        .target(name: "SpeechRecognition", dependencies: ["RNNEngine", "CSndFile", "LanguageModel"]),
         .target(
             name: "ZooCLI",
             dependencies: [
@@ -46,7 +47,7 @@ let package = Package(
         .testTarget(name: "RNNEngineTests", dependencies: ["RNNEngine", "CKernels", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "RNNEngine", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "TranslationTests", dependencies: ["Translation", "TestSupport"], exclude: ["Golden"]),
-        .testTarget(name: "SpeechRecognitionTests", dependencies: ["SpeechRecognition", "TestSupport"]),
+        .testTarget(name: "SpeechRecognitionTests", dependencies: ["SpeechRecognition", "LanguageModel", "TestSupport"]),
         .testTarget(name: "ZooCLITests", dependencies: ["ZooCLI", "RNNEngine", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -142,10 +142,11 @@ public final class SpeechNetwork {
     }
 
     /// Transcribes audio files (any format and rate libsndfile reads).
-    public func transcribe(files: [String], batchSize: Int = 16) throws -> [String] {
+    public func transcribe(files: [String], batchSize: Int = 16, beam: PrefixBeamOptions? = nil,
+                           scorer: CharacterLanguageModelScorer? = nil) throws -> [String] {
         let extractor = LogMelExtractor()
         let features = try files.map { LogMelExtractor.normalize(extractor.features(try AudioFile.read(path: $0))) }
-        return try transcribe(features: features, batchSize: batchSize)
+        return try transcribe(features: features, batchSize: batchSize, beam: beam, scorer: scorer)
     }
 
     /// Best path per utterance: the most likely class at each step, repeats merged, blanks removed.

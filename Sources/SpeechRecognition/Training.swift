@@ -114,14 +114,25 @@ func specAugment(_ features: Tensor, settings: SpeechTrainingSettings, rng: inou
 }
 
 extension SpeechNetwork {
-    /// Greedy transcripts of featurised utterances, decoded `batchSize` at a time.
-    public func transcribe(features: [Tensor], batchSize: Int = 16) throws -> [String] {
+    /// Transcripts of featurised utterances, decoded `batchSize` at a time: greedy (the best
+    /// path) without `beam`, else CTC prefix beam search, with the scorer's language model fused in.
+    public func transcribe(features: [Tensor], batchSize: Int = 16, beam: PrefixBeamOptions? = nil,
+                           scorer: CharacterLanguageModelScorer? = nil) throws -> [String] {
         var rng = RandomGenerator(seed: 0)
         var texts: [String] = []
         for start in stride(from: 0, to: features.count, by: batchSize) {
             let (input, lengths) = stackedBatch(Array(features[start..<min(start + batchSize, features.count)]), stacking: config.stacking)
             let logits = try self.logits(input, lengths: lengths, tape: Tape.inference(), rng: &rng)
-            texts += SpeechNetwork.greedyPaths(logits.value, lengths: lengths).map { config.alphabet.text($0) }
+            guard let beam else {
+                texts += SpeechNetwork.greedyPaths(logits.value, lengths: lengths).map { config.alphabet.text($0) }
+                continue
+            }
+            let logProbabilities = try logSoftmax(logits, axis: 2, tape: Tape.inference()).value
+            let B = lengths.count, C = config.alphabet.classes
+            for b in 0..<B {
+                let frames = (0..<lengths[b]).map { t in Array(UnsafeBufferPointer(start: logProbabilities.data + (t * B + b) * C, count: C)) }
+                texts.append(try ctcPrefixBeamSearch(frames, alphabet: config.alphabet, options: beam, scorer: scorer))
+            }
         }
         return texts
     }

@@ -1,7 +1,29 @@
 import ArgumentParser
 import Foundation
 import RNNEngine
+import LanguageModel
 import SpeechRecognition
+
+/// --beam, --lm, --lm-weight and --word-bonus: how transcripts are decoded.
+struct SpeechDecodingOptions: ParsableArguments {
+    @Option(parsing: .unconditional, help: "Beam size of CTC prefix beam search; 1 is greedy decoding.") var beam: Int = 1
+    @Option(help: "A character language model (zoo train lm) fused into beam search. (default: none)") var lm: String?
+    @Option(parsing: .unconditional, help: "Weight α of the language model's log-probability.") var lmWeight: Double = 0.5
+    @Option(parsing: .unconditional, help: "Bonus β added per word.") var wordBonus: Double = 1
+
+    func validate() throws {
+        if beam <= 0 { throw ValidationError("--beam must be positive") }
+        if lm != nil && beam == 1 { throw ValidationError("--lm needs beam search: pass --beam 8, for example") }
+        if !(lmWeight >= 0) { throw ValidationError("--lm-weight must not be negative") }
+    }
+
+    /// The beam settings (nil: greedy) and the scorer of the language model, if any.
+    func decoder(alphabet: Alphabet) throws -> (PrefixBeamOptions?, CharacterLanguageModelScorer?) {
+        guard beam > 1 else { return (nil, nil) }
+        let scorer = try lm.map { try CharacterLanguageModelScorer(model: try LanguageModelNetwork.load(path: $0), alphabet: alphabet) }
+        return (PrefixBeamOptions(beamSize: beam, languageModelWeight: lmWeight, wordBonus: scorer == nil ? 0 : wordBonus), scorer)
+    }
+}
 
 /// The data of `zoo train/eval speech`: --data, or the built-in espeak-ng corpus (synthesised
 /// into runs/speech-data the first time).
@@ -107,11 +129,12 @@ struct SpeechRunReport: Encodable {
 }
 
 enum SpeechEvaluation {
-    /// Greedy transcripts of `utterances` scored against their normalised transcripts (percent).
-    static func score(_ network: SpeechNetwork, utterances: [Utterance]) throws
+    /// Transcripts of `utterances` scored against their normalised transcripts (percent).
+    static func score(_ network: SpeechNetwork, utterances: [Utterance], beam: PrefixBeamOptions? = nil,
+                      scorer: CharacterLanguageModelScorer? = nil) throws
         -> (score: SpeechScore, hypotheses: [String], references: [String]) {
         let split = try SpeechData.load(utterances, alphabet: network.config.alphabet)
-        let hypotheses = try network.transcribe(features: split.features)
+        let hypotheses = try network.transcribe(features: split.features, beam: beam, scorer: scorer)
         let wer = wordErrorRate(hypotheses: hypotheses, references: split.transcripts).rate * 100
         let cer = characterErrorRate(hypotheses: hypotheses, references: split.transcripts).rate * 100
         return (SpeechScore(wer: wer, cer: cer, utterances: utterances.count), hypotheses, split.transcripts)
@@ -126,6 +149,7 @@ struct EvaluateSpeech: ParsableCommand {
     @Option(help: "Checkpoint. (default: runs/speech/best.safetensors)") var checkpoint: String?
     @Option(help: "Data: a speech data directory. (default: the built-in corpus)") var data: String?
     @Option(help: "Split to score: valid or test.") var split: String = "test"
+    @OptionGroup var decoding: SpeechDecodingOptions
     @OptionGroup var threads: ThreadsOption
     @Flag(help: "Print one JSON object.") var json = false
 
@@ -140,12 +164,13 @@ struct EvaluateSpeech: ParsableCommand {
         let corpus = try speechCorpus(data, quiet: json)
         let utterances = split == "valid" ? corpus.valid : corpus.test
         try SpeechCorpus(train: [], valid: [], test: utterances).checkAudio()
-        let result = try SpeechEvaluation.score(network, utterances: utterances)
+        let (beam, scorer) = try decoding.decoder(alphabet: network.config.alphabet)
+        let result = try SpeechEvaluation.score(network, utterances: utterances, beam: beam, scorer: scorer)
         if json {
             try printJSON(result.score)
         } else {
-            print(String(format: "%@ split (greedy): WER %.2f %% | CER %.2f %% | %d utterances", split, result.score.wer, result.score.cer,
-                         result.score.utterances))
+            print(String(format: "%@ split (%@): WER %.2f %% | CER %.2f %% | %d utterances", split, decoding.beam == 1 ? "greedy" : "beam \(decoding.beam)",
+                         result.score.wer, result.score.cer, result.score.utterances))
         }
     }
 }
@@ -153,9 +178,10 @@ struct EvaluateSpeech: ParsableCommand {
 /// `zoo transcribe`
 struct TranscribeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "transcribe", abstract: "Transcribe audio files with a trained recogniser (greedy CTC decoding).")
+        commandName: "transcribe", abstract: "Transcribe audio files with a trained recogniser.")
 
     @Option(help: "Checkpoint. (default: runs/speech/best.safetensors)") var checkpoint: String?
+    @OptionGroup var decoding: SpeechDecodingOptions
     @OptionGroup var threads: ThreadsOption
     @Argument(help: "Audio files (any format libsndfile reads, any sample rate, any channel count).") var audio: [String]
 
@@ -167,7 +193,8 @@ struct TranscribeCommand: ParsableCommand {
         threads.apply()
         let path = try resolveCheckpoint(checkpoint, task: SpeechNetwork.taskName, trainCommand: "zoo train speech")
         let network = try SpeechNetwork.load(path: path)
-        for text in try network.transcribe(files: audio) { print(text) }
+        let (beam, scorer) = try decoding.decoder(alphabet: network.config.alphabet)
+        for text in try network.transcribe(files: audio, beam: beam, scorer: scorer) { print(text) }
     }
 }
 
@@ -188,5 +215,67 @@ struct SpeechDataCommand: ParsableCommand {
         let written = try DefaultSpeechCorpus.write(to: out, trainCount: utterances, heldOutCount: max(5, utterances / 20),
                                                     overwrite: overwrite) { print($0); fflush(nil) }
         for path in written { print(path) }
+    }
+}
+
+/// `zoo tune <task>`
+struct TuneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tune", abstract: "Tune decoding settings on the validation split.", subcommands: [TuneSpeech.self])
+}
+
+/// `zoo tune speech`: a grid search of the language-model weight α and the word bonus β.
+struct TuneSpeech: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "speech", abstract: "Grid-search --lm-weight and --word-bonus on the validation split (WER).",
+        aliases: ["asr", "speech-recognition"])
+
+    @Option(help: "Checkpoint. (default: runs/speech/best.safetensors)") var checkpoint: String?
+    @Option(help: "The character language model (zoo train lm) to fuse.") var lm: String
+    @Option(help: "Data: a speech data directory. (default: the built-in corpus)") var data: String?
+    @Option(parsing: .unconditional, help: "Beam size of CTC prefix beam search.") var beam: Int = 8
+    @OptionGroup var threads: ThreadsOption
+    @Flag(help: "Print one JSON object a setting, then the best.") var json = false
+
+    static let weights = [0.0, 0.25, 0.5, 0.75, 1.0, 1.5]
+    static let bonuses = [0.0, 0.5, 1.0, 2.0, 3.0]
+
+    func validate() throws {
+        if beam <= 1 { throw ValidationError("--beam must be at least 2") }
+    }
+
+    struct Trial: Encodable {
+        let lmWeight: Double, wordBonus: Double, wer: Double, cer: Double
+        enum CodingKeys: String, CodingKey { case lmWeight = "lm_weight", wordBonus = "word_bonus", wer, cer }
+    }
+
+    func run() throws {
+        threads.apply()
+        let path = try resolveCheckpoint(checkpoint, task: SpeechNetwork.taskName, trainCommand: "zoo train speech")
+        let network = try SpeechNetwork.load(path: path)
+        let scorer = try CharacterLanguageModelScorer(model: try LanguageModelNetwork.load(path: lm), alphabet: network.config.alphabet)
+        let corpus = try speechCorpus(data, quiet: json)
+        try SpeechCorpus(train: [], valid: corpus.valid, test: []).checkAudio()
+        let split = try SpeechData.load(corpus.valid, alphabet: network.config.alphabet)
+        var best: Trial?
+        for weight in Self.weights {
+            for bonus in Self.bonuses {
+                let hypotheses = try network.transcribe(features: split.features, beam: PrefixBeamOptions(
+                    beamSize: beam, languageModelWeight: weight, wordBonus: bonus), scorer: scorer)
+                let trial = Trial(lmWeight: weight, wordBonus: bonus,
+                                  wer: wordErrorRate(hypotheses: hypotheses, references: split.transcripts).rate * 100,
+                                  cer: characterErrorRate(hypotheses: hypotheses, references: split.transcripts).rate * 100)
+                if json { try printJSON(trial) } else {
+                    print(String(format: "--lm-weight %.2f --word-bonus %.1f: WER %.2f %% | CER %.2f %%", weight, bonus, trial.wer, trial.cer))
+                    fflush(nil)
+                }
+                if best == nil || trial.wer < best!.wer { best = trial }
+            }
+        }
+        guard let best else { return }
+        if json { try printJSON(["best": best]) } else {
+            print(String(format: "best on the validation split (%d utterances): --lm-weight %.2f --word-bonus %.1f (WER %.2f %%)",
+                         split.features.count, best.lmWeight, best.wordBonus, best.wer))
+        }
     }
 }

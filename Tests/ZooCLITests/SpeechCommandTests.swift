@@ -40,6 +40,20 @@ final class SpeechCommandTests: TemporaryDirectoryTestCase {
         let transcribe = try zoo(["transcribe", "--checkpoint", checkpoint, directory + "/u0.wav", directory + "/u2.flac"])
         XCTAssertEqual(transcribe.status, 0, transcribe.stderr)
         XCTAssertEqual(transcribe.stdout.split(separator: "\n", omittingEmptySubsequences: false).count, 3, transcribe.stdout)
+
+        // Beam search with a character language model, and the grid search of its weights.
+        let text = directory + "/text.txt"
+        try Data(String(repeating: "ab ca bca cab\n", count: 40).utf8).write(to: URL(fileURLWithPath: text))
+        XCTAssertEqual(try zoo(["train", "lm", "--data", text, "--dry-run", "--out", directory + "/lm"]).status, 0)
+        let lm = directory + "/lm/best.safetensors"
+        let fused = try zoo(["transcribe", "--checkpoint", checkpoint, "--beam", "4", "--lm", lm, directory + "/u0.wav"])
+        XCTAssertEqual(fused.status, 0, fused.stderr)
+        let tune = try zoo(["tune", "speech", "--checkpoint", checkpoint, "--lm", lm, "--data", directory, "--beam", "2", "--json"])
+        XCTAssertEqual(tune.status, 0, tune.stderr)
+        XCTAssertEqual(tune.stdout.split(separator: "\n").count, 31, tune.stdout)   // 6 × 5 settings and the best
+        XCTAssertTrue(tune.stdout.contains(#"{"best":"#), tune.stdout)
+        let greedyWithLM = try zoo(["transcribe", "--checkpoint", checkpoint, "--lm", lm, directory + "/u0.wav"])
+        XCTAssertTrue(greedyWithLM.stderr.contains("--lm needs beam search"), greedyWithLM.stderr)
     }
 
     func testABadAudioFileStopsTrainingWithItsLine() throws {

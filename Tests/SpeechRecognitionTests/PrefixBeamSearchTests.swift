@@ -1,0 +1,39 @@
+import Foundation
+import LanguageModel
+import SpeechRecognition
+import XCTest
+
+final class PrefixBeamSearchTests: XCTestCase {
+    let alphabet = Alphabet(symbols: Array("ab"))
+
+    /// Two frames of p(blank) 0.6, p(a) 0.4: the best path is "" (0.36), but the alignments of
+    /// "a" (a-, -a, aa) add up to 0.64. Prefix beam search sums them; greedy cannot.
+    func testAlignmentsOfOneTextAreSummed() throws {
+        let frame: [Float] = [log(0.6), log(0.4), -50]
+        XCTAssertEqual(try ctcPrefixBeamSearch([frame, frame], alphabet: alphabet, options: PrefixBeamOptions(beamSize: 4, wordBonus: 0)), "a")
+        XCTAssertEqual(try ctcPrefixBeamSearch([frame, frame], alphabet: alphabet, options: PrefixBeamOptions(beamSize: 1, wordBonus: 0)), "")
+        // A repeat needs a blank between: a a collapses to "a", a - a is "aa".
+        let a: [Float] = [-50, 0, -50], blank: [Float] = [0, -50, -50]
+        XCTAssertEqual(try ctcPrefixBeamSearch([a, a], alphabet: alphabet), "a")
+        XCTAssertEqual(try ctcPrefixBeamSearch([a, blank, a], alphabet: alphabet), "aa")
+    }
+
+    /// Frames that cannot tell "ab" from "ba": a language model that has only read "ba" decides.
+    func testLanguageModelFusionBreaksTies() throws {
+        var rng = RandomGenerator(seed: 1)
+        let text = String(repeating: "ba ba ba\n", count: 80)
+        let corpus = try Corpus(text: CorpusText.split(text, source: "test"), tokenization: .char)
+        let model = try LanguageModelNetwork(config: LanguageModelConfig(embeddingSize: 8, hiddenSize: 16), vocabulary: corpus.vocabulary, rng: &rng)
+        let task = try LanguageModelTrainingTask(network: model, corpus: corpus, settings: LanguageModelTrainingSettings(batchSize: 4, bptt: 16))
+        var options = TrainingOptions.languageModel(steps: 60)
+        options.learningRate = 0.02
+        _ = try Trainer(task: task, options: options).run()
+        let scorer = try CharacterLanguageModelScorer(model: model, alphabet: alphabet)
+        // Each frame: a and b equally likely, then a blank.
+        let either: [Float] = [-50, log(0.5), log(0.5)], blank: [Float] = [0, -50, -50]
+        let frames = [either, blank, either, blank]
+        let fused = try ctcPrefixBeamSearch(frames, alphabet: alphabet,
+                                            options: PrefixBeamOptions(beamSize: 8, languageModelWeight: 1, wordBonus: 0), scorer: scorer)
+        XCTAssertEqual(fused, "ba")
+    }
+}
