@@ -149,6 +149,30 @@ public final class SpeechNetwork {
         return try transcribe(features: features, batchSize: batchSize, beam: beam, scorer: scorer)
     }
 
+    /// A clip's log-mel spectrogram with the characters of its best path placed where the model
+    /// emits them (the first step of each), as a PNG.
+    public func plotAlignment(of clip: AudioClip, title: String, to path: String) throws {
+        let extractor = LogMelExtractor()
+        let features = extractor.features(clip)
+        let (input, lengths) = stackedBatch([LogMelExtractor.normalize(features)], stacking: config.stacking)
+        var rng = RandomGenerator(seed: 0)
+        let logits = try self.logits(input, lengths: lengths, tape: Tape.inference(), rng: &rng).value
+        let C = config.alphabet.classes
+        var marks: [(frame: Int, text: String)] = []
+        var previous = 0
+        for t in 0..<lengths[0] {
+            let row = logits.data + t * C
+            var best = 0
+            for c in 1..<C where row[c] > row[best] { best = c }
+            if best != 0 && best != previous { marks.append((t * config.stacking, String(config.alphabet.symbols[best - 1]))) }
+            previous = best
+        }
+        let M = features.shape[1]
+        let values = (0..<features.shape[0]).map { f in Array(UnsafeBufferPointer(start: features.data + f * M, count: M)) }
+        let hop = Double(extractor.settings.hop) / Double(extractor.settings.sampleRate)
+        try SpectrogramPlot(values: values, secondsPerFrame: hop, marks: marks, title: title).render().writePNG(to: path)
+    }
+
     /// Best path per utterance: the most likely class at each step, repeats merged, blanks removed.
     public static func greedyPaths(_ logits: Tensor, lengths: [Int]) -> [[Int32]] {
         let T = logits.shape[0], B = logits.shape[1], C = logits.shape[2]

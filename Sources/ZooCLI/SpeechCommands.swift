@@ -182,6 +182,8 @@ struct TranscribeCommand: ParsableCommand {
 
     @Option(help: "Checkpoint. (default: runs/speech/best.safetensors)") var checkpoint: String?
     @OptionGroup var decoding: SpeechDecodingOptions
+    @Option(help: "Write each file's log-mel spectrogram with the characters of the best path under it as a PNG (several files: OUT-1.png, OUT-2.png, ...).")
+    var plot: String?
     @OptionGroup var threads: ThreadsOption
     @Argument(help: "Audio files (any format libsndfile reads, any sample rate, any channel count).") var audio: [String]
 
@@ -195,6 +197,14 @@ struct TranscribeCommand: ParsableCommand {
         let network = try SpeechNetwork.load(path: path)
         let (beam, scorer) = try decoding.decoder(alphabet: network.config.alphabet)
         for text in try network.transcribe(files: audio, beam: beam, scorer: scorer) { print(text) }
+        guard let plot else { return }
+        fflush(nil)
+        for (index, file) in audio.enumerated() {
+            let url = URL(fileURLWithPath: plot)
+            let out = audio.count == 1 ? plot : url.deletingPathExtension().path + "-\(index + 1)." + (url.pathExtension.isEmpty ? "png" : url.pathExtension)
+            try network.plotAlignment(of: try AudioFile.read(path: file), title: URL(fileURLWithPath: file).lastPathComponent, to: out)
+            FileHandle.standardError.write(Data("zoo: spectrogram and alignment written to \(out)\n".utf8))
+        }
     }
 }
 

@@ -37,9 +37,11 @@ final class SpeechCommandTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(evaluate.status, 0, evaluate.stderr)
         let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(evaluate.stdout.utf8)) as? [String: Any])
         for key in ["wer", "cer", "utterances"] { XCTAssertNotNil(object[key], key) }
-        let transcribe = try zoo(["transcribe", "--checkpoint", checkpoint, directory + "/u0.wav", directory + "/u2.flac"])
+        let transcribe = try zoo(["transcribe", "--checkpoint", checkpoint, "--plot", directory + "/plot.png",
+                                  directory + "/u0.wav", directory + "/u2.flac"])
         XCTAssertEqual(transcribe.status, 0, transcribe.stderr)
         XCTAssertEqual(transcribe.stdout.split(separator: "\n", omittingEmptySubsequences: false).count, 3, transcribe.stdout)
+        for k in 1...2 { XCTAssertGreaterThan(try RGBImage(pngFile: directory + "/plot-\(k).png").width, 100) }
 
         // Beam search with a character language model, and the grid search of its weights.
         let text = directory + "/text.txt"
