@@ -51,15 +51,26 @@ public struct SpeechConfig: Codable, Equatable, Sendable {
     public var layers: Int
     public var dropout: Float
     public var alphabet: Alphabet
+    /// How features are normalised before the network reads them.
+    public var normalization: FeatureNormalization
 
     enum CodingKeys: String, CodingKey {
-        case cell, features, stacking, hiddenSize = "hidden_size", layers, dropout, alphabet
+        case cell, features, stacking, hiddenSize = "hidden_size", layers, dropout, alphabet, normalization
     }
 
     public init(cell: CellKind = .lstm, features: Int = 80, stacking: Int = 3, hiddenSize: Int = 256, layers: Int = 3,
-                dropout: Float = 0.1, alphabet: Alphabet = .english) {
+                dropout: Float = 0.1, alphabet: Alphabet = .english, normalization: FeatureNormalization = .utterance) {
         self.cell = cell; self.features = features; self.stacking = stacking; self.hiddenSize = hiddenSize
-        self.layers = layers; self.dropout = dropout; self.alphabet = alphabet
+        self.layers = layers; self.dropout = dropout; self.alphabet = alphabet; self.normalization = normalization
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(cell: try c.decode(CellKind.self, forKey: .cell), features: try c.decode(Int.self, forKey: .features),
+                  stacking: try c.decode(Int.self, forKey: .stacking), hiddenSize: try c.decode(Int.self, forKey: .hiddenSize),
+                  layers: try c.decode(Int.self, forKey: .layers), dropout: try c.decode(Float.self, forKey: .dropout),
+                  alphabet: try c.decode(Alphabet.self, forKey: .alphabet),
+                  normalization: try c.decodeIfPresent(FeatureNormalization.self, forKey: .normalization) ?? .utterance)
     }
 
     public var json: String {
@@ -75,6 +86,13 @@ public struct SpeechConfig: Codable, Equatable, Sendable {
         guard dropout >= 0, dropout < 1 else { throw SpeechError.invalidConfig("dropout must be in [0, 1)") }
         guard !alphabet.symbols.isEmpty else { throw SpeechError.invalidConfig("the alphabet is empty") }
     }
+}
+
+/// Per-utterance statistics (each utterance to zero mean and unit variance per feature), or
+/// global ones measured on the training split and kept in the checkpoint (`normalizer.mean`,
+/// `normalizer.std`), as ESPnet's global CMVN.
+public enum FeatureNormalization: String, Codable, Sendable, CaseIterable {
+    case utterance, global
 }
 
 public enum SpeechError: Error, CustomStringConvertible {
@@ -96,6 +114,9 @@ public final class SpeechNetwork {
     public let parameters = ParameterStore()
     let rnn: RecurrentLayer
     let output: Linear
+    /// Global normalisation statistics (features), saved with the model; unused per utterance.
+    let featureMean: Buffer
+    let featureDeviation: Buffer
 
     public init(config: SpeechConfig, rng: inout RandomGenerator) throws {
         try config.validate()
@@ -105,6 +126,8 @@ public final class SpeechNetwork {
                              store: parameters, rng: &rng)
         output = Linear(inputSize: 2 * config.hiddenSize, outputSize: config.alphabet.classes, name: "output",
                         store: parameters, rng: &rng)
+        featureMean = parameters.declareBuffer("normalizer.mean", shape: [config.features])
+        featureDeviation = parameters.declareBuffer("normalizer.std", shape: [config.features]) { $0.fill(1) }
         parameters.pack()
     }
 
@@ -112,6 +135,36 @@ public final class SpeechNetwork {
     public func logits(_ input: Variable, lengths: [Int], tape: Tape, rng: inout RandomGenerator) throws -> Variable {
         let (hidden, _) = try rnn(input, lengths: lengths, tape: tape, rng: &rng)
         return output(dropout(hidden, probability: config.dropout, tape: tape, rng: &rng), tape: tape)
+    }
+
+    /// Features as the network reads them (see `FeatureNormalization`).
+    public func normalize(_ features: Tensor) -> Tensor {
+        guard config.normalization == .global else { return LogMelExtractor.normalize(features) }
+        let M = features.shape[1]
+        let out = Tensor(uninitialized: features.shape)
+        let mean = featureMean.value.data, deviation = featureDeviation.value.data
+        for f in 0..<features.shape[0] {
+            for m in 0..<M { out[f * M + m] = (features[f * M + m] - mean[m]) / deviation[m] }
+        }
+        return out
+    }
+
+    /// Measures the global statistics on (training) features.
+    public func fitNormalization(_ features: [Tensor]) {
+        let M = config.features
+        var sum = [Double](repeating: 0, count: M), square = [Double](repeating: 0, count: M)
+        var frames = 0
+        for utterance in features {
+            for f in 0..<utterance.shape[0] {
+                for m in 0..<M { let v = Double(utterance[f * M + m]); sum[m] += v; square[m] += v * v }
+            }
+            frames += utterance.shape[0]
+        }
+        for m in 0..<M {
+            let mean = sum[m] / Double(max(frames, 1))
+            featureMean.value[m] = Float(mean)
+            featureDeviation.value[m] = Float(max(square[m] / Double(max(frames, 1)) - mean * mean, 1e-10).squareRoot())
+        }
     }
 
     // MARK: Checkpoints
@@ -137,7 +190,15 @@ public final class SpeechNetwork {
         do { network = try SpeechNetwork(config: config, rng: &rng) } catch {
             throw CheckpointError.malformed(path: path, reason: "\(error)")
         }
-        try network.parameters.load(file, path: path)
+        var tensors = file
+        if config.normalization == .utterance && file.tensors["normalizer.mean"] == nil {
+            // Written before the statistics were part of the model: per-utterance runs never read them.
+            for (name, value) in [("normalizer.mean", network.featureMean.value), ("normalizer.std", network.featureDeviation.value)] {
+                tensors.names.append(name)
+                tensors.tensors[name] = value.copy()
+            }
+        }
+        try network.parameters.load(tensors, path: path)
         return network
     }
 
@@ -145,7 +206,7 @@ public final class SpeechNetwork {
     public func transcribe(files: [String], batchSize: Int = 16, beam: PrefixBeamOptions? = nil,
                            scorer: CharacterLanguageModelScorer? = nil) throws -> [String] {
         let extractor = LogMelExtractor()
-        let features = try files.map { LogMelExtractor.normalize(extractor.features(try AudioFile.read(path: $0))) }
+        let features = try files.map { extractor.features(try AudioFile.read(path: $0)) }
         return try transcribe(features: features, batchSize: batchSize, beam: beam, scorer: scorer)
     }
 
@@ -154,7 +215,7 @@ public final class SpeechNetwork {
     public func plotAlignment(of clip: AudioClip, title: String, to path: String) throws {
         let extractor = LogMelExtractor()
         let features = extractor.features(clip)
-        let (input, lengths) = stackedBatch([LogMelExtractor.normalize(features)], stacking: config.stacking)
+        let (input, lengths) = stackedBatch([normalize(features)], stacking: config.stacking)
         var rng = RandomGenerator(seed: 0)
         let logits = try self.logits(input, lengths: lengths, tape: Tape.inference(), rng: &rng).value
         let C = config.alphabet.classes

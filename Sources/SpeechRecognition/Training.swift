@@ -5,14 +5,14 @@ import Synchronization
 /// Utterances turned into what training reads: normalised log-mel features and label ids.
 public struct SpeechData: @unchecked Sendable {
     public struct Split {
-        /// (frames, melBins) per utterance, normalised per utterance.
+        /// (frames, melBins) per utterance: log-mel features as extracted, before normalisation.
         public var features: [Tensor]
         public var labels: [[Int32]]
         public var transcripts: [String]
         public var utterances: [Utterance]
     }
-    public let train: Split
-    public let valid: Split
+    public var train: Split
+    public var valid: Split
 
     /// Reads and featurises every training and validation utterance (test is left to evaluation).
     public init(corpus: SpeechCorpus, alphabet: Alphabet, extractor: LogMelExtractor = LogMelExtractor(),
@@ -33,7 +33,7 @@ public struct SpeechData: @unchecked Sendable {
                 let result: Result<Tensor, Error>
                 do {
                     let clip = try AudioFile.read(path: utterance.audioPath)
-                    result = .success(LogMelExtractor.normalize(extractor.features(clip)))
+                    result = .success(extractor.features(clip))
                 } catch {
                     result = .failure(SpeechCorpusError.badAudio(origin: utterance.origin, reason: "\(error)"))
                 }
@@ -114,10 +114,16 @@ func specAugment(_ features: Tensor, settings: SpeechTrainingSettings, rng: inou
 }
 
 extension SpeechNetwork {
-    /// Transcripts of featurised utterances, decoded `batchSize` at a time: greedy (the best
+    /// Transcripts of featurised utterances (log-mel, not yet normalised), decoded `batchSize` at a time: greedy (the best
     /// path) without `beam`, else CTC prefix beam search, with the scorer's language model fused in.
     public func transcribe(features: [Tensor], batchSize: Int = 16, beam: PrefixBeamOptions? = nil,
                            scorer: CharacterLanguageModelScorer? = nil) throws -> [String] {
+        try decode(normalized: features.map { normalize($0) }, batchSize: batchSize, beam: beam, scorer: scorer)
+    }
+
+    /// The same for features already normalised (what training holds).
+    func decode(normalized features: [Tensor], batchSize: Int, beam: PrefixBeamOptions? = nil,
+                scorer: CharacterLanguageModelScorer? = nil) throws -> [String] {
         var rng = RandomGenerator(seed: 0)
         var texts: [String] = []
         for start in stride(from: 0, to: features.count, by: batchSize) {
@@ -146,11 +152,17 @@ public final class SpeechTrainingTask: TrainingTask {
     public let settings: SpeechTrainingSettings
     private var sampler: BucketedBatchSampler
 
+    /// Measures global normalisation statistics on the training split when the model uses them
+    /// (a resumed run loads its own), then keeps the features normalised.
     public init(network: SpeechNetwork, data: SpeechData, settings: SpeechTrainingSettings, seed: UInt64) throws {
         guard settings.batchSize > 0 else { throw TrainingError.invalid("--batch-size must be positive") }
         guard !data.train.features.isEmpty, !data.valid.features.isEmpty else { throw TrainingError.invalid("no training or validation utterance") }
+        if network.config.normalization == .global { network.fitNormalization(data.train.features) }
         self.network = network
-        self.data = data
+        var normalized = data
+        normalized.train.features = data.train.features.map { network.normalize($0) }
+        normalized.valid.features = data.valid.features.map { network.normalize($0) }
+        self.data = normalized
         self.settings = settings
         sampler = try BucketedBatchSampler(lengths: data.train.features.map { $0.shape[0] }, batchSize: settings.batchSize, seed: seed)
     }
@@ -194,7 +206,7 @@ public final class SpeechTrainingTask: TrainingTask {
 
     /// WER (primary, percent) and CER of the validation split's greedy transcripts, then the loss.
     public func validate() throws -> ValidationResult {
-        let hypotheses = try network.transcribe(features: data.valid.features, batchSize: settings.batchSize)
+        let hypotheses = try network.decode(normalized: data.valid.features, batchSize: settings.batchSize)
         let wer = wordErrorRate(hypotheses: hypotheses, references: data.valid.transcripts).rate * 100
         let cer = characterErrorRate(hypotheses: hypotheses, references: data.valid.transcripts).rate * 100
         return ValidationResult(metrics: [("wer", wer), ("cer", cer), ("loss", try validationLoss())], primary: "wer", higherIsBetter: false)

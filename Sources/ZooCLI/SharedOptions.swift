@@ -234,6 +234,7 @@ struct RunSettings: Codable, Equatable {
     var maxLength: Int?
     var stacking: Int?
     var specAugment: Bool?
+    var normalization: String?
     var zeroInfinity: Bool?
     var batchSize: Int?
     var bptt: Int?

@@ -45,6 +45,8 @@ struct TrainSpeech: ParsableCommand {
     @Option(parsing: .unconditional, help: "Dropout between layers and before the output layer. (default: 0.1)") var dropout: Float?
     @Option(parsing: .unconditional, help: "Log-mel frames stacked into one model step (the step rate divides by it). (default: 3)")
     var stacking: Int?
+    @Option(help: "Feature normalisation: utterance (each utterance to zero mean, unit variance) or global (statistics of the training split, kept in the checkpoint). (default: utterance)")
+    var normalization: String?
     @Flag(inversion: .prefixedNo, help: "SpecAugment frequency and time masks while training. (default: --spec-augment)")
     var specAugment: Bool?
     @Flag(help: "Count an utterance whose transcript cannot fit its audio as zero loss instead of stopping with its line.")
@@ -56,6 +58,9 @@ struct TrainSpeech: ParsableCommand {
         if let layers, layers <= 0 { throw ValidationError("--layers must be positive") }
         if let dropout, !(dropout >= 0 && dropout < 1) { throw ValidationError("--dropout must be in [0, 1)") }
         if let stacking, stacking <= 0 { throw ValidationError("--stacking must be positive") }
+        if let normalization, FeatureNormalization(rawValue: normalization) == nil {
+            throw ValidationError("--normalization must be utterance or global, not '\(normalization)'")
+        }
     }
 
     func settings(_ resolver: RunSettingsResolver) throws -> (RunSettings, TrainingSchedule) {
@@ -69,6 +74,7 @@ struct TrainSpeech: ParsableCommand {
         settings.dropout = try resolver.value("--dropout", dropout, \.dropout, default: 0.1)
         settings.stacking = try resolver.value("--stacking", stacking, \.stacking, default: 3)
         settings.specAugment = try resolver.value("--spec-augment", specAugment, \.specAugment, default: true)
+        settings.normalization = try resolver.value("--normalization", normalization, \.normalization, default: FeatureNormalization.utterance.rawValue)
         settings.zeroInfinity = try resolver.value("--zero-infinity", zeroInfinity ? true : nil, \.zeroInfinity, default: false)
         settings.batchSize = try resolver.value("--batch-size", training.batchSize, \.batchSize, default: dry ? 4 : defaults.batchSize)
         let schedule = try training.resolveSchedule(into: &settings, defaults: defaults, resolver: resolver)
@@ -83,7 +89,8 @@ struct TrainSpeech: ParsableCommand {
         let data = try SpeechData(corpus: corpus, alphabet: alphabet) { if !training.json { print($0); fflush(nil) } }
         let config = SpeechConfig(cell: CellKind(name: settings.cell ?? "") ?? .lstm, stacking: settings.stacking ?? 3,
                                   hiddenSize: settings.hiddenSize ?? 0, layers: settings.layers ?? 1,
-                                  dropout: settings.dropout ?? 0, alphabet: alphabet)
+                                  dropout: settings.dropout ?? 0, alphabet: alphabet,
+                                  normalization: FeatureNormalization(rawValue: settings.normalization ?? "") ?? .utterance)
         var rng = RandomGenerator(seed: schedule.seed)
         let network = try SpeechNetwork(config: config, rng: &rng)
         let augment = settings.specAugment ?? true

@@ -47,6 +47,28 @@ final class SpeechTrainingTests: TemporaryDirectoryTestCase {
         XCTAssertLessThan(after.primaryValue, before.primaryValue)
     }
 
+    /// Global normalisation: statistics of the training split, saved and loaded with the model.
+    func testGlobalNormalisationIsMeasuredAndKept() throws {
+        try writeToneCorpus(count: 40)
+        let alphabet = Alphabet(symbols: Array("abc"))
+        let data = try SpeechData(corpus: try SpeechCorpus.load(path: directory), alphabet: alphabet)
+        var rng = RandomGenerator(seed: 1)
+        let network = try SpeechNetwork(config: SpeechConfig(hiddenSize: 8, layers: 1, alphabet: alphabet, normalization: .global), rng: &rng)
+        let task = try SpeechTrainingTask(network: network, data: data, settings: SpeechTrainingSettings(batchSize: 8), seed: 1)
+        // Over all training frames, each normalised feature has mean 0 and deviation 1.
+        var sum = 0.0, square = 0.0, count = 0.0
+        for utterance in task.data.train.features {
+            for f in 0..<utterance.shape[0] { let v = Double(utterance[f * 80 + 7]); sum += v; square += v * v; count += 1 }
+        }
+        XCTAssertEqual(sum / count, 0, accuracy: 1e-3)
+        XCTAssertEqual(square / count, 1, accuracy: 1e-2)
+        let path = directory + "/model.safetensors"
+        try network.save(to: path)
+        let loaded = try SpeechNetwork.load(path: path)
+        XCTAssertEqual(loaded.config.normalization, .global)
+        XCTAssertEqual(loaded.normalize(data.valid.features[0]).array, network.normalize(data.valid.features[0]).array)
+    }
+
     func testATranscriptTooLongForItsAudioIsNamed() throws {
         try AudioFile.write(tone(500, seconds: 0.1, rate: 16_000), sampleRate: 16_000, format: .wav16, to: directory + "/short.wav")
         try Data("short.wav\tabcabcabcabc\n".utf8).write(to: URL(fileURLWithPath: directory + "/train.tsv"))
