@@ -101,3 +101,18 @@ final class LogMelTests: XCTestCase {
         XCTAssertEqual(silence[0], logf(1e-10), accuracy: 1e-3)
     }
 }
+
+final class LogMelGoldenTests: XCTestCase {
+    /// zoo's features of a committed file equal an independent NumPy implementation of the
+    /// documented definition (Golden/make_logmel_golden.py) to 1e-4.
+    func testFeaturesMatchTheNumPyReference() throws {
+        let golden = repositoryPath("Tests/SpeechRecognitionTests/Golden")
+        let clip = try AudioFile.read(path: golden + "/sweep.wav")
+        let features = LogMelExtractor().features(clip)
+        let expected = try XCTUnwrap(try SafeTensors.read(path: golden + "/logmel.safetensors").tensors["features"])
+        XCTAssertEqual(features.shape, expected.shape)
+        var worst: Float = 0
+        for k in 0..<expected.count { worst = max(worst, abs(features[k] - expected[k])) }
+        XCTAssertLessThanOrEqual(worst, 1e-4, "largest difference \(worst)")
+    }
+}
