@@ -20,12 +20,15 @@ public enum AudioError: Error, CustomStringConvertible, Equatable {
     case unwritable(path: String, reason: String)
     case empty(path: String)
     case tooLong(path: String, seconds: Double, limit: Double)
+    case truncated(path: String, detail: String)
 
     public var description: String {
         switch self {
         case .unreadable(let p, let reason): return "\(p): cannot read the audio (libsndfile: \(reason))"
         case .unwritable(let p, let reason): return "\(p): cannot write the audio (libsndfile: \(reason))"
         case .empty(let p): return "\(p): the audio has no samples"
+        case .truncated(let p, let detail):
+            return "\(p): the file is shorter than its header says (\(detail)); it was cut off while being written or copied"
         case .tooLong(let p, let seconds, let limit):
             return "\(p): \(Int(seconds)) s of audio, more than the \(Int(limit)) s an utterance may have; cut it into utterances"
         }
@@ -50,6 +53,7 @@ public enum AudioFile {
             throw AudioError.unreadable(path: path, reason: reason)
         }
         defer { sf_close(file) }
+        try checkComplete(file, path: path)
         let frames = Int(info.frames), channels = Int(info.channels), rate = Int(info.samplerate)
         guard rate > 0, channels > 0 else { throw AudioError.unreadable(path: path, reason: "no sample rate or channels in the header") }
         guard frames > 0 else { throw AudioError.empty(path: path) }
@@ -111,15 +115,27 @@ public enum AudioFile {
         guard written == frames else { throw AudioError.unwritable(path: path, reason: reason) }
     }
 
+    /// Throws when libsndfile's log of opening the file says a chunk is shorter than its header
+    /// claims ("data : 25600 (should be 9956)"): libsndfile then reads what is there, silently.
+    static func checkComplete(_ file: OpaquePointer, path: String) throws {
+        var log = [CChar](repeating: 0, count: 4096)
+        _ = sf_command(file, Int32(SFC_GET_LOG_INFO), &log, Int32(log.count))
+        let text = String(cString: log)
+        if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("data") && $0.contains("should be") }) {
+            throw AudioError.truncated(path: path, detail: "libsndfile: \(line.trimmingCharacters(in: .whitespaces))")
+        }
+    }
+
     /// What a file's header says, without reading its samples: checks that libsndfile can read
-    /// it and that it is not empty or too long.
+    /// it, that it is complete and that it is not empty or too long.
     public static func header(path: String) throws -> (frames: Int, sampleRate: Int, channels: Int) {
         var info = SF_INFO()
         guard let file = sf_open(path, Int32(SFM_READ), &info) else {
             let reason = FileManager.default.fileExists(atPath: path) ? String(cString: sf_strerror(nil)) : "no such file"
             throw AudioError.unreadable(path: path, reason: reason)
         }
-        sf_close(file)
+        defer { sf_close(file) }
+        try checkComplete(file, path: path)
         let frames = Int(info.frames), rate = Int(info.samplerate)
         guard frames > 0, rate > 0 else { throw AudioError.empty(path: path) }
         let seconds = Double(frames) / Double(rate)

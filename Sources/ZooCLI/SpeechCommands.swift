@@ -32,6 +32,23 @@ private func speechCorpus(_ path: String?, quiet: Bool) throws -> SpeechCorpus {
     return try SpeechCorpus.load(path: directory)
 }
 
+/// "transcripts: 12 characters outside the alphabet dropped (first: train.tsv line 4: "5")", or nil.
+func droppedCharactersReport(_ utterances: [Utterance], alphabet: Alphabet) -> String? {
+    var total = 0
+    var first: (String, Character)?
+    for utterance in utterances {
+        let dropped = alphabet.normalize(utterance.transcript).dropped
+        guard dropped > 0 else { continue }
+        total += dropped
+        if first == nil, let character = utterance.transcript.lowercased().first(where: {
+            alphabet.id(of: $0) == nil && !$0.isWhitespace && alphabet.normalize(String($0)).text.isEmpty
+        }) { first = (utterance.origin, character) }
+    }
+    guard total > 0 else { return nil }
+    let example = first.map { " (first: \($0.0): \"\($0.1)\")" } ?? ""
+    return "transcripts: \(total) characters outside the alphabet (a–z, apostrophe, space) dropped\(example)"
+}
+
 /// `zoo train speech`
 struct TrainSpeech: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -86,6 +103,7 @@ struct TrainSpeech: ParsableCommand {
         let corpus = try speechCorpus(settings.data, quiet: training.json)
         try corpus.checkAudio()
         let alphabet = Alphabet.english
+        if !training.json, let report = droppedCharactersReport(corpus.train + corpus.valid, alphabet: alphabet) { print(report) }
         let data = try SpeechData(corpus: corpus, alphabet: alphabet) { if !training.json { print($0); fflush(nil) } }
         let config = SpeechConfig(cell: CellKind(name: settings.cell ?? "") ?? .lstm, stacking: settings.stacking ?? 3,
                                   hiddenSize: settings.hiddenSize ?? 0, layers: settings.layers ?? 1,

@@ -51,6 +51,28 @@ final class AudioFileTests: TemporaryDirectoryTestCase {
             XCTAssertTrue(text.hasPrefix("\(garbage): cannot read the audio (libsndfile: "), text)
             XCTAssertGreaterThan(text.count, garbage.count + 40, text)   // libsndfile's own words follow
         }
+        // A file cut short, one with a header and no samples, an empty file, text named .wav.
+        let whole = try Data(contentsOf: URL(fileURLWithPath: repositoryPath("Tests/SpeechRecognitionTests/Golden/sweep.wav")))
+        let truncated = directory + "/truncated.wav", headerOnly = directory + "/header.wav"
+        try whole.prefix(10_000).write(to: URL(fileURLWithPath: truncated))
+        try whole.prefix(44).write(to: URL(fileURLWithPath: headerOnly))
+        XCTAssertThrowsError(try AudioFile.read(path: truncated)) {
+            XCTAssertTrue("\($0)".hasPrefix("\(truncated): the file is shorter than its header says (libsndfile: data : 25600 (should be"), "\($0)")
+        }
+        XCTAssertThrowsError(try AudioFile.header(path: truncated))
+        XCTAssertThrowsError(try AudioFile.read(path: headerOnly)) {   // its header still promises 0.8 s
+            XCTAssertTrue("\($0)".contains("shorter than its header says"), "\($0)")
+        }
+        let noSamples = directory + "/silence.wav"
+        try AudioFile.write([], sampleRate: 16_000, format: .wav16, to: noSamples)
+        XCTAssertThrowsError(try AudioFile.read(path: noSamples)) { XCTAssertEqual("\($0)", "\(noSamples): the audio has no samples") }
+        for (name, bytes) in [("empty.wav", Data()), ("text.wav", Data("hello\n".utf8))] {
+            let path = directory + "/" + name
+            try bytes.write(to: URL(fileURLWithPath: path))
+            XCTAssertThrowsError(try AudioFile.read(path: path)) {
+                XCTAssertTrue("\($0)".hasPrefix("\(path): cannot read the audio (libsndfile: "), "\($0)")
+            }
+        }
         XCTAssertThrowsError(try AudioFile.read(path: directory + "/missing.flac")) {
             XCTAssertEqual("\($0)", "\(self.directory!)/missing.flac: cannot read the audio (libsndfile: no such file)")
         }
