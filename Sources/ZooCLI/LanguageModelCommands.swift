@@ -78,22 +78,19 @@ struct EvaluateLanguageModel: ParsableCommand {
 
     @Option(help: "Checkpoint. (default: runs/language-model/best.safetensors)") var checkpoint: String?
     @Option(help: "Data: a file or a train/valid/test directory. (default: the built-in corpus)") var data: String?
-    @Option(help: "Split to score: valid or test.") var split: String = "test"
+    @OptionGroup var splitOption: SplitOption
     @OptionGroup var threads: ThreadsOption
     @Flag(help: "Print one JSON object.") var json = false
-
-    func validate() throws {
-        guard ["valid", "test"].contains(split) else { throw ValidationError("--split must be valid or test, not '\(split)'") }
-    }
 
     func run() throws {
         threads.apply()
         let path = try resolveCheckpoint(checkpoint, task: LanguageModelNetwork.taskName, trainCommand: "zoo train lm")
         let network = try LanguageModelNetwork.load(path: path)
         let text = try data.map { try CorpusText.load(path: $0) } ?? DefaultCorpus.load()
-        let score = try network.score(text: split == "valid" ? text.valid : text.test)
+        let split = splitOption.split
+        let score = try network.score(text: splitOption.pick(valid: text.valid, test: text.test))
         guard score.tokens > 0 else {
-            throw RunError("\(split == "valid" ? text.validSource : text.testSource): the \(split) split has no token the model can score (it needs two, in the model's vocabulary)")
+            throw RunError("\(splitOption.pick(valid: text.validSource, test: text.testSource)): the \(split) split has no token the model can score (it needs two, in the model's vocabulary)")
         }
         if json {
             try printJSON(score)

@@ -277,6 +277,18 @@ func printJSON<T: Encodable>(_ value: T) throws {
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
 
+/// `--split` of the evaluation commands.
+struct SplitOption: ParsableArguments {
+    @Option(help: "Split to score: valid or test.") var split: String = "test"
+
+    func validate() throws {
+        guard ["valid", "test"].contains(split) else { throw ValidationError("--split must be valid or test, not '\(split)'") }
+    }
+
+    /// `valid` or `test` of a task's splits.
+    func pick<T>(valid: T, test: T) -> T { split == "valid" ? valid : test }
+}
+
 /// `--threads`, the same in every command: positive, by default the CPUs the process may use
 /// (its affinity mask and cgroup quota, at most 8), and capped there with a warning, since more
 /// threads than CPUs only wait for each other.

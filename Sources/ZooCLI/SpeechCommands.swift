@@ -173,21 +173,18 @@ struct EvaluateSpeech: ParsableCommand {
 
     @Option(help: "Checkpoint. (default: runs/speech/best.safetensors)") var checkpoint: String?
     @Option(help: "Data: a speech data directory. (default: the built-in corpus)") var data: String?
-    @Option(help: "Split to score: valid or test.") var split: String = "test"
+    @OptionGroup var splitOption: SplitOption
     @OptionGroup var decoding: SpeechDecodingOptions
     @OptionGroup var threads: ThreadsOption
     @Flag(help: "Print one JSON object.") var json = false
-
-    func validate() throws {
-        guard ["valid", "test"].contains(split) else { throw ValidationError("--split must be valid or test, not '\(split)'") }
-    }
 
     func run() throws {
         threads.apply()
         let path = try resolveCheckpoint(checkpoint, task: SpeechNetwork.taskName, trainCommand: "zoo train speech")
         let network = try SpeechNetwork.load(path: path)
         let corpus = try speechCorpus(data, quiet: json)
-        let utterances = split == "valid" ? corpus.valid : corpus.test
+        let split = splitOption.split
+        let utterances = splitOption.pick(valid: corpus.valid, test: corpus.test)
         try SpeechCorpus(train: [], valid: [], test: utterances).checkAudio()
         let (beam, scorer) = try decoding.decoder(alphabet: network.config.alphabet)
         let result = try SpeechEvaluation.score(network, utterances: utterances, beam: beam, scorer: scorer)

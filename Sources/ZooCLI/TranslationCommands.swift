@@ -143,14 +143,13 @@ struct EvaluateTranslation: ParsableCommand {
 
     @Option(help: "Checkpoint. (default: runs/translation/best.safetensors)") var checkpoint: String?
     @Option(help: "Data: a TSV file or a train/valid/test directory. (default: the built-in corpus)") var data: String?
-    @Option(help: "Split to score: valid or test.") var split: String = "test"
+    @OptionGroup var splitOption: SplitOption
     @Option(parsing: .unconditional, help: "Beam size; 1 is greedy decoding.") var beam: Int = 5
     @Option(parsing: .unconditional, help: "Score only the first N sentence pairs of the split. (default: all)") var limit: Int?
     @OptionGroup var threads: ThreadsOption
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
-        guard ["valid", "test"].contains(split) else { throw ValidationError("--split must be valid or test, not '\(split)'") }
         if beam <= 0 { throw ValidationError("--beam must be positive") }
         if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
     }
@@ -160,7 +159,8 @@ struct EvaluateTranslation: ParsableCommand {
         let path = try resolveCheckpoint(checkpoint, task: TranslationNetwork.taskName, trainCommand: "zoo train translation")
         let network = try TranslationNetwork.load(path: path)
         let corpus = try loadParallelCorpus(data)
-        let all = split == "valid" ? corpus.valid : corpus.test
+        let split = splitOption.split
+        let all = splitOption.pick(valid: corpus.valid, test: corpus.test)
         let pairs = limit.map { Array(all.prefix($0)) } ?? all
         let score = try network.evaluate(pairs, options: TranslationOptions(beamSize: beam))
         if json {
