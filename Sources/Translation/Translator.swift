@@ -8,9 +8,10 @@ public struct TranslatedSentence: Sendable {
     /// The model's tokens (subwords with BPE) of the source and of the output, for an attention map.
     public var sourceTokens: [String]
     public var targetTokens: [String]
-    /// Σ log p of the output tokens (and its end token, when `finished`).
+    /// Σ log p of the output tokens (and its end token, when `finished`) with beam search; with
+    /// greedy decoding (a beam of 1) the sum of their logits, which are not normalised.
     public var logProbability: Double
-    /// The ranking score: log p / length^α.
+    /// The ranking score: log p / length^α (greedy: `logProbability`).
     public var score: Double
     /// False when the length limit cut it before the end token.
     public var finished: Bool
@@ -123,37 +124,20 @@ extension TranslationNetwork {
         try greedyBatch(sources, maximumLengths: [Int](repeating: steps, count: sources.count), stopAtEnd: false).map(\.tokens)
     }
 
-    /// Greedy decoding: the most likely token at every step, straight from the logits (the
-    /// normalisation does not change the argmax, so none is computed, and the hypotheses carry
-    /// no log-probability: 0). Stops when every sentence has produced the end token.
+    /// Greedy decoding with the engine's greedy loop, straight from the logits (normalising
+    /// does not change the argmax, so none is computed, and the hypotheses' scores are sums of
+    /// logits, not log-probabilities). Padding and the start token never come next.
     func greedyBatch(_ sources: [[Int32]], maximumLengths: [Int], stopAtEnd: Bool = true) throws -> [Hypothesis] {
         let tape = Tape.inference()
         var rng = RandomGenerator(seed: 0)   // no dropout at inference: never drawn from
         let encoded = try encode(sources, tape: tape, rng: &rng)
-        let B = sources.count
-        var state = initialDecoderState(encoded)
-        var tokens = [Int32](repeating: SentenceCodec.startId, count: B)
-        var hypotheses = [Hypothesis](repeating: Hypothesis(tokens: [], logProbability: 0, score: 0, finished: false, trace: []), count: B)
-        for length in 1...(maximumLengths.max() ?? 1) {
-            let (logits, next, weights) = try stepLogits(tokens, state: state, memory: encoded.memory, tape: tape, rng: &rng)
-            let V = logits.shape[1], S = weights.shape[1]
-            for row in 0..<B {
-                let p = logits.data + row * V
-                var best = Int(SentenceCodec.endId)   // padding and start never come next
-                for v in Int(SentenceCodec.endId)..<V where p[v] > p[best] { best = v }
-                tokens[row] = Int32(best)
-                guard !(stopAtEnd && (hypotheses[row].finished || length > maximumLengths[row])) else { continue }
-                hypotheses[row].trace.append(Array(UnsafeBufferPointer(start: weights.value.data + row * S, count: S)))
-                if stopAtEnd && tokens[row] == SentenceCodec.endId {
-                    hypotheses[row].finished = true
-                } else {
-                    hypotheses[row].tokens.append(tokens[row])
-                }
-            }
-            state = next
-            if stopAtEnd && hypotheses.indices.allSatisfy({ hypotheses[$0].finished || length >= maximumLengths[$0] }) { break }
+        return try RNNEngine.greedyDecode(
+            batch: sources.count, initialState: initialDecoderState(encoded), startToken: SentenceCodec.startId,
+            endToken: SentenceCodec.endId, maximumLengths: maximumLengths, stopAtEnd: stopAtEnd,
+            excluded: [SentenceCodec.paddingId, SentenceCodec.startId]) { tokens, state in
+            let (logits, next, weights) = try self.stepLogits(tokens, state: state, memory: encoded.memory, tape: tape, rng: &rng)
+            return DecoderStep(logProbabilities: logits, state: next, trace: weights.value)
         }
-        return hypotheses
     }
 
     /// A memory whose rows are `rows` of `memory`.

@@ -93,8 +93,7 @@ final class BeamSearchTests: XCTestCase {
         let options = BeamSearchOptions(beamSize: 2, nBest: 2, maximumLength: 6, lengthNormalization: 1, startToken: 0, endToken: 1)
         let results = try decode(model, items: 2, options)
         let greedy = try greedyDecode(batch: 2, initialState: [(item: 0, position: 0), (item: 1, position: 0)], startToken: 0,
-                                      endToken: 1, maximumLength: 6, step: { model.step($0, $1) },
-                                      reorder: { state, rows in rows.map { state[$0] } })
+                                      endToken: 1, maximumLengths: [6, 6], step: { model.step($0, $1) })
         for item in 0..<2 {
             let best = model.allOutputs(item: item, maximumLength: 6, alpha: 1)[0]
             XCTAssertEqual(results[item].count, 2)
@@ -108,6 +107,11 @@ final class BeamSearchTests: XCTestCase {
                 tokens.append(Int32(next)); last = Int32(next)
             }
             XCTAssertEqual(greedy[item].tokens, tokens)
+            // With normalised steps, greedy's log-probability is the chosen path's; one beam agrees.
+            let oneBeam = try decode(model, items: 2, BeamSearchOptions(beamSize: 1, nBest: 1, maximumLength: 6, lengthNormalization: 0,
+                                                                         startToken: 0, endToken: 1))
+            XCTAssertEqual(oneBeam[item][0].tokens, greedy[item].tokens)
+            XCTAssertEqual(oneBeam[item][0].logProbability, greedy[item].logProbability, accuracy: 1e-9)
         }
     }
 

@@ -170,16 +170,55 @@ public func beamSearch<State>(
     return finished.map { Array($0.prefix(options.nBest)) }
 }
 
-/// Greedy decoding through the same interface: beam search with one beam, the most likely
-/// token at every step.
+/// Greedy decoding over any step function (translation, captioning): the highest-scoring token
+/// at every step. Rows never move, so no state is reordered. `step` may return
+/// log-probabilities or raw logits, since normalising does not change the argmax;
+/// `logProbability` (and `score`) sum what it returned for the chosen tokens, a log-probability
+/// only when those were normalised.
+///
+/// - Parameters:
+///   - maximumLengths: each item's limit, the end token included.
+///   - stopAtEnd: false runs every row for its whole limit, tokens after an end included (a
+///     benchmark's fixed-length decoding).
+///   - excluded: tokens never chosen (padding, the start token).
 public func greedyDecode<State>(
-    batch: Int, initialState: State, startToken: Int32, endToken: Int32, maximumLength: Int,
-    step: (_ tokens: [Int32], _ state: State) throws -> DecoderStep<State>,
-    reorder: (_ state: State, _ rows: [Int]) throws -> State
+    batch: Int, initialState: State, startToken: Int32, endToken: Int32, maximumLengths: [Int],
+    stopAtEnd: Bool = true, excluded: Set<Int32> = [],
+    step: (_ tokens: [Int32], _ state: State) throws -> DecoderStep<State>
 ) throws -> [Hypothesis] {
-    let options = BeamSearchOptions(beamSize: 1, nBest: 1, maximumLength: maximumLength, lengthNormalization: 0,
-                                    startToken: startToken, endToken: endToken)
-    return try beamSearch(batch: batch, initialState: initialState, options: options, step: step, reorder: reorder).map { $0[0] }
+    precondition(maximumLengths.count == batch && maximumLengths.allSatisfy { $0 >= 1 }, "greedy decoding needs a limit ≥ 1 per item")
+    var state = initialState
+    var tokens = [Int32](repeating: startToken, count: batch)
+    var hypotheses = [Hypothesis](repeating: Hypothesis(tokens: [], logProbability: 0, score: 0, finished: false, trace: []), count: batch)
+    var active = [Bool](repeating: true, count: batch)
+    for length in 1...(maximumLengths.max() ?? 1) {
+        let result = try step(tokens, state)
+        let V = result.logProbabilities.shape.last ?? 0
+        precondition(result.logProbabilities.count == batch * V, "step returned \(result.logProbabilities.shape) for \(batch) rows")
+        for row in 0..<batch {
+            let scores = result.logProbabilities.data + row * V
+            var best = -1
+            for v in 0..<V where !excluded.contains(Int32(v)) && (best < 0 || scores[v] > scores[best]) { best = v }
+            tokens[row] = Int32(best)
+            guard active[row] else { continue }
+            hypotheses[row].logProbability += Double(scores[best])
+            if let trace = result.trace {
+                let width = trace.shape[1]
+                hypotheses[row].trace.append(Array(UnsafeBufferPointer(start: trace.data + row * width, count: width)))
+            }
+            if stopAtEnd && tokens[row] == endToken {
+                hypotheses[row].finished = true
+                active[row] = false
+            } else {
+                hypotheses[row].tokens.append(tokens[row])
+                if length >= maximumLengths[row] { active[row] = false }
+            }
+        }
+        state = result.state
+        if !active.contains(true) { break }
+    }
+    for row in 0..<batch { hypotheses[row].score = hypotheses[row].logProbability }
+    return hypotheses
 }
 
 /// The best `capacity` (score, row, token) triples seen, kept sorted (capacity is 2 × beam).
