@@ -133,27 +133,13 @@ public final class LanguageModelNetwork {
         if file.metadata["optimizer"] != nil && file.metadata["zoo.task"] == nil {
             throw CheckpointError.trainingState(path: path)
         }
-        guard let task = file.metadata["zoo.task"] else {
-            throw CheckpointError.missingMetadata(path: path, key: "zoo.task (is this a zoo checkpoint? see docs/reference.md for the metadata a PyTorch file needs)")
-        }
-        guard task == taskName || task == "lm" else {
-            throw CheckpointError.wrongTask(path: path, found: task, expected: taskName)
-        }
-        guard let configText = file.metadata["zoo.config"],
-              let config = try? JSONDecoder().decode(LanguageModelConfig.self, from: Data(configText.utf8)) else {
-            throw CheckpointError.missingMetadata(path: path, key: "zoo.config")
-        }
+        let config = try file.taskConfig(LanguageModelConfig.self, task: taskName, aliases: ["lm"], path: path)
         guard let vocabularyText = file.metadata["zoo.vocabulary"] else {
             throw CheckpointError.missingMetadata(path: path, key: "zoo.vocabulary")
         }
         let vocabulary = try Vocabulary(json: vocabularyText, path: path)
         var rng = RandomGenerator(seed: 0)
-        let network: LanguageModelNetwork
-        do {
-            network = try LanguageModelNetwork(config: config, vocabulary: vocabulary, rng: &rng)
-        } catch {
-            throw CheckpointError.malformed(path: path, reason: "\(error)")
-        }
+        let network = try modelFromCheckpoint(path: path) { try LanguageModelNetwork(config: config, vocabulary: vocabulary, rng: &rng) }
         try network.loadState(file, path: path)
         return network
     }

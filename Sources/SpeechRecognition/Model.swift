@@ -178,18 +178,9 @@ public final class SpeechNetwork {
     /// Loads a speech checkpoint, naming the file in every error.
     public static func load(path: String) throws -> SpeechNetwork {
         let file = try SafeTensors.read(path: path)
-        guard let task = file.metadata["zoo.task"] else {
-            throw CheckpointError.missingMetadata(path: path, key: "zoo.task (is this a zoo checkpoint?)")
-        }
-        guard task == taskName else { throw CheckpointError.wrongTask(path: path, found: task, expected: taskName) }
-        guard let text = file.metadata["zoo.config"], let config = try? JSONDecoder().decode(SpeechConfig.self, from: Data(text.utf8)) else {
-            throw CheckpointError.missingMetadata(path: path, key: "zoo.config")
-        }
+        let config = try file.taskConfig(SpeechConfig.self, task: taskName, path: path)
         var rng = RandomGenerator(seed: 0)
-        let network: SpeechNetwork
-        do { network = try SpeechNetwork(config: config, rng: &rng) } catch {
-            throw CheckpointError.malformed(path: path, reason: "\(error)")
-        }
+        let network = try modelFromCheckpoint(path: path) { try SpeechNetwork(config: config, rng: &rng) }
         var tensors = file
         if config.normalization == .utterance && file.tensors["normalizer.mean"] == nil {
             // Written before the statistics were part of the model: per-utterance runs never read them.

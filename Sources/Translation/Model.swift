@@ -243,14 +243,7 @@ public final class TranslationNetwork {
     /// Loads a translation checkpoint, naming the file in every error.
     public static func load(path: String) throws -> TranslationNetwork {
         let file = try SafeTensors.read(path: path)
-        guard let task = file.metadata["zoo.task"] else {
-            throw CheckpointError.missingMetadata(path: path, key: "zoo.task (is this a zoo checkpoint?)")
-        }
-        guard task == taskName else { throw CheckpointError.wrongTask(path: path, found: task, expected: taskName) }
-        guard let configText = file.metadata["zoo.config"],
-              let config = try? JSONDecoder().decode(TranslationConfig.self, from: Data(configText.utf8)) else {
-            throw CheckpointError.missingMetadata(path: path, key: "zoo.config")
-        }
+        let config = try file.taskConfig(TranslationConfig.self, task: taskName, path: path)
         func codec(_ side: String) throws -> SentenceCodec {
             guard let text = file.metadata["zoo.\(side)_vocabulary"] else {
                 throw CheckpointError.missingMetadata(path: path, key: "zoo.\(side)_vocabulary")
@@ -266,13 +259,8 @@ public final class TranslationNetwork {
             return SentenceCodec(vocabulary: vocabulary, bytePairs: bpe)
         }
         var rng = RandomGenerator(seed: 0)
-        let network: TranslationNetwork
-        do {
-            network = try TranslationNetwork(config: config, source: try codec("source"), target: try codec("target"), rng: &rng)
-        } catch let error as CheckpointError {
-            throw error
-        } catch {
-            throw CheckpointError.malformed(path: path, reason: "\(error)")
+        let network = try modelFromCheckpoint(path: path) {
+            try TranslationNetwork(config: config, source: try codec("source"), target: try codec("target"), rng: &rng)
         }
         try network.loadState(file, path: path)
         return network
