@@ -195,10 +195,17 @@ public func greedyDecode<State>(
         let result = try step(tokens, state)
         let V = result.logProbabilities.shape.last ?? 0
         precondition(result.logProbabilities.count == batch * V, "step returned \(result.logProbabilities.shape) for \(batch) rows")
+        // Excluded tokens as a flag per id: a set lookup per score would cost more than the scan.
+        var allowed = [Bool](repeating: true, count: V)
+        for token in excluded where token >= 0 && Int(token) < V { allowed[Int(token)] = false }
         for row in 0..<batch {
             let scores = result.logProbabilities.data + row * V
             var best = -1
-            for v in 0..<V where !excluded.contains(Int32(v)) && (best < 0 || scores[v] > scores[best]) { best = v }
+            var bestScore = -Float.infinity
+            for v in 0..<V where allowed[v] && (best < 0 || scores[v] > bestScore) {
+                best = v
+                bestScore = scores[v]
+            }
             tokens[row] = Int32(best)
             guard active[row] else { continue }
             hypotheses[row].logProbability += Double(scores[best])
