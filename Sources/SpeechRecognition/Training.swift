@@ -125,19 +125,24 @@ extension SpeechNetwork {
     func decode(normalized features: [Tensor], batchSize: Int, beam: PrefixBeamOptions? = nil,
                 scorer: CharacterLanguageModelScorer? = nil) throws -> [String] {
         var rng = RandomGenerator(seed: 0)
-        var texts: [String] = []
-        for start in stride(from: 0, to: features.count, by: batchSize) {
-            let (input, lengths) = stackedBatch(Array(features[start..<min(start + batchSize, features.count)]), stacking: config.stacking)
+        // Longest first, so that finished utterances drop out of the recurrent products.
+        let order = features.indices.sorted { features[$0].shape[0] > features[$1].shape[0] }
+        var texts = [String](repeating: "", count: features.count)
+        for start in stride(from: 0, to: order.count, by: batchSize) {
+            let items = Array(order[start..<min(start + batchSize, order.count)])
+            let (input, lengths) = stackedBatch(items.map { features[$0] }, stacking: config.stacking)
             let logits = try self.logits(input, lengths: lengths, tape: Tape.inference(), rng: &rng)
             guard let beam else {
-                texts += SpeechNetwork.greedyPaths(logits.value, lengths: lengths).map { config.alphabet.text($0) }
+                for (item, path) in zip(items, SpeechNetwork.greedyPaths(logits.value, lengths: lengths)) {
+                    texts[item] = config.alphabet.text(path)
+                }
                 continue
             }
             let logProbabilities = try logSoftmax(logits, axis: 2, tape: Tape.inference()).value
             let B = lengths.count, C = config.alphabet.classes
-            for b in 0..<B {
+            for (b, item) in items.enumerated() {
                 let frames = (0..<lengths[b]).map { t in Array(UnsafeBufferPointer(start: logProbabilities.data + (t * B + b) * C, count: C)) }
-                texts.append(try ctcPrefixBeamSearch(frames, alphabet: config.alphabet, options: beam, scorer: scorer))
+                texts[item] = try ctcPrefixBeamSearch(frames, alphabet: config.alphabet, options: beam, scorer: scorer)
             }
         }
         return texts

@@ -134,6 +134,39 @@ final class EngineBasicsTests: XCTestCase {
     }
 }
 
+/// A batch sorted longest first skips finished rows in its recurrent products; each row's
+/// outputs and final state must still be those of the row run alone.
+final class PackedBatchTests: XCTestCase {
+    func testSortedBatchEqualsEachRowAlone() throws {
+        for kind in CellKind.allCases {
+            var rng = RandomGenerator(seed: 3)
+            let store = ParameterStore()
+            let T = 6, I = 5, H = 4, lengths = [6, 4, 4, 1]
+            let B = lengths.count
+            let rnn = RecurrentLayer(kind, inputSize: I, hiddenSize: H, layers: 2, bidirectional: true, dropout: 0,
+                                     prefix: "rnn", store: store, rng: &rng)
+            let x = randomTensor([T, B, I], &rng)
+            let (y, state) = try rnn(Variable(x), lengths: lengths, tape: Tape.inference(), rng: &rng)
+            for b in 0..<B {
+                let row = Tensor(zeros: [lengths[b], 1, I])
+                for t in 0..<lengths[b] { for i in 0..<I { row[t * I + i] = x[(t * B + b) * I + i] } }
+                let (yb, stateb) = try rnn(Variable(row), lengths: [lengths[b]], tape: Tape.inference(), rng: &rng)
+                for t in 0..<T {
+                    for j in 0..<(2 * H) {
+                        let expected = t < lengths[b] ? yb.value[t * 2 * H + j] : 0
+                        XCTAssertEqual(y.value[(t * B + b) * 2 * H + j], expected, accuracy: 1e-5, "\(kind) row \(b) t \(t)")
+                    }
+                }
+                for layer in 0..<4 {
+                    for j in 0..<H {
+                        XCTAssertEqual(state.hidden.value[(layer * B + b) * H + j], stateb.hidden.value[layer * H + j], accuracy: 1e-5)
+                    }
+                }
+            }
+        }
+    }
+}
+
 final class ActivationAccuracyTests: XCTestCase {
     /// The cell kernels' exp, sigmoid and tanh against Foundation's over the range gates see, in
     /// both compilations (AVX2/FMA where the CPU has it, and the baseline), through the full-width

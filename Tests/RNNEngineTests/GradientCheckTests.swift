@@ -71,6 +71,13 @@ final class GradientCheckTests: XCTestCase {
         }
     }
 
+    /// Lengths longest first: finished rows drop out of the recurrent products (ActiveRows).
+    func testRecurrentLayersSkippingFinishedRows() {
+        for kind in CellKind.allCases {
+            checkRecurrent(kind, layers: 2, bidirectional: true, masked: true, sortedLengths: true, dropout: 0)
+        }
+    }
+
     func testRecurrentDropoutBetweenLayers() {
         checkRecurrent(.lstm, layers: 2, bidirectional: true, masked: false, dropout: 0.4)
         checkRecurrent(.gru, layers: 3, bidirectional: false, masked: true, dropout: 0.4)
@@ -112,7 +119,7 @@ final class GradientCheckTests: XCTestCase {
         }
     }
 
-    private func checkRecurrent(_ kind: CellKind, layers: Int, bidirectional: Bool, masked: Bool, dropout: Float,
+    private func checkRecurrent(_ kind: CellKind, layers: Int, bidirectional: Bool, masked: Bool, sortedLengths: Bool = false, dropout: Float,
                                 file: StaticString = #filePath, line: UInt = #line) {
         var rng = RandomGenerator(seed: 6)
         let store = ParameterStore()
@@ -126,7 +133,7 @@ final class GradientCheckTests: XCTestCase {
         let c0 = kind.hasCellState ? Variable(randomTensor([layers * D, B, H], &rng), requiresGrad: true) : nil
         let wy = randomTensor([T, B, D * H], &rng), wh = randomTensor([layers * D, B, H], &rng)
         let wc = randomTensor([layers * D, B, H], &rng)
-        let lengths = masked ? [4, 1, 3] : nil
+        let lengths = masked ? (sortedLengths ? [4, 3, 1] : [4, 1, 3]) : nil
         let checked: [Variable] = [x, h0] + (c0.map { [$0] } ?? []) + store.parameters
         // ReLU has a kink at 0: a small step keeps the difference quotient on one side of it.
         let step: Float = kind == .rnnRelu ? 1e-3 : 1e-2

@@ -83,6 +83,30 @@ enum DirectionInput {
     }
 }
 
+/// How many rows of a batch are still inside their sequence at each timestep. When the lengths
+/// never increase along the batch (longest first, as the bucketed sampler and the decoders
+/// order it), those rows are a prefix, and the recurrent products skip the rest as PyTorch's
+/// packed sequences do; the cell steps already carry a finished row's state and zero its gates,
+/// so the skipped products are exactly the ones whose result was thrown away.
+struct ActiveRows {
+    private let counts: [Int]?
+    let batch: Int
+
+    init(lengths: UnsafePointer<Int32>?, batch: Int, steps: Int) {
+        self.batch = batch
+        guard let lengths, batch > 1, (1..<batch).allSatisfy({ lengths[$0] <= lengths[$0 - 1] }) else {
+            counts = nil
+            return
+        }
+        var counts = [Int](repeating: 0, count: steps)
+        for b in 0..<batch { for t in 0..<min(steps, max(0, Int(lengths[b]))) { counts[t] = b + 1 } }
+        self.counts = counts
+    }
+
+    /// Rows 0..<count(t) need the recurrent product at timestep t.
+    func count(_ t: Int) -> Int { counts?[t] ?? batch }
+}
+
 /// Runs one direction forward. `h0`/`c0` are (B, H) or nil for zeros.
 ///
 /// The hidden units are cut into chunks (`workChunks`) that the team's members take as they
@@ -145,6 +169,7 @@ func recurrentDirectionForward(
             return (offset + units.lowerBound)..<(offset + units.upperBound)
         },
         rows: B, uses: T, owner: { $0 / gateCount % members })
+    let active = ActiveRows(lengths: lengths, batch: B, steps: T)
     for s in 0..<T {
         let t = cache.reverse ? T - 1 - s : s
         let g = gates + t * B * G
@@ -158,7 +183,7 @@ func recurrentDirectionForward(
                 // The recurrent product for this chunk's units, one product per gate block.
                 let target = kind == .gru ? cache.hiddenProjection!.data + t * B * G : g
                 for gate in 0..<gateCount {
-                    recurrent.multiply(block: chunk * gateCount + gate, m: B, a: hPrev, lda: H,
+                    recurrent.multiply(block: chunk * gateCount + gate, m: active.count(t), a: hPrev, lda: H,
                                        accumulate: kind != .gru, c: target + gate * H + j0, ldc: G)
                 }
                 switch kind {
@@ -227,6 +252,7 @@ func recurrentDirectionBackward(
     let recurrent = PackedColumns(
         whh, leadingDimension: H, transposed: false, k: G,
         columnBlocks: chunks, rows: B, uses: T, owner: { $0 % members })
+    let active = ActiveRows(lengths: lengths, batch: B, steps: T)
 
     for s in 0...T {
         queue.reset()
@@ -237,7 +263,7 @@ func recurrentDirectionBackward(
                 if s > 0 {
                     // dh_{prev} (this chunk's columns) += dHidden(t_{s−1}) · W_hh[:, units]
                     let previous = hiddenSide + timeAt(s - 1) * B * G
-                    recurrent.multiply(block: chunk, m: B, a: previous, lda: G, accumulate: true,
+                    recurrent.multiply(block: chunk, m: active.count(timeAt(s - 1)), a: previous, lda: G, accumulate: true,
                                        c: carry[s % 2] + j0, ldc: H)
                 }
                 guard s < T else { continue }
