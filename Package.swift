@@ -29,7 +29,9 @@ let package = Package(
         // The engine's hand-written kernels: the recurrent matrix product and the cell steps
         // (AVX2/FMA chosen at run time, baseline code elsewhere).
         .target(name: "CKernels"),
-        .target(name: "RNNEngine", dependencies: ["CBLAS", "CPNG", "CKernels"]),
+        // libpng's full API for every PNG variant; its errors (long jumps) are caught in C.
+        .target(name: "CPNGCodec", dependencies: ["CPNG"], linkerSettings: [.linkedLibrary("png16")]),
+        .target(name: "RNNEngine", dependencies: ["CBLAS", "CPNG", "CPNGCodec", "CKernels"]),
         .target(name: "LanguageModel", dependencies: ["RNNEngine"]),
         .target(name: "Translation", dependencies: ["RNNEngine"]),
         // Decoding with a character language model crosses tasks, as an explicit dependency.

@@ -4,8 +4,7 @@ import Foundation
 /// The libpng the engine is linked against, for `zoo info`.
 public var libpngVersion: String { String(cString: png_get_libpng_ver(nil)) }
 
-/// An 8-bit RGB raster, written as PNG through libpng's simplified API (which reports errors
-/// as values rather than by long jumps).
+/// An 8-bit RGB raster (plots, and images as the captioner reads them).
 public struct RGBImage {
     public let width: Int, height: Int
     public var pixels: [UInt8]
@@ -25,26 +24,8 @@ public struct RGBImage {
         pixels[k] = color.0; pixels[k + 1] = color.1; pixels[k + 2] = color.2
     }
 
-    /// Writes the image atomically to `path`.
+    /// Writes the image atomically to `path` (8-bit RGB).
     public func writePNG(to path: String) throws {
-        let temporary = path + ".tmp-\(getpid())"
-        var image = png_image()
-        image.version = png_uint_32(PNG_IMAGE_VERSION)
-        image.width = png_uint_32(width)
-        image.height = png_uint_32(height)
-        image.format = png_uint_32(PNG_FORMAT_RGB)
-        let ok = pixels.withUnsafeBufferPointer { buffer in
-            png_image_write_to_file(&image, temporary, 0, buffer.baseAddress, png_int_32(width * 3), nil)
-        }
-        if ok == 0 {
-            let message = withUnsafeBytes(of: image.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            png_image_free(&image)
-            unlink(temporary)
-            throw CheckpointError.writeFailed(path: path, reason: "libpng: \(message)")
-        }
-        guard rename(temporary, path) == 0 else {
-            unlink(temporary)
-            throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno)))
-        }
+        try PNGFile.write(path: path, width: width, height: height, colorType: .rgb, bitDepth: 8, samples: pixels.map { UInt16($0) })
     }
 }
