@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "LanguageModel", targets: ["LanguageModel"]),
         .library(name: "Translation", targets: ["Translation"]),
         .library(name: "SpeechRecognition", targets: ["SpeechRecognition"]),
+        .library(name: "ImageCaptioning", targets: ["ImageCaptioning"]),
         .executable(name: "zoo", targets: ["zoo"]),
     ],
     dependencies: [
@@ -36,10 +37,11 @@ let package = Package(
         .target(name: "Translation", dependencies: ["RNNEngine"]),
         // Decoding with a character language model crosses tasks, as an explicit dependency.
         .target(name: "SpeechRecognition", dependencies: ["RNNEngine", "CSndFile", "LanguageModel"]),
+        .target(name: "ImageCaptioning", dependencies: ["RNNEngine"]),
         .target(
             name: "ZooCLI",
             dependencies: [
-                "RNNEngine", "LanguageModel", "Translation", "SpeechRecognition",
+                "RNNEngine", "LanguageModel", "Translation", "SpeechRecognition", "ImageCaptioning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "zoo", dependencies: ["ZooCLI"]),

@@ -72,16 +72,13 @@ public struct SpeechCorpus: Sendable {
     }
 
     static func lines(_ path: String) throws -> [(number: Int, text: String)] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw SpeechCorpusError.missing(path: path) }
-        var result: [(Int, String)] = []
-        for (index, bytes) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
-            guard var line = String(data: Data(bytes), encoding: .utf8) else {
-                throw SpeechCorpusError.badLine(origin: "\(path) line \(index + 1)", reason: "not valid UTF-8")
-            }
-            if line.hasSuffix("\r") { line.removeLast() }
-            if !line.allSatisfy(\.isWhitespace) { result.append((index + 1, line)) }
+        do {
+            return try TextFile.numberedLines(path)
+        } catch TextFileError.missing(let path) {
+            throw SpeechCorpusError.missing(path: path)
+        } catch TextFileError.notUTF8(let path, let line) {
+            throw SpeechCorpusError.badLine(origin: "\(path) line \(line)", reason: "not valid UTF-8")
         }
-        return result
     }
 
     static func manifest(_ path: String, directory: String) throws -> [Utterance] {

@@ -53,17 +53,6 @@ public struct SpeechData: @unchecked Sendable {
     }
 }
 
-/// One value per index, written by whichever thread computes it (under a lock).
-final class Slots<Value>: @unchecked Sendable {
-    private var values: [Value?]
-    private let lock = NSLock()
-    init(count: Int) { values = Array(repeating: nil, count: count) }
-    subscript(index: Int) -> Value? {
-        get { lock.withLock { values[index] } }
-        set { lock.withLock { values[index] = newValue } }
-    }
-}
-
 /// Settings of a speech run beyond the model's and the shared loop's.
 public struct SpeechTrainingSettings: Codable, Sendable {
     public var batchSize: Int

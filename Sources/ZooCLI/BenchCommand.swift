@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ImageCaptioning
 import RNNEngine
 import SpeechRecognition
 import Translation
@@ -21,7 +22,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print the workload names, one a line, and exit.") var list = false
 
     /// The engine's workloads and the task models'.
-    static var names: [String] { BenchmarkWorkloads.names + [TranslationBenchmark.name, SpeechBenchmark.name] }
+    static var names: [String] { BenchmarkWorkloads.names + [TranslationBenchmark.name, SpeechBenchmark.name, CaptionBenchmark.name] }
 
     func validate() throws {
         if let only, !Self.names.contains(only) {
@@ -54,6 +55,9 @@ struct BenchCommand: ParsableCommand {
         }
         if only == nil || only == SpeechBenchmark.name {
             for line in try SpeechBenchmark.run(seconds: seconds) { print(line); fflush(nil) }
+        }
+        if only == nil || only == CaptionBenchmark.name {
+            for line in try CaptionBenchmark.run(seconds: seconds) { print(line); fflush(nil) }
         }
     }
 }

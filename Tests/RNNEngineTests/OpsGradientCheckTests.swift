@@ -101,6 +101,21 @@ final class OpsGradientCheckTests: XCTestCase {
         }
     }
 
+    func testAdditiveAttentionWithBiases() throws {
+        let store = ParameterStore()
+        let attention = Attention(.additive, querySize: 4, memorySize: 6, attentionSize: 5, prefix: "",
+                                  additive: AdditiveLayers(key: "att_feat", query: "att_hidden", energy: "att_out", keyBias: true, energyBias: true),
+                                  store: store, rng: &rng)
+        store.pack()
+        XCTAssertEqual(Set(store.parameters.map(\.name)), ["att_feat.weight", "att_feat.bias", "att_hidden.weight", "att_hidden.bias",
+                                                          "att_out.weight", "att_out.bias"])
+        let memory = variable([3, 4, 6]), query = variable([3, 4])
+        checkOp([memory, query] + store.parameters) { x, t in
+            let (context, weights) = try attention(query: x[1], memory: try attention.prepare(memory: x[0], tape: t), tape: t)
+            return [context, weights]
+        }
+    }
+
     func testAttentionOfEveryScore() throws {
         for score in AttentionScore.allCases {
             let store = ParameterStore()
@@ -130,6 +145,25 @@ final class OpsGradientCheckTests: XCTestCase {
         let x = variable([2, 2, 6, 5])
         forEachThreadCount {
             checkOp([x, conv.weight, conv.bias!]) { x, t in [conv(x[0], tape: t)] }
+        }
+        // Stride 1 copies whole runs of input rows: kernels wider than the padding, and padding
+        // wider than the kernel's reach.
+        for (kernel, padding) in [(3, 1), (3, 0), (2, 2)] {
+            let unit = Conv2d(inputChannels: 2, outputChannels: 2, kernelSize: kernel, padding: padding, name: "unit\(kernel)\(padding)",
+                              store: ParameterStore(), rng: &rng)
+            checkOp([x, unit.weight, unit.bias!]) { x, t in [unit(x[0], tape: t)] }
+            // The forward pass against the definition.
+            let y = unit(x, tape: Tape.inference()).value
+            let (H, W) = (6, 5), Ho = H + 2 * padding - kernel + 1, Wo = W + 2 * padding - kernel + 1
+            for n in 0..<2 { for o in 0..<2 { for oy in 0..<Ho { for ox in 0..<Wo {
+                var expected = unit.bias!.value[o]
+                for c in 0..<2 { for i in 0..<kernel { for j in 0..<kernel {
+                    let iy = oy - padding + i, ix = ox - padding + j
+                    guard iy >= 0, iy < H, ix >= 0, ix < W else { continue }
+                    expected += unit.weight.value[((o * 2 + c) * kernel + i) * kernel + j] * x.value[((n * 2 + c) * H + iy) * W + ix]
+                } } }
+                XCTAssertEqual(y[((n * 2 + o) * Ho + oy) * Wo + ox], expected, accuracy: 1e-5)
+            } } } }
         }
         // Pooling windows whose inputs are well apart, so a small step never changes the max.
         let spread = Variable(Tensor(shape: [1, 2, 5, 4], values: (0..<40).map { Float(($0 * 17) % 40) * 0.1 }.shuffledDeterministically()),

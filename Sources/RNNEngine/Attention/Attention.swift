@@ -8,6 +8,21 @@ public enum AttentionScore: String, Codable, CaseIterable, Sendable {
     case additive
 }
 
+/// The names of the additive score's three layers under the attention's prefix, and whether
+/// the key and energy layers have a bias: the engine's own, or a model's (Show, Attend and
+/// Tell's `att_feat`, `att_hidden`, `att_out`, each an `nn.Linear` with its bias; the energy's
+/// bias shifts every score alike, so softmax ignores it, but the checkpoint holds it).
+public struct AdditiveLayers: Sendable {
+    public var key: String, query: String, energy: String
+    public var keyBias: Bool, energyBias: Bool
+
+    public init(key: String, query: String, energy: String, keyBias: Bool, energyBias: Bool) {
+        self.key = key; self.query = query; self.energy = energy; self.keyBias = keyBias; self.energyBias = energyBias
+    }
+
+    public static let standard = AdditiveLayers(key: "key_layer", query: "query_layer", energy: "energy", keyBias: false, energyBias: false)
+}
+
 /// Soft attention of queries over a batch of memories of different lengths, as in Luong et al.
 /// (dot, general) and Bahdanau et al. / Show, Attend and Tell (additive). Parameters, PyTorch
 /// layout (out, in):
@@ -38,7 +53,7 @@ public final class Attention {
 
     /// - attentionSize: the width of the additive score's hidden layer (ignored otherwise).
     public init(_ score: AttentionScore, querySize: Int, memorySize: Int, attentionSize: Int? = nil,
-                prefix: String, store: ParameterStore, rng: inout RandomGenerator) {
+                prefix: String, additive layers: AdditiveLayers = .standard, store: ParameterStore, rng: inout RandomGenerator) {
         precondition(score != .dot || querySize == memorySize, "dot attention needs query and memory of one size")
         self.score = score
         self.querySize = querySize
@@ -53,9 +68,9 @@ public final class Attention {
             queryLayer = nil; energy = nil
         case .additive:
             let A = self.attentionSize
-            keyLayer = Linear(inputSize: memorySize, outputSize: A, bias: false, name: dot + "key_layer", store: store, rng: &rng)
-            queryLayer = Linear(inputSize: querySize, outputSize: A, name: dot + "query_layer", store: store, rng: &rng)
-            energy = Linear(inputSize: A, outputSize: 1, bias: false, name: dot + "energy", store: store, rng: &rng)
+            keyLayer = Linear(inputSize: memorySize, outputSize: A, bias: layers.keyBias, name: dot + layers.key, store: store, rng: &rng)
+            queryLayer = Linear(inputSize: querySize, outputSize: A, name: dot + layers.query, store: store, rng: &rng)
+            energy = Linear(inputSize: A, outputSize: 1, bias: layers.energyBias, name: dot + layers.energy, store: store, rng: &rng)
         }
     }
 
@@ -88,11 +103,8 @@ public final class Attention {
         case .dot, .general:
             scores = batchedMatmul(queries, transposed: false, memory.keys, transposed: true, tape: tape)
         case .additive:
-            let A = attentionSize
             let projected = queryLayer!(queries, tape: tape)                                   // (B, T, A)
-            let hidden = tanh(add(reshape(memory.keys, [B, 1, S, A], tape: tape),
-                                  reshape(projected, [B, T, 1, A], tape: tape), tape: tape), tape: tape) // (B, T, S, A)
-            scores = reshape(energy!(hidden, tape: tape), [B, T, S], tape: tape)
+            scores = additiveScores(keys: memory.keys, queries: projected, energy: energy!.weight, bias: energy!.bias, tape: tape)
         }
         let mask = memory.lengths.allSatisfy { $0 == S } ? nil : lengthMask(lengths: memory.lengths, positions: S, rowsPerItem: T)
         let weights = try softmax(scores, axis: 2, mask: mask, tape: tape)

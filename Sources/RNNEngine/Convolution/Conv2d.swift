@@ -2,8 +2,9 @@
 /// `<name>.weight` (O, C, kh, kw) and `<name>.bias` (O), initialised uniform ±1/√(C·kh·kw) as
 /// its default amounts to. Zero padding on every side.
 ///
-/// im2col + GEMM: each image's patches are laid out as a (C·kh·kw, Ho·Wo) matrix and one sgemm
-/// with the (O, C·kh·kw) weight gives the image's output. The images of a batch are spread over
+/// im2col + GEMM: each image's patches are laid out as a (C·kh·kw, Ho·Wo) matrix; the patches
+/// of a group of images side by side make one sgemm with the (O, C·kh·kw) weight (a product per
+/// image is too thin for the deep layers' small grids). The images of a batch are spread over
 /// the engine's threads, each with its own patch matrix.
 public final class Conv2d {
     public let weight: Parameter
@@ -51,41 +52,53 @@ public func conv2d(_ x: Variable, weight: Variable, bias: Variable?, stride: Int
     let K = C * k * k, P = Ho * Wo
     let out = Tensor(uninitialized: [N, O, Ho, Wo])
     let patches = Patches(channels: C, height: H, width: W, geometry: geometry, outputHeight: Ho, outputWidth: Wo)
-    parallelChunks(N) { images in
-        let columns = Tensor(uninitialized: [K, P])
-        for n in images {
-            patches.gather(x.value.data + n * C * H * W, into: columns.data)
-            let y = out.data + n * O * P
-            if let bias {
-                for o in 0..<O { (y + o * P).update(repeating: bias.value.data[o], count: P) }
+    // Each member takes a run of images and multiplies them in groups: the patches of g images
+    // side by side, (K, g·P), make one GEMM with g times the columns of a per-image product.
+    let group = max(1, min(N, (2 << 20) / max(1, K * P)))
+    let team = Engine.team
+    team.run { member in
+        let images = memberRange(member, of: team.size, count: N, align: 1)
+        guard !images.isEmpty else { return }
+        let columns = Tensor(uninitialized: [K, group * P]), products = Tensor(uninitialized: [O, group * P])
+        for first in Swift.stride(from: images.lowerBound, to: images.upperBound, by: group) {
+            let g = min(group, images.upperBound - first), ld = g * P
+            for q in 0..<g { patches.gather(x.value.data + (first + q) * C * H * W, into: columns.data + q * P, ld: ld) }
+            BLAS.sgemm(m: O, n: ld, k: K, a: weight.value.data, lda: K, b: columns.data, ldb: ld, beta: 0, c: products.data, ldc: ld)
+            for q in 0..<g {
+                for o in 0..<O {
+                    let y = out.data + ((first + q) * O + o) * P, source = products.data + o * ld + q * P
+                    let b = bias?.value.data[o] ?? 0
+                    for p in 0..<P { y[p] = source[p] + b }
+                }
             }
-            BLAS.sgemm(m: O, n: P, k: K, a: weight.value.data, lda: K, b: columns.data, ldb: P,
-                       beta: bias == nil ? 0 : 1, c: y, ldc: P)
         }
     }
     let result = Variable(out, requiresGrad: tape.needsGradient(x, weight, bias))
     if result.requiresGrad {
         tape.record {
             guard let dOut = result.grad?.data else { return }
-            let team = Engine.team
             // Each member sums its images' weight gradients apart; the partial sums are added after.
             let partials = (0..<team.size).map { _ in weight.requiresGrad ? Tensor(zeros: [O, K]) : Tensor(zeros: [0]) }
             let dx = x.requiresGrad ? x.gradient().data : nil   // created here, not by racing members
             team.run { member in
                 let images = memberRange(member, of: team.size, count: N, align: 1)
                 guard !images.isEmpty else { return }
-                let columns = Tensor(uninitialized: [K, P])
-                for n in images {
-                    let dy = dOut + n * O * P
+                let columns = Tensor(uninitialized: [K, group * P]), gradients = Tensor(uninitialized: [O, group * P])
+                for first in Swift.stride(from: images.lowerBound, to: images.upperBound, by: group) {
+                    let g = min(group, images.upperBound - first), ld = g * P
+                    // dY of the group as (O, g·P), the layout of the forward product.
+                    for q in 0..<g {
+                        for o in 0..<O { (gradients.data + o * ld + q * P).update(from: dOut + ((first + q) * O + o) * P, count: P) }
+                    }
                     if weight.requiresGrad {
-                        patches.gather(x.value.data + n * C * H * W, into: columns.data)
-                        BLAS.sgemm(transB: true, m: O, n: K, k: P, a: dy, lda: P, b: columns.data, ldb: P,
+                        for q in 0..<g { patches.gather(x.value.data + (first + q) * C * H * W, into: columns.data + q * P, ld: ld) }
+                        BLAS.sgemm(transB: true, m: O, n: K, k: ld, a: gradients.data, lda: ld, b: columns.data, ldb: ld,
                                    beta: 1, c: partials[member].data, ldc: K)
                     }
                     if let dx {
-                        BLAS.sgemm(transA: true, m: K, n: P, k: O, a: weight.value.data, lda: K, b: dy, ldb: P,
-                                   beta: 0, c: columns.data, ldc: P)
-                        patches.scatterAdd(columns.data, into: dx + n * C * H * W)
+                        BLAS.sgemm(transA: true, m: K, n: ld, k: O, a: weight.value.data, lda: K, b: gradients.data, ldb: ld,
+                                   beta: 0, c: columns.data, ldc: ld)
+                        for q in 0..<g { patches.scatterAdd(columns.data + q * P, into: dx + (first + q) * C * H * W, ld: ld) }
                     }
                 }
             }
@@ -116,26 +129,73 @@ struct Patches {
     let geometry: ConvolutionGeometry
     let outputHeight: Int, outputWidth: Int
 
-    /// columns (C·k·k, Ho·Wo) ← image (C, H, W).
-    func gather(_ image: UnsafePointer<Float>, into columns: UnsafeMutablePointer<Float>) {
-        visit { row, position, pixel in columns[row + position] = pixel.map { image[$0] } ?? 0 }
+    /// columns (C·k·k, Ho·Wo), rows `ld` apart, ← image (C, H, W).
+    func gather(_ image: UnsafePointer<Float>, into columns: UnsafeMutablePointer<Float>, ld: Int? = nil) {
+        let ld = ld ?? outputHeight * outputWidth
+        guard geometry.stride == 1 else {
+            visit(ld: ld) { row, position, pixel in columns[row + position] = pixel.map { image[$0] } ?? 0 }
+            return
+        }
+        // Stride 1: each output row reads one contiguous run of an input row.
+        visitRuns(ld: ld) { row, rowPixel, span, zerosBefore, zerosAfter in
+            if zerosBefore > 0 { (columns + row).update(repeating: 0, count: zerosBefore) }
+            if let rowPixel, span > 0 { (columns + row + zerosBefore).update(from: image + rowPixel, count: span) }
+            else if span > 0 { (columns + row + zerosBefore).update(repeating: 0, count: span) }
+            if zerosAfter > 0 { (columns + row + zerosBefore + span).update(repeating: 0, count: zerosAfter) }
+        }
     }
 
-    /// image (C, H, W) += columns (C·k·k, Ho·Wo), each patch entry added back to its pixel.
-    func scatterAdd(_ columns: UnsafePointer<Float>, into image: UnsafeMutablePointer<Float>) {
-        visit { row, position, pixel in if let pixel { image[pixel] += columns[row + position] } }
+    /// image (C, H, W) += columns (C·k·k, Ho·Wo), rows `ld` apart, each entry added back to its pixel.
+    func scatterAdd(_ columns: UnsafePointer<Float>, into image: UnsafeMutablePointer<Float>, ld: Int? = nil) {
+        let ld = ld ?? outputHeight * outputWidth
+        guard geometry.stride == 1 else {
+            visit(ld: ld) { row, position, pixel in if let pixel { image[pixel] += columns[row + position] } }
+            return
+        }
+        visitRuns(ld: ld) { row, rowPixel, span, zerosBefore, _ in
+            guard let rowPixel else { return }
+            let source = columns + row + zerosBefore, target = image + rowPixel
+            for q in 0..<span { target[q] += source[q] }
+        }
+    }
+
+    /// Stride 1: calls `body(offset, pixel, span, before, after)` for every output row of every
+    /// patch row: the run of `span` input pixels starting at `pixel` (nil for a padding row) fills
+    /// columns[offset + before ..< offset + before + span], with `before` and `after` entries of
+    /// padding on either side.
+    @inline(__always)
+    private func visitRuns(ld: Int, _ body: (Int, Int?, Int, Int, Int) -> Void) {
+        let k = geometry.kernel, pad = geometry.padding
+        let Wo = outputWidth
+        for c in 0..<channels {
+            for i in 0..<k {
+                for j in 0..<k {
+                    let row = ((c * k + i) * k + j) * ld
+                    // Output columns ox read input column ox − pad + j: inside for ox in [first, last).
+                    let first = min(Wo, max(0, pad - j)), last = max(first, min(Wo, width + pad - j))
+                    for oy in 0..<outputHeight {
+                        let y = oy - pad + i
+                        let offset = row + oy * Wo
+                        if y >= 0 && y < height {
+                            body(offset, (c * height + y) * width + first - pad + j, last - first, first, Wo - last)
+                        } else {
+                            body(offset, nil, last - first, first, Wo - last)
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Calls `body(rowOffset, position, pixel)` for every patch entry: `pixel` is the input
     /// index it reads, nil in the padding.
     @inline(__always)
-    private func visit(_ body: (Int, Int, Int?) -> Void) {
+    private func visit(ld: Int, _ body: (Int, Int, Int?) -> Void) {
         let k = geometry.kernel, s = geometry.stride, pad = geometry.padding
-        let P = outputHeight * outputWidth
         for c in 0..<channels {
             for i in 0..<k {
                 for j in 0..<k {
-                    let row = ((c * k + i) * k + j) * P
+                    let row = ((c * k + i) * k + j) * ld
                     for oy in 0..<outputHeight {
                         let y = oy * s - pad + i
                         let inside = y >= 0 && y < height

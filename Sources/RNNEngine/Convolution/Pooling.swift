@@ -7,26 +7,44 @@ public func maxPool2d(_ x: Variable, kernelSize: Int, stride: Int? = nil, paddin
     let geometry = ConvolutionGeometry(kernel: kernelSize, stride: stride ?? kernelSize, padding: padding)
     let (N, C, H, W, Ho, Wo) = poolShapes(x, geometry)
     let out = Tensor(uninitialized: [N, C, Ho, Wo])
-    var argmax = [Int32](repeating: 0, count: out.count)
-    for plane in 0..<(N * C) {
-        let input = x.value.data + plane * H * W
-        for oy in 0..<Ho {
-            for ox in 0..<Wo {
-                var best = -Float.infinity, bestIndex = -1
-                forEachWindowPixel(geometry, oy, ox, H, W) { index in
-                    if input[index] > best || bestIndex < 0 { best = input[index]; bestIndex = index }
+    let argmax = IndexBuffer(count: out.count)   // the input index each output took
+    let chosen = argmax.pointer
+    let plain = geometry.kernel == 2 && geometry.stride == 2 && geometry.padding == 0
+    parallelChunks(N * C, minimumPerChunk: 8) { planes in
+        for plane in planes {
+            let input = x.value.data + plane * H * W
+            for oy in 0..<Ho {
+                for ox in 0..<Wo {
+                    let o = (plane * Ho + oy) * Wo + ox
+                    if plain {
+                        // The common 2×2 window, no padding: four loads, first largest wins.
+                        let top = 2 * oy * W + 2 * ox
+                        var bestIndex = top
+                        if input[top + 1] > input[bestIndex] { bestIndex = top + 1 }
+                        if input[top + W] > input[bestIndex] { bestIndex = top + W }
+                        if input[top + W + 1] > input[bestIndex] { bestIndex = top + W + 1 }
+                        out.data[o] = input[bestIndex]
+                        chosen[o] = Int32(bestIndex)
+                        continue
+                    }
+                    var best = -Float.infinity, bestIndex = -1
+                    forEachWindowPixel(geometry, oy, ox, H, W) { index in
+                        if input[index] > best || bestIndex < 0 { best = input[index]; bestIndex = index }
+                    }
+                    out.data[o] = best
+                    chosen[o] = Int32(bestIndex)
                 }
-                let o = (plane * Ho + oy) * Wo + ox
-                out.data[o] = best
-                argmax[o] = Int32(bestIndex)
             }
         }
     }
     return opResult(out, of: x, tape: tape) { dOut, dx in
-        for plane in 0..<(N * C) {
-            for p in 0..<(Ho * Wo) {
-                let o = plane * Ho * Wo + p
-                if argmax[o] >= 0 { dx[plane * H * W + Int(argmax[o])] += dOut[o] }
+        let chosen = argmax.pointer
+        parallelChunks(N * C, minimumPerChunk: 8) { planes in
+            for plane in planes {
+                for p in 0..<(Ho * Wo) {
+                    let o = plane * Ho * Wo + p
+                    if chosen[o] >= 0 { dx[plane * H * W + Int(chosen[o])] += dOut[o] }
+                }
             }
         }
     }
@@ -81,4 +99,11 @@ private func forEachWindowPixel(_ g: ConvolutionGeometry, _ oy: Int, _ ox: Int, 
             if x >= 0 && x < W { body(y * W + x) }
         }
     }
+}
+
+/// Indices kept for a backward pass, written by several threads at once (an array could not be).
+final class IndexBuffer: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Int32>
+    init(count: Int) { pointer = .allocate(capacity: max(count, 1)) }
+    deinit { pointer.deallocate() }
 }

@@ -1,0 +1,119 @@
+import Foundation
+import RNNEngine
+
+/// A caption the model wrote for an image, with what is needed to show how.
+public struct GeneratedCaption: Sendable {
+    public var text: String
+    /// The words generated (the end token included when `finished`), for an attention map.
+    public var tokens: [String]
+    /// Beam search: Σ log p of the tokens; greedy: the sum of their logits (not normalised).
+    public var logProbability: Double
+    /// False when the length limit cut it before the end token.
+    public var finished: Bool
+    /// Per token, its attention over the feature grid (gridSize × gridSize, row by row).
+    public var attention: [[Float]]
+    public var gridSize: Int
+}
+
+/// Decoding settings: greedy is `beamSize` 1.
+public struct CaptionOptions: Sendable {
+    public var beamSize: Int
+    /// Words at most, the end token included.
+    public var maximumLength: Int
+    public var lengthNormalization: Double
+    /// Images decoded together.
+    public var batchSize: Int
+
+    public init(beamSize: Int = 1, maximumLength: Int = 20, lengthNormalization: Double = 1, batchSize: Int = 32) {
+        self.beamSize = beamSize; self.maximumLength = maximumLength
+        self.lengthNormalization = lengthNormalization; self.batchSize = batchSize
+    }
+
+    public func validate() throws {
+        guard beamSize >= 1 else { throw CaptionError.invalidOptions("--beam must be at least 1") }
+        guard maximumLength >= 1 else { throw CaptionError.invalidOptions("--max-length must be at least 1") }
+        guard batchSize >= 1 else { throw CaptionError.invalidOptions("the decoding batch size must be positive") }
+    }
+}
+
+extension CaptionNetwork {
+    public var preprocessor: ImagePreprocessor { ImagePreprocessor(size: config.imageSize) }
+
+    /// Captions of PNG files (any colour type; transparency over white).
+    public func caption(pngFiles: [String], options: CaptionOptions = CaptionOptions()) throws -> [GeneratedCaption] {
+        let resize = preprocessor
+        return try caption(images: try pngFiles.map { resize.resize(try RGBImage(pngFile: $0)) }, options: options)
+    }
+
+    /// Captions of images already resized to the model's size (8-bit RGB rows).
+    public func caption(images: [[UInt8]], options: CaptionOptions = CaptionOptions()) throws -> [GeneratedCaption] {
+        try options.validate()
+        var results: [GeneratedCaption] = []
+        for start in stride(from: 0, to: images.count, by: options.batchSize) {
+            let batch = Variable(preprocessor.batch(Array(images[start..<min(start + options.batchSize, images.count)])))
+            for hypothesis in try decode(batch, options: options) {
+                let words = hypothesis.tokens.map { codec.displayToken($0) } + (hypothesis.finished ? [CaptionCodec.end] : [])
+                results.append(GeneratedCaption(text: codec.decode(hypothesis.tokens), tokens: words,
+                                                logProbability: hypothesis.logProbability, finished: hypothesis.finished,
+                                                attention: hypothesis.trace, gridSize: config.gridSize))
+            }
+        }
+        return results
+    }
+
+    /// The best hypothesis per image of a batch (N, 3, S, S): greedy for a beam of 1, else beam search.
+    func decode(_ images: Variable, options: CaptionOptions) throws -> [Hypothesis] {
+        let tape = Tape.inference()
+        let encoded = try encode(images, tape: tape)
+        let B = images.shape[0]
+        let limits = [Int](repeating: options.maximumLength, count: B)
+        if options.beamSize == 1 {
+            return try greedyDecode(batch: B, initialState: encoded.initialState, startToken: CaptionCodec.startId,
+                                    endToken: CaptionCodec.endId, maximumLengths: limits,
+                                    excluded: [CaptionCodec.paddingId, CaptionCodec.startId]) { tokens, state in
+                let (logits, next, weights) = try self.stepLogits(tokens, state: state, memory: encoded.memory, tape: tape)
+                return DecoderStep(logProbabilities: logits, state: next, trace: weights)
+            }
+        }
+        // Row b·K + k is beam k of image b: the grid is laid out that way once; beam search only
+        // reorders rows within an image.
+        let K = options.beamSize
+        let rows = (0..<(B * K)).map { $0 / K }
+        let memory = try attention.prepare(memory: try indexSelect(encoded.memory.values, axis: 0, indices: rows, tape: tape), tape: tape)
+        let beamOptions = BeamSearchOptions(beamSize: K, nBest: 1, maximumLength: options.maximumLength,
+                                            lengthNormalization: options.lengthNormalization,
+                                            startToken: CaptionCodec.startId, endToken: CaptionCodec.endId)
+        return try beamSearch(batch: B, initialState: encoded.initialState, options: beamOptions, step: { tokens, state in
+            let (logits, next, weights) = try self.stepLogits(tokens, state: state, memory: memory, tape: tape)
+            let logProbabilities = try logSoftmax(Variable(logits), axis: 1, tape: tape).value
+            let V = logProbabilities.shape[1]
+            for row in 0..<tokens.count {   // padding and the start token never come next
+                logProbabilities.data[row * V + Int(CaptionCodec.paddingId)] = -.infinity
+                logProbabilities.data[row * V + Int(CaptionCodec.startId)] = -.infinity
+            }
+            return DecoderStep(logProbabilities: logProbabilities, state: next, trace: weights)
+        }, reorder: { state, rows in try state.selectingRows(rows, tape: tape) }).map { $0[0] }
+    }
+
+    /// One inference step from the previous words: logits (rows, V), the state, the attention weights.
+    func stepLogits(_ tokens: [Int32], state: RecurrentState, memory: Attention.Memory,
+                    tape: Tape) throws -> (logits: Tensor, state: RecurrentState, weights: Tensor) {
+        let embedded = try embedding(tokens, shape: [tokens.count], tape: tape)
+        let (next, weights) = try step(embedded, state: state, memory: memory, tape: tape)
+        return (output(next.hidden, tape: tape).value, next, weights.value)
+    }
+
+    /// Greedy decoding of exactly `steps` words per image, never stopping at the end token:
+    /// what the benchmark times, the same loop as `caption` with a beam of 1.
+    public func greedyCaptions(_ images: Tensor, steps: Int) throws -> [[Int32]] {
+        let tape = Tape.inference()
+        let encoded = try encode(Variable(images), tape: tape)
+        let B = images.shape[0]
+        return try greedyDecode(batch: B, initialState: encoded.initialState, startToken: CaptionCodec.startId,
+                                endToken: CaptionCodec.endId, maximumLengths: [Int](repeating: steps, count: B), stopAtEnd: false,
+                                excluded: [CaptionCodec.paddingId, CaptionCodec.startId]) { tokens, state in
+            let (logits, next, _) = try self.stepLogits(tokens, state: state, memory: encoded.memory, tape: tape)
+            return DecoderStep(logProbabilities: logits, state: next)
+        }.map(\.tokens)
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import RNNEngine
+
+/// A captioning corpus turned into what training reads: the vocabulary built on the training
+/// captions, the training and validation images decoded and resized, and every (image,
+/// caption) training pair as ids.
+public struct CaptionData: Sendable {
+    public let codec: CaptionCodec
+    public let train: ImageSet
+    public let valid: ImageSet
+    /// Training pairs: the image's index in `train` and the caption's ids (no start or end).
+    public let pairs: [(image: Int, caption: [Int32])]
+    /// Training captions left out for being longer than `maximumLength` words.
+    public let skippedTooLong: Int
+
+    public init(corpus: CaptionCorpus, imageSize: Int, minimumFrequency: Int = 1, vocabularySize: Int = 50_000,
+                maximumLength: Int = 40) throws {
+        guard maximumLength > 0 else { throw CaptionError.invalidOptions("--max-length must be positive") }
+        guard minimumFrequency > 0 else { throw CaptionError.invalidOptions("--min-frequency must be positive") }
+        let codec = CaptionCodec.build(captions: corpus.train.flatMap(\.captions), minimumFrequency: minimumFrequency,
+                                       maximumSize: vocabularySize)
+        let preprocessor = ImagePreprocessor(size: imageSize)
+        train = try ImageSet(corpus.train, preprocessor: preprocessor)
+        valid = try ImageSet(corpus.valid, preprocessor: preprocessor)
+        var pairs: [(Int, [Int32])] = [], tooLong = 0
+        for (index, image) in corpus.train.enumerated() {
+            for caption in image.captions {
+                let ids = codec.encode(caption)
+                if ids.count > maximumLength { tooLong += 1; continue }
+                if !ids.isEmpty { pairs.append((index, ids)) }
+            }
+        }
+        guard !pairs.isEmpty else {
+            throw CaptionCorpusError.emptySplit(path: corpus.train.first?.origin ?? "training data", split: "training (every caption is longer than --max-length)")
+        }
+        self.codec = codec
+        self.pairs = pairs
+        skippedTooLong = tooLong
+    }
+}
+
+/// Settings of a captioning run beyond the model's and the shared loop's.
+public struct CaptionTrainingSettings: Codable, Sendable {
+    public var batchSize: Int
+    /// Training images mirrored left to right at random (off by default: it swaps "left" and
+    /// "right" in what the captions say).
+    public var flip: Bool
+    /// Training images shifted by up to this many pixels at random (crops of an edge-padded image).
+    public var shift: Int
+    /// Validation images captioned for the metrics at most.
+    public var validationImages: Int
+
+    public init(batchSize: Int = 32, flip: Bool = false, shift: Int = 0, validationImages: Int = 1000) {
+        self.batchSize = batchSize; self.flip = flip; self.shift = shift; self.validationImages = validationImages
+    }
+}
+
+/// Captioning training: length-bucketed batches of (image, caption) pairs, teacher forcing with
+/// the doubly stochastic attention penalty, and validation BLEU-4 (greedy captions) as the
+/// metric that picks the best checkpoint.
+public final class CaptionTrainingTask: TrainingTask {
+    public let network: CaptionNetwork
+    public let data: CaptionData
+    public let settings: CaptionTrainingSettings
+    private var sampler: BucketedBatchSampler
+    private let validationSet: ImageSet
+
+    public init(network: CaptionNetwork, data: CaptionData, settings: CaptionTrainingSettings, seed: UInt64) throws {
+        guard settings.batchSize > 0 else { throw TrainingError.invalid("--batch-size must be positive") }
+        guard settings.shift >= 0 else { throw TrainingError.invalid("--shift must not be negative") }
+        guard !data.valid.images.isEmpty else { throw TrainingError.invalid("the validation split has no image") }
+        self.network = network
+        self.data = data
+        self.settings = settings
+        var valid = data.valid
+        valid.images = Array(valid.images.prefix(settings.validationImages))
+        valid.entries = Array(valid.entries.prefix(settings.validationImages))
+        validationSet = valid
+        sampler = try BucketedBatchSampler(lengths: data.pairs.map { $0.caption.count }, batchSize: settings.batchSize, seed: seed)
+    }
+
+    public var taskName: String { CaptionNetwork.taskName }
+    public var lossUnit: String { "token" }
+    public var parameters: ParameterStore { network.parameters }
+    public var stepsPerEpoch: Int { sampler.batchesPerEpoch }
+    public var checkpointMetadata: [String: String] { network.checkpointMetadata }
+
+    public func trainingLoss(tape: Tape, rng: inout RandomGenerator) throws -> (loss: Variable, count: Int) {
+        let batch = sampler.next().map { data.pairs[$0] }
+        let flips = settings.flip ? batch.map { _ in rng.int(below: 2) == 1 } : nil
+        let shifts = settings.shift > 0
+            ? batch.map { _ in (rng.int(below: 2 * settings.shift + 1) - settings.shift, rng.int(below: 2 * settings.shift + 1) - settings.shift) }
+            : nil
+        let images = network.preprocessor.batch(batch.map { data.train.images[$0.image] }, flips: flips, shifts: shifts)
+        return try network.loss(images: Variable(images), captions: batch.map(\.caption), tape: tape, rng: &rng)
+    }
+
+    /// Mean teacher-forced loss per token over the first reference of each validation image.
+    public func validationLoss() throws -> Double {
+        var rng = RandomGenerator(seed: 0)
+        var sum = 0.0, tokens = 0
+        let captions = validationSet.entries.map { network.codec.encode($0.captions[0]) }
+        let usable = captions.indices.filter { !captions[$0].isEmpty }
+        for start in stride(from: 0, to: usable.count, by: settings.batchSize) {
+            let items = Array(usable[start..<min(start + settings.batchSize, usable.count)])
+            let images = network.preprocessor.batch(items.map { validationSet.images[$0] })
+            let (loss, count) = try network.loss(images: Variable(images), captions: items.map { captions[$0] }, tape: Tape.inference(), rng: &rng)
+            sum += Double(loss.value[0]) * Double(count)
+            tokens += count
+        }
+        return sum / Double(max(tokens, 1))
+    }
+
+    /// The loss includes the attention penalty, so its exponential is not a perplexity.
+    public func metrics(forLoss loss: Double) -> [(String, Double)] { [] }
+
+    /// BLEU-4 (primary), BLEU-1 and CIDEr-D of greedy captions of the validation images, then the loss.
+    public func validate() throws -> ValidationResult {
+        let score = try network.evaluate(validationSet, options: CaptionOptions(beamSize: 1, batchSize: 64))
+        let loss = try validationLoss()
+        return ValidationResult(metrics: [("bleu4", score.bleu4), ("bleu1", score.bleu1), ("cider", score.cider), ("loss", loss)],
+                                primary: "bleu4", higherIsBetter: true)
+    }
+
+    public func saveProgress() -> (tensors: [(String, Tensor)], metadata: [String: String]) { ([], sampler.progressMetadata) }
+
+    public func restoreProgress(tensors: [String: Tensor], metadata: [String: String], path: String) throws {
+        try sampler.restore(progressMetadata: metadata, path: path)
+    }
+}

@@ -1,0 +1,73 @@
+import CKernels
+
+/// The additive attention score in one op: scores[b, t, s] = v · tanh(keys[b, s] + queries[b, t]) + c,
+/// for keys (B, S, A), queries (B, T, A), v (1, A) and an optional bias c (1).
+///
+/// Written out as broadcast add → tanh → linear it makes and walks a (B, T, S, A) tensor three
+/// times forward and three times backward; here each (b, t) block is added, squashed with the
+/// vector tanh and dotted with v in one pass, and the backward pass is one pass too. The tanh
+/// values are kept for the backward pass.
+func additiveScores(keys: Variable, queries: Variable, energy v: Variable, bias: Variable?, tape: Tape) -> Variable {
+    let B = keys.shape[0], S = keys.shape[1], A = keys.shape[2], T = queries.shape[1]
+    precondition(queries.shape == [B, T, A] && v.value.count == A, "additive scores need keys (B, S, A), queries (B, T, A), v (A)")
+    let hidden = Tensor(uninitialized: [B, T, S, A])
+    let scores = Tensor(uninitialized: [B, T, S])
+    let k = keys.value.data, q = queries.value.data, w = v.value.data
+    let c = bias?.value.data[0] ?? 0
+    parallelChunks(B * T) { rows in
+        for row in rows {
+            let b = row / T
+            let h = hidden.data + row * S * A, query = q + row * A
+            for s in 0..<S {
+                let key = k + (b * S + s) * A, target = h + s * A
+                for a in 0..<A { target[a] = key[a] + query[a] }
+            }
+            zoo_tanh(h, h, S * A)
+            for s in 0..<S {
+                let target = h + s * A
+                var dot: Float = 0
+                for a in 0..<A { dot += target[a] * w[a] }
+                scores.data[row * S + s] = dot + c
+            }
+        }
+    }
+    let result = Variable(scores, requiresGrad: tape.needsGradient(keys, queries, v, bias))
+    if result.requiresGrad {
+        tape.record {
+            guard let dScores = result.grad?.data else { return }
+            let team = Engine.team
+            // Per member: its own partial dv; the items (b) are split, so dk and dq rows are its own.
+            let partials = (0..<team.size).map { _ in Tensor(zeros: [A]) }
+            let dk = keys.requiresGrad ? keys.gradient().data : nil
+            let dq = queries.requiresGrad ? queries.gradient().data : nil
+            team.run { member in
+                let items = memberRange(member, of: team.size, count: B, align: 1)
+                guard !items.isEmpty else { return }
+                let dv = partials[member].data
+                var dPre = [Float](repeating: 0, count: A)
+                for b in items {
+                    for t in 0..<T {
+                        let row = b * T + t
+                        for s in 0..<S {
+                            let g = dScores[row * S + s]
+                            let h = hidden.data + (row * S + s) * A
+                            for a in 0..<A {
+                                dv[a] += g * h[a]
+                                dPre[a] = g * w[a] * (1 - h[a] * h[a])
+                            }
+                            if let dk { let target = dk + (b * S + s) * A; for a in 0..<A { target[a] += dPre[a] } }
+                            if let dq { let target = dq + row * A; for a in 0..<A { target[a] += dPre[a] } }
+                        }
+                    }
+                }
+            }
+            if v.requiresGrad { let dv = v.gradient(); for partial in partials { dv.add(partial) } }
+            if let bias, bias.requiresGrad {
+                var total: Float = 0
+                for i in 0..<(B * T * S) { total += dScores[i] }
+                bias.gradient().data[0] += total
+            }
+        }
+    }
+    return result
+}
