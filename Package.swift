@@ -52,6 +52,7 @@ let package = Package(
         .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "RNNEngine", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "TranslationTests", dependencies: ["Translation", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "SpeechRecognitionTests", dependencies: ["SpeechRecognition", "LanguageModel", "TestSupport"], exclude: ["Golden"]),
+        .testTarget(name: "ImageCaptioningTests", dependencies: ["ImageCaptioning", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "ZooCLITests", dependencies: ["ZooCLI", "RNNEngine", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

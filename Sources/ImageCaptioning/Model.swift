@@ -186,11 +186,13 @@ public final class CaptionNetwork {
     /// Mean cross-entropy per caption token (end included, padding excluded) plus the doubly
     /// stochastic penalty λ · mean over images of Σ_positions (1 − Σ_t α_t)², the sum over each
     /// caption's own steps. Returns the loss and the token count.
-    public func loss(images: Variable, captions: [[Int32]], tape: Tape, rng: inout RandomGenerator) throws -> (loss: Variable, count: Int) {
+    /// With `penalty` false, the cross-entropy alone (what validation reports).
+    public func loss(images: Variable, captions: [[Int32]], penalty: Bool = true, tape: Tape,
+                     rng: inout RandomGenerator) throws -> (loss: Variable, count: Int) {
         let (logits, expected, weights) = try forward(images: images, captions: captions, tape: tape, rng: &rng)
         let tokens = expected.reduce(0) { $0 + ($1 == CaptionCodec.paddingId ? 0 : 1) }
         let crossEntropy = softmaxCrossEntropy(logits, targets: expected, ignoreIndex: CaptionCodec.paddingId, tape: tape)
-        guard config.attentionPenalty > 0 else { return (crossEntropy, tokens) }
+        guard penalty && config.attentionPenalty > 0 else { return (crossEntropy, tokens) }
         let T = weights.shape[0], B = weights.shape[1]
         let steps = Tensor(zeros: [T, B, 1])
         for (b, caption) in captions.enumerated() { for t in 0...caption.count where t < T { steps[t * B + b] = 1 } }

@@ -95,7 +95,8 @@ public final class CaptionTrainingTask: TrainingTask {
         return try network.loss(images: Variable(images), captions: batch.map(\.caption), tape: tape, rng: &rng)
     }
 
-    /// Mean teacher-forced loss per token over the first reference of each validation image.
+    /// Mean teacher-forced cross-entropy per token (without the attention penalty) over the
+    /// first reference of each validation image.
     public func validationLoss() throws -> Double {
         var rng = RandomGenerator(seed: 0)
         var sum = 0.0, tokens = 0
@@ -104,21 +105,23 @@ public final class CaptionTrainingTask: TrainingTask {
         for start in stride(from: 0, to: usable.count, by: settings.batchSize) {
             let items = Array(usable[start..<min(start + settings.batchSize, usable.count)])
             let images = network.preprocessor.batch(items.map { validationSet.images[$0] })
-            let (loss, count) = try network.loss(images: Variable(images), captions: items.map { captions[$0] }, tape: Tape.inference(), rng: &rng)
+            let (loss, count) = try network.loss(images: Variable(images), captions: items.map { captions[$0] }, penalty: false,
+                                                 tape: Tape.inference(), rng: &rng)
             sum += Double(loss.value[0]) * Double(count)
             tokens += count
         }
         return sum / Double(max(tokens, 1))
     }
 
-    /// The loss includes the attention penalty, so its exponential is not a perplexity.
+    /// The training loss includes the attention penalty, so no perplexity is derived from it;
+    /// validation reports the cross-entropy and its perplexity itself.
     public func metrics(forLoss loss: Double) -> [(String, Double)] { [] }
 
     /// BLEU-4 (primary), BLEU-1 and CIDEr-D of greedy captions of the validation images, then the loss.
     public func validate() throws -> ValidationResult {
         let score = try network.evaluate(validationSet, options: CaptionOptions(beamSize: 1, batchSize: 64))
         let loss = try validationLoss()
-        return ValidationResult(metrics: [("bleu4", score.bleu4), ("bleu1", score.bleu1), ("cider", score.cider), ("loss", loss)],
+        return ValidationResult(metrics: [("bleu4", score.bleu4), ("bleu1", score.bleu1), ("cider", score.cider), ("loss", loss), ("ppl", exp(loss))],
                                 primary: "bleu4", higherIsBetter: true)
     }
 

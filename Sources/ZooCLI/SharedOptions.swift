@@ -236,6 +236,12 @@ struct RunSettings: Codable, Equatable {
     var specAugment: Bool?
     var normalization: String?
     var zeroInfinity: Bool?
+    var imageSize: Int?
+    var attentionSize: Int?
+    var batchNorm: Bool?
+    var attentionPenalty: Float?
+    var flip: Bool?
+    var shift: Int?
     var batchSize: Int?
     var bptt: Int?
     var learningRate: Float?
@@ -358,4 +364,11 @@ func commandLineMessage(_ error: TrainingError) -> String {
 struct RunError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
+}
+
+/// "out.png", 2 → "out-2.png": one output file per input when a command is given several.
+func numberedPath(_ path: String, _ number: Int) -> String {
+    let url = URL(fileURLWithPath: path)
+    let ext = url.pathExtension.isEmpty ? "png" : url.pathExtension
+    return url.deletingPathExtension().path + "-\(number)." + ext
 }

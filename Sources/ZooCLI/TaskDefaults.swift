@@ -11,6 +11,7 @@ struct TaskDefaults {
     static let translation = TaskDefaults(steps: 4000, batchSize: 64, learningRate: 1e-3, hiddenSize: 256, embeddingSize: 128)
     /// Speech has no embedding.
     static let speech = TaskDefaults(steps: 2000, batchSize: 16, learningRate: 1e-3, hiddenSize: 256, embeddingSize: 0)
+    static let captioning = TaskDefaults(steps: 2500, batchSize: 32, learningRate: 1e-3, hiddenSize: 256, embeddingSize: 128)
     /// Timesteps per language-model batch.
     static let languageModelBPTT = 64
     /// Evaluate every min(steps per epoch, this) steps; log every min(50, evaluation interval / 4).
@@ -19,6 +20,6 @@ struct TaskDefaults {
 
     /// "600 for language-model, 4000 for translation", for a help text.
     static func help(_ value: (TaskDefaults) -> CustomStringConvertible) -> String {
-        "default: \(value(languageModel)) for language-model, \(value(translation)) for translation, \(value(speech)) for speech"
+        "default: \(value(languageModel)) for language-model, \(value(translation)) for translation, \(value(speech)) for speech, \(value(captioning)) for captioning"
     }
 }

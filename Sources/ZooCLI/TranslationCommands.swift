@@ -216,13 +216,6 @@ struct TranslateCommand: ParsableCommand {
             }
         }
     }
-
-    /// "out.png", 2 → "out-2.png".
-    func numberedPath(_ path: String, _ number: Int) -> String {
-        let url = URL(fileURLWithPath: path)
-        let ext = url.pathExtension.isEmpty ? "png" : url.pathExtension
-        return url.deletingPathExtension().path + "-\(number)." + ext
-    }
 }
 
 /// `zoo data translation`

@@ -1,0 +1,44 @@
+import Foundation
+import RNNEngine
+import TestSupport
+import XCTest
+
+/// `zoo data/train/eval captioning` and `zoo caption`, run as a user would.
+final class CaptioningCommandTests: TemporaryDirectoryTestCase {
+    func testDataDryRunCaptionEvaluateAndAttentionMap() throws {
+        let data = directory + "/data"
+        let written = try zoo(["data", "captioning", "--out", data, "--images", "60"])
+        XCTAssertEqual(written.status, 0, written.stderr)
+        XCTAssertEqual(written.stdout.split(separator: "\n").count, 3)
+        let again = try zoo(["data", "captioning", "--out", data, "--images", "60"])
+        XCTAssertNotEqual(again.status, 0)
+        XCTAssertTrue(again.stderr.contains("already exists"), again.stderr)
+
+        let run = directory + "/run"
+        let train = try zoo(["train", "captioning", "--data", data, "--dry-run", "--out", run])
+        XCTAssertEqual(train.status, 0, train.stderr)
+        XCTAssertTrue(train.stdout.contains("test (beam 3): BLEU-4"), train.stdout)
+        let checkpoint = run + "/best.safetensors"
+
+        let map = directory + "/map.png"
+        let images = [data + "/images/test/0.png", data + "/images/test/1.png"]
+        let caption = try zoo(["caption", "--checkpoint", checkpoint, "--beam", "2", "--attention-map", map] + images)
+        XCTAssertEqual(caption.status, 0, caption.stderr)
+        XCTAssertEqual(caption.stdout.split(separator: "\n").count, 2, caption.stdout)
+        XCTAssertTrue(caption.stdout.hasPrefix(images[0] + "\t"), caption.stdout)
+        for k in 1...2 { XCTAssertGreaterThan(try RGBImage(pngFile: directory + "/map-\(k).png").width, 100) }
+
+        let evaluate = try zoo(["eval", "captioning", "--checkpoint", checkpoint, "--data", data, "--beam", "1", "--limit", "4", "--json"])
+        XCTAssertEqual(evaluate.status, 0, evaluate.stderr)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(evaluate.stdout.utf8)) as? [String: Any])
+        for key in ["bleu1", "bleu2", "bleu3", "bleu4", "cider", "images"] { XCTAssertNotNil(object[key], key) }
+        XCTAssertEqual(object["images"] as? Int, 4)
+
+        // A damaged image is named, never a crash.
+        let broken = directory + "/broken.png"
+        try Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0]).write(to: URL(fileURLWithPath: broken))
+        let bad = try zoo(["caption", "--checkpoint", checkpoint, broken])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("broken.png"), bad.stderr)
+    }
+}
