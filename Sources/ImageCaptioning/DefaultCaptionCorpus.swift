@@ -74,6 +74,12 @@ public enum DefaultCaptionCorpus {
         /// Cell of the 3 × 3 layout: column and row, 0…2.
         var column: Int, row: Int
 
+        /// "a red circle", "an orange square".
+        func withArticle(_ withSize: Bool) -> String {
+            let phrase = describe(withSize)
+            return ("aeiou".contains(phrase.first!) ? "an " : "a ") + phrase
+        }
+
         func describe(_ withSize: Bool) -> String {
             (withSize ? (large ? "large " : "small ") : "") + "\(DefaultCaptionCorpus.colors[color].name) \(shape.rawValue)"
         }
@@ -116,12 +122,12 @@ public enum DefaultCaptionCorpus {
             if items.count == 1 {
                 let item = items[0], position = Self.positions[item.row][item.column]
                 var options = [
-                    "a \(item.describe(true)) \(position)",
-                    "there is a \(item.describe(true)) \(position)",
-                    "\(position) there is a \(item.describe(true))",
-                    "a \(item.describe(false)) \(position)",
+                    "\(item.withArticle(true)) \(position)",
+                    "there is \(item.withArticle(true)) \(position)",
+                    "\(position) there is \(item.withArticle(true))",
+                    "\(item.withArticle(false)) \(position)",
                     "one \(item.describe(true)) \(position) of the picture",
-                    "a \(item.describe(true)) is \(position)",
+                    "\(item.withArticle(true)) is \(position)",
                     "a \(item.large ? "big" : "little") \(item.describe(false)) \(position)",
                 ]
                 options.shuffle(using: &rng)
@@ -132,12 +138,12 @@ public enum DefaultCaptionCorpus {
             let (before, after) = horizontal ? ("to the left of", "to the right of") : ("above", "below")
             let together = horizontal ? "next to" : "on top of"
             var options = [
-                "a \(a.describe(false)) \(before) a \(b.describe(false))",
-                "a \(b.describe(false)) \(after) a \(a.describe(false))",
-                "there is a \(a.describe(false)) \(before) a \(b.describe(false))",
-                "a \(a.describe(false)) and a \(b.describe(false)) \(horizontal ? "side by side" : "one above the other")",
-                "two shapes: a \(a.describe(false)) \(before) a \(b.describe(false))",
-                "a \(a.describe(false)) \(together) a \(b.describe(false))",
+                "\(a.withArticle(false)) \(before) \(b.withArticle(false))",
+                "\(b.withArticle(false)) \(after) \(a.withArticle(false))",
+                "there is \(a.withArticle(false)) \(before) \(b.withArticle(false))",
+                "\(a.withArticle(false)) and \(b.withArticle(false)) \(horizontal ? "side by side" : "one above the other")",
+                "two shapes: \(a.withArticle(false)) \(before) \(b.withArticle(false))",
+                "\(a.withArticle(false)) \(together) \(b.withArticle(false))",
             ]
             options.shuffle(using: &rng)
             return Array(options.prefix(5))

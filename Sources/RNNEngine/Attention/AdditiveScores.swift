@@ -23,12 +23,7 @@ func additiveScores(keys: Variable, queries: Variable, energy v: Variable, bias:
                 for a in 0..<A { target[a] = key[a] + query[a] }
             }
             zoo_tanh(h, h, S * A)
-            for s in 0..<S {
-                let target = h + s * A
-                var dot: Float = 0
-                for a in 0..<A { dot += target[a] * w[a] }
-                scores.data[row * S + s] = dot + c
-            }
+            for s in 0..<S { scores.data[row * S + s] = dot(h + s * A, w, count: A) + c }
         }
     }
     let result = Variable(scores, requiresGrad: tape.needsGradient(keys, queries, v, bias))
@@ -70,4 +65,18 @@ func additiveScores(keys: Variable, queries: Variable, energy v: Variable, bias:
         }
     }
     return result
+}
+
+/// Σ x[i] · y[i] in eight lanes (a scalar loop would add in order and not vectorise).
+@inline(__always)
+private func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: Int) -> Float {
+    var lanes = SIMD8<Float>(repeating: 0)
+    var i = 0
+    while i + 8 <= count {
+        lanes += UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) * UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self)
+        i += 8
+    }
+    var total = lanes.sum()
+    while i < count { total += x[i] * y[i]; i += 1 }
+    return total
 }
