@@ -4,6 +4,8 @@
 //
 //     swift run --package-path Examples/Library TinyLanguageModel
 //     swift run --package-path Examples/Library TinyTranslation
+//     swift run --package-path Examples/Library TinySpeechRecognition
+//     swift run --package-path Examples/Library TinyCaptioning
 import Foundation
 import PackageDescription
 
@@ -21,5 +23,11 @@ let package = Package(
         .executableTarget(
             name: "TinyTranslation",
             dependencies: [.product(name: "Translation", package: zoo.lastPathComponent)]),
+        .executableTarget(
+            name: "TinySpeechRecognition",
+            dependencies: [.product(name: "SpeechRecognition", package: zoo.lastPathComponent)]),
+        .executableTarget(
+            name: "TinyCaptioning",
+            dependencies: [.product(name: "ImageCaptioning", package: zoo.lastPathComponent)]),
     ]
 )

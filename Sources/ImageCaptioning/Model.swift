@@ -49,16 +49,7 @@ public struct CaptionConfig: Codable, Equatable, Sendable {
     }
 }
 
-public enum CaptionError: Error, CustomStringConvertible {
-    case invalidConfig(String)
-    case invalidOptions(String)
-    public var description: String {
-        switch self {
-        case .invalidConfig(let m): return "invalid model configuration: \(m)"
-        case .invalidOptions(let m): return m
-        }
-    }
-}
+public typealias CaptionError = SettingsError
 
 /// Show, Attend and Tell (Xu et al. 2015), trained from scratch: a convolutional encoder gives a
 /// grid of feature vectors; an LSTM decoder attends over the grid at every step (additive

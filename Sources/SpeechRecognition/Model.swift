@@ -95,14 +95,7 @@ public enum FeatureNormalization: String, Codable, Sendable, CaseIterable {
     case utterance, global
 }
 
-public enum SpeechError: Error, CustomStringConvertible {
-    case invalidConfig(String)
-    public var description: String {
-        switch self {
-        case .invalidConfig(let m): return "invalid model configuration: \(m)"
-        }
-    }
-}
+public typealias SpeechError = SettingsError
 
 /// Stacked log-mel frames → a bidirectional multi-layer LSTM/GRU → a linear layer over the
 /// alphabet and CTC's blank. Names are PyTorch's (`rnn.weight_ih_l0_reverse`, ...,

@@ -50,16 +50,7 @@ public struct TranslationConfig: Codable, Equatable, Sendable {
     }
 }
 
-public enum TranslationError: Error, CustomStringConvertible {
-    case invalidConfig(String)
-    case invalidOptions(String)
-    public var description: String {
-        switch self {
-        case .invalidConfig(let m): return "invalid model configuration: \(m)"
-        case .invalidOptions(let m): return m
-        }
-    }
-}
+public typealias TranslationError = SettingsError
 
 /// Luong et al. (2015)'s attentional encoder-decoder, as OpenNMT-py builds it:
 ///

@@ -31,6 +31,13 @@ final class TutorialCommandsTests: TemporaryDirectoryTestCase {
         case "train" where ["speech", "asr"].contains(arguments.dropFirst().first ?? ""):
             result += ["--dry-run"] + (arguments.contains("--out") ? [] : ["--out", "runs/speech"])
             if !arguments.contains("--overwrite") && !arguments.contains("--resume") { result.append("--overwrite") }
+        case "data" where ["captioning", "caption"].contains(arguments.dropFirst().first ?? ""):
+            result += ["--images", "40"]
+        case "train" where ["captioning", "caption"].contains(arguments.dropFirst().first ?? ""):
+            result += ["--dry-run"] + (arguments.contains("--out") ? [] : ["--out", "runs/captioning"])
+            if !arguments.contains("--overwrite") && !arguments.contains("--resume") { result.append("--overwrite") }
+        case "eval" where ["captioning", "caption"].contains(arguments.dropFirst().first ?? ""):
+            result += ["--beam", "1", "--limit", "4"]
         case "train" where ["translation", "mt"].contains(arguments.dropFirst().first ?? ""):
             // A dry run: 3 steps of a tiny model, 50 validation and test sentences.
             result += ["--dry-run"] + (arguments.contains("--out") ? [] : ["--out", "runs/translation"])
