@@ -12,7 +12,9 @@ global gradient norm at 5 and one Adam update; an inference step is the forward 
 `ctc-loss` is the CTC loss (log-softmax included) forward and backward alone. `seq2seq-attn`
 is the translation model of torch_translation.py: a training step, and greedy decoding of 22
 tokens for a batch of 64. `asr-ctc` is the speech model: a training step with CTC, and
-inference (the forward pass and the best path). Each workload is
+inference (the forward pass and the best path). `caption` is the captioning model of
+torch_captioning.py: a training step with the attention penalty, and greedy captions of 16
+tokens for a batch of 32 images. Each workload is
 warmed up three times, then timed for --seconds.
 """
 import argparse
@@ -32,6 +34,7 @@ LANGUAGE_MODELS = [
 ]
 CTC = dict(batch=16, frames=200, symbols=29, label_length=40)
 ASR = dict(batch=16, frames=200, features=240, hidden=256, layers=3, bidirectional=True, symbols=29)
+CAPTION = dict(batch=32, image_size=64, caption_length=16, vocab=500, embed=128, hidden=256, attention=256)
 SEQ2SEQ = dict(batch=64, source_length=20, target_length=22, vocab=8000, embed=128, hidden=256, attention="general")
 
 
@@ -168,9 +171,41 @@ def asr_ctc(seconds):
         emit(bench=f"asr-ctc-{kind}", frames_per_s=round(frames / dt, 1), ms_per_step=round(dt * 1000, 3), **w)
 
 
+def caption(seconds):
+    """zoo's captioner: 32 images of 64 x 64, captions of 15 words and the end token (16 steps),
+    a vocabulary of 500, no dropout, attention penalty 1."""
+    from torch_captioning import START, Captioner
+
+    torch.manual_seed(0)
+    w = CAPTION
+    B, S, T, V = w["batch"], w["image_size"], w["caption_length"], w["vocab"]
+    model = Captioner(V, E=w["embed"], H=w["hidden"], A=w["attention"], dropout=0.0)
+    adam = torch.optim.Adam(model.parameters(), lr=1e-3)
+    images = torch.rand(B, 3, S, S) * 2 - 1
+    captions = torch.randint(1, V, (B, T - 1)).tolist()
+
+    def train():
+        adam.zero_grad()
+        model.loss(images, captions, penalty=1.0).backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        adam.step()
+
+    def decode():
+        with torch.no_grad():
+            feats, proj, h, c = model.start(images)
+            y = torch.full((B,), START, dtype=torch.long)
+            for _ in range(T):
+                h, c, _ = model.step(y, h, c, feats, proj)
+                y = model.output(h).argmax(1)
+
+    for kind, step in (("train", train), ("decode", decode)):
+        dt = seconds_per_step(step, seconds)
+        emit(bench=f"caption-{kind}", images_per_s=round(B / dt, 1), ms_per_step=round(dt * 1000, 3), **w)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    names = [w["name"] for w in LANGUAGE_MODELS] + ["ctc-loss", "seq2seq-attn", "asr-ctc"]
+    names = [w["name"] for w in LANGUAGE_MODELS] + ["ctc-loss", "seq2seq-attn", "asr-ctc", "caption"]
     parser.add_argument("--only", choices=names, help="one workload (default: all)")
     parser.add_argument("--seconds", type=float, default=3.0, help="timed seconds per workload (default 3)")
     parser.add_argument("--threads", type=int, default=2, help="PyTorch threads (default 2, as zoo)")
@@ -185,6 +220,8 @@ def main():
         seq2seq_attention(args.seconds)
     if args.only in (None, "asr-ctc"):
         asr_ctc(args.seconds)
+    if args.only in (None, "caption"):
+        caption(args.seconds)
 
 
 if __name__ == "__main__":
