@@ -24,6 +24,11 @@ public struct ZooCommand: ParsableCommand {
               zoo train translation
               zoo translate "Yesterday the children saw our dog."
 
+            And (10 to 16 minutes each): a speech recogniser and an image captioner on
+            data zoo makes itself:
+              zoo train speech        then  zoo transcribe runs/speech-data/audio/test/0.wav
+              zoo train captioning    then  zoo caption runs/captioning-data/images/test/0.png
+
             zoo info shows what the engine runs on; zoo --help lists every command, and
             docs/reference.md in the repository documents each option and file format.
             """)
