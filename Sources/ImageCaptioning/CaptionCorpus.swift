@@ -160,17 +160,13 @@ public struct ImageSet: Sendable {
 
     /// Decodes every image (two threads), naming the manifest line of any that cannot be read.
     public init(_ entries: [CaptionedImage], preprocessor: ImagePreprocessor) throws {
-        let results = Slots<Result<[UInt8], Error>>(count: entries.count)
-        DispatchQueue.concurrentPerform(iterations: 2) { worker in
-            for index in stride(from: worker, to: entries.count, by: 2) {
-                do {
-                    results[index] = .success(preprocessor.resize(try RGBImage(pngFile: entries[index].imagePath)))
-                } catch {
-                    results[index] = .failure(CaptionCorpusError.badImage(origin: entries[index].origin, reason: "\(error)"))
-                }
+        images = try concurrentMap(count: entries.count) { index in
+            do {
+                return preprocessor.resize(try RGBImage(pngFile: entries[index].imagePath))
+            } catch {
+                throw CaptionCorpusError.badImage(origin: entries[index].origin, reason: "\(error)")
             }
         }
-        images = try (0..<entries.count).map { try results[$0]!.get() }
         self.entries = entries
     }
 }

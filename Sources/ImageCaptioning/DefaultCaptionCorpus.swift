@@ -1,6 +1,5 @@
 import Foundation
 import RNNEngine
-import Synchronization
 
 /// The built-in captioning data: scenes the project draws itself — one or two shapes (circle,
 /// square, triangle, diamond) of six colours and two sizes on one of four backgrounds, placed
@@ -34,19 +33,10 @@ public enum DefaultCaptionCorpus {
             try createDirectory((directory as NSString).appendingPathComponent("images/" + split))
             let scenes = (0..<count).map { _ in Scene.random(&rng) }
             let layouts = (0..<count).map { _ in rng.int(below: FileLayout.allCases.count) }
-            let failures = Mutex<[Int: Error]>([:])
-            DispatchQueue.concurrentPerform(iterations: 2) { worker in
-                for n in stride(from: worker, to: count, by: 2) {
-                    do {
-                        try scenes[n].writePNG(to: (directory as NSString).appendingPathComponent("images/\(split)/\(n).png"),
-                                               layout: FileLayout.allCases[layouts[n]])
-                    } catch {
-                        failures.withLock { $0[n] = error }
-                        return
-                    }
-                }
+            _ = try concurrentMap(count: count) { n in
+                try scenes[n].writePNG(to: (directory as NSString).appendingPathComponent("images/\(split)/\(n).png"),
+                                       layout: FileLayout.allCases[layouts[n]])
             }
-            if let (_, error) = failures.withLock({ $0.min { $0.key < $1.key } }) { throw error }
             var lines: [String] = []
             for (n, scene) in scenes.enumerated() {
                 for caption in scene.captions(&rng) { lines.append("images/\(split)/\(n).png\t\(caption)") }

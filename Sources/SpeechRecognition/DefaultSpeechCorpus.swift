@@ -70,23 +70,14 @@ public enum DefaultSpeechCorpus {
                                      name: "audio/\(split)/\(n).")
             }
             // espeak-ng runs as a process per utterance: two at a time keep both cores busy.
-            let failures = Mutex<[Int: Error]>([:])
             let done = Mutex(0)
-            DispatchQueue.concurrentPerform(iterations: 2) { worker in
+            _ = try concurrentMap(count: count) { n in
                 let scratch = NSTemporaryDirectory() + "zoo-espeak-\(UUID().uuidString).wav"
                 defer { try? FileManager.default.removeItem(atPath: scratch) }
-                for n in stride(from: worker, to: count, by: 2) {
-                    do {
-                        try synthesize(plans[n], espeak: espeak, scratch: scratch, directory: directory)
-                    } catch {
-                        failures.withLock { $0[n] = error }
-                        return
-                    }
-                    let finished = done.withLock { value -> Int in value += 1; return value }
-                    if finished % 250 == 0 { progress("\(split): \(finished)/\(count) utterances") }
-                }
+                try synthesize(plans[n], espeak: espeak, scratch: scratch, directory: directory)
+                let finished = done.withLock { value -> Int in value += 1; return value }
+                if finished % 250 == 0 { progress("\(split): \(finished)/\(count) utterances") }
             }
-            if let (_, error) = failures.withLock({ $0.min { $0.key < $1.key } }) { throw error }
             let lines = plans.map { "\($0.name)\($0.format.fileExtension)\t\($0.text)" }
             let manifest = (directory as NSString).appendingPathComponent(split + ".tsv")
             try writeAtomically(Data((lines.joined(separator: "\n") + "\n").utf8), to: manifest)

@@ -25,26 +25,22 @@ public struct SpeechData: @unchecked Sendable {
     public static func load(_ utterances: [Utterance], alphabet: Alphabet, extractor: LogMelExtractor = LogMelExtractor(),
                             progress: @Sendable (String) -> Void = { _ in }) throws -> Split {
         // Utterances are independent: two threads read and featurise them, in order.
-        let results = Slots<Result<Tensor, Error>>(count: utterances.count)
         let done = Mutex(0)
-        DispatchQueue.concurrentPerform(iterations: 2) { worker in
-            for index in stride(from: worker, to: utterances.count, by: 2) {
-                let utterance = utterances[index]
-                let result: Result<Tensor, Error>
-                do {
-                    let clip = try AudioFile.read(path: utterance.audioPath)
-                    result = .success(extractor.features(clip))
-                } catch {
-                    result = .failure(SpeechCorpusError.badAudio(origin: utterance.origin, reason: "\(error)"))
-                }
-                results[index] = result
-                let finished = done.withLock { value -> Int in value += 1; return value }
-                if finished % 500 == 0 { progress("features: \(finished)/\(utterances.count) utterances") }
+        let features = try concurrentMap(count: utterances.count) { index -> Tensor in
+            let utterance = utterances[index]
+            let result: Tensor
+            do {
+                result = extractor.features(try AudioFile.read(path: utterance.audioPath))
+            } catch {
+                throw SpeechCorpusError.badAudio(origin: utterance.origin, reason: "\(error)")
             }
+            let finished = done.withLock { value -> Int in value += 1; return value }
+            if finished % 500 == 0 { progress("features: \(finished)/\(utterances.count) utterances") }
+            return result
         }
         var split = Split(features: [], labels: [], transcripts: [], utterances: utterances)
         for (index, utterance) in utterances.enumerated() {
-            split.features.append(try results[index]!.get())
+            split.features.append(features[index])
             let text = alphabet.normalize(utterance.transcript).text
             split.labels.append(alphabet.ids(text))
             split.transcripts.append(text)
