@@ -24,31 +24,19 @@ public enum CaptionBenchmark {
         // T decoder steps: the start token and T − 1 words in, T tokens out (the last the end token).
         let captions = (0..<B).map { _ in (0..<(T - 1)).map { _ in Int32(1 + rng.int(below: V - 1)) } }
 
-        var failure: Error?
         let trainStep = {
-            do {
-                network.parameters.zeroGradients()
-                let tape = Tape()
-                let (loss, _) = try network.loss(images: Variable(images), captions: captions, tape: tape, rng: &rng)
-                tape.backward(from: loss)
-                clipGradientNorm(network.parameters, maxNorm: 5)
-                optimizer.step()
-            } catch { failure = error }
+            network.parameters.zeroGradients()
+            let tape = Tape()
+            let (loss, _) = try network.loss(images: Variable(images), captions: captions, tape: tape, rng: &rng)
+            tape.backward(from: loss)
+            clipGradientNorm(network.parameters, maxNorm: 5)
+            optimizer.step()
         }
-        let decodeStep = {
-            do { _ = try network.greedyCaptions(images, steps: T) } catch { failure = error }
-        }
-        var lines: [String] = []
-        for (kind, step) in [("train", trainStep), ("decode", decodeStep)] {
-            let dt = BenchmarkWorkloads.timed(seconds: seconds, step)
-            if let failure { throw failure }
-            lines.append(jsonLine([
-                ("bench", .string("\(name)-\(kind)")), ("images_per_s", .fixed(Double(B) / dt, decimals: 1)),
-                ("ms_per_step", .fixed(dt * 1000, decimals: 3)), ("batch", .int(B)), ("image_size", .int(S)),
-                ("caption_length", .int(T)), ("vocab", .int(V)), ("embed", .int(embedding)), ("hidden", .int(hidden)),
-                ("attention", .int(attentionSize)),
-            ]))
-        }
-        return lines
+        let decodeStep = { _ = try network.greedyCaptions(images, steps: T) }
+        return try BenchmarkWorkloads.timedTaskSteps(
+            name: name, seconds: seconds, steps: [("train", trainStep), ("decode", decodeStep)], unit: "images_per_s",
+            itemsPerStep: Double(B),
+            fields: [("batch", .int(B)), ("image_size", .int(S)), ("caption_length", .int(T)), ("vocab", .int(V)),
+                     ("embed", .int(embedding)), ("hidden", .int(hidden)), ("attention", .int(attentionSize))])
     }
 }

@@ -27,36 +27,23 @@ public enum SpeechBenchmark {
         rng.fillNormal(input.value)
         let targets = (0..<B).map { _ in (0..<labels).map { _ in Int32(1 + rng.int(below: symbols - 1)) } }
 
-        var failure: Error?
         let trainStep = {
-            do {
-                network.parameters.zeroGradients()
-                let tape = Tape()
-                let logits = try network.logits(input, lengths: lengths, tape: tape, rng: &rng)
-                let loss = try ctcLoss(logits, targets: targets, inputLengths: lengths, zeroInfinity: true, tape: tape)
-                tape.backward(from: loss)
-                clipGradientNorm(network.parameters, maxNorm: 5)
-                optimizer.step()
-            } catch { failure = error }
+            network.parameters.zeroGradients()
+            let tape = Tape()
+            let logits = try network.logits(input, lengths: lengths, tape: tape, rng: &rng)
+            let loss = try ctcLoss(logits, targets: targets, inputLengths: lengths, zeroInfinity: true, tape: tape)
+            tape.backward(from: loss)
+            clipGradientNorm(network.parameters, maxNorm: 5)
+            optimizer.step()
         }
         let inferStep = {
-            do {
-                _ = SpeechNetwork.greedyPaths(try network.logits(input, lengths: lengths, tape: Tape.inference(), rng: &rng).value,
-                                              lengths: lengths)
-            } catch { failure = error }
+            _ = SpeechNetwork.greedyPaths(try network.logits(input, lengths: lengths, tape: Tape.inference(), rng: &rng).value,
+                                          lengths: lengths)
         }
-        let frameCount = lengths.reduce(0, +)
-        var lines: [String] = []
-        for (kind, step) in [("train", trainStep), ("infer", inferStep)] {
-            let dt = BenchmarkWorkloads.timed(seconds: seconds, step)
-            if let failure { throw failure }
-            lines.append(jsonLine([
-                ("bench", .string("\(name)-\(kind)")), ("frames_per_s", .fixed(Double(frameCount) / dt, decimals: 1)),
-                ("ms_per_step", .fixed(dt * 1000, decimals: 3)), ("batch", .int(B)), ("frames", .int(T)),
-                ("features", .int(features)), ("hidden", .int(hidden)), ("layers", .int(layers)),
-                ("bidirectional", .bool(true)), ("symbols", .int(symbols)),
-            ]))
-        }
-        return lines
+        return try BenchmarkWorkloads.timedTaskSteps(
+            name: name, seconds: seconds, steps: [("train", trainStep), ("infer", inferStep)], unit: "frames_per_s",
+            itemsPerStep: Double(lengths.reduce(0, +)),
+            fields: [("batch", .int(B)), ("frames", .int(T)), ("features", .int(features)), ("hidden", .int(hidden)),
+                     ("layers", .int(layers)), ("bidirectional", .bool(true)), ("symbols", .int(symbols))])
     }
 }

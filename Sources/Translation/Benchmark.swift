@@ -24,31 +24,19 @@ public enum TranslationBenchmark {
         // T decoder steps: the start token and T − 1 target tokens in, T tokens out (the last one the end token).
         let targets = (0..<B).map { _ in (0..<(T - 1)).map { _ in Int32(1 + rng.int(below: V - 1)) } }
 
-        var failure: Error?
         let trainStep = {
-            do {
-                network.parameters.zeroGradients()
-                let tape = Tape()
-                let (loss, _) = try network.loss(sources: sources, targets: targets, tape: tape, rng: &rng)
-                tape.backward(from: loss)
-                clipGradientNorm(network.parameters, maxNorm: 5)
-                optimizer.step()
-            } catch { failure = error }
+            network.parameters.zeroGradients()
+            let tape = Tape()
+            let (loss, _) = try network.loss(sources: sources, targets: targets, tape: tape, rng: &rng)
+            tape.backward(from: loss)
+            clipGradientNorm(network.parameters, maxNorm: 5)
+            optimizer.step()
         }
-        let decodeStep = {
-            do { _ = try network.greedyDecode(sources, steps: T) } catch { failure = error }
-        }
-        var lines: [String] = []
-        for (kind, step) in [("train", trainStep), ("decode", decodeStep)] {
-            let dt = BenchmarkWorkloads.timed(seconds: seconds, step)
-            if let failure { throw failure }
-            lines.append(jsonLine([
-                ("bench", .string("\(name)-\(kind)")), ("tokens_per_s", .fixed(Double(B * T) / dt, decimals: 1)),
-                ("ms_per_step", .fixed(dt * 1000, decimals: 3)), ("batch", .int(B)), ("source_length", .int(S)),
-                ("target_length", .int(T)), ("vocab", .int(V)), ("embed", .int(embedding)), ("hidden", .int(hidden)),
-                ("attention", .string("general")),
-            ]))
-        }
-        return lines
+        let decodeStep = { _ = try network.greedyDecode(sources, steps: T) }
+        return try BenchmarkWorkloads.timedTaskSteps(
+            name: name, seconds: seconds, steps: [("train", trainStep), ("decode", decodeStep)], unit: "tokens_per_s",
+            itemsPerStep: Double(B * T),
+            fields: [("batch", .int(B)), ("source_length", .int(S)), ("target_length", .int(T)), ("vocab", .int(V)),
+                     ("embed", .int(embedding)), ("hidden", .int(hidden)), ("attention", .string("general"))])
     }
 }

@@ -33,6 +33,25 @@ public enum BenchmarkWorkloads {
         return elapsed / Double(n)
     }
 
+    /// A task model's workloads: each (kind, step) timed as `timed` does, one JSON line each:
+    /// `bench` "<name>-<kind>", `<unit>` = itemsPerStep / seconds per step, `ms_per_step`, then
+    /// `fields` (the sizes). The first error a step throws is rethrown.
+    public static func timedTaskSteps(name: String, seconds: Double, steps: [(kind: String, step: () throws -> Void)],
+                                      unit: String, itemsPerStep: Double, fields: [(String, JSONValue)]) throws -> [String] {
+        var lines: [String] = []
+        for (kind, step) in steps {
+            var failure: Error?
+            let dt = timed(seconds: seconds) {
+                guard failure == nil else { return }
+                do { try step() } catch { failure = error }
+            }
+            if let failure { throw failure }
+            lines.append(jsonLine([("bench", .string("\(name)-\(kind)")), (unit, .fixed(itemsPerStep / dt, decimals: 1)),
+                                   ("ms_per_step", .fixed(dt * 1000, decimals: 3))] + fields))
+        }
+        return lines
+    }
+
     /// Multiply-adds ×2 of one forward pass over one token.
     static func forwardFlopsPerToken(_ w: LanguageModelWorkload) -> Double {
         let G = Double(w.cell.gateCount * w.hiddenSize)
