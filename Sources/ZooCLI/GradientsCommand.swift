@@ -9,16 +9,23 @@ struct GradientsCommand: ParsableCommand {
         commandName: "gradients",
         abstract: "Measure how much of the last step's loss reaches each earlier hidden state.",
         discussion: """
-            Trains a small character model (embedding, one recurrent cell, linear) on the language-model \
-            data and prints ‖∂L_T/∂h_t‖ for t = 1…T, at initialisation and after training: the loss at \
-            the last step of a sequence, differentiated with respect to every earlier hidden state. \
+            Trains a small character model (embedding, one recurrent cell, linear) on windows of the \
+            language-model data and prints ‖∂L_T/∂h_t‖ for t = 1…T, at initialisation and after \
+            training: the loss at the last step of a window, differentiated with respect to every \
+            earlier hidden state. With --task recall (the default) the model must name the window's \
+            first character at its last step, which only a memory kept across all T steps can do; \
+            with --task next it predicts the next character at every step, as a language model. \
             For --cell rnn it adds the exploding case: a ReLU RNN whose recurrent weights start \
             scaled up, trained with plain SGD with and without gradient clipping.
             """)
 
     @Option(help: "Recurrent cell: rnn (tanh), lstm or gru. (default: rnn)") var cell: String = "rnn"
+    @Option(help: "What the model learns: next (the next character at every step) or recall (the window's first character, at the last step). (default: recall)")
+    var task: String = "recall"
+    @Option(parsing: .unconditional, help: "Added to the LSTM's forget-gate bias at initialisation (PyTorch adds 0, Keras 1; 3 opens the gate to ~0.95 so memory can last T steps).")
+    var forgetBias: Float = 3
     @Option(parsing: .unconditional, help: "Sequence length T.") var length: Int = 100
-    @Option(parsing: .unconditional, help: "Training steps before the second measurement.") var steps: Int = 100
+    @Option(parsing: .unconditional, help: "Training steps before the second measurement.") var steps: Int = 1000
     @Option(help: "Text to train on: a file or a train/valid/test directory. (default: the built-in corpus)") var data: String?
     @Option(help: "The plot to write, a PNG with a logarithmic y axis. (default: gradients-<cell>.png)") var out: String?
     @Option(parsing: .unconditional, help: "Random seed.") var seed: UInt64 = 1
@@ -27,6 +34,7 @@ struct GradientsCommand: ParsableCommand {
 
     func validate() throws {
         guard let kind = CellKind(name: cell), kind != .rnnRelu else { throw ValidationError("--cell must be rnn, lstm or gru, not '\(cell)'") }
+        guard GradientFlowTask(rawValue: task) != nil else { throw ValidationError("--task must be next or recall, not '\(task)'") }
         if length < 2 { throw ValidationError("--length must be at least 2") }
         if steps < 0 { throw ValidationError("--steps must not be negative") }
     }
@@ -37,6 +45,8 @@ struct GradientsCommand: ParsableCommand {
         let text = try data.map { try CorpusText.load(path: $0) } ?? DefaultCorpus.load()
         let corpus = try Corpus(text: text, tokenization: .char)
         var settings = GradientFlowSettings()
+        settings.task = GradientFlowTask(rawValue: task) ?? .next
+        settings.forgetBias = forgetBias
         settings.length = length
         settings.trainingSteps = steps
         settings.seed = seed
@@ -47,6 +57,7 @@ struct GradientsCommand: ParsableCommand {
         if kind == .rnnTanh {
             var explode = settings
             explode.recurrentScale = 3
+            explode.task = .next
             explode.sgd = true
             explode.learningRate = 0.05
             explode.clip = 1
@@ -58,7 +69,7 @@ struct GradientsCommand: ParsableCommand {
         }
 
         let path = out ?? "gradients-\(cell).png"
-        var chart = LineChart(series: [], title: "Gradient of the last step's loss w.r.t. each h_t: \(kind.rawValue)",
+        var chart = LineChart(series: [], title: "dL/dh_t of the last step's loss: \(kind.rawValue), \(task) task",
                               xLabel: "timestep t (the loss is at t = \(length))", yLabel: "|dL/dh_t|")
         chart.logarithmicY = true
         let curve = { (values: [Double]) in values.enumerated().map { (Double($0.offset + 1), $0.element) } }
@@ -67,7 +78,7 @@ struct GradientsCommand: ParsableCommand {
             chart.series.append(.init(points: curve(flow.trained), color: LineChart.palette[1], name: "\(kind.rawValue), after \(steps) steps"))
         }
         if let exploding {
-            chart.series.append(.init(points: curve(exploding.initial), color: LineChart.palette[3], name: "ReLU RNN, W_hh x 3"))
+            chart.series.append(.init(points: curve(exploding.initial), color: LineChart.palette[3], name: "ReLU RNN, W_hh x 3, next task"))
         }
         try chart.render().writePNG(to: path)
 
@@ -77,7 +88,8 @@ struct GradientsCommand: ParsableCommand {
         }
         if json {
             var fields: [(String, JSONValue)] = [
-                ("cell", .string(kind.rawValue)), ("length", .int(length)), ("training_steps", .int(steps)),
+                ("cell", .string(kind.rawValue)), ("task", .string(task)), ("length", .int(length)), ("training_steps", .int(steps)),
+                ("forget_bias", kind == .lstm ? .double(Double(forgetBias)) : .null),
                 ("initial", .numbers(flow.initial)), ("trained", .numbers(flow.trained)),
                 ("first_to_last_initial", ratio(flow.initial).map { .double($0) } ?? .null),
                 ("first_to_last_trained", ratio(flow.trained).map { .double($0) } ?? .null),
@@ -98,8 +110,13 @@ struct GradientsCommand: ParsableCommand {
             }
             describe(flow.initial, "at initialisation")
             describe(flow.trained, "after \(steps) steps")
+            if !flow.trainingLosses.isEmpty {
+                let recent = flow.trainingLosses.suffix(100)
+                print(String(format: "  training loss: %.3f at the first step, %.3f over the last %d", flow.trainingLosses[0],
+                             recent.reduce(0, +) / Double(recent.count), recent.count))
+            }
             if let exploding, let r = ratio(exploding.initial) {
-                print(String(format: "ReLU RNN with W_hh x 3: |dL/dh_1| / |dL/dh_%d| = %.3g at initialisation", length, r))
+                print(String(format: "ReLU RNN with W_hh x 3, next-character task: |dL/dh_1| / |dL/dh_%d| = %.3g at initialisation", length, r))
                 let show = { (losses: [Double]) in losses.suffix(3).map { String(format: "%.3g", $0) }.joined(separator: ", ") }
                 print("  SGD with clipping at 1, last losses: \(show(exploding.clipped))")
                 print("  SGD without clipping, last losses: \(show(exploding.unclipped))" + (exploding.unclipped.last?.isFinite == false ? " (diverged)" : ""))
