@@ -12,17 +12,25 @@ import Synchronization
 /// (`sched_yield`), and after a few milliseconds it sleeps until woken. OpenBLAS runs
 /// single-threaded inside each member (`Engine.setThreads`), so its own pool never spins
 /// against the team for the same cores.
+///
+/// A fork's `size` shares are claimed, not assigned: the caller and every worker that arrives
+/// take shares until none is left, and the join waits only for the shares someone took. A
+/// worker whose core another process holds (the scheduler may not run it for milliseconds)
+/// therefore never holds up a fork it has not started: the caller runs that share too.
 final class ThreadTeam: @unchecked Sendable {
     let size: Int
     private let generation = Atomic<Int>(0)
-    private let pending = Atomic<Int>(0)
+    /// Shares handed out in the current fork (≥ `size`: none left). Starts with none left.
+    private let claimed = Atomic<Int>(Int.max / 2)
+    /// Shares finished in the current fork.
+    private let finished = Atomic<Int>(0)
     /// Held by the thread whose fork is under way. A `run` that finds it taken (called from
-    /// inside a member's body, or from another thread meanwhile) runs every member's share
-    /// itself, one after another: same result, no corruption of the fork in progress.
+    /// inside a share's body, or from another thread meanwhile) runs every share itself, one
+    /// after another: same result, no corruption of the fork in progress.
     private let busy = Atomic<Bool>(false)
     private var task: ((Int) -> Void)?
     private var workers: [WorkerSlot] = []
-    /// The caller, asleep until the last worker finishes (see `run`).
+    /// The caller, asleep until the last share finishes (see `run`).
     private let caller = WorkerSlot()
 
     /// Polls of pure spinning (a few microseconds), then polls that yield the core, before a
@@ -37,48 +45,63 @@ final class ThreadTeam: @unchecked Sendable {
 
     init(size: Int) {
         self.size = max(1, size)
-        for index in 1..<self.size {
+        for _ in 1..<self.size {
             let slot = WorkerSlot()
             workers.append(slot)
             // Workers keep the team alive: a team lives as long as the process.
-            let thread = Thread { self.workerLoop(index: index, slot: slot) }
+            let thread = Thread { self.workerLoop(slot: slot) }
             thread.stackSize = 1 << 20
             thread.start()
         }
     }
 
-    /// Runs `body(member)` on every member (0 is the caller) and returns when all have finished.
+    /// Runs `body(share)` for every share 0..<size, each exactly once and on one thread (the
+    /// shares of a fork may run concurrently), and returns when all have finished.
     func run(_ body: (Int) -> Void) {
         if size == 1 { body(0); return }
         guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
-            for member in 0..<size { body(member) }
+            for share in 0..<size { body(share) }
             return
         }
         defer { busy.store(false, ordering: .releasing) }
         withoutActuallyEscaping(body) { escapable in
             task = escapable
-            pending.store(size - 1, ordering: .relaxed)
+            finished.store(0, ordering: .relaxed)
+            // Opens the fork and publishes the task: a claim that sees the reset sees the task.
+            claimed.store(0, ordering: .releasing)
             generation.add(1, ordering: .sequentiallyConsistent)
             for slot in workers where slot.sleeping.exchange(false, ordering: .sequentiallyConsistent) {
                 slot.wake.signal()
             }
-            escapable(0)
-            wait(slot: caller) { pending.load(ordering: .acquiring) == 0 }
+            runShares()
+            wait(slot: caller) { finished.load(ordering: .acquiring) == size }
             task = nil
         }
     }
 
-    private func workerLoop(index: Int, slot: WorkerSlot) {
-        var seen = 0   // the generation at creation: a worker that starts late must not skip the first fork
+    /// Takes shares of the open fork until none is left. A claim succeeds only while a fork is
+    /// open, and `task` stays set until every claimed share has finished, so reading it after
+    /// a successful claim is safe. The one finishing the last share wakes a sleeping caller.
+    private func runShares() {
         while true {
-            wait(slot: slot) { generation.load(ordering: .acquiring) != seen }
-            seen += 1   // the caller waits for every member, so generations come one at a time
-            task?(index)
-            // The last one to finish wakes the caller if it went to sleep.
-            if pending.subtract(1, ordering: .acquiringAndReleasing).newValue == 0,
+            let share = claimed.add(1, ordering: .acquiringAndReleasing).oldValue
+            guard share < size else { return }
+            // Called in place, not bound to a name: the closure must not outlive the share, or
+            // `withoutActuallyEscaping` in `run` finds it escaped.
+            task?(share)
+            if finished.add(1, ordering: .acquiringAndReleasing).newValue == size,
                caller.sleeping.exchange(false, ordering: .sequentiallyConsistent) {
                 caller.wake.signal()
             }
+        }
+    }
+
+    private func workerLoop(slot: WorkerSlot) {
+        var seen = 0
+        while true {
+            wait(slot: slot) { generation.load(ordering: .acquiring) != seen }
+            seen = generation.load(ordering: .acquiring)   // forks it slept through are over
+            runShares()
         }
     }
 
@@ -102,4 +125,3 @@ final class ThreadTeam: @unchecked Sendable {
         }
     }
 }
-
