@@ -17,6 +17,12 @@ import Synchronization
 /// take shares until none is left, and the join waits only for the shares someone took. A
 /// worker whose core another process holds (the scheduler may not run it for milliseconds)
 /// therefore never holds up a fork it has not started: the caller runs that share too.
+///
+/// A worker descheduled in the middle of a share does hold up the join, for as long as the
+/// other process keeps its core (milliseconds, where a timestep takes tens of microseconds).
+/// When a join waits that long, the workers still inside a share sit out the forks of the
+/// next `benchNanoseconds` (the caller and the others run their shares), then rejoin: on a
+/// machine where every member has a core no join waits that long and nothing changes.
 final class ThreadTeam: @unchecked Sendable {
     let size: Int
     private let generation = Atomic<Int>(0)
@@ -37,10 +43,20 @@ final class ThreadTeam: @unchecked Sendable {
     /// waiter sleeps. A yield returns at once when no other thread wants the core.
     private static let spinPolls = 2_000
     private static let yieldPolls = 2_000
+    /// A join that waits longer than this plus twice the caller's own shares means a member
+    /// lost its core mid-share (a late wake-up alone, in a virtual machine, measured up to ~1 ms
+    /// more than the caller's shares; another process's time slice is several).
+    private static let stallNanoseconds: UInt64 = 1_000_000
+    /// How long such a member sits out.
+    private static let benchNanoseconds: UInt64 = 50_000_000
 
     private final class WorkerSlot: @unchecked Sendable {
         let sleeping = Atomic<Bool>(false)
         let wake = DispatchSemaphore(value: 0)
+        /// Inside a share.
+        let working = Atomic<Bool>(false)
+        /// Takes no share before this time (`DispatchTime` nanoseconds).
+        let benchedUntil = Atomic<UInt64>(0)
     }
 
     init(size: Int) {
@@ -73,8 +89,9 @@ final class ThreadTeam: @unchecked Sendable {
             for slot in workers where slot.sleeping.exchange(false, ordering: .sequentiallyConsistent) {
                 slot.wake.signal()
             }
-            runShares()
-            wait(slot: caller) { finished.load(ordering: .acquiring) == size }
+            let start = DispatchTime.now().uptimeNanoseconds
+            runShares(slot: nil)
+            joinShares(sharesFrom: start)
             task = nil
         }
     }
@@ -82,13 +99,15 @@ final class ThreadTeam: @unchecked Sendable {
     /// Takes shares of the open fork until none is left. A claim succeeds only while a fork is
     /// open, and `task` stays set until every claimed share has finished, so reading it after
     /// a successful claim is safe. The one finishing the last share wakes a sleeping caller.
-    private func runShares() {
+    private func runShares(slot: WorkerSlot?) {
         while true {
+            slot?.working.store(true, ordering: .relaxed)
             let share = claimed.add(1, ordering: .acquiringAndReleasing).oldValue
-            guard share < size else { return }
+            guard share < size else { slot?.working.store(false, ordering: .relaxed); return }
             // Called in place, not bound to a name: the closure must not outlive the share, or
             // `withoutActuallyEscaping` in `run` finds it escaped.
             task?(share)
+            slot?.working.store(false, ordering: .relaxed)
             if finished.add(1, ordering: .acquiringAndReleasing).newValue == size,
                caller.sleeping.exchange(false, ordering: .sequentiallyConsistent) {
                 caller.wake.signal()
@@ -101,7 +120,38 @@ final class ThreadTeam: @unchecked Sendable {
         while true {
             wait(slot: slot) { generation.load(ordering: .acquiring) != seen }
             seen = generation.load(ordering: .acquiring)   // forks it slept through are over
-            runShares()
+            let benched = slot.benchedUntil.load(ordering: .relaxed)
+            if benched != 0 {   // sits out: asleep, and not marked so, the caller does not wake it
+                let now = DispatchTime.now().uptimeNanoseconds
+                if now < benched { usleep(UInt32((benched - now) / 1000)) }
+                slot.benchedUntil.store(0, ordering: .relaxed)
+                continue
+            }
+            runShares(slot: slot)
+        }
+    }
+
+    /// The caller's wait for the shares others took (spin, yield, sleep as in `wait`). While it
+    /// yields it watches the clock, and after a stall — a wait longer than twice the caller's own shares, plus
+    /// `stallNanoseconds` — benches the workers still inside a share.
+    private func joinShares(sharesFrom sharesStart: UInt64) {
+        var polls = 0, start: UInt64 = 0, allowed: UInt64 = 0, benched = false
+        while finished.load(ordering: .acquiring) != size {
+            polls += 1
+            if polls < Self.spinPolls { BLAS.spinPause(); continue }
+            if benched || polls >= Self.spinPolls + Self.yieldPolls {   // on to sleeping, as any waiter
+                wait(slot: caller) { finished.load(ordering: .acquiring) == size }
+                return
+            }
+            let now = DispatchTime.now().uptimeNanoseconds
+            if start == 0 { start = now; allowed = Self.stallNanoseconds + 2 * (now - sharesStart) }
+            if now - start > allowed {
+                for slot in workers where slot.working.load(ordering: .relaxed) {
+                    slot.benchedUntil.store(now + Self.benchNanoseconds, ordering: .relaxed)
+                }
+                benched = true
+            }
+            sched_yield()
         }
     }
 
