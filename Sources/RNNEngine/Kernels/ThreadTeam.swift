@@ -21,8 +21,8 @@ import Synchronization
 /// A worker descheduled in the middle of a share does hold up the join, for as long as the
 /// other process keeps its core (milliseconds, where a timestep takes tens of microseconds).
 /// When a join waits that long, the workers still inside a share sit out the forks of the
-/// next `benchNanoseconds` (the caller and the others run their shares), then rejoin: on a
-/// machine where every member has a core no join waits that long and nothing changes.
+/// next 50 ms (longer if it happens again soon; the caller and the others run their shares),
+/// then rejoin: on a machine where every member has a core such waits are rare.
 final class ThreadTeam: @unchecked Sendable {
     let size: Int
     private let generation = Atomic<Int>(0)
@@ -47,8 +47,10 @@ final class ThreadTeam: @unchecked Sendable {
     /// lost its core mid-share (a late wake-up alone, in a virtual machine, measured up to ~1 ms
     /// more than the caller's shares; another process's time slice is several).
     private static let stallNanoseconds: UInt64 = 1_000_000
-    /// How long such a member sits out.
+    /// How long such a member sits out: 50 ms, doubled (up to 0.8 s) each time it stalls again
+    /// within a second of rejoining, as it does while another process keeps its core busy.
     private static let benchNanoseconds: UInt64 = 50_000_000
+    private static let longestBenchNanoseconds: UInt64 = 800_000_000
 
     private final class WorkerSlot: @unchecked Sendable {
         let sleeping = Atomic<Bool>(false)
@@ -57,6 +59,8 @@ final class ThreadTeam: @unchecked Sendable {
         let working = Atomic<Bool>(false)
         /// Takes no share before this time (`DispatchTime` nanoseconds).
         let benchedUntil = Atomic<UInt64>(0)
+        /// The length of its last bench and when it ended (kept by the caller).
+        var benchLength: UInt64 = 0, benchEnded: UInt64 = 0
     }
 
     init(size: Int) {
@@ -147,7 +151,10 @@ final class ThreadTeam: @unchecked Sendable {
             if start == 0 { start = now; allowed = Self.stallNanoseconds + 2 * (now - sharesStart) }
             if now - start > allowed {
                 for slot in workers where slot.working.load(ordering: .relaxed) {
-                    slot.benchedUntil.store(now + Self.benchNanoseconds, ordering: .relaxed)
+                    let again = slot.benchEnded != 0 && now < slot.benchEnded + 1_000_000_000
+                    slot.benchLength = again ? min(2 * slot.benchLength, Self.longestBenchNanoseconds) : Self.benchNanoseconds
+                    slot.benchEnded = now + slot.benchLength
+                    slot.benchedUntil.store(slot.benchEnded, ordering: .relaxed)
                 }
                 benched = true
             }
