@@ -25,12 +25,9 @@ public enum CaptionBenchmark {
         let captions = (0..<B).map { _ in (0..<(T - 1)).map { _ in Int32(1 + rng.int(below: V - 1)) } }
 
         let trainStep = {
-            network.parameters.zeroGradients()
-            let tape = Tape()
-            let (loss, _) = try network.loss(images: Variable(images), captions: captions, tape: tape, rng: &rng)
-            tape.backward(from: loss)
-            clipGradientNorm(network.parameters, maxNorm: 5)
-            optimizer.step()
+            _ = try optimizationStep(network.parameters, optimizer, clip: 5) { tape in
+                try network.loss(images: Variable(images), captions: captions, tape: tape, rng: &rng).loss
+            }
         }
         let decodeStep = { _ = try network.greedyCaptions(images, steps: T) }
         return try BenchmarkWorkloads.timedTaskSteps(

@@ -68,10 +68,7 @@ public func measureGradientFlow(_ cell: CellKind, ids: [Int32], vocabularySize: 
     store.pack()
     let w = recurrent.weights.hiddenWeight.value
     for k in 0..<w.count { w.data[k] *= settings.recurrentScale }
-    if cell == .lstm {   // gate blocks i, f, g, o: the forget gate is the second
-        let bias = recurrent.weights.inputBias.value
-        for k in settings.hiddenSize..<(2 * settings.hiddenSize) { bias.data[k] += settings.forgetBias }
-    }
+    if cell == .lstm { recurrent.weights.addForgetGateBias(settings.forgetBias) }
 
     /// B windows of T + 1 tokens at random places; the targets of every step (next) or of the
     /// last step only (recall: the window's first character).
@@ -118,17 +115,14 @@ public func measureGradientFlow(_ cell: CellKind, ids: [Int32], vocabularySize: 
     var losses: [Double] = []
     for _ in 0..<settings.trainingSteps {
         let (inputs, targets) = batch(&rng)
-        store.zeroGradients()
-        let tape = Tape()
-        let (_, logits) = try unroll(inputs, tape: tape)
-        let loss = settings.task == .next
-            ? softmaxCrossEntropy(concatenate(logits, axis: 0, tape: tape), targets: targets.flatMap { $0 }, tape: tape)
-            : softmaxCrossEntropy(logits[T - 1], targets: targets[T - 1], tape: tape)
-        losses.append(Double(loss.value[0]))
-        guard loss.value[0].isFinite else { break }   // diverged: the curve shows where
-        tape.backward(from: loss)
-        if let clip = settings.clip { clipGradientNorm(store, maxNorm: clip) }
-        optimizer.step()
+        let loss = try optimizationStep(store, optimizer, clip: settings.clip) { tape in
+            let (_, logits) = try unroll(inputs, tape: tape)
+            return settings.task == .next
+                ? softmaxCrossEntropy(concatenate(logits, axis: 0, tape: tape), targets: targets.flatMap { $0 }, tape: tape)
+                : softmaxCrossEntropy(logits[T - 1], targets: targets[T - 1], tape: tape)
+        }
+        losses.append(loss)
+        guard loss.isFinite else { break }   // diverged: the curve shows where
     }
     let trained = losses.last?.isFinite == false ? [] : try measure()
     return GradientFlow(cell: cell, length: T, initial: initial, trained: trained, trainingLosses: losses)

@@ -28,13 +28,10 @@ public enum SpeechBenchmark {
         let targets = (0..<B).map { _ in (0..<labels).map { _ in Int32(1 + rng.int(below: symbols - 1)) } }
 
         let trainStep = {
-            network.parameters.zeroGradients()
-            let tape = Tape()
-            let logits = try network.logits(input, lengths: lengths, tape: tape, rng: &rng)
-            let loss = try ctcLoss(logits, targets: targets, inputLengths: lengths, zeroInfinity: true, tape: tape)
-            tape.backward(from: loss)
-            clipGradientNorm(network.parameters, maxNorm: 5)
-            optimizer.step()
+            _ = try optimizationStep(network.parameters, optimizer, clip: 5) { tape in
+                let logits = try network.logits(input, lengths: lengths, tape: tape, rng: &rng)
+                return try ctcLoss(logits, targets: targets, inputLengths: lengths, zeroInfinity: true, tape: tape)
+            }
         }
         let inferStep = {
             _ = SpeechNetwork.greedyPaths(try network.logits(input, lengths: lengths, tape: Tape.inference(), rng: &rng).value,

@@ -25,12 +25,9 @@ public enum TranslationBenchmark {
         let targets = (0..<B).map { _ in (0..<(T - 1)).map { _ in Int32(1 + rng.int(below: V - 1)) } }
 
         let trainStep = {
-            network.parameters.zeroGradients()
-            let tape = Tape()
-            let (loss, _) = try network.loss(sources: sources, targets: targets, tape: tape, rng: &rng)
-            tape.backward(from: loss)
-            clipGradientNorm(network.parameters, maxNorm: 5)
-            optimizer.step()
+            _ = try optimizationStep(network.parameters, optimizer, clip: 5) { tape in
+                try network.loss(sources: sources, targets: targets, tape: tape, rng: &rng).loss
+            }
         }
         let decodeStep = { _ = try network.greedyDecode(sources, steps: T) }
         return try BenchmarkWorkloads.timedTaskSteps(

@@ -85,12 +85,7 @@ public enum BenchmarkWorkloads {
             return decoder(h, tape: tape)
         }
         let trainStep = {
-            let tape = Tape()
-            store.zeroGradients()
-            let loss = softmaxCrossEntropy(forward(tape), targets: targets, tape: tape)
-            tape.backward(from: loss)
-            clipGradientNorm(store, maxNorm: 5)
-            optimizer.step()
+            _ = optimizationStep(store, optimizer, clip: 5) { tape in softmaxCrossEntropy(forward(tape), targets: targets, tape: tape) }
         }
         let inferStep = { _ = forward(Tape.inference()) }
         let flops = forwardFlopsPerToken(w)

@@ -40,3 +40,21 @@ func intMetadata(_ metadata: [String: String], _ key: String, path: String) thro
     }
     return value
 }
+
+/// One plain optimisation step: zero the gradients, build `loss` on a fresh tape, backpropagate,
+/// clip the global gradient norm (when `clip` is given) and update. A loss that is not finite
+/// leaves the parameters as they were. Returns the loss. (The Trainer runs its own step: it adds
+/// warm-up and turns divergence into an error.)
+@discardableResult
+public func optimizationStep(_ store: ParameterStore, _ optimizer: Optimizer, clip: Float?,
+                             loss: (Tape) throws -> Variable) rethrows -> Double {
+    store.zeroGradients()
+    let tape = Tape()
+    let value = try loss(tape)
+    let result = Double(value.value[0])
+    guard result.isFinite else { return result }
+    tape.backward(from: value)
+    if let clip { clipGradientNorm(store, maxNorm: clip) }
+    optimizer.step()
+    return result
+}

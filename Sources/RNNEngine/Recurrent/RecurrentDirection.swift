@@ -24,6 +24,15 @@ public struct DirectionWeights {
         inputBias = declare("bias_ih", [G])
         hiddenBias = declare("bias_hh", [G])
     }
+
+    /// Adds `value` to an LSTM's forget-gate bias (the second of the gate blocks i, f, g, o),
+    /// as Keras's `unit_forget_bias` does with 1: a forget gate starting near 1 keeps the cell
+    /// state, and its gradient, across many steps. PyTorch adds nothing.
+    public func addForgetGateBias(_ value: Float) {
+        let H = inputBias.value.count / 4
+        precondition(hiddenWeight.value.shape[0] == 4 * H, "a forget gate is an LSTM's")
+        for k in H..<(2 * H) { inputBias.value.data[k] += value }
+    }
 }
 
 /// What the forward pass of one direction keeps for its backward pass.
