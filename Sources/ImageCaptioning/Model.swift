@@ -125,9 +125,11 @@ public final class CaptionNetwork {
     public func encode(_ images: Variable, tape: Tape) throws -> EncodedImages {
         var x = images
         for (block, convolution) in convolutions.enumerated() {
-            x = convolution(x, tape: tape)
-            if let norm = norms[block] { x = norm(x, tape: tape) }
-            x = relu(x, tape: tape)
+            if let norm = norms[block] {
+                x = relu(norm(convolution(x, tape: tape), tape: tape), tape: tape)
+            } else {
+                x = convolution(x, activation: .relu, tape: tape)
+            }
             if block < convolutions.count - 1 { x = maxPool2d(x, kernelSize: 2, tape: tape) }
         }
         let B = x.shape[0], D = x.shape[1], L = x.shape[2] * x.shape[3]

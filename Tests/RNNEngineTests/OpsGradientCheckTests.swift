@@ -135,6 +135,57 @@ final class OpsGradientCheckTests: XCTestCase {
         }
     }
 
+    /// conv2d with ReLU fused gives exactly relu(conv2d): outputs and every gradient, on images
+    /// wide enough to be multiplied straight into the output and on small ones multiplied in
+    /// groups, on one thread and two.
+    func testFusedReLUConvolutionEqualsConvolutionThenReLU() {
+        for (size, channels) in [(48, 3), (6, 4)] {
+            let conv = Conv2d(inputChannels: channels, outputChannels: 5, kernelSize: 3, padding: 1, name: "c", store: ParameterStore(), rng: &rng)
+            let x = variable([3, channels, size, size])
+            let weights = randomTensor([3, 5, size, size], &rng)
+            forEachThreadCount {
+                var results: [[Tensor]] = []
+                for fusedReLU in [true, false] {
+                    for v in [x, conv.weight, conv.bias!] { v.clearGradient() }
+                    let tape = Tape()
+                    let y = fusedReLU ? conv(x, activation: .relu, tape: tape) : relu(conv(x, tape: tape), tape: tape)
+                    backward(from: [y], weights: [weights], tape: tape)
+                    results.append([y.value, x.grad!, conv.weight.grad!, conv.bias!.grad!])
+                }
+                for (fused, separate) in zip(results[0], results[1]) {
+                    XCTAssertEqual(fused.shape, separate.shape)
+                    for k in 0..<fused.count { XCTAssertEqual(fused[k], separate[k], accuracy: 1e-4 * max(1, abs(separate[k]))) }
+                }
+            }
+        }
+    }
+
+    /// 2×2 max pooling on planes wide enough for the vector path, with many ties: each output
+    /// is the window's maximum and its gradient goes to the first largest element in reading
+    /// order, as PyTorch does.
+    func testMaxPoolingPicksTheFirstLargest() {
+        let (N, C, H, W) = (2, 3, 7, 21), Ho = 3, Wo = 10
+        let x = Variable(Tensor(shape: [N, C, H, W], values: (0..<(N * C * H * W)).map { _ in Float(rng.int(below: 4)) }), requiresGrad: true)
+        let weights = randomTensor([N, C, Ho, Wo], &rng)
+        forEachThreadCount {
+            x.clearGradient()
+            let tape = Tape()
+            let y = maxPool2d(x, kernelSize: 2, tape: tape)
+            XCTAssertEqual(y.shape, [N, C, Ho, Wo])
+            backward(from: [y], weights: [weights], tape: tape)
+            var expectedGradient = [Float](repeating: 0, count: x.value.count)
+            for plane in 0..<(N * C) { for oy in 0..<Ho { for ox in 0..<Wo {
+                let window = [(0, 0), (0, 1), (1, 0), (1, 1)].map { (plane * H + 2 * oy + $0.0) * W + 2 * ox + $0.1 }
+                let largest = window.map { x.value[$0] }.max()!
+                let first = window.first { x.value[$0] == largest }!
+                let o = (plane * Ho + oy) * Wo + ox
+                XCTAssertEqual(y.value[o], largest)
+                expectedGradient[first] += weights[o]
+            } } }
+            for k in 0..<expectedGradient.count { XCTAssertEqual(x.grad![k], expectedGradient[k]) }
+        }
+    }
+
     func testConvolutionPoolingAndBatchNorm() {
         let store = ParameterStore()
         let conv = Conv2d(inputChannels: 2, outputChannels: 3, kernelSize: 3, stride: 2, padding: 1, name: "conv", store: store, rng: &rng)
@@ -164,6 +215,19 @@ final class OpsGradientCheckTests: XCTestCase {
                 } } }
                 XCTAssertEqual(y[((n * 2 + o) * Ho + oy) * Wo + ox], expected, accuracy: 1e-5)
             } } } }
+        }
+        // ReLU fused into the convolution, against finite differences. A step may carry a
+        // pre-activation across 0, where the derivative jumps: the loss weighs only outputs
+        // whose pre-activation is further from 0 than any step of 1e-3 can move it.
+        let fused = Conv2d(inputChannels: 2, outputChannels: 3, kernelSize: 3, padding: 1, name: "fused", store: ParameterStore(), rng: &rng)
+        let preActivations = fused(x, tape: Tape.inference()).value
+        let lossWeights = randomTensor(preActivations.shape, &rng)
+        for k in 0..<lossWeights.count where abs(preActivations[k]) < 0.1 { lossWeights[k] = 0 }
+        forEachThreadCount {
+            for v in [x, fused.weight, fused.bias!] { v.clearGradient() }
+            checkGradients(of: [x, fused.weight, fused.bias!], step: 1e-3) { tape in
+                weightedSum(fused(x, activation: .relu, tape: tape), lossWeights, tape: tape)
+            }
         }
         // Pooling windows whose inputs are well apart, so a small step never changes the max.
         let spread = Variable(Tensor(shape: [1, 2, 5, 4], values: (0..<40).map { Float(($0 * 17) % 40) * 0.1 }.shuffledDeterministically()),

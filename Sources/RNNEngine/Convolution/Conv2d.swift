@@ -23,9 +23,17 @@ public final class Conv2d {
         self.bias = bias ? store.declare(name + ".bias", shape: [outputChannels]) { rng.fillUniform($0, -bound, bound) } : nil
     }
 
-    public func callAsFunction(_ x: Variable, tape: Tape) -> Variable {
-        conv2d(x, weight: weight, bias: bias, stride: geometry.stride, padding: geometry.padding, tape: tape)
+    /// The convolution, then `activation` (ReLU fused: PyTorch's Conv2d followed by ReLU).
+    public func callAsFunction(_ x: Variable, activation: ConvolutionActivation = .identity, tape: Tape) -> Variable {
+        conv2d(x, weight: weight, bias: bias, stride: geometry.stride, padding: geometry.padding, activation: activation, tape: tape)
     }
+}
+
+/// What a convolution applies to its outputs in the same pass. Fusing ReLU saves a full read and
+/// write of the activations each way, and the separate gradient buffer of the pre-activations:
+/// the backward pass masks the output gradient while it lays it out for the weight product.
+public enum ConvolutionActivation: Sendable, Equatable {
+    case identity, relu
 }
 
 /// Kernel, stride and padding of a square window, and the output size they give.
@@ -40,8 +48,9 @@ public struct ConvolutionGeometry: Sendable, Equatable {
     public func outputLength(_ n: Int) -> Int { (n + 2 * padding - kernel) / stride + 1 }
 }
 
-/// out (N, O, Ho, Wo) = conv(x (N, C, H, W), weight (O, C, k, k)) + bias.
-public func conv2d(_ x: Variable, weight: Variable, bias: Variable?, stride: Int = 1, padding: Int = 0, tape: Tape) -> Variable {
+/// out (N, O, Ho, Wo) = activation(conv(x (N, C, H, W), weight (O, C, k, k)) + bias).
+public func conv2d(_ x: Variable, weight: Variable, bias: Variable?, stride: Int = 1, padding: Int = 0,
+                   activation: ConvolutionActivation = .identity, tape: Tape) -> Variable {
     precondition(x.shape.count == 4 && weight.shape.count == 4 && x.shape[1] == weight.shape[1] && weight.shape[2] == weight.shape[3],
                  "conv2d needs x (N, C, H, W) and weight (O, C, k, k), got \(x.shape) and \(weight.shape)")
     let N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
@@ -52,23 +61,28 @@ public func conv2d(_ x: Variable, weight: Variable, bias: Variable?, stride: Int
     let K = C * k * k, P = Ho * Wo
     let out = Tensor(uninitialized: [N, O, Ho, Wo])
     let patches = Patches(channels: C, height: H, width: W, geometry: geometry, outputHeight: Ho, outputWidth: Wo)
+    let relu = activation == .relu
     // Each member takes a run of images and multiplies them in groups: the patches of g images
-    // side by side, (K, g·P), make one GEMM with g times the columns of a per-image product.
-    let group = max(1, min(N, (2 << 20) / max(1, K * P)))
+    // side by side, (K, g·P), make one GEMM with g times the columns of a per-image product. An
+    // image wide enough on its own (g = 1) is multiplied straight into the output, whose (O, P)
+    // layout is that product's: no copy, which matters for the shallow, wide layers.
+    let wideGroup = max(1, min(N, (2 << 20) / max(1, K * P)))
+    let group = P >= 2048 ? 1 : wideGroup
     let team = Engine.team
     team.run { member in
         let images = memberRange(member, of: team.size, count: N, align: 1)
         guard !images.isEmpty else { return }
-        let columns = Tensor(uninitialized: [K, group * P]), products = Tensor(uninitialized: [O, group * P])
+        let columns = Tensor(uninitialized: [K, group * P])
+        let products = group > 1 ? Tensor(uninitialized: [O, group * P]) : nil
         for first in Swift.stride(from: images.lowerBound, to: images.upperBound, by: group) {
             let g = min(group, images.upperBound - first), ld = g * P
             for q in 0..<g { patches.gather(x.value.data + (first + q) * C * H * W, into: columns.data + q * P, ld: ld) }
-            BLAS.sgemm(m: O, n: ld, k: K, a: weight.value.data, lda: K, b: columns.data, ldb: ld, beta: 0, c: products.data, ldc: ld)
+            let target = products?.data ?? out.data + first * O * P
+            BLAS.sgemm(m: O, n: ld, k: K, a: weight.value.data, lda: K, b: columns.data, ldb: ld, beta: 0, c: target, ldc: ld)
             for q in 0..<g {
                 for o in 0..<O {
-                    let y = out.data + ((first + q) * O + o) * P, source = products.data + o * ld + q * P
-                    let b = bias?.value.data[o] ?? 0
-                    for p in 0..<P { y[p] = source[p] + b }
+                    finishOutputs(out.data + ((first + q) * O + o) * P, from: target + o * ld + q * P, count: P,
+                                  bias: bias?.value.data[o] ?? 0, relu: relu)
                 }
             }
         }
@@ -77,18 +91,31 @@ public func conv2d(_ x: Variable, weight: Variable, bias: Variable?, stride: Int
     if result.requiresGrad {
         tape.record {
             guard let dOut = result.grad?.data else { return }
-            // Each member sums its images' weight gradients apart; the partial sums are added after.
+            // Each member sums its images' weight and bias gradients apart; the partial sums are added after.
             let partials = (0..<team.size).map { _ in weight.requiresGrad ? Tensor(zeros: [O, K]) : Tensor(zeros: [0]) }
+            let biasPartials = (0..<team.size).map { _ in bias?.requiresGrad == true ? Tensor(zeros: [O]) : Tensor(zeros: [0]) }
             let dx = x.requiresGrad ? x.gradient().data : nil   // created here, not by racing members
+            // The weight gradient sums over images: always in wide groups (a per-image product
+            // of a shallow layer is a thin (O, K) GEMM over one image).
+            let group = wideGroup
             team.run { member in
                 let images = memberRange(member, of: team.size, count: N, align: 1)
                 guard !images.isEmpty else { return }
                 let columns = Tensor(uninitialized: [K, group * P]), gradients = Tensor(uninitialized: [O, group * P])
                 for first in Swift.stride(from: images.lowerBound, to: images.upperBound, by: group) {
                     let g = min(group, images.upperBound - first), ld = g * P
-                    // dY of the group as (O, g·P), the layout of the forward product.
+                    // dY of the group as (O, g·P), the layout of the forward product; with ReLU,
+                    // zero where the output was (PyTorch's relu backward).
                     for q in 0..<g {
-                        for o in 0..<O { (gradients.data + o * ld + q * P).update(from: dOut + ((first + q) * O + o) * P, count: P) }
+                        for o in 0..<O {
+                            let plane = ((first + q) * O + o) * P
+                            gatherOutputGradient(gradients.data + o * ld + q * P, from: dOut + plane,
+                                                 outputs: relu ? out.data + plane : nil, count: P)
+                        }
+                    }
+                    if biasPartials[member].count > 0 {
+                        let db = biasPartials[member].data
+                        for o in 0..<O { db[o] += sumOfRow(gradients.data + o * ld, count: ld) }
                     }
                     if weight.requiresGrad {
                         for q in 0..<g { patches.gather(x.value.data + (first + q) * C * H * W, into: columns.data + q * P, ld: ld) }
@@ -107,19 +134,54 @@ public func conv2d(_ x: Variable, weight: Variable, bias: Variable?, stride: Int
                 for partial in partials { dW.add(partial) }
             }
             if let bias, bias.requiresGrad {
-                let db = bias.gradient().data
-                for n in 0..<N {
-                    for o in 0..<O {
-                        let row = dOut + (n * O + o) * P
-                        var s: Float = 0
-                        for p in 0..<P { s += row[p] }
-                        db[o] += s
-                    }
-                }
+                let db = bias.gradient()
+                for partial in biasPartials { db.add(partial) }
             }
         }
     }
     return result
+}
+
+/// y = source + bias, or max(source + bias, 0) with ReLU (source may be y itself).
+@inline(__always)
+private func finishOutputs(_ y: UnsafeMutablePointer<Float>, from source: UnsafePointer<Float>, count: Int, bias: Float, relu: Bool) {
+    if relu {
+        for p in 0..<count { y[p] = max(source[p] + bias, 0) }
+    } else {
+        for p in 0..<count { y[p] = source[p] + bias }
+    }
+}
+
+/// target = dOut, or dOut where the ReLU output is positive and 0 elsewhere.
+@inline(__always)
+private func gatherOutputGradient(_ target: UnsafeMutablePointer<Float>, from dOut: UnsafePointer<Float>,
+                                  outputs: UnsafePointer<Float>?, count: Int) {
+    guard let outputs else { target.update(from: dOut, count: count); return }
+    // Eight lanes at a time, without branches: the comparison picks dOut or 0.
+    let gradients = UnsafeRawPointer(dOut), values = UnsafeRawPointer(outputs)
+    var p = 0
+    while p + 8 <= count {
+        let offset = p * MemoryLayout<Float>.stride
+        let d = gradients.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+        let o = values.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(target + p).storeBytes(of: SIMD8<Float>().replacing(with: d, where: o .> 0), as: SIMD8<Float>.self)
+        p += 8
+    }
+    while p < count { target[p] = outputs[p] > 0 ? dOut[p] : 0; p += 1 }
+}
+
+/// Σ row[0..<count], eight lanes at a time.
+private func sumOfRow(_ row: UnsafePointer<Float>, count: Int) -> Float {
+    var lanes = SIMD8<Float>()
+    var p = 0
+    let raw = UnsafeRawPointer(row)
+    while p + 8 <= count {
+        lanes += raw.loadUnaligned(fromByteOffset: p * MemoryLayout<Float>.stride, as: SIMD8<Float>.self)
+        p += 8
+    }
+    var s = lanes.sum()
+    while p < count { s += row[p]; p += 1 }
+    return s
 }
 
 /// The im2col layout of one image: row (c, i, j) of the patch matrix holds, for every output
@@ -138,11 +200,26 @@ struct Patches {
         }
         // Stride 1: each output row reads one contiguous run of an input row.
         visitRuns(ld: ld) { row, rowPixel, span, zerosBefore, zerosAfter in
-            if zerosBefore > 0 { (columns + row).update(repeating: 0, count: zerosBefore) }
-            if let rowPixel, span > 0 { (columns + row + zerosBefore).update(from: image + rowPixel, count: span) }
-            else if span > 0 { (columns + row + zerosBefore).update(repeating: 0, count: span) }
-            if zerosAfter > 0 { (columns + row + zerosBefore + span).update(repeating: 0, count: zerosAfter) }
+            let target = columns + row
+            for q in 0..<zerosBefore { target[q] = 0 }
+            if let rowPixel { copyRun(target + zerosBefore, image + rowPixel, count: span) }
+            else { (target + zerosBefore).update(repeating: 0, count: span) }
+            for q in 0..<zerosAfter { target[zerosBefore + span + q] = 0 }
         }
+    }
+
+    /// The runs of the deep layers' small grids are a few pixels: copied in place, eight lanes
+    /// at a time, rather than through a memmove call each.
+    @inline(__always)
+    private func copyRun(_ target: UnsafeMutablePointer<Float>, _ source: UnsafePointer<Float>, count: Int) {
+        guard count < 64 else { target.update(from: source, count: count); return }
+        let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(target), size = MemoryLayout<Float>.stride
+        var q = 0
+        while q + 8 <= count {
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: q * size, as: SIMD8<Float>.self), toByteOffset: q * size, as: SIMD8<Float>.self)
+            q += 8
+        }
+        while q < count { target[q] = source[q]; q += 1 }
     }
 
     /// image (C, H, W) += columns (C·k·k, Ho·Wo), rows `ld` apart, each entry added back to its pixel.

@@ -13,20 +13,14 @@ public func maxPool2d(_ x: Variable, kernelSize: Int, stride: Int? = nil, paddin
     parallelChunks(N * C, minimumPerChunk: 8) { planes in
         for plane in planes {
             let input = x.value.data + plane * H * W
+            if plain {
+                maxPool2x2Plane(input, width: W, outputHeight: Ho, outputWidth: Wo,
+                                out: out.data + plane * Ho * Wo, chosen: chosen + plane * Ho * Wo)
+                continue
+            }
             for oy in 0..<Ho {
                 for ox in 0..<Wo {
                     let o = (plane * Ho + oy) * Wo + ox
-                    if plain {
-                        // The common 2×2 window, no padding: four loads, first largest wins.
-                        let top = 2 * oy * W + 2 * ox
-                        var bestIndex = top
-                        if input[top + 1] > input[bestIndex] { bestIndex = top + 1 }
-                        if input[top + W] > input[bestIndex] { bestIndex = top + W }
-                        if input[top + W + 1] > input[bestIndex] { bestIndex = top + W + 1 }
-                        out.data[o] = input[bestIndex]
-                        chosen[o] = Int32(bestIndex)
-                        continue
-                    }
                     var best = -Float.infinity, bestIndex = -1
                     forEachWindowPixel(geometry, oy, ox, H, W) { index in
                         if input[index] > best || bestIndex < 0 { best = input[index]; bestIndex = index }
@@ -46,6 +40,47 @@ public func maxPool2d(_ x: Variable, kernelSize: Int, stride: Int? = nil, paddin
                     if chosen[o] >= 0 { dx[plane * H * W + Int(chosen[o])] += dOut[o] }
                 }
             }
+        }
+    }
+}
+
+/// The common 2×2 window with stride 2 and no padding over one plane: the four candidates of
+/// eight outputs at a time from two input rows, compared in order so that the first largest
+/// wins, as in the general loop.
+private func maxPool2x2Plane(_ input: UnsafePointer<Float>, width W: Int, outputHeight Ho: Int, outputWidth Wo: Int,
+                             out: UnsafeMutablePointer<Float>, chosen: UnsafeMutablePointer<Int32>) {
+    let lanes = SIMD8<Int32>(0, 2, 4, 6, 8, 10, 12, 14)
+    let raw = UnsafeRawPointer(input), size = MemoryLayout<Float>.stride
+    for oy in 0..<Ho {
+        let top = 2 * oy * W
+        var ox = 0
+        while ox + 8 <= Wo {
+            let first = top + 2 * ox
+            let upper = raw.loadUnaligned(fromByteOffset: first * size, as: SIMD16<Float>.self)
+            let lower = raw.loadUnaligned(fromByteOffset: (first + W) * size, as: SIMD16<Float>.self)
+            let base = lanes &+ Int32(first)
+            var best = upper.evenHalf, index = base
+            @inline(__always) func consider(_ candidate: SIMD8<Float>, _ offset: Int) {
+                let larger = candidate .> best
+                best.replace(with: candidate, where: larger)
+                index.replace(with: base &+ Int32(offset), where: larger)
+            }
+            consider(upper.oddHalf, 1)
+            consider(lower.evenHalf, W)
+            consider(lower.oddHalf, W + 1)
+            UnsafeMutableRawPointer(out + oy * Wo + ox).storeBytes(of: best, as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(chosen + oy * Wo + ox).storeBytes(of: index, as: SIMD8<Int32>.self)
+            ox += 8
+        }
+        while ox < Wo {
+            let first = top + 2 * ox
+            var bestIndex = first
+            if input[first + 1] > input[bestIndex] { bestIndex = first + 1 }
+            if input[first + W] > input[bestIndex] { bestIndex = first + W }
+            if input[first + W + 1] > input[bestIndex] { bestIndex = first + W + 1 }
+            out[oy * Wo + ox] = input[bestIndex]
+            chosen[oy * Wo + ox] = Int32(bestIndex)
+            ox += 1
         }
     }
 }
