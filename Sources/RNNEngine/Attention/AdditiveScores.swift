@@ -10,14 +10,19 @@ import CKernels
 func additiveScores(keys: Variable, queries: Variable, energy v: Variable, bias: Variable?, tape: Tape) -> Variable {
     let B = keys.shape[0], S = keys.shape[1], A = keys.shape[2], T = queries.shape[1]
     precondition(queries.shape == [B, T, A] && v.value.count == A, "additive scores need keys (B, S, A), queries (B, T, A), v (A)")
-    let hidden = Tensor(uninitialized: [B, T, S, A])
+    let recording = tape.needsGradient(keys, queries, v, bias)
+    // The tanh values are kept for the backward pass; without one, each chunk reuses one row's
+    // worth (S·A, cache-sized) instead of writing B·T·S·A fresh values every decoding step.
+    let hidden = recording ? Tensor(uninitialized: [B, T, S, A]) : nil
     let scores = Tensor(uninitialized: [B, T, S])
     let k = keys.value.data, q = queries.value.data, w = v.value.data
     let c = bias?.value.data[0] ?? 0
     parallelChunks(B * T) { rows in
+        let scratch = hidden == nil ? UnsafeMutablePointer<Float>.allocate(capacity: S * A) : nil
+        defer { scratch?.deallocate() }
         for row in rows {
             let b = row / T
-            let h = hidden.data + row * S * A, query = q + row * A
+            let h = scratch ?? hidden!.data + row * S * A, query = q + row * A
             for s in 0..<S {
                 let key = k + (b * S + s) * A, target = h + s * A
                 for a in 0..<A { target[a] = key[a] + query[a] }
@@ -26,8 +31,8 @@ func additiveScores(keys: Variable, queries: Variable, energy v: Variable, bias:
             for s in 0..<S { scores.data[row * S + s] = dot(h + s * A, w, count: A) + c }
         }
     }
-    let result = Variable(scores, requiresGrad: tape.needsGradient(keys, queries, v, bias))
-    if result.requiresGrad {
+    let result = Variable(scores, requiresGrad: recording)
+    if let hidden {
         tape.record {
             guard let dScores = result.grad?.data else { return }
             let team = Engine.team

@@ -200,26 +200,11 @@ struct Patches {
         }
         // Stride 1: each output row reads one contiguous run of an input row.
         visitRuns(ld: ld) { row, rowPixel, span, zerosBefore, zerosAfter in
-            let target = columns + row
-            for q in 0..<zerosBefore { target[q] = 0 }
-            if let rowPixel { copyRun(target + zerosBefore, image + rowPixel, count: span) }
-            else { (target + zerosBefore).update(repeating: 0, count: span) }
-            for q in 0..<zerosAfter { target[zerosBefore + span + q] = 0 }
+            if zerosBefore > 0 { (columns + row).update(repeating: 0, count: zerosBefore) }
+            if let rowPixel, span > 0 { (columns + row + zerosBefore).update(from: image + rowPixel, count: span) }
+            else if span > 0 { (columns + row + zerosBefore).update(repeating: 0, count: span) }
+            if zerosAfter > 0 { (columns + row + zerosBefore + span).update(repeating: 0, count: zerosAfter) }
         }
-    }
-
-    /// The runs of the deep layers' small grids are a few pixels: copied in place, eight lanes
-    /// at a time, rather than through a memmove call each.
-    @inline(__always)
-    private func copyRun(_ target: UnsafeMutablePointer<Float>, _ source: UnsafePointer<Float>, count: Int) {
-        guard count < 64 else { target.update(from: source, count: count); return }
-        let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(target), size = MemoryLayout<Float>.stride
-        var q = 0
-        while q + 8 <= count {
-            to.storeBytes(of: from.loadUnaligned(fromByteOffset: q * size, as: SIMD8<Float>.self), toByteOffset: q * size, as: SIMD8<Float>.self)
-            q += 8
-        }
-        while q < count { target[q] = source[q]; q += 1 }
     }
 
     /// image (C, H, W) += columns (C·k·k, Ho·Wo), rows `ld` apart, each entry added back to its pixel.
