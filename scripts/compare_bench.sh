@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs `zoo bench` and the project's PyTorch reference (scripts/reference/torch_bench.py)
 # alternately in one shell session and prints, per workload, the median throughput of each side
-# and their ratio (zoo / PyTorch). Build zoo first (swift build -c release); the Python needs
+# (tokens, frames or images per second) and their ratio (zoo / PyTorch). Build zoo first
+# (swift build -c release); the Python needs
 # torch and numpy: python3 -m venv /tmp/torchref && /tmp/torchref/bin/pip install torch numpy
 #
 #   scripts/compare_bench.sh [ROUNDS] [PYTHON] [WORKLOAD]   defaults: 3, /tmp/torchref/bin/python, all
@@ -26,7 +27,7 @@ runs = {}
 for line in open(sys.argv[1]):
     side, text = line.split(" ", 1)
     row = json.loads(text)
-    rate = row.get("tokens_per_s", row.get("frames_per_s"))
+    rate = row.get("tokens_per_s", row.get("frames_per_s", row.get("images_per_s")))
     runs.setdefault(row["bench"], {}).setdefault(side, []).append(rate)
 print(f"{'workload':24} {'zoo':>10} {'PyTorch':>10} {'ratio':>6}")
 for name, sides in runs.items():
