@@ -11,24 +11,24 @@ func additiveScores(keys: Variable, queries: Variable, energy v: Variable, bias:
     let B = keys.shape[0], S = keys.shape[1], A = keys.shape[2], T = queries.shape[1]
     precondition(queries.shape == [B, T, A] && v.value.count == A, "additive scores need keys (B, S, A), queries (B, T, A), v (A)")
     let recording = tape.needsGradient(keys, queries, v, bias)
-    // The tanh values are kept for the backward pass; without one, each chunk reuses one row's
-    // worth (S·A, cache-sized) instead of writing B·T·S·A fresh values every decoding step.
+    // The tanh values are kept for the backward pass; without one (decoding), each (b, t, s)
+    // line is squashed in one A-long buffer on the stack: nothing allocated per step.
     let hidden = recording ? Tensor(uninitialized: [B, T, S, A]) : nil
     let scores = Tensor(uninitialized: [B, T, S])
     let k = keys.value.data, q = queries.value.data, w = v.value.data
     let c = bias?.value.data[0] ?? 0
     parallelChunks(B * T) { rows in
-        let scratch = hidden == nil ? UnsafeMutablePointer<Float>.allocate(capacity: S * A) : nil
-        defer { scratch?.deallocate() }
-        for row in rows {
-            let b = row / T
-            let h = scratch ?? hidden!.data + row * S * A, query = q + row * A
-            for s in 0..<S {
-                let key = k + (b * S + s) * A, target = h + s * A
-                for a in 0..<A { target[a] = key[a] + query[a] }
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: hidden == nil ? A : 0) { line in
+            for row in rows {
+                let b = row / T, query = q + row * A
+                for s in 0..<S {
+                    let key = k + (b * S + s) * A
+                    let target = hidden.map { $0.data + (row * S + s) * A } ?? line.baseAddress!
+                    for a in 0..<A { target[a] = key[a] + query[a] }
+                    zoo_tanh(target, target, A)
+                    scores.data[row * S + s] = laneDot(target, w, count: A) + c
+                }
             }
-            zoo_tanh(h, h, S * A)
-            for s in 0..<S { scores.data[row * S + s] = dot(h + s * A, w, count: A) + c }
         }
     }
     let result = Variable(scores, requiresGrad: recording)
@@ -70,18 +70,4 @@ func additiveScores(keys: Variable, queries: Variable, energy v: Variable, bias:
         }
     }
     return result
-}
-
-/// Σ x[i] · y[i] in eight lanes (a scalar loop would add in order and not vectorise).
-@inline(__always)
-private func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: Int) -> Float {
-    var lanes = SIMD8<Float>(repeating: 0)
-    var i = 0
-    while i + 8 <= count {
-        lanes += UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) * UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self)
-        i += 8
-    }
-    var total = lanes.sum()
-    while i < count { total += x[i] * y[i]; i += 1 }
-    return total
 }

@@ -115,7 +115,7 @@ public func conv2d(_ x: Variable, weight: Variable, bias: Variable?, stride: Int
                     }
                     if biasPartials[member].count > 0 {
                         let db = biasPartials[member].data
-                        for o in 0..<O { db[o] += sumOfRow(gradients.data + o * ld, count: ld) }
+                        for o in 0..<O { db[o] += laneSum(gradients.data + o * ld, count: ld) }
                     }
                     if weight.requiresGrad {
                         for q in 0..<g { patches.gather(x.value.data + (first + q) * C * H * W, into: columns.data + q * P, ld: ld) }
@@ -168,20 +168,6 @@ private func gatherOutputGradient(_ target: UnsafeMutablePointer<Float>, from dO
         p += 8
     }
     while p < count { target[p] = outputs[p] > 0 ? dOut[p] : 0; p += 1 }
-}
-
-/// Σ row[0..<count], eight lanes at a time.
-private func sumOfRow(_ row: UnsafePointer<Float>, count: Int) -> Float {
-    var lanes = SIMD8<Float>()
-    var p = 0
-    let raw = UnsafeRawPointer(row)
-    while p + 8 <= count {
-        lanes += raw.loadUnaligned(fromByteOffset: p * MemoryLayout<Float>.stride, as: SIMD8<Float>.self)
-        p += 8
-    }
-    var s = lanes.sum()
-    while p < count { s += row[p]; p += 1 }
-    return s
 }
 
 /// The im2col layout of one image: row (c, i, j) of the patch matrix holds, for every output
