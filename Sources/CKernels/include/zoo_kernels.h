@@ -32,6 +32,18 @@ void zoo_pack_plain(const float *w, long ldw, long k, long n, float *packed);
 void zoo_packed_gemm(long m, long n, long k, const float *a, long lda, const float *packed,
                      int accumulate, float *c, long ldc);
 
+/* Stride-1 convolution read straight from a zero-padded image (channels × hp × wp, with at
+ * least 8 readable floats past its end): out (o × ho × wo, ho = hp − kernel + 1, wo likewise)
+ * = conv + bias (bias may be NULL), then max(·, 0) when relu is non-zero. Output channels go in
+ * zoo_conv_row_tiles(o) tiles; a call computes tiles tile_begin..<tile_end. The weights
+ * (o × channels·kernel², PyTorch's layout) are first packed by zoo_conv_pack_weights into o·k
+ * floats. Only call zoo_conv_direct when zoo_vector_kernels_avx2(). */
+long zoo_conv_row_tiles(long o);
+void zoo_conv_pack_weights(const float *w, long o, long k, float *packed);
+void zoo_conv_direct(const float *padded, long channels, long hp, long wp, long kernel,
+                     const float *packed, long o, const float *bias, int relu,
+                     float *out, long ho, long wo, long tile_begin, long tile_end);
+
 /* The pointwise cell steps over one batch row and the hidden units j0..<j1 (see
  * Sources/RNNEngine/Recurrent for the formulas). Pointers start at the row: g is its gates,
  * (G·H) floats with the gate blocks H apart; the others are H-long rows. AVX2/FMA is used when

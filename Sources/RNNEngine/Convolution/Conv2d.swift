@@ -1,11 +1,14 @@
+import CKernels
+
 /// A 2-D convolution over NCHW images: PyTorch's `nn.Conv2d` (groups 1, dilation 1), weight
 /// `<name>.weight` (O, C, kh, kw) and `<name>.bias` (O), initialised uniform ±1/√(C·kh·kw) as
 /// its default amounts to. Zero padding on every side.
 ///
-/// im2col + GEMM: each image's patches are laid out as a (C·kh·kw, Ho·Wo) matrix; the patches
-/// of a group of images side by side make one sgemm with the (O, C·kh·kw) weight (a product per
-/// image is too thin for the deep layers' small grids). The images of a batch are spread over
-/// the engine's threads, each with its own patch matrix.
+/// Stride 1 on an AVX2/FMA CPU, the forward pass reads each zero-bordered image in place (the
+/// engine's direct kernel); otherwise, and for the backward pass, im2col + GEMM: each image's
+/// patches are laid out as a (C·kh·kw, Ho·Wo) matrix; the patches of a group of images side by
+/// side make one sgemm with the (O, C·kh·kw) weight (a product per image is too thin for the
+/// deep layers' small grids). The images of a batch are spread over the engine's threads.
 public final class Conv2d {
     public let weight: Parameter
     public let bias: Parameter?
@@ -62,31 +65,16 @@ public func conv2d(_ x: Variable, weight: Variable, bias: Variable?, stride: Int
     let out = Tensor(uninitialized: [N, O, Ho, Wo])
     let patches = Patches(channels: C, height: H, width: W, geometry: geometry, outputHeight: Ho, outputWidth: Wo)
     let relu = activation == .relu
-    // Each member takes a run of images and multiplies them in groups: the patches of g images
-    // side by side, (K, g·P), make one GEMM with g times the columns of a per-image product. An
-    // image wide enough on its own (g = 1) is multiplied straight into the output, whose (O, P)
-    // layout is that product's: no copy, which matters for the shallow, wide layers.
-    let wideGroup = max(1, min(N, (2 << 20) / max(1, K * P)))
-    let group = P >= 2048 ? 1 : wideGroup
     let team = Engine.team
-    team.run { member in
-        let images = memberRange(member, of: team.size, count: N, align: 1)
-        guard !images.isEmpty else { return }
-        let columns = Tensor(uninitialized: [K, group * P])
-        let products = group > 1 ? Tensor(uninitialized: [O, group * P]) : nil
-        for first in Swift.stride(from: images.lowerBound, to: images.upperBound, by: group) {
-            let g = min(group, images.upperBound - first), ld = g * P
-            for q in 0..<g { patches.gather(x.value.data + (first + q) * C * H * W, into: columns.data + q * P, ld: ld) }
-            let target = products?.data ?? out.data + first * O * P
-            BLAS.sgemm(m: O, n: ld, k: K, a: weight.value.data, lda: K, b: columns.data, ldb: ld, beta: 0, c: target, ldc: ld)
-            for q in 0..<g {
-                for o in 0..<O {
-                    finishOutputs(out.data + ((first + q) * O + o) * P, from: target + o * ld + q * P, count: P,
-                                  bias: bias?.value.data[o] ?? 0, relu: relu)
-                }
-            }
-        }
+    if stride == 1 && PackedColumns.kernelEnabled {
+        convolveDirectly(x.value.data, into: out.data, images: N, patches: patches, weight: weight.value, bias: bias?.value, relu: relu)
+    } else {
+        convolveThroughPatches(x.value.data, into: out.data, images: N, patches: patches, weight: weight.value, bias: bias?.value, relu: relu)
     }
+    // The weight gradient sums over images: in groups of images side by side, (K, g·P), as
+    // wide as a couple of megabytes of patches (a per-image product of a shallow layer is a
+    // thin (O, K) GEMM over one image).
+    let wideGroup = patches.imagesPerGroup(count: N)
     let result = Variable(out, requiresGrad: tape.needsGradient(x, weight, bias))
     if result.requiresGrad {
         tape.record {
@@ -95,8 +83,6 @@ public func conv2d(_ x: Variable, weight: Variable, bias: Variable?, stride: Int
             let partials = (0..<team.size).map { _ in weight.requiresGrad ? Tensor(zeros: [O, K]) : Tensor(zeros: [0]) }
             let biasPartials = (0..<team.size).map { _ in bias?.requiresGrad == true ? Tensor(zeros: [O]) : Tensor(zeros: [0]) }
             let dx = x.requiresGrad ? x.gradient().data : nil   // created here, not by racing members
-            // The weight gradient sums over images: always in wide groups (a per-image product
-            // of a shallow layer is a thin (O, K) GEMM over one image).
             let group = wideGroup
             team.run { member in
                 let images = memberRange(member, of: team.size, count: N, align: 1)
@@ -142,6 +128,70 @@ public func conv2d(_ x: Variable, weight: Variable, bias: Variable?, stride: Int
     return result
 }
 
+/// The forward pass through im2col and BLAS (any stride; the CPUs without AVX2/FMA). Each
+/// member takes a run of images and multiplies them in groups: the patches of g images side by
+/// side, (K, g·P), make one GEMM with g times the columns of a per-image product. An image wide
+/// enough on its own (g = 1) is multiplied straight into the output, whose (O, P) layout is that
+/// product's: no copy, which matters for the shallow, wide layers.
+private func convolveThroughPatches(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, images N: Int, patches: Patches,
+                                    weight: Tensor, bias: Tensor?, relu: Bool) {
+    let O = weight.shape[0], K = patches.rows, P = patches.positions
+    let imageSize = patches.channels * patches.height * patches.width
+    let group = P >= 2048 ? 1 : patches.imagesPerGroup(count: N)
+    let team = Engine.team
+    team.run { member in
+        let images = memberRange(member, of: team.size, count: N, align: 1)
+        guard !images.isEmpty else { return }
+        let columns = Tensor(uninitialized: [K, group * P])
+        let products = group > 1 ? Tensor(uninitialized: [O, group * P]) : nil
+        for first in Swift.stride(from: images.lowerBound, to: images.upperBound, by: group) {
+            let g = min(group, images.upperBound - first), ld = g * P
+            for q in 0..<g { patches.gather(x + (first + q) * imageSize, into: columns.data + q * P, ld: ld) }
+            let target = products?.data ?? out + first * O * P
+            BLAS.sgemm(m: O, n: ld, k: K, a: weight.data, lda: K, b: columns.data, ldb: ld, beta: 0, c: target, ldc: ld)
+            for q in 0..<g {
+                for o in 0..<O {
+                    finishOutputs(out + ((first + q) * O + o) * P, from: target + o * ld + q * P, count: P,
+                                  bias: bias?.data[o] ?? 0, relu: relu)
+                }
+            }
+        }
+    }
+}
+
+/// The forward pass of a stride-1 convolution through the engine's direct kernel: each image is
+/// copied once into a zero-bordered buffer, which the kernel reads in place (no patch matrix,
+/// no packing of it). Members take whole images; with fewer images than members (captioning
+/// one picture) they share each image's output channels instead.
+private func convolveDirectly(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, images N: Int, patches: Patches,
+                              weight: Tensor, bias: Tensor?, relu: Bool) {
+    let C = patches.channels, H = patches.height, W = patches.width, Ho = patches.outputHeight, Wo = patches.outputWidth
+    let padding = patches.geometry.padding, k = patches.geometry.kernel
+    let O = weight.shape[0], K = patches.rows
+    let Hp = H + 2 * padding, Wp = W + 2 * padding
+    let packed = Tensor(uninitialized: [O * K])
+    zoo_conv_pack_weights(weight.data, O, K, packed.data)
+    let tiles = zoo_conv_row_tiles(O)
+    let team = Engine.team
+    team.run { member in
+        let shareImages = N >= team.size
+        let images = shareImages ? memberRange(member, of: team.size, count: N, align: 1) : 0..<N
+        let tileRange = shareImages ? 0..<tiles : memberRange(member, of: team.size, count: tiles, align: 1)
+        guard !images.isEmpty, !tileRange.isEmpty else { return }
+        // Zero borders, plus the 8 floats past the end that a short segment's load may touch.
+        let padded = Tensor(zeros: [C * Hp * Wp + 8])
+        for n in images {
+            for c in 0..<C {
+                for y in 0..<H {
+                    (padded.data + (c * Hp + y + padding) * Wp + padding).update(from: x + ((n * C + c) * H + y) * W, count: W)
+                }
+            }
+            zoo_conv_direct(padded.data, C, Hp, Wp, k, packed.data, O, bias?.data, relu ? 1 : 0,
+                            out + n * O * Ho * Wo, Ho, Wo, tileRange.lowerBound, tileRange.upperBound)
+        }
+    }
+}
+
 /// y = source + bias, or max(source + bias, 0) with ReLU (source may be y itself).
 @inline(__always)
 private func finishOutputs(_ y: UnsafeMutablePointer<Float>, from source: UnsafePointer<Float>, count: Int, bias: Float, relu: Bool) {
@@ -176,6 +226,14 @@ struct Patches {
     let channels: Int, height: Int, width: Int
     let geometry: ConvolutionGeometry
     let outputHeight: Int, outputWidth: Int
+
+    /// Rows of the patch matrix (C·k·k) and its columns per image (Ho·Wo).
+    var rows: Int { channels * geometry.kernel * geometry.kernel }
+    var positions: Int { outputHeight * outputWidth }
+
+    /// How many images of a batch of `count` go side by side in one product: a couple of
+    /// megabytes of patches.
+    func imagesPerGroup(count: Int) -> Int { max(1, min(count, (2 << 20) / max(1, rows * positions))) }
 
     /// columns (C·k·k, Ho·Wo), rows `ld` apart, ← image (C, H, W).
     func gather(_ image: UnsafePointer<Float>, into columns: UnsafeMutablePointer<Float>, ld: Int? = nil) {
