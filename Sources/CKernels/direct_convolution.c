@@ -90,40 +90,43 @@ tile(const int rows, long k, const long *restrict offsets, const float *restrict
     }
 }
 
-AVX2 void zoo_conv_direct(const float *padded, long channels, long hp, long wp, long kernel,
-                          const float *packed, long o, const float *bias, int relu,
-                          float *out, long ho, long wo, long tile_begin, long tile_end) {
-    const long k = channels * kernel * kernel, plane = ho * wo;
-    long count;
-    Segment *segments = segments_of(wp, ho, wo, &count);
-    long *offsets = offsets_of(channels, hp, wp, kernel);
-    /* Channel tiles outside: a tile's weights (6·k floats) stay in L1 while the image streams. */
-    for (long t = tile_begin; t < tile_end; t++) {
-        const long r0 = tile_start(o, t), rows = tile_start(o, t + 1) - r0;
-        const float *w = packed + r0 * k, *b = bias ? bias + r0 : NULL;
-        float *rows_out = out + r0 * plane;
-        for (long s = 0; s < count; s += 2) {
-            const Segment first = segments[s];
-            const Segment second = s + 1 < count ? segments[s + 1] : (Segment){first.input, first.output, 0};
-            const float *in0 = padded + first.input, *in1 = padded + second.input;
-            float *out0 = rows_out + first.output, *out1 = rows_out + second.output;
-            switch (rows) {
-            case 6: tile(6, k, offsets, w, in0, in1, b, relu, out0, first.count, out1, second.count, plane); break;
-            case 5: tile(5, k, offsets, w, in0, in1, b, relu, out0, first.count, out1, second.count, plane); break;
-            case 4: tile(4, k, offsets, w, in0, in1, b, relu, out0, first.count, out1, second.count, plane); break;
-            case 3: tile(3, k, offsets, w, in0, in1, b, relu, out0, first.count, out1, second.count, plane); break;
-            case 2: tile(2, k, offsets, w, in0, in1, b, relu, out0, first.count, out1, second.count, plane); break;
-            default: tile(1, k, offsets, w, in0, in1, b, relu, out0, first.count, out1, second.count, plane); break;
-            }
+/* One channel tile over every segment of the image, two segments at a time. */
+AVX2 static void channel_tile(long rows, long k, const long *offsets, const float *w, const float *padded,
+                              const Segment *segments, long count, const float *bias, int relu,
+                              float *out, long plane) {
+    for (long s = 0; s < count; s += 2) {
+        const Segment first = segments[s];
+        const Segment second = s + 1 < count ? segments[s + 1] : (Segment){first.input, first.output, 0};
+        const float *in0 = padded + first.input, *in1 = padded + second.input;
+        float *out0 = out + first.output, *out1 = out + second.output;
+        switch (rows) {
+        case 6: tile(6, k, offsets, w, in0, in1, bias, relu, out0, first.count, out1, second.count, plane); break;
+        case 5: tile(5, k, offsets, w, in0, in1, bias, relu, out0, first.count, out1, second.count, plane); break;
+        case 4: tile(4, k, offsets, w, in0, in1, bias, relu, out0, first.count, out1, second.count, plane); break;
+        case 3: tile(3, k, offsets, w, in0, in1, bias, relu, out0, first.count, out1, second.count, plane); break;
+        case 2: tile(2, k, offsets, w, in0, in1, bias, relu, out0, first.count, out1, second.count, plane); break;
+        default: tile(1, k, offsets, w, in0, in1, bias, relu, out0, first.count, out1, second.count, plane); break;
         }
     }
-    free(offsets);
-    free(segments);
 }
 
 #else
-/* Elsewhere the engine convolves through im2col and BLAS; this portable version keeps the
- * symbol correct. */
+/* Elsewhere the engine convolves through im2col and BLAS; this portable tile keeps the symbol
+ * correct. */
+static void channel_tile(long rows, long k, const long *offsets, const float *w, const float *padded,
+                         const Segment *segments, long count, const float *bias, int relu,
+                         float *out, long plane) {
+    for (long s = 0; s < count; s++)
+        for (long r = 0; r < rows; r++)
+            for (long q = 0; q < segments[s].count; q++) {
+                float sum = 0;
+                for (long kk = 0; kk < k; kk++) sum += w[kk * rows + r] * padded[segments[s].input + offsets[kk] + q];
+                sum += bias ? bias[r] : 0;
+                out[r * plane + segments[s].output + q] = relu && sum < 0 ? 0 : sum;
+            }
+}
+#endif
+
 void zoo_conv_direct(const float *padded, long channels, long hp, long wp, long kernel,
                      const float *packed, long o, const float *bias, int relu,
                      float *out, long ho, long wo, long tile_begin, long tile_end) {
@@ -131,19 +134,12 @@ void zoo_conv_direct(const float *padded, long channels, long hp, long wp, long 
     long count;
     Segment *segments = segments_of(wp, ho, wo, &count);
     long *offsets = offsets_of(channels, hp, wp, kernel);
+    /* Channel tiles outside: a tile's weights (6·k floats) stay in L1 while the image streams. */
     for (long t = tile_begin; t < tile_end; t++) {
         const long r0 = tile_start(o, t), rows = tile_start(o, t + 1) - r0;
-        for (long s = 0; s < count; s++)
-            for (long r = 0; r < rows; r++)
-                for (long q = 0; q < segments[s].count; q++) {
-                    float sum = 0;
-                    for (long kk = 0; kk < k; kk++)
-                        sum += packed[r0 * k + kk * rows + r] * padded[segments[s].input + offsets[kk] + q];
-                    sum += bias ? bias[r0 + r] : 0;
-                    out[(r0 + r) * plane + segments[s].output + q] = relu && sum < 0 ? 0 : sum;
-                }
+        channel_tile(rows, k, offsets, packed + r0 * k, padded, segments, count, bias ? bias + r0 : NULL, relu,
+                     out + r0 * plane, plane);
     }
     free(offsets);
     free(segments);
 }
-#endif
