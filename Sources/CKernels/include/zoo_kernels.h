@@ -3,11 +3,13 @@
 /* The engine's own kernels, where Swift alone cannot reach the CPU's vector instructions
  * (the package is built for baseline x86-64; these pick AVX2/FMA at run time).
  *
- * The matrix kernel is for the one product OpenBLAS handles badly: the recurrent
- * product of every timestep, (B × K) · (K × N) with the same right-hand matrix at each step.
- * OpenBLAS repacks that matrix on every call; here it is packed once per sequence.
+ * The matrix kernels are for two products OpenBLAS handles badly. The recurrent product of
+ * every timestep, (B × K) · (K × N) with the same right-hand matrix at each step: OpenBLAS
+ * repacks that matrix on every call; here it is packed once per sequence. And a stride-1
+ * convolution, which through BLAS needs its patch matrix laid out (im2col) and then packed
+ * again; here it is read in place from the padded image.
  *
- * Packed layout: panels of 16 columns; panel p holds rows 0..<K of columns 16p..<16p+16,
+ * Packed layout of the recurrent product: panels of 16 columns; panel p holds rows 0..<K of columns 16p..<16p+16,
  * 16 floats per row, zero past the last column. The buffer must be 32-byte aligned. */
 #include <stddef.h>
 
