@@ -55,12 +55,20 @@ static long *offsets_of(long channels, long hp, long wp, long kernel) {
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-AVX2 INLINE void finish(__m256 v, float bias, int relu, float *out, long count) {
+AVX2 INLINE void finish(__m256 v, float bias, int relu, int accumulate, float *out, long count) {
+    float lanes[SEGMENT] __attribute__((aligned(32)));
+    if (accumulate) {
+        if (count == SEGMENT) v = _mm256_add_ps(v, _mm256_loadu_ps(out));
+        else {
+            memset(lanes, 0, sizeof lanes);
+            memcpy(lanes, out, sizeof(float) * (size_t)count);
+            v = _mm256_add_ps(v, _mm256_load_ps(lanes));
+        }
+    }
     v = _mm256_add_ps(v, _mm256_set1_ps(bias));
     if (relu) v = _mm256_max_ps(v, _mm256_setzero_ps());
     if (count == SEGMENT) _mm256_storeu_ps(out, v);
     else {
-        float lanes[SEGMENT] __attribute__((aligned(32)));
         _mm256_store_ps(lanes, v);
         memcpy(out, lanes, sizeof(float) * (size_t)count);
     }
@@ -70,7 +78,7 @@ AVX2 INLINE void finish(__m256 v, float bias, int relu, float *out, long count) 
  * inlining, so the accumulators live in registers. */
 AVX2 __attribute__((always_inline)) static inline void
 tile(const int rows, long k, const long *restrict offsets, const float *restrict w,
-     const float *in0, const float *in1, const float *bias, int relu,
+     const float *in0, const float *in1, const float *bias, int relu, int accumulate,
      float *out0, long count0, float *out1, long count1, long plane) {
     __m256 lo[ROWS], hi[ROWS];
     for (int r = 0; r < rows; r++) { lo[r] = _mm256_setzero_ps(); hi[r] = _mm256_setzero_ps(); }
@@ -85,14 +93,14 @@ tile(const int rows, long k, const long *restrict offsets, const float *restrict
     }
     for (int r = 0; r < rows; r++) {
         const float b = bias ? bias[r] : 0;
-        finish(lo[r], b, relu, out0 + r * plane, count0);
-        if (count1 > 0) finish(hi[r], b, relu, out1 + r * plane, count1);
+        finish(lo[r], b, relu, accumulate, out0 + r * plane, count0);
+        if (count1 > 0) finish(hi[r], b, relu, accumulate, out1 + r * plane, count1);
     }
 }
 
 /* One channel tile over every segment of the image, two segments at a time. */
 AVX2 static void channel_tile(long rows, long k, const long *offsets, const float *w, const float *padded,
-                              const Segment *segments, long count, const float *bias, int relu,
+                              const Segment *segments, long count, const float *bias, int relu, int accumulate,
                               float *out, long plane) {
     for (long s = 0; s < count; s += 2) {
         const Segment first = segments[s];
@@ -100,12 +108,12 @@ AVX2 static void channel_tile(long rows, long k, const long *offsets, const floa
         const float *in0 = padded + first.input, *in1 = padded + second.input;
         float *out0 = out + first.output, *out1 = out + second.output;
         switch (rows) {
-        case 6: tile(6, k, offsets, w, in0, in1, bias, relu, out0, first.count, out1, second.count, plane); break;
-        case 5: tile(5, k, offsets, w, in0, in1, bias, relu, out0, first.count, out1, second.count, plane); break;
-        case 4: tile(4, k, offsets, w, in0, in1, bias, relu, out0, first.count, out1, second.count, plane); break;
-        case 3: tile(3, k, offsets, w, in0, in1, bias, relu, out0, first.count, out1, second.count, plane); break;
-        case 2: tile(2, k, offsets, w, in0, in1, bias, relu, out0, first.count, out1, second.count, plane); break;
-        default: tile(1, k, offsets, w, in0, in1, bias, relu, out0, first.count, out1, second.count, plane); break;
+        case 6: tile(6, k, offsets, w, in0, in1, bias, relu, accumulate, out0, first.count, out1, second.count, plane); break;
+        case 5: tile(5, k, offsets, w, in0, in1, bias, relu, accumulate, out0, first.count, out1, second.count, plane); break;
+        case 4: tile(4, k, offsets, w, in0, in1, bias, relu, accumulate, out0, first.count, out1, second.count, plane); break;
+        case 3: tile(3, k, offsets, w, in0, in1, bias, relu, accumulate, out0, first.count, out1, second.count, plane); break;
+        case 2: tile(2, k, offsets, w, in0, in1, bias, relu, accumulate, out0, first.count, out1, second.count, plane); break;
+        default: tile(1, k, offsets, w, in0, in1, bias, relu, accumulate, out0, first.count, out1, second.count, plane); break;
         }
     }
 }
@@ -114,7 +122,7 @@ AVX2 static void channel_tile(long rows, long k, const long *offsets, const floa
 /* Elsewhere the engine convolves through im2col and BLAS; this portable tile keeps the symbol
  * correct. */
 static void channel_tile(long rows, long k, const long *offsets, const float *w, const float *padded,
-                         const Segment *segments, long count, const float *bias, int relu,
+                         const Segment *segments, long count, const float *bias, int relu, int accumulate,
                          float *out, long plane) {
     for (long s = 0; s < count; s++)
         for (long r = 0; r < rows; r++)
@@ -122,13 +130,15 @@ static void channel_tile(long rows, long k, const long *offsets, const float *w,
                 float sum = 0;
                 for (long kk = 0; kk < k; kk++) sum += w[kk * rows + r] * padded[segments[s].input + offsets[kk] + q];
                 sum += bias ? bias[r] : 0;
-                out[r * plane + segments[s].output + q] = relu && sum < 0 ? 0 : sum;
+                float *y = out + r * plane + segments[s].output + q;
+                if (accumulate) sum += *y;
+                *y = relu && sum < 0 ? 0 : sum;
             }
 }
 #endif
 
 void zoo_conv_direct(const float *padded, long channels, long hp, long wp, long kernel,
-                     const float *packed, long o, const float *bias, int relu,
+                     const float *packed, long o, const float *bias, int relu, int accumulate,
                      float *out, long ho, long wo, long tile_begin, long tile_end) {
     const long k = channels * kernel * kernel, plane = ho * wo;
     long count;
@@ -138,7 +148,7 @@ void zoo_conv_direct(const float *padded, long channels, long hp, long wp, long 
     for (long t = tile_begin; t < tile_end; t++) {
         const long r0 = tile_start(o, t), rows = tile_start(o, t + 1) - r0;
         channel_tile(rows, k, offsets, packed + r0 * k, padded, segments, count, bias ? bias + r0 : NULL, relu,
-                     out + r0 * plane, plane);
+                     accumulate, out + r0 * plane, plane);
     }
     free(offsets);
     free(segments);

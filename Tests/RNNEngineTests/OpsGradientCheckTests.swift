@@ -191,6 +191,8 @@ final class OpsGradientCheckTests: XCTestCase {
     /// segments and leave one unpaired, every size of channel tile (1–6 output channels and
     /// uneven splits), kernels of 1 to 5 with padding narrower and wider than their reach, with
     /// and without bias and ReLU, one image shared by two threads and several split between them.
+    /// The input gradient too (the direct kernel over the bordered output gradient), added to
+    /// what the input's gradient already held.
     func testStrideOneConvolutionMatchesTheDefinition() {
         let cases: [(images: Int, channels: Int, outputs: Int, height: Int, width: Int, kernel: Int, padding: Int, bias: Bool, relu: Bool)] = [
             (1, 3, 1, 5, 5, 3, 1, true, false), (3, 2, 5, 9, 11, 3, 1, true, true), (2, 4, 13, 6, 19, 3, 0, false, false),
@@ -213,12 +215,33 @@ final class OpsGradientCheckTests: XCTestCase {
                 } } }
                 expected[((n * c.outputs + o) * Ho + oy) * Wo + ox] = Float(c.relu ? max(sum, 0) : sum)
             } } } }
+            // dX = 0.5 (already there) + Σ_o Σ_ij W[o, c, i, j] · dY[o, y + p − i, x + p − j], dY masked by ReLU.
+            let lossWeights = randomTensor([c.images, c.outputs, Ho, Wo], &rng)
+            var expectedGradient = [Double](repeating: 0.5, count: x.value.count)
+            for n in 0..<c.images { for o in 0..<c.outputs { for oy in 0..<Ho { for ox in 0..<Wo {
+                let index = ((n * c.outputs + o) * Ho + oy) * Wo + ox
+                guard !c.relu || expected[index] > 0 else { continue }
+                for ch in 0..<c.channels { for i in 0..<c.kernel { for j in 0..<c.kernel {
+                    let iy = oy - c.padding + i, ix = ox - c.padding + j
+                    guard iy >= 0, iy < c.height, ix >= 0, ix < c.width else { continue }
+                    expectedGradient[((n * c.channels + ch) * c.height + iy) * c.width + ix] +=
+                        Double(conv.weight.value[((o * c.channels + ch) * c.kernel + i) * c.kernel + j]) * Double(lossWeights[index])
+                } } }
+            } } } }
             forEachKernelCompilation { baseline in
                 forEachThreadCount {
                     let y = conv(x, activation: c.relu ? .relu : .identity, tape: Tape.inference()).value
                     XCTAssertEqual(y.shape, [c.images, c.outputs, Ho, Wo])
                     for k in 0..<expected.count where abs(y[k] - expected[k]) > 1e-5 * max(1, abs(expected[k])) {
                         XCTFail("\(c), baseline \(baseline), \(Engine.threads) threads: output \(k) is \(y[k]), expected \(expected[k])")
+                        return
+                    }
+                    x.clearGradient()
+                    x.gradient().fill(0.5)
+                    let tape = Tape()
+                    backward(from: [conv(x, activation: c.relu ? .relu : .identity, tape: tape)], weights: [lossWeights], tape: tape)
+                    for k in 0..<expectedGradient.count where abs(Double(x.grad![k]) - expectedGradient[k]) > 1e-5 * max(1, abs(expectedGradient[k])) {
+                        XCTFail("\(c), baseline \(baseline), \(Engine.threads) threads: input gradient \(k) is \(x.grad![k]), expected \(expectedGradient[k])")
                         return
                     }
                 }

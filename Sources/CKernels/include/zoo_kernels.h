@@ -36,14 +36,15 @@ void zoo_packed_gemm(long m, long n, long k, const float *a, long lda, const flo
 
 /* Stride-1 convolution read straight from a zero-padded image (channels × hp × wp, with at
  * least 8 readable floats past its end): out (o × ho × wo, ho = hp − kernel + 1, wo likewise)
- * = conv + bias (bias may be NULL), then max(·, 0) when relu is non-zero. Output channels go in
+ * = conv + bias (bias may be NULL), plus out's own values when accumulate is non-zero, then
+ * max(·, 0) when relu is non-zero. Output channels go in
  * zoo_conv_row_tiles(o) tiles; a call computes tiles tile_begin..<tile_end. The weights
  * (o × channels·kernel², PyTorch's layout) are first packed by zoo_conv_pack_weights into o·k
  * floats. Only call zoo_conv_direct when zoo_vector_kernels_avx2(). */
 long zoo_conv_row_tiles(long o);
 void zoo_conv_pack_weights(const float *w, long o, long k, float *packed);
 void zoo_conv_direct(const float *padded, long channels, long hp, long wp, long kernel,
-                     const float *packed, long o, const float *bias, int relu,
+                     const float *packed, long o, const float *bias, int relu, int accumulate,
                      float *out, long ho, long wo, long tile_begin, long tile_end);
 
 /* The pointwise cell steps over one batch row and the hidden units j0..<j1 (see

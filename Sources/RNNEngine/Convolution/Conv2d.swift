@@ -83,10 +83,16 @@ public func conv2d(_ x: Variable, weight: Variable, bias: Variable?, stride: Int
             let partials = (0..<team.size).map { _ in weight.requiresGrad ? Tensor(zeros: [O, K]) : Tensor(zeros: [0]) }
             let biasPartials = (0..<team.size).map { _ in bias?.requiresGrad == true ? Tensor(zeros: [O]) : Tensor(zeros: [0]) }
             let dx = x.requiresGrad ? x.gradient().data : nil   // created here, not by racing members
+            // The input gradient of a stride-1 convolution through the direct kernel (it needs
+            // a border of k − 1 − padding around dY: not for padding wider than the kernel).
+            let border = k - 1 - padding
+            let flipped = dx != nil && stride == 1 && border >= 0 && PackedColumns.kernelEnabled
+                ? DirectKernel(weight.value.data, outputs: O, inputs: C, size: k, flipped: true) : nil
             let group = wideGroup
             team.run { member in
                 let images = memberRange(member, of: team.size, count: N, align: 1)
                 guard !images.isEmpty else { return }
+                let bordered = flipped.map { _ in BorderedImage(planes: O, height: Ho, width: Wo, border: border) }
                 let columns = Tensor(uninitialized: [K, group * P]), gradients = Tensor(uninitialized: [O, group * P])
                 for first in Swift.stride(from: images.lowerBound, to: images.upperBound, by: group) {
                     let g = min(group, images.upperBound - first), ld = g * P
@@ -108,7 +114,13 @@ public func conv2d(_ x: Variable, weight: Variable, bias: Variable?, stride: Int
                         BLAS.sgemm(transB: true, m: O, n: K, k: ld, a: gradients.data, lda: ld, b: columns.data, ldb: ld,
                                    beta: 1, c: partials[member].data, ldc: K)
                     }
-                    if let dx {
+                    if let dx, let flipped, let bordered {
+                        for q in 0..<g {
+                            bordered.fill(from: gradients.data + q * P, planeStride: ld)
+                            bordered.convolve(flipped, bias: nil, relu: false, accumulate: true,
+                                              into: dx + (first + q) * C * H * W, tiles: 0..<flipped.tiles)
+                        }
+                    } else if let dx {
                         BLAS.sgemm(transA: true, m: K, n: ld, k: O, a: weight.value.data, lda: K, b: gradients.data, ldb: ld,
                                    beta: 0, c: columns.data, ldc: ld)
                         for q in 0..<g { patches.scatterAdd(columns.data + q * P, into: dx + (first + q) * C * H * W, ld: ld) }
@@ -159,36 +171,84 @@ private func convolveThroughPatches(_ x: UnsafePointer<Float>, into out: UnsafeM
     }
 }
 
-/// The forward pass of a stride-1 convolution through the engine's direct kernel: each image is
-/// copied once into a zero-bordered buffer, which the kernel reads in place (no patch matrix,
-/// no packing of it). Members take whole images; with fewer images than members (captioning
-/// one picture) they share each image's output channels instead.
+/// The forward pass of a stride-1 convolution through the engine's direct kernel. Members take
+/// whole images; with fewer images than members (captioning one picture) they share each
+/// image's output channels instead.
 private func convolveDirectly(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, images N: Int, patches: Patches,
                               weight: Tensor, bias: Tensor?, relu: Bool) {
-    let C = patches.channels, H = patches.height, W = patches.width, Ho = patches.outputHeight, Wo = patches.outputWidth
-    let padding = patches.geometry.padding, k = patches.geometry.kernel
-    let O = weight.shape[0], K = patches.rows
-    let Hp = H + 2 * padding, Wp = W + 2 * padding
-    let packed = Tensor(uninitialized: [O * K])
-    zoo_conv_pack_weights(weight.data, O, K, packed.data)
-    let tiles = zoo_conv_row_tiles(O)
+    let C = patches.channels, H = patches.height, W = patches.width, P = patches.positions
+    let kernel = DirectKernel(weight.data, outputs: weight.shape[0], inputs: C, size: patches.geometry.kernel, flipped: false)
     let team = Engine.team
     team.run { member in
         let shareImages = N >= team.size
         let images = shareImages ? memberRange(member, of: team.size, count: N, align: 1) : 0..<N
-        let tileRange = shareImages ? 0..<tiles : memberRange(member, of: team.size, count: tiles, align: 1)
-        guard !images.isEmpty, !tileRange.isEmpty else { return }
-        // Zero borders, plus the 8 floats past the end that a short segment's load may touch.
-        let padded = Tensor(zeros: [C * Hp * Wp + 8])
+        let tiles = shareImages ? 0..<kernel.tiles : memberRange(member, of: team.size, count: kernel.tiles, align: 1)
+        guard !images.isEmpty, !tiles.isEmpty else { return }
+        let image = BorderedImage(planes: C, height: H, width: W, border: patches.geometry.padding)
         for n in images {
-            for c in 0..<C {
-                for y in 0..<H {
-                    (padded.data + (c * Hp + y + padding) * Wp + padding).update(from: x + ((n * C + c) * H + y) * W, count: W)
-                }
-            }
-            zoo_conv_direct(padded.data, C, Hp, Wp, k, packed.data, O, bias?.data, relu ? 1 : 0,
-                            out + n * O * Ho * Wo, Ho, Wo, tileRange.lowerBound, tileRange.upperBound)
+            image.fill(from: x + n * C * H * W, planeStride: H * W)
+            image.convolve(kernel, bias: bias?.data, relu: relu, accumulate: false, into: out + n * kernel.outputs * P, tiles: tiles)
         }
+    }
+}
+
+/// Weights packed for the direct kernel: (O, C, k, k) as they are, or flipped and transposed to
+/// (C, O, k, k) for the input gradient (a stride-1 convolution's input gradient is the
+/// convolution of the output gradient, bordered by k − 1 − padding, with the kernel rotated
+/// half a turn and its channel roles swapped).
+private struct DirectKernel {
+    let outputs: Int, size: Int
+    let packed: Tensor
+    var tiles: Int { zoo_conv_row_tiles(outputs) }
+
+    init(_ weight: UnsafePointer<Float>, outputs O: Int, inputs C: Int, size k: Int, flipped: Bool) {
+        size = k
+        let depth = C * k * k
+        if flipped {
+            outputs = C
+            let turned = Tensor(uninitialized: [C, O, k, k])
+            for o in 0..<O { for c in 0..<C { for i in 0..<k { for j in 0..<k {
+                turned.data[((c * O + o) * k + (k - 1 - i)) * k + (k - 1 - j)] = weight[((o * C + c) * k + i) * k + j]
+            } } } }
+            packed = Tensor(uninitialized: [O * depth])
+            zoo_conv_pack_weights(turned.data, C, O * k * k, packed.data)
+        } else {
+            outputs = O
+            packed = Tensor(uninitialized: [O * depth])
+            zoo_conv_pack_weights(weight, O, depth, packed.data)
+        }
+    }
+}
+
+/// One image at a time, copied into a zero-bordered buffer that the direct kernel reads in place
+/// (no patch matrix, no packing of it), with the 8 floats past the end that a short segment's
+/// load may touch.
+private struct BorderedImage {
+    let planes: Int, height: Int, width: Int, border: Int
+    let buffer: Tensor
+    var paddedHeight: Int { height + 2 * border }
+    var paddedWidth: Int { width + 2 * border }
+
+    init(planes: Int, height: Int, width: Int, border: Int) {
+        self.planes = planes; self.height = height; self.width = width; self.border = border
+        buffer = Tensor(zeros: [planes * (height + 2 * border) * (width + 2 * border) + 8])
+    }
+
+    /// The interior ← planes `planeStride` apart of `height` rows of `width` floats; the border stays zero.
+    func fill(from source: UnsafePointer<Float>, planeStride: Int) {
+        for c in 0..<planes {
+            for y in 0..<height {
+                (buffer.data + (c * paddedHeight + y + border) * paddedWidth + border).update(from: source + c * planeStride + y * width, count: width)
+            }
+        }
+    }
+
+    /// out (O, Ho, Wo) = (out +) conv(image, kernel) (+ bias, ReLU) for the kernel's channel tiles `tiles`.
+    func convolve(_ kernel: DirectKernel, bias: UnsafePointer<Float>?, relu: Bool, accumulate: Bool,
+                  into out: UnsafeMutablePointer<Float>, tiles: Range<Int>) {
+        zoo_conv_direct(buffer.data, planes, paddedHeight, paddedWidth, kernel.size, kernel.packed.data, kernel.outputs, bias,
+                        relu ? 1 : 0, accumulate ? 1 : 0, out, paddedHeight - kernel.size + 1, paddedWidth - kernel.size + 1,
+                        tiles.lowerBound, tiles.upperBound)
     }
 }
 
