@@ -9,8 +9,9 @@
  * convolution, which through BLAS needs its patch matrix laid out (im2col) and then packed
  * again; here it is read in place from the padded image.
  *
- * Packed layout of the recurrent product: panels of 16 columns; panel p holds rows 0..<K of columns 16p..<16p+16,
- * 16 floats per row, zero past the last column. The buffer must be 32-byte aligned. */
+ * Packed layout of the recurrent product: panels of 16 columns; panel p holds rows 0..<K of
+ * columns 16p..<16p+16, 16 floats per row, zero past the last column. The buffer must be
+ * 32-byte aligned. */
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -37,8 +38,8 @@ void zoo_packed_gemm(long m, long n, long k, const float *a, long lda, const flo
 /* Stride-1 convolution read straight from a zero-padded image (channels × hp × wp, with at
  * least 8 readable floats past its end): out (o × ho × wo, ho = hp − kernel + 1, wo likewise)
  * = conv + bias (bias may be NULL), plus out's own values when accumulate is non-zero, then
- * max(·, 0) when relu is non-zero. Output channels go in
- * zoo_conv_row_tiles(o) tiles; a call computes tiles tile_begin..<tile_end. The weights
+ * max(·, 0) when relu is non-zero. Output channels go in zoo_conv_row_tiles(o) tiles; a call
+ * computes tiles tile_begin..<tile_end. The weights
  * (o × channels·kernel², PyTorch's layout) are first packed by zoo_conv_pack_weights into o·k
  * floats. Only call zoo_conv_direct when zoo_vector_kernels_avx2(). */
 long zoo_conv_row_tiles(long o);

@@ -4,11 +4,12 @@ import CKernels
 /// `<name>.weight` (O, C, kh, kw) and `<name>.bias` (O), initialised uniform ±1/√(C·kh·kw) as
 /// its default amounts to. Zero padding on every side.
 ///
-/// Stride 1 on an AVX2/FMA CPU, the forward pass reads each zero-bordered image in place (the
-/// engine's direct kernel); otherwise, and for the backward pass, im2col + GEMM: each image's
-/// patches are laid out as a (C·kh·kw, Ho·Wo) matrix; the patches of a group of images side by
-/// side make one sgemm with the (O, C·kh·kw) weight (a product per image is too thin for the
-/// deep layers' small grids). The images of a batch are spread over the engine's threads.
+/// Stride 1 on an AVX2/FMA CPU, the forward pass and the input gradient read each zero-bordered
+/// image (or output gradient) in place (the engine's direct kernel); otherwise, and for the
+/// weight gradient, im2col + GEMM: each image's patches are laid out as a (C·kh·kw, Ho·Wo)
+/// matrix; the patches of a group of images side by side make one sgemm with the (O, C·kh·kw)
+/// weight (a product per image is too thin for the deep layers' small grids). The images of a
+/// batch are spread over the engine's threads.
 public final class Conv2d {
     public let weight: Parameter
     public let bias: Parameter?
