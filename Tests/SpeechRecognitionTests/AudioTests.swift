@@ -1,4 +1,5 @@
 import Foundation
+import RNNEngine
 import SpeechRecognition
 import TestSupport
 import XCTest
@@ -126,15 +127,89 @@ final class LogMelTests: XCTestCase {
 
 final class LogMelGoldenTests: XCTestCase {
     /// zoo's features of a committed file equal an independent NumPy implementation of the
-    /// documented definition (Golden/make_logmel_golden.py) to 1e-4.
+    /// documented definition (Golden/make_logmel_golden.py), each within the rounding error that
+    /// float32 arithmetic allows for that feature (`logMelRoundingBounds`): from 9e-5 in the
+    /// filters the sweep passes through to 1e-2 in those that hold noise alone, whose DFT terms
+    /// cancel. (A fixed 1e-4 failed on one OpenBLAS thread and passed on two.)
     func testFeaturesMatchTheNumPyReference() throws {
         let golden = repositoryPath("Tests/SpeechRecognitionTests/Golden")
         let clip = try AudioFile.read(path: golden + "/sweep.wav")
-        let features = LogMelExtractor().features(clip)
         let expected = try XCTUnwrap(try SafeTensors.read(path: golden + "/logmel.safetensors").tensors["features"])
-        XCTAssertEqual(features.shape, expected.shape)
-        var worst: Float = 0
-        for k in 0..<expected.count { worst = max(worst, abs(features[k] - expected[k])) }
-        XCTAssertLessThanOrEqual(worst, 1e-4, "largest difference \(worst)")
+        let settings = LogMelSettings()
+        let bounds = logMelRoundingBounds(clip.samples.map(Double.init), settings: settings)
+        XCTAssertEqual(bounds.count, expected.count)
+        // The engine runs OpenBLAS on one thread; two sum in another order, and must be
+        // within the bound too.
+        defer { BLAS.threads = 1 }
+        for threads in [1, 2] {
+            BLAS.threads = threads
+            let features = LogMelExtractor(settings: settings).features(clip)
+            XCTAssertEqual(features.shape, expected.shape)
+            var outside = 0, worstRatio = 0.0
+            for k in 0..<min(expected.count, bounds.count) {
+                let difference = Double(abs(features[k] - expected[k]))
+                if difference > bounds[k] { outside += 1 }
+                worstRatio = max(worstRatio, difference / bounds[k])
+            }
+            XCTAssertEqual(outside, 0, "\(threads) BLAS threads: \(outside) features beyond their bound (worst \(worstRatio) × its bound)")
+        }
+        // The bound is no blanket: where the sweep is (the loudest tenth of the features) it
+        // stays below 3.1e-3, and a symmetric instead of a periodic window lands 57 times over
+        // it. It is loose only in filters that hold noise alone, whose DFT terms cancel.
+        let loudest = (0..<expected.count).sorted { expected[$0] > expected[$1] }.prefix(expected.count / 10)
+        XCTAssertLessThan(loudest.map { bounds[$0] }.max() ?? 1, 5e-3, "bounds of the loudest features")
     }
+}
+
+/// For each log-mel feature of `samples` (16-bit PCM scaled to [-1, 1)), a bound on how far a
+/// float32 computation by the documented definition (window, DFT as dot products of length N,
+/// power, filterbank as dot products of length K, log) can land from the exact value, computed
+/// in double by the standard forward error bounds: a float32 dot product of n terms is within
+/// γ_n = n·u / (1 − n·u) of Σ|a_i·b_i| (u = 2⁻²⁴), each stored input (window, basis, filter
+/// weight) is off by at most u relatively, and the reference's own cast to float32 and logf
+/// add a unit in the last place each.
+func logMelRoundingBounds(_ samples: [Double], settings: LogMelSettings) -> [Double] {
+    let u = 0x1p-24, N = settings.windowLength, K = settings.fftSize / 2 + 1, M = settings.melBins
+    func gamma(_ n: Int) -> Double { Double(n) * u / (1 - Double(n) * u) }
+    let window = (0..<N).map { 0.5 - 0.5 * cos(2 * Double.pi * Double($0) / Double(N)) }
+    let cosine = (0..<settings.fftSize).map { cos(2 * Double.pi * Double($0) / Double(settings.fftSize)) }
+    let sine = (0..<settings.fftSize).map { sin(2 * Double.pi * Double($0) / Double(settings.fftSize)) }
+    func mel(_ f: Double) -> Double { 2595 * log10(1 + f / 700) }
+    func hertz(_ m: Double) -> Double { 700 * (pow(10, m / 2595) - 1) }
+    let low = mel(settings.minimumFrequency), high = mel(settings.maximumFrequency)
+    let centres = (0..<(M + 2)).map { hertz(low + (high - low) * Double($0) / Double(M + 1)) }
+    let frames = samples.count <= N ? 1 : 1 + (samples.count - N) / settings.hop
+    var bounds: [Double] = []
+    for f in 0..<frames {
+        let frame = (0..<N).map { n in f * settings.hop + n < samples.count ? samples[f * settings.hop + n] * window[n] : 0 }
+        // Each DFT term is off by at most (γ_N + 3u)·Σ|x_n·w_n| (the product, the window's and
+        // the basis's storage), with |cos|, |sin| ≤ 1.
+        let magnitudeSum = frame.reduce(0) { $0 + abs($1) }
+        let termError = (gamma(N) + 3 * u) * magnitudeSum
+        var power = [Double](repeating: 0, count: K), powerError = [Double](repeating: 0, count: K)
+        for k in 0..<K {
+            var re = 0.0, im = 0.0
+            for n in 0..<N { re += frame[n] * cosine[k * n % settings.fftSize]; im -= frame[n] * sine[k * n % settings.fftSize] }
+            power[k] = re * re + im * im
+            powerError[k] = 2 * (abs(re) + abs(im)) * termError + 2 * termError * termError + 3 * u * power[k]
+        }
+        for m in 0..<M {
+            var energy = 0.0, energyError = 0.0
+            for k in 0..<K {
+                let hz = Double(k) * Double(settings.sampleRate) / Double(settings.fftSize)
+                let up = (hz - centres[m]) / (centres[m + 1] - centres[m])
+                let down = (centres[m + 2] - hz) / (centres[m + 2] - centres[m + 1])
+                let weight = max(0, min(up, down))
+                energy += weight * power[k]
+                energyError += weight * powerError[k]
+            }
+            energyError += (gamma(K) + u) * energy
+            // The computed energy lies in [E − ΔE, E + ΔE], floored like the reference's.
+            let floor = settings.floor, reference = log(max(energy, floor))
+            let logError = max(log(max(energy + energyError, floor)) - reference,
+                               reference - log(max(energy - energyError, floor)))
+            bounds.append(logError + 3 * u * abs(reference))
+        }
+    }
+    return bounds
 }

@@ -13,7 +13,7 @@ public enum BLAS {
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
-        _ = OpenBLASKernel.checkedOnce
+        _ = OpenBLASKernel.preparedOnce
         if m == 0 || n == 0 { return }
         cblas_sgemm(
             CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
@@ -60,7 +60,7 @@ public enum BLAS {
         a: UnsafePointer<Float>, lda: Int, x: UnsafePointer<Float>,
         beta: Float = 0, y: UnsafeMutablePointer<Float>
     ) {
-        _ = OpenBLASKernel.checkedOnce
+        _ = OpenBLASKernel.preparedOnce
         cblas_sgemv(
             CblasRowMajor, trans ? CblasTrans : CblasNoTrans, Int32(rows), Int32(cols),
             alpha, a, Int32(lda), x, 1, beta, y, 1)

@@ -49,8 +49,12 @@ public enum OpenBLASKernel {
 
     public static var userChoseCore: Bool { ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] != nil }
 
-    /// Warns once, on first BLAS use, when the library runs on a slow kernel.
-    static let checkedOnce: Void = {
+    /// Prepares OpenBLAS on first use: warns once when it runs a slow kernel, and makes it
+    /// single-threaded. The engine's team parallelises the large products itself; leaving
+    /// OpenBLAS's own threads on until the team first exists made a product's rounding depend on
+    /// what the process had run before (one thread and two sum in different orders).
+    static let preparedOnce: Void = {
+        BLAS.threads = 1
         let core = BLAS.coreName
         if !userChoseCore, isSlowKernel(core: core), let better = recommendedCore() {
             let message = "warning: OpenBLAS runs its generic '\(core)' kernel on a CPU that supports "
