@@ -17,9 +17,15 @@ struct TrainingFlags: ParsableArguments {
     @Option(parsing: .unconditional, help: "Momentum for sgd. (default: 0)") var momentum: Float?
     @Option(parsing: .unconditional, help: "Weight decay: L2 for adam and sgd, decoupled for adamw. (default: 0)") var weightDecay: Float?
     @Option(parsing: .unconditional, help: "Clip the global gradient norm to this value; 0: no clipping. (default: 5)") var clip: Float?
-    @Option(parsing: .unconditional, help: "Evaluate on the validation split every N steps. (default: one epoch, at most \(TaskDefaults.maximumEvaluationInterval))") var evalEvery: Int?
+    @Option(parsing: .unconditional, help: "Evaluate on the validation split every N steps. (default: one epoch, at least \(TaskDefaults.minimumEvaluationInterval) steps, at most \(TaskDefaults.maximumEvaluationInterval))") var evalEvery: Int?
     @Option(parsing: .unconditional, help: "Print a progress line every N steps. (default: a quarter of --eval-every, at most \(TaskDefaults.maximumLogInterval))") var logEvery: Int?
     @Option(parsing: .unconditional, help: "Stop after N evaluations without improvement. (default: never)") var patience: Int?
+    @Option(help: "Learning-rate schedule: plateau (cut it when validation stops improving) or constant. (default: plateau)")
+    var lrSchedule: String?
+    @Option(parsing: .unconditional, help: "Evaluations without improvement tolerated before the plateau schedule cuts the rate. (default: 2)")
+    var lrPatience: Int?
+    @Option(parsing: .unconditional, help: "What a plateau cut multiplies the learning rate by. (default: 0.25)") var lrFactor: Float?
+    @Option(parsing: .unconditional, help: "The lowest learning rate the plateau schedule cuts to. (default: --learning-rate / 100)") var minLr: Float?
     @Option(parsing: .unconditional, help: "Random seed. (default: 1)") var seed: UInt64?
     @OptionGroup var threads: ThreadsOption
     @Flag(help: "Continue the run in --out from its last checkpoint.") var resume = false
@@ -39,6 +45,15 @@ struct TrainingFlags: ParsableArguments {
         if let evalEvery, evalEvery <= 0 { throw ValidationError("--eval-every must be positive") }
         if let logEvery, logEvery <= 0 { throw ValidationError("--log-every must be positive") }
         if let patience, patience <= 0 { throw ValidationError("--patience must be positive") }
+        if let lrSchedule, TrainingOptions.LearningRateScheduleKind(rawValue: lrSchedule) == nil {
+            throw ValidationError("--lr-schedule must be plateau or constant, not '\(lrSchedule)'")
+        }
+        if let lrPatience, lrPatience < 0 { throw ValidationError("--lr-patience must not be negative") }
+        if let lrFactor, !(lrFactor > 0 && lrFactor < 1) { throw ValidationError("--lr-factor must be between 0 and 1") }
+        if let minLr, !(minLr >= 0) { throw ValidationError("--min-lr must not be negative") }
+        if let minLr, let learningRate, minLr > learningRate {
+            throw ValidationError("--min-lr \(minLr) is above --learning-rate \(learningRate)")
+        }
         if let momentum, !(momentum >= 0 && momentum < 1) { throw ValidationError("--momentum must be in [0, 1)") }
         if let weightDecay, !(weightDecay >= 0) { throw ValidationError("--weight-decay must not be negative") }
         if let clip, !(clip >= 0) { throw ValidationError("--clip must not be negative") }
@@ -47,11 +62,14 @@ struct TrainingFlags: ParsableArguments {
     }
 
     /// The shared loop's options, from the run's schedule (flags, or the resumed run's own).
-    /// - maximumEvaluationInterval: the default evaluation interval is one epoch, at most this.
+    /// - maximumEvaluationInterval: the default evaluation interval is one epoch, at most this
+    ///   (and at least `TaskDefaults.minimumEvaluationInterval` steps, so that a small data set's
+    ///   few-step epochs do not evaluate, and cut the learning rate, every few steps).
     func trainingOptions(task: String, stepsPerEpoch: Int, schedule: TrainingSchedule, defaultSteps: Int,
                          maximumEvaluationInterval: Int = TaskDefaults.maximumEvaluationInterval) -> TrainingOptions {
         let totalSteps = dryRun ? 3 : (steps ?? epochs.map { $0 * stepsPerEpoch } ?? defaultSteps)
-        let evaluateEvery = dryRun ? 3 : (schedule.evalEvery ?? max(1, min(stepsPerEpoch, maximumEvaluationInterval)))
+        let evaluateEvery = dryRun ? 3 : (schedule.evalEvery ?? Self.defaultEvaluationInterval(
+            stepsPerEpoch: stepsPerEpoch, maximum: maximumEvaluationInterval))
         let defaultLogInterval = max(1, min(TaskDefaults.maximumLogInterval, evaluateEvery / 4))
         var options = TrainingOptions(
             steps: totalSteps, evaluateEvery: evaluateEvery, logEvery: dryRun ? 1 : (schedule.logEvery ?? defaultLogInterval),
@@ -61,6 +79,10 @@ struct TrainingFlags: ParsableArguments {
         options.weightDecay = schedule.weightDecay
         options.clipNorm = schedule.clip > 0 ? schedule.clip : nil
         options.earlyStopPatience = schedule.patience
+        options.learningRateSchedule = TrainingOptions.LearningRateScheduleKind(rawValue: schedule.lrSchedule) ?? .plateau
+        options.plateauPatience = schedule.lrPatience
+        options.plateauFactor = schedule.lrFactor
+        options.minimumLearningRate = schedule.minLr
         options.timeLimit = timeLimit
         options.resume = resume
         // A dry run replaces only its own default directory, never a run the user named.
@@ -68,6 +90,11 @@ struct TrainingFlags: ParsableArguments {
         options.json = json
         options.seed = schedule.seed
         return options
+    }
+
+    /// One epoch, between `TaskDefaults.minimumEvaluationInterval` and `maximum` steps.
+    static func defaultEvaluationInterval(stepsPerEpoch: Int, maximum: Int) -> Int {
+        max(1, min(max(stepsPerEpoch, TaskDefaults.minimumEvaluationInterval), maximum))
     }
 
     /// The schedule: each flag, else what the resumed run kept, else the default.
@@ -81,6 +108,10 @@ struct TrainingFlags: ParsableArguments {
             evalEvery: try resolver.optional("--eval-every", evalEvery, \.evalEvery),
             logEvery: try resolver.optional("--log-every", logEvery, \.logEvery),
             patience: try resolver.optional("--patience", patience, \.patience),
+            lrSchedule: try resolver.value("--lr-schedule", lrSchedule, \.lrSchedule, default: "plateau"),
+            lrPatience: try resolver.value("--lr-patience", lrPatience, \.lrPatience, default: 2),
+            lrFactor: try resolver.value("--lr-factor", lrFactor, \.lrFactor, default: 0.25),
+            minLr: try resolver.optional("--min-lr", minLr, \.minLr),
             seed: try resolver.value("--seed", seed, \.seed, default: 1))
     }
 
@@ -164,6 +195,10 @@ struct TrainingSchedule: Equatable {
     var evalEvery: Int?
     var logEvery: Int?
     var patience: Int?
+    var lrSchedule: String
+    var lrPatience: Int
+    var lrFactor: Float
+    var minLr: Float?
     var seed: UInt64
 
     /// Its fields in run.json.
@@ -171,6 +206,8 @@ struct TrainingSchedule: Equatable {
         settings.learningRate = learningRate; settings.optimizer = optimizer; settings.momentum = momentum
         settings.weightDecay = weightDecay; settings.clip = clip; settings.evalEvery = evalEvery
         settings.logEvery = logEvery; settings.patience = patience; settings.seed = seed
+        settings.lrSchedule = lrSchedule; settings.lrPatience = lrPatience; settings.lrFactor = lrFactor
+        settings.minLr = minLr
     }
 }
 
@@ -252,6 +289,10 @@ struct RunSettings: Codable, Equatable {
     var evalEvery: Int?
     var logEvery: Int?
     var patience: Int?
+    var lrSchedule: String?
+    var lrPatience: Int?
+    var lrFactor: Float?
+    var minLr: Float?
     var seed: UInt64?
 
     init(task: String) { self.task = task }

@@ -14,7 +14,9 @@ struct TaskDefaults {
     static let captioning = TaskDefaults(steps: 2500, batchSize: 32, learningRate: 1e-3, hiddenSize: 256, embeddingSize: 128)
     /// Timesteps per language-model batch.
     static let languageModelBPTT = 64
-    /// Evaluate every min(steps per epoch, this) steps; log every min(50, evaluation interval / 4).
+    /// Evaluate every epoch, but at least `minimumEvaluationInterval` and at most
+    /// `maximumEvaluationInterval` steps apart; log every min(50, evaluation interval / 4).
+    static let minimumEvaluationInterval = 100
     static let maximumEvaluationInterval = 200
     static let maximumLogInterval = 50
 

@@ -78,6 +78,35 @@ final class TrainerTests: TemporaryDirectoryTestCase {
         XCTAssertTrue(lines.contains { $0.contains(#""valid_accuracy": 0.7"#) && $0.contains(#""best": true"#) }, "\(lines)")
     }
 
+    /// The default plateau schedule waits two evaluations, says when it cuts, and stops at its
+    /// floor (a hundredth of the rate); `constant` never cuts.
+    func testPlateauScheduleHasPatienceAFloorAndALine() throws {
+        func run(_ schedule: TrainingOptions.LearningRateScheduleKind) throws -> (rates: [Double], lines: [String]) {
+            var options = options(steps: 200, out: directory + "/\(schedule)")
+            options.learningRateSchedule = schedule
+            var lines: [String] = []
+            let trainer = Trainer(task: ScriptedTask(scores: [0.5]), options: options)   // never better
+            trainer.output = { lines.append($0) }
+            try trainer.run()
+            let rates = lines.compactMap { line -> Double? in
+                (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["learning_rate"] as? Double
+            }
+            return (rates, lines)
+        }
+        let plateau = try run(.plateau)
+        // Evaluations at 10, 20, …: the first sets the best; the rate is cut after the 3rd, 6th,
+        // 9th and 12th that do not improve on it, down to 0.01 and no further.
+        XCTAssertEqual(plateau.rates.count, 20)
+        XCTAssertEqual(Array(plateau.rates.prefix(5)), [1, 1, 1, 1, 0.25])
+        XCTAssertEqual(plateau.rates.last ?? 0, 0.01, accuracy: 1e-9)
+        XCTAssertEqual(plateau.rates.min() ?? 0, 0.01, accuracy: 1e-9, "never below the floor")
+        let cuts = plateau.lines.filter { $0.contains(#""event":"lr_cut""#) || $0.contains(#""event": "lr_cut""#) }
+        XCTAssertEqual(cuts.count, 4, "\(plateau.lines)")
+        let constant = try run(.constant)
+        XCTAssertEqual(Set(constant.rates), [1])
+        XCTAssertFalse(constant.lines.contains { $0.contains("lr_cut") })
+    }
+
     func testWarmupFrozenParametersAndBuffersInCheckpoints() throws {
         let task = ScriptedTask(scores: [0.5])
         var options = options(steps: 4, out: directory + "/warm")

@@ -5,12 +5,19 @@ import XCTest
 
 /// `zoo train/eval/data translation` and `zoo translate`, run as a user would.
 final class TranslationCommandTests: TemporaryDirectoryTestCase {
-    /// 300 pairs of a made-up language: the words reversed and spelt differently.
+    /// 300 pairs of a made-up language (`madeUpPairs`) in one file.
     func writePairs() throws -> String {
+        let path = directory + "/pairs.tsv"
+        try Data((madeUpPairs(300).joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    /// `count` TSV lines of a made-up language: the words reversed and spelt differently.
+    func madeUpPairs(_ count: Int) -> [String] {
         var lines: [String] = []
         let words = ["red", "cat", "sees", "a", "big", "dog", "the", "house", "runs", "home"]
         var seed: UInt64 = 42
-        for _ in 0..<300 {
+        for _ in 0..<count {
             var sentence: [String] = []
             for _ in 0..<(3 + Int(seed % 4)) {
                 seed = seed &* 6364136223846793005 &+ 1442695040888963407
@@ -18,9 +25,7 @@ final class TranslationCommandTests: TemporaryDirectoryTestCase {
             }
             lines.append(sentence.joined(separator: " ") + ".\t" + sentence.reversed().map { $0.uppercased() + "o" }.joined(separator: " ") + ".")
         }
-        let path = directory + "/pairs.tsv"
-        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: path))
-        return path
+        return lines
     }
 
     func testDryRunThenTranslateEvaluateAndDrawAttention() throws {
@@ -43,6 +48,31 @@ final class TranslationCommandTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(evaluate.status, 0, evaluate.stderr)
         let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(evaluate.stdout.utf8)) as? [String: Any])
         for key in ["bleu", "chrf", "sentences"] { XCTAssertNotNil(object[key], key) }
+    }
+
+    /// 180 training pairs are 3 steps an epoch at the default batch size. With the default schedule the
+    /// run must learn and keep a learning rate: validation used to run every epoch and cut the
+    /// rate fourfold at each one without a better BLEU, down to 0 within a few hundred steps.
+    func testASmallCorpusLearnsWithTheDefaultSchedule() throws {
+        let pairs = madeUpPairs(200), data = directory + "/small"
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        for (name, lines) in [("train", pairs[0..<180]), ("valid", pairs[180...]), ("test", pairs[180..<190])] {
+            try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: data + "/\(name).tsv"))
+        }
+        let result = try zoo(["train", "translation", "--data", data, "--out", directory + "/run", "--steps", "300",
+                              "--hidden-size", "64", "--embedding-size", "32", "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let lines = result.stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        let rates = lines.compactMap { $0["learning_rate"] as? Double }
+        let validation = lines.compactMap { line in (line["valid_loss"] as? Double).map { (loss: $0, bleu: line["valid_bleu"] as? Double ?? 0) } }
+        XCTAssertFalse(rates.isEmpty, result.stdout)
+        XCTAssertGreaterThanOrEqual(rates.min() ?? 0, 1e-3 / 100 * 0.999, "the rate falls below its floor: \(rates)")
+        XCTAssertEqual(validation.count, 3, "validations every 100 steps, not every epoch: \(result.stdout)")
+        let first = try XCTUnwrap(validation.first), last = try XCTUnwrap(validation.last)
+        XCTAssertLessThan(last.loss, first.loss * 0.8, "validation loss \(validation)")
+        XCTAssertGreaterThan(last.bleu, first.bleu, "validation BLEU \(validation)")
     }
 
     func testTranslateReadsStandardInput() throws {

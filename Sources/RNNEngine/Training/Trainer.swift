@@ -53,7 +53,8 @@ public final class Trainer {
         self.task = task
         self.options = options
         rng = RandomGenerator(seed: options.seed)
-        plateau = PlateauDecay(factor: options.plateauFactor, patience: options.plateauPatience)
+        plateau = PlateauDecay(factor: options.plateauFactor, patience: options.plateauPatience,
+                               minimumLearningRate: options.minimumLearningRate ?? options.learningRate / 100)
     }
 
     private func makeOptimizer() -> Optimizer {
@@ -69,6 +70,9 @@ public final class Trainer {
     public func run() throws -> TrainingSummary {
         guard options.steps > 0, options.evaluateEvery > 0, options.logEvery > 0 else {
             throw TrainingError.invalid("steps, evaluation interval and log interval must be positive")
+        }
+        if let floor = options.minimumLearningRate, floor > options.learningRate {
+            throw TrainingError.invalid("the learning-rate floor \(floor) is above the learning rate \(options.learningRate)")
         }
         let fileManager = FileManager.default
         guard writesFiles || !options.resume else { throw TrainingError.invalid("resuming a run needs its output directory") }
@@ -173,9 +177,14 @@ public final class Trainer {
                 }
                 // Only scheduled evaluations steer the run, so a run cut at any step and resumed
                 // takes the same path as one that was never cut.
+                var cut: (from: Float, to: Float)?
                 if scheduled {
                     evaluationsWithoutImprovement = improved ? 0 : evaluationsWithoutImprovement + 1
-                    optimizer.learningRate = plateau.update(loss: Float(validation.primaryAsLoss), learningRate: optimizer.learningRate)
+                    if options.learningRateSchedule == .plateau {
+                        let rate = optimizer.learningRate
+                        optimizer.learningRate = plateau.update(loss: Float(validation.primaryAsLoss), learningRate: rate)
+                        if optimizer.learningRate < rate { cut = (rate, optimizer.learningRate) }
+                    }
                 }
                 var fields: [(String, JSONValue)] = [("step", .int(step))]
                 fields += validation.metrics.map { ("valid_\($0.name)", .double($0.value)) }
@@ -187,6 +196,12 @@ public final class Trainer {
                 } else {
                     let named = validation.metrics.map { String(format: "%@ %.4f", $0.name, $0.value) }.joined(separator: " | ")
                     output(String(format: "valid step %d | %@%@", step, named, improved ? " | saved best" : ""))
+                }
+                if let cut {
+                    let floor = plateau.minimumLearningRate
+                    event("lr_cut", String(format: "learning rate cut from %.3g to %.3g: no better %@ in %d evaluations%@", cut.from, cut.to,
+                                           primaryMetric, plateau.patience + 1, cut.to <= floor ? " (its floor)" : ""),
+                          [("from", .double(Double(cut.from))), ("to", .double(Double(cut.to))), ("floor", .double(Double(floor)))])
                 }
                 try save(optimizer, validation: validation)
                 try? renderPlot()
@@ -211,7 +226,7 @@ public final class Trainer {
 
     private enum StopReason: String { case steps, timeLimit = "time_limit", earlyStop = "early_stop" }
 
-    /// A line about the run itself (resumed, early stop, time limit): text, or with `--json`
+    /// A line about the run itself (resumed, learning-rate cut, early stop, time limit): text, or with `--json`
     /// a JSON object `{"event": name, "step": …, …}`, so that stdout stays JSON lines.
     private func event(_ name: String, _ text: String, _ fields: [(String, JSONValue)]) {
         onEvent?(.run(name: name, step: step, message: text))

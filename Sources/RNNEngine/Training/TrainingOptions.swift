@@ -11,9 +11,22 @@ public struct TrainingOptions: Codable, Sendable {
     public var weightDecay: Float = 0
     /// Global gradient-norm clipping (nil: none).
     public var clipNorm: Float? = 5
-    /// Learning rate × this factor after `plateauPatience` + 1 evaluations without improvement.
+    /// How the learning rate changes over the run.
+    public enum LearningRateScheduleKind: String, Codable, Sendable, CaseIterable {
+        /// Multiplied by `plateauFactor` after `plateauPatience` + 1 evaluations in a row without
+        /// improvement, never below `minimumLearningRate` (`ReduceLROnPlateau`).
+        case plateau
+        /// Kept as it is (after warmup).
+        case constant
+    }
+    public var learningRateSchedule: LearningRateScheduleKind = .plateau
     public var plateauFactor: Float = 0.25
-    public var plateauPatience: Int = 0
+    /// Evaluations without improvement that are tolerated before a cut: one noisy validation
+    /// (BLEU on a small split, WER while CTC still emits blanks) is no plateau.
+    public var plateauPatience: Int = 2
+    /// The floor of the plateau schedule (nil: `learningRate` / 100), so that a long run on
+    /// small data keeps learning instead of decaying to zero.
+    public var minimumLearningRate: Float? = nil
     /// The learning rate rises linearly from lr/warmupSteps to lr over the first steps (0: none).
     public var warmupSteps: Int = 0
     /// Stop after this many evaluations without improvement (nil: never).
@@ -99,6 +112,6 @@ public enum TrainingEvent: Sendable {
     case progress(step: Int, loss: Double, metrics: [(String, Double)], unitsPerSecond: Double, learningRate: Double, secondsLeft: Double)
     /// A validation: every metric, and whether the primary one improved (a new best checkpoint).
     case validation(step: Int, metrics: [(name: String, value: Double)], improved: Bool)
-    /// Something about the run itself: "resumed", "early_stop", "time_limit".
+    /// Something about the run itself: "resumed", "lr_cut", "early_stop", "time_limit".
     case run(name: String, step: Int, message: String)
 }
