@@ -77,7 +77,7 @@ struct EvaluateLanguageModel: ParsableCommand {
         commandName: "language-model", abstract: "Score a language model on a split, as one stream.", aliases: ["lm"])
 
     @Option(help: "Checkpoint. (default: runs/language-model/best.safetensors)") var checkpoint: String?
-    @Option(help: "Data: a file or a train/valid/test directory. (default: the built-in corpus)") var data: String?
+    @Option(help: "Data: a file or a train/valid/test directory. (default: the run's data, from run.json beside the checkpoint; else the built-in corpus)") var data: String?
     @OptionGroup var splitOption: SplitOption
     @OptionGroup var threads: ThreadsOption
     @Flag(help: "Print one JSON object.") var json = false
@@ -86,15 +86,17 @@ struct EvaluateLanguageModel: ParsableCommand {
         threads.apply()
         let path = try resolveCheckpoint(checkpoint, task: LanguageModelNetwork.taskName, trainCommand: "zoo train lm")
         let network = try LanguageModelNetwork.load(path: path)
-        let text = try data.map { try CorpusText.load(path: $0) } ?? DefaultCorpus.load()
+        let source = try EvaluationData(given: data, checkpoint: path)
+        let text = try source.path.map { try CorpusText.load(path: $0) } ?? DefaultCorpus.load()
         let split = splitOption.split
         let score = try network.score(text: splitOption.pick(valid: text.valid, test: text.test))
         guard score.tokens > 0 else {
             throw RunError("\(splitOption.pick(valid: text.validSource, test: text.testSource)): the \(split) split has no token the model can score (it needs two, in the model's vocabulary)")
         }
         if json {
-            try printJSON(score)
+            try printJSON(score, adding: ["data": source.path ?? "built-in"])
         } else {
+            print(source.line)
             var line = String(format: "%@ split: loss %.4f nats/token | perplexity %.2f | %.4f bits/token", split,
                               score.loss, score.perplexity, score.bitsPerToken)
             if let bpc = score.bitsPerChar { line += String(format: " | %.4f bits/char", bpc) }

@@ -172,7 +172,7 @@ struct EvaluateSpeech: ParsableCommand {
         commandName: "speech", abstract: "Transcribe a split and score it with WER and CER.", aliases: ["asr", "speech-recognition"])
 
     @Option(help: "Checkpoint. (default: runs/speech/best.safetensors)") var checkpoint: String?
-    @Option(help: "Data: a speech data directory. (default: the built-in corpus)") var data: String?
+    @Option(help: "Data: a speech data directory. (default: the run's data, from run.json beside the checkpoint; else the built-in corpus)") var data: String?
     @OptionGroup var splitOption: SplitOption
     @OptionGroup var decoding: SpeechDecodingOptions
     @OptionGroup var threads: ThreadsOption
@@ -182,15 +182,17 @@ struct EvaluateSpeech: ParsableCommand {
         threads.apply()
         let path = try resolveCheckpoint(checkpoint, task: SpeechNetwork.taskName, trainCommand: "zoo train speech")
         let network = try SpeechNetwork.load(path: path)
-        let corpus = try speechCorpus(data, quiet: json)
+        let source = try EvaluationData(given: data, checkpoint: path)
+        let corpus = try speechCorpus(source.path, quiet: json)
         let split = splitOption.split
         let utterances = splitOption.pick(valid: corpus.valid, test: corpus.test)
         try SpeechCorpus(train: [], valid: [], test: utterances).checkAudio()
         let (beam, scorer) = try decoding.decoder(alphabet: network.config.alphabet)
         let result = try SpeechEvaluation.score(network, utterances: utterances, beam: beam, scorer: scorer)
         if json {
-            try printJSON(result.score)
+            try printJSON(result.score, adding: ["data": source.path ?? "built-in"])
         } else {
+            print(source.line)
             print(String(format: "%@ split (%@): WER %.2f %% | CER %.2f %% | %d utterances", split, decoding.beam == 1 ? "greedy" : "beam \(decoding.beam)",
                          result.score.wer, result.score.cer, result.score.utterances))
         }
@@ -264,7 +266,7 @@ struct TuneSpeech: ParsableCommand {
 
     @Option(help: "Checkpoint. (default: runs/speech/best.safetensors)") var checkpoint: String?
     @Option(help: "The character language model (zoo train lm) to fuse.") var lm: String
-    @Option(help: "Data: a speech data directory. (default: the built-in corpus)") var data: String?
+    @Option(help: "Data: a speech data directory. (default: the run's data, from run.json beside the checkpoint; else the built-in corpus)") var data: String?
     @Option(parsing: .unconditional, help: "Beam size of CTC prefix beam search.") var beam: Int = 8
     @OptionGroup var threads: ThreadsOption
     @Flag(help: "Print one JSON object a setting, then the best.") var json = false
@@ -286,7 +288,9 @@ struct TuneSpeech: ParsableCommand {
         let path = try resolveCheckpoint(checkpoint, task: SpeechNetwork.taskName, trainCommand: "zoo train speech")
         let network = try SpeechNetwork.load(path: path)
         let scorer = try CharacterLanguageModelScorer(model: try LanguageModelNetwork.load(path: lm), alphabet: network.config.alphabet)
-        let corpus = try speechCorpus(data, quiet: json)
+        let source = try EvaluationData(given: data, checkpoint: path)
+        let corpus = try speechCorpus(source.path, quiet: json)
+        if !json { print(source.line) }
         try SpeechCorpus(train: [], valid: corpus.valid, test: []).checkAudio()
         let split = try SpeechData.load(corpus.valid, alphabet: network.config.alphabet)
         var best: Trial?

@@ -142,7 +142,7 @@ struct EvaluateTranslation: ParsableCommand {
         commandName: "translation", abstract: "Translate a split and score it with BLEU and chrF.", aliases: ["mt"])
 
     @Option(help: "Checkpoint. (default: runs/translation/best.safetensors)") var checkpoint: String?
-    @Option(help: "Data: a TSV file or a train/valid/test directory. (default: the built-in corpus)") var data: String?
+    @Option(help: "Data: a TSV file or a train/valid/test directory. (default: the run's data, from run.json beside the checkpoint; else the built-in corpus)") var data: String?
     @OptionGroup var splitOption: SplitOption
     @Option(parsing: .unconditional, help: "Beam size; 1 is greedy decoding.") var beam: Int = 5
     @Option(parsing: .unconditional, help: "Score only the first N sentence pairs of the split. (default: all)") var limit: Int?
@@ -158,14 +158,16 @@ struct EvaluateTranslation: ParsableCommand {
         threads.apply()
         let path = try resolveCheckpoint(checkpoint, task: TranslationNetwork.taskName, trainCommand: "zoo train translation")
         let network = try TranslationNetwork.load(path: path)
-        let corpus = try loadParallelCorpus(data)
+        let source = try EvaluationData(given: data, checkpoint: path)
+        let corpus = try loadParallelCorpus(source.path)
         let split = splitOption.split
         let all = splitOption.pick(valid: corpus.valid, test: corpus.test)
         let pairs = limit.map { Array(all.prefix($0)) } ?? all
         let score = try network.evaluate(pairs, options: TranslationOptions(beamSize: beam))
         if json {
-            try printJSON(score)
+            try printJSON(score, adding: ["data": source.path ?? "built-in"])
         } else {
+            print(source.line)
             var line = String(format: "%@ split (beam %d): BLEU %.2f | chrF %.2f | %d sentences", split, beam, score.bleu, score.chrf, score.sentences)
             if score.unknownSourceTokens > 0 { line += " | \(score.unknownSourceTokens) source tokens read as <unk>" }
             print(line)

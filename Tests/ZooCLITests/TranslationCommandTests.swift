@@ -73,6 +73,22 @@ final class TranslationCommandTests: TemporaryDirectoryTestCase {
         let first = try XCTUnwrap(validation.first), last = try XCTUnwrap(validation.last)
         XCTAssertLessThan(last.loss, first.loss * 0.8, "validation loss \(validation)")
         XCTAssertGreaterThan(last.bleu, first.bleu, "validation BLEU \(validation)")
+
+        // Without --data, eval scores the run's own data (from its run.json) and says so; it
+        // used to score the built-in English–German corpus.
+        let checkpoint = directory + "/run/best.safetensors"
+        let evaluate = try zoo(["eval", "translation", "--checkpoint", checkpoint, "--beam", "1"])
+        XCTAssertEqual(evaluate.status, 0, evaluate.stderr)
+        XCTAssertTrue(evaluate.stdout.hasPrefix("data: \(data) (the run's data, from \(directory!)/run/run.json)\n"), evaluate.stdout)
+        XCTAssertTrue(evaluate.stdout.contains("| 10 sentences"), evaluate.stdout)
+        XCTAssertFalse(evaluate.stdout.contains("<unk>"), evaluate.stdout)
+        let json = try zoo(["eval", "translation", "--checkpoint", checkpoint, "--beam", "1", "--json"])
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(object["data"] as? String, data)
+        try FileManager.default.moveItem(atPath: data, toPath: data + "-moved")
+        let gone = try zoo(["eval", "translation", "--checkpoint", checkpoint])
+        XCTAssertNotEqual(gone.status, 0)
+        XCTAssertTrue(gone.stderr.contains("\(data): the data this model was trained on"), gone.stderr)
     }
 
     func testTranslateReadsStandardInput() throws {
