@@ -182,17 +182,26 @@ public final class CaptionNetwork {
     /// With `penalty` false, the cross-entropy alone (what validation reports).
     public func loss(images: Variable, captions: [[Int32]], penalty: Bool = true, tape: Tape,
                      rng: inout RandomGenerator) throws -> (loss: Variable, count: Int) {
+        let parts = try lossParts(images: images, captions: captions, penalty: penalty, tape: tape, rng: &rng)
+        guard let weighted = parts.penalty else { return (parts.crossEntropy, parts.count) }
+        return (add(parts.crossEntropy, weighted, tape: tape), parts.count)
+    }
+
+    /// The two terms of `loss`: the mean cross-entropy per token, and the attention penalty
+    /// already multiplied by λ (nil when `penalty` is false or λ is 0).
+    public func lossParts(images: Variable, captions: [[Int32]], penalty: Bool = true, tape: Tape,
+                          rng: inout RandomGenerator) throws -> (crossEntropy: Variable, penalty: Variable?, count: Int) {
         let (logits, expected, weights) = try forward(images: images, captions: captions, tape: tape, rng: &rng)
         let tokens = expected.reduce(0) { $0 + ($1 == CaptionCodec.paddingId ? 0 : 1) }
         let crossEntropy = softmaxCrossEntropy(logits, targets: expected, ignoreIndex: CaptionCodec.paddingId, tape: tape)
-        guard penalty && config.attentionPenalty > 0 else { return (crossEntropy, tokens) }
+        guard penalty && config.attentionPenalty > 0 else { return (crossEntropy, nil, tokens) }
         let T = weights.shape[0], B = weights.shape[1]
         let steps = Tensor(zeros: [T, B, 1])
         for (b, caption) in captions.enumerated() { for t in 0...caption.count where t < T { steps[t * B + b] = 1 } }
         let attended = sum(multiply(weights, Variable(steps), tape: tape), axis: 0, tape: tape)          // (B, L)
         let missing = subtract(Variable(Tensor(shape: [1, 1], values: [1])), attended, tape: tape)
         let penalty = mean(sum(multiply(missing, missing, tape: tape), axis: 1, tape: tape), axis: 0, tape: tape)
-        return (add(crossEntropy, reshape(scale(penalty, by: config.attentionPenalty, tape: tape), [1], tape: tape), tape: tape), tokens)
+        return (crossEntropy, reshape(scale(penalty, by: config.attentionPenalty, tape: tape), [1], tape: tape), tokens)
     }
 
     // MARK: Checkpoints

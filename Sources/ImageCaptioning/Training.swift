@@ -92,8 +92,18 @@ public final class CaptionTrainingTask: TrainingTask {
             ? batch.map { _ in (rng.int(below: 2 * settings.shift + 1) - settings.shift, rng.int(below: 2 * settings.shift + 1) - settings.shift) }
             : nil
         let images = network.preprocessor.batch(batch.map { data.train.images[$0.image] }, flips: flips, shifts: shifts)
-        return try network.loss(images: Variable(images), captions: batch.map(\.caption), tape: tape, rng: &rng)
+        let parts = try network.lossParts(images: Variable(images), captions: batch.map(\.caption), tape: tape, rng: &rng)
+        let penalty = parts.penalty.map { Double($0.value[0]) } ?? 0
+        lastParts = TrainingLossParts(perUnit: Double(parts.crossEntropy.value[0]), extras: [("penalty", penalty)])
+        guard let weighted = parts.penalty else { return (parts.crossEntropy, parts.count) }
+        return (add(parts.crossEntropy, weighted, tape: tape), parts.count)
     }
+
+    private var lastParts: TrainingLossParts?
+
+    /// The cross-entropy per token (what validation's loss is) and the attention penalty apart:
+    /// the penalty is most of the training loss, and added into one number it hid the learning.
+    public func lastTrainingLossParts() -> TrainingLossParts? { lastParts }
 
     /// Mean teacher-forced cross-entropy per token (without the attention penalty) over the
     /// first reference of each validation image.
@@ -113,9 +123,8 @@ public final class CaptionTrainingTask: TrainingTask {
         return sum / Double(max(tokens, 1))
     }
 
-    /// The training loss includes the attention penalty, so no perplexity is derived from it;
-    /// validation reports the cross-entropy and its perplexity itself.
-    public func metrics(forLoss loss: Double) -> [(String, Double)] { [] }
+    /// The perplexity of a cross-entropy per token (progress lines report it without the penalty).
+    public func metrics(forLoss loss: Double) -> [(String, Double)] { [("ppl", exp(loss))] }
 
     /// BLEU-4 (primary), BLEU-1 and CIDEr-D of greedy captions of the validation images, then the loss.
     public func validate() throws -> ValidationResult {

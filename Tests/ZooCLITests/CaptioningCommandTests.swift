@@ -19,6 +19,18 @@ final class CaptioningCommandTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(train.status, 0, train.stderr)
         XCTAssertTrue(train.stdout.contains("test (beam 3): BLEU-4"), train.stdout)
         let checkpoint = run + "/best.safetensors"
+        // Progress reports the cross-entropy per token (what validation's loss is) and the
+        // attention penalty apart; the sum of the two read like a loss that never fell.
+        let log = try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8).split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        let progress = try XCTUnwrap(log.first { $0["train_loss"] != nil })
+        let validation = try XCTUnwrap(log.first { $0["valid_loss"] != nil })
+        let trainLoss = try XCTUnwrap(progress["train_loss"] as? Double), validLoss = try XCTUnwrap(validation["valid_loss"] as? Double)
+        XCTAssertGreaterThan(try XCTUnwrap(progress["train_penalty"] as? Double), 0, "\(progress)")
+        XCTAssertEqual(try XCTUnwrap(progress["train_ppl"] as? Double), exp(trainLoss), accuracy: 1e-3 * exp(trainLoss))   // the log keeps 6 digits
+        XCTAssertLessThan(abs(trainLoss - validLoss), 0.5, "training \(trainLoss) and validation \(validLoss) cross-entropy, 3 steps in")
+        XCTAssertTrue(train.stdout.contains("| penalty "), train.stdout)
 
         let map = directory + "/map.png"
         let images = [data + "/images/test/0.png", data + "/images/test/1.png"]

@@ -48,6 +48,8 @@ public final class Trainer {
     private var validCurve: [(x: Double, y: Double)] = []
     /// The progress line's running sums since the last line: loss · units, units, steps.
     private var interval = (loss: 0.0, count: 0, steps: 0)
+    /// The same sums of the extra loss terms (`TrainingTask.lastTrainingLossParts`), in order.
+    private var intervalExtras: [(name: String, sum: Double)] = []
 
     public init(task: TrainingTask, options: TrainingOptions) {
         self.task = task
@@ -122,7 +124,15 @@ public final class Trainer {
             optimizer.step()
             optimizer.learningRate = scheduledRate
             step += 1
-            interval.loss += value * Double(count)
+            let parts = task.lastTrainingLossParts()
+            interval.loss += (parts?.perUnit ?? value) * Double(count)
+            for (name, extra) in parts?.extras ?? [] {
+                if let index = intervalExtras.firstIndex(where: { $0.name == name }) {
+                    intervalExtras[index].sum += extra * Double(count)
+                } else {
+                    intervalExtras.append((name, extra * Double(count)))
+                }
+            }
             interval.count += count
             interval.steps += 1
             intervalSeconds += Double(DispatchTime.now().uptimeNanoseconds - stepStart) / 1e9
@@ -136,8 +146,9 @@ public final class Trainer {
                 var eta = Double(options.steps - step) * seconds / Double(max(interval.steps, 1))
                 if let limit = options.timeLimit { eta = min(eta, max(0, limit - Date().timeIntervalSince(start))) }
                 trainCurve.append((Double(step), mean))
+                let extras = intervalExtras.map { ($0.name, $0.sum / Double(max(interval.count, 1))) }
                 var fields: [(String, JSONValue)] = [("step", .int(step)), ("train_loss", .double(mean))]
-                fields += task.metrics(forLoss: mean).map { ("train_\($0.0)", .double($0.1)) }
+                fields += (task.metrics(forLoss: mean) + extras).map { ("train_\($0.0)", .double($0.1)) }
                 fields += [("units_per_s", .double(rate)), ("learning_rate", .double(Double(optimizer.learningRate)))]
                 try metricsLog?.append(fields)
                 onEvent?(.progress(step: step, loss: mean, metrics: task.metrics(forLoss: mean), unitsPerSecond: rate,
@@ -145,11 +156,12 @@ public final class Trainer {
                 if options.json {
                     output(jsonLine(fields + [("eta_s", .double(eta))]))
                 } else {
-                    let named = task.metrics(forLoss: mean).map { String(format: " | %@ %.4f", $0.0, $0.1) }.joined()
+                    let named = (task.metrics(forLoss: mean) + extras).map { String(format: " | %@ %.4f", $0.0, $0.1) }.joined()
                     output(String(format: "step %d/%d | loss %.4f%@ | %@/s | lr %.3g | ETA %@", step, options.steps, mean,
                                   named, formatCount(rate), Double(optimizer.learningRate), formatDuration(eta)))
                 }
                 interval = (0, 0, 0)
+                intervalExtras = []
                 intervalSeconds = 0
             }
 
@@ -259,6 +271,7 @@ public final class Trainer {
         metadata["trainer.train_curve"] = trainCurve.map { "\($0.x):\($0.y)" }.joined(separator: ",")
         metadata["trainer.valid_curve"] = validCurve.map { "\($0.x):\($0.y)" }.joined(separator: ",")
         metadata["trainer.interval"] = "\(interval.loss),\(interval.count),\(interval.steps)"
+        metadata["trainer.interval_extras"] = intervalExtras.map { "\($0.name):\($0.sum)" }.joined(separator: ",")
         var tensors = optimizer.stateTensors()
         tensors += progress.tensors.map { ("progress." + $0.0, $0.1) }
         var full = optimizer.stateMetadata()
@@ -306,6 +319,11 @@ public final class Trainer {
         let sums = (metadata["trainer.interval"] ?? "0,0,0").split(separator: ",")
         if sums.count == 3, let loss = Double(sums[0]), let count = Int(sums[1]), let steps = Int(sums[2]) {
             interval = (loss, count, steps)
+        }
+        intervalExtras = (metadata["trainer.interval_extras"] ?? "").split(separator: ",").compactMap { pair in
+            let parts = pair.split(separator: ":")
+            guard parts.count == 2, let sum = Double(parts[1]) else { return nil }
+            return (String(parts[0]), sum)
         }
         // The model and its state are two files: a process killed between the two writes leaves
         // them at different steps, which must not resume as one run.

@@ -12,6 +12,11 @@ public protocol TrainingTask: AnyObject {
     /// Builds the loss of the next training batch on `tape` (mean per scored unit); returns it
     /// and the number of units it scored (tokens, frames...).
     func trainingLoss(tape: Tape, rng: inout RandomGenerator) throws -> (loss: Variable, count: Int)
+    /// The last `trainingLoss` in parts, when it adds terms (a penalty) to the per-unit loss
+    /// that validation reports: progress lines and the loss plot then show that per-unit loss,
+    /// comparable with validation's, and each extra term apart. nil (the default): the loss
+    /// has no such terms.
+    func lastTrainingLossParts() -> TrainingLossParts?
     /// Mean validation loss per scored unit.
     func validationLoss() throws -> Double
     /// Readable forms of a mean loss, e.g. [("bpc", 1.6)] or [("ppl", 120)].
@@ -31,8 +36,21 @@ public protocol TrainingTask: AnyObject {
     func restoreProgress(tensors: [String: Tensor], metadata: [String: String], path: String) throws
 }
 
+/// A training loss as the per-unit loss validation also reports plus named extra terms.
+public struct TrainingLossParts: Sendable {
+    public var perUnit: Double
+    public var extras: [(name: String, value: Double)]
+
+    public init(perUnit: Double, extras: [(name: String, value: Double)]) {
+        self.perUnit = perUnit
+        self.extras = extras
+    }
+}
+
 extension TrainingTask {
     public var lossUnit: String { "unit" }
+
+    public func lastTrainingLossParts() -> TrainingLossParts? { nil }
 
     public func validate() throws -> ValidationResult {
         let loss = try validationLoss()
