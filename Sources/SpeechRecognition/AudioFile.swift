@@ -21,6 +21,10 @@ public enum AudioError: Error, CustomStringConvertible, Equatable {
     case empty(path: String)
     case tooLong(path: String, seconds: Double, limit: Double)
     case truncated(path: String, detail: String)
+    /// Bytes that no format fits (a headerless file that only starts like an MP3 frame).
+    case notAudio(path: String, reason: String)
+    /// The decoder reported errors while reading: the stream is damaged.
+    case damaged(path: String, detail: String)
 
     public var description: String {
         switch self {
@@ -29,6 +33,11 @@ public enum AudioError: Error, CustomStringConvertible, Equatable {
         case .empty(let p): return "\(p): the audio has no samples"
         case .truncated(let p, let detail):
             return "\(p): the file is shorter than its header says (\(detail)); it was cut off while being written or copied"
+        case .notAudio(let p, let reason):
+            return "\(p): not audio in a format libsndfile reads (\(reason)); headerless samples (.raw, .pcm) say no sample rate or "
+                + "encoding: write them into a WAV or FLAC file first"
+        case .damaged(let p, let detail):
+            return "\(p): the audio is damaged: the decoder reported \(detail)"
         case .tooLong(let p, let seconds, let limit):
             return "\(p): \(Int(seconds)) s of audio, more than the \(Int(limit)) s an utterance may have; cut it into utterances"
         }
@@ -43,6 +52,36 @@ public enum AudioFile {
 
     /// The file's samples mixed down to mono (the mean of the channels), at its own rate.
     public static func read(path: String) throws -> AudioClip {
+        try decoding(path: path) { try readSamples(path: path) }
+    }
+
+    /// Runs `body`, which opens `path` with libsndfile, after checking that bytes libsndfile
+    /// would take for MPEG are an MPEG stream. libmpg123 reports damaged frames on stderr, not
+    /// to libsndfile, so an MPEG file is decoded with stderr captured, and an error it printed
+    /// fails the read instead of scrolling past a transcript of noise.
+    static func decoding<T>(path: String, _ body: () throws -> T) throws -> T {
+        switch MPEGSniffing.verdict(path: path) {
+        case .notMPEG:
+            return try body()
+        case .falseStart(let reason):
+            throw AudioError.notAudio(path: path, reason: reason)
+        case .mpeg:
+            let (result, log) = try StandardErrorCapture.capturing(body)
+            let lines = log.split(separator: "\n")
+            // libmpg123's lines: "[src/libmpg123/…] error: …" and "Note: …" about resyncing.
+            let others = lines.filter { !$0.contains("libmpg123") && !$0.hasPrefix("Note: ") }
+            if !others.isEmpty { FileHandle.standardError.write(Data((others.joined(separator: "\n") + "\n").utf8)) }
+            let errors = lines.filter { $0.contains("libmpg123") && $0.contains("error") }
+            if let first = errors.first {
+                let message = first.split(separator: "]", maxSplits: 1).last.map(String.init) ?? String(first)
+                throw AudioError.damaged(path: path, detail: "\(message.trimmingCharacters(in: .whitespaces))"
+                                         + (errors.count > 1 ? " and \(errors.count - 1) more errors" : ""))
+            }
+            return result
+        }
+    }
+
+    private static func readSamples(path: String) throws -> AudioClip {
         var info = SF_INFO()
         guard let file = sf_open(path, Int32(SFM_READ), &info) else {
             let reason = String(cString: sf_strerror(nil))
@@ -129,6 +168,10 @@ public enum AudioFile {
     /// What a file's header says, without reading its samples: checks that libsndfile can read
     /// it, that it is complete and that it is not empty or too long.
     public static func header(path: String) throws -> (frames: Int, sampleRate: Int, channels: Int) {
+        try decoding(path: path) { try readHeader(path: path) }
+    }
+
+    private static func readHeader(path: String) throws -> (frames: Int, sampleRate: Int, channels: Int) {
         var info = SF_INFO()
         guard let file = sf_open(path, Int32(SFM_READ), &info) else {
             let reason = FileManager.default.fileExists(atPath: path) ? String(cString: sf_strerror(nil)) : "no such file"

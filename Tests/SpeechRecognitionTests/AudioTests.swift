@@ -1,6 +1,6 @@
 import Foundation
 import RNNEngine
-import SpeechRecognition
+@testable import SpeechRecognition
 import TestSupport
 import XCTest
 
@@ -76,6 +76,63 @@ final class AudioFileTests: TemporaryDirectoryTestCase {
         }
         XCTAssertThrowsError(try AudioFile.read(path: directory + "/missing.flac")) {
             XCTAssertEqual("\($0)", "\(self.directory!)/missing.flac: cannot read the audio (libsndfile: no such file)")
+        }
+    }
+}
+
+/// MPEG audio is read only when its frames follow each other, and libmpg123's complaints fail
+/// the read instead of scrolling past on stderr.
+final class MPEGAudioTests: TemporaryDirectoryTestCase {
+    /// `count` MPEG-1 Layer III frames, 128 kb/s, 44.1 kHz, stereo, no CRC: 417 bytes each, all
+    /// side information and main data zero (silence), or with `damaged` side information.
+    func frames(_ count: Int, damaged: Bool = false) -> [UInt8] {
+        var frame = [UInt8](repeating: 0, count: 417)
+        frame[0...3] = [0xFF, 0xFB, 0x90, 0x00]
+        if damaged { for k in 6..<20 { frame[k] = 0xFF } }   // big_values 511, beyond the 288 allowed
+        return Array((0..<count).map { _ in frame }.joined())
+    }
+
+    func write(_ bytes: [UInt8], _ name: String) throws -> String {
+        let path = directory + "/" + name
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    func testAStreamWhoseFramesFollowEachOtherIsRead() throws {
+        XCTAssertEqual(MPEGSniffing.verdict(frames(3)), .mpeg)
+        XCTAssertEqual(MPEGSniffing.verdict(Array("ID3".utf8) + [3, 0, 0, 0, 0, 0]), .mpeg)
+        let clip = try AudioFile.read(path: try write(frames(40), "silence.mp3"))
+        XCTAssertEqual(clip.sampleRate, 44_100)
+        XCTAssertGreaterThan(clip.samples.count, 30 * 1152)
+        XCTAssertEqual(clip.samples.map(abs).max(), 0)
+    }
+
+    /// Headerless 16-bit PCM whose first sample is −1025 starts with FF FB, an MPEG-1 Layer III
+    /// sync: libsndfile took it for MP3 and libmpg123 printed an error a frame.
+    func testHeaderlessSamplesThatStartLikeAFrameAreRefused() throws {
+        var pcm: [UInt8] = [0xFF, 0xFB, 0x90, 0x64]
+        for n in 0..<16_000 {
+            let sample = Int16(8000 * sin(2 * Double.pi * 440 * Double(n) / 16_000))
+            pcm += [UInt8(truncatingIfNeeded: sample), UInt8(truncatingIfNeeded: sample >> 8)]
+        }
+        guard case .falseStart = MPEGSniffing.verdict(pcm) else { return XCTFail("\(MPEGSniffing.verdict(pcm))") }
+        let path = try write(pcm, "hello.raw")
+        XCTAssertThrowsError(try AudioFile.read(path: path)) { error in
+            XCTAssertTrue("\(error)".hasPrefix("\(path): not audio in a format libsndfile reads (it starts like an MPEG frame, but frame 2"), "\(error)")
+        }
+        XCTAssertThrowsError(try AudioFile.header(path: path))
+        // Frames of another stream, or one cut inside its second frame.
+        XCTAssertEqual(MPEGSniffing.verdict(frames(1) + [0xFF, 0xF3, 0x90, 0x00] + [UInt8](repeating: 0, count: 500)),
+                       .falseStart("it starts like an MPEG frame, but frame 2 is not at byte 417 where the first header puts it"))
+        guard case .falseStart = MPEGSniffing.verdict(Array(frames(2).prefix(600))) else { return XCTFail("a cut stream") }
+    }
+
+    func testADamagedStreamFailsTheReadWithTheDecodersWords() throws {
+        let path = try write(frames(3) + frames(5, damaged: true) + frames(3), "damaged.mp3")
+        XCTAssertThrowsError(try AudioFile.read(path: path)) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.hasPrefix("\(path): the audio is damaged: the decoder reported error: "), text)
+            XCTAssertFalse(text.contains("[src/"), text)
         }
     }
 }
