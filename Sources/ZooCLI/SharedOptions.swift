@@ -124,7 +124,8 @@ struct TrainingFlags: ParsableArguments {
         if hasRun && !resume && !overwrite && !(dryRun && out == nil) {
             throw RunError(commandLineMessage(.runExists(directory: directory)))
         }
-        if resume && !fileManager.fileExists(atPath: directory + "/last.safetensors") {
+        if resume && !fileManager.fileExists(atPath: directory + "/last.safetensors")
+            && !fileManager.fileExists(atPath: Trainer.settingsPath(directory: directory)) {
             throw RunError(commandLineMessage(.nothingToResume(directory: directory)))
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import RNNEngine
 import TestSupport
 import XCTest
 
@@ -53,6 +54,43 @@ final class TrustworthyRunTests: TemporaryDirectoryTestCase {
         for line in resumedLines {
             XCTAssertNotNil(try? JSONSerialization.jsonObject(with: Data(line.utf8)), "not JSON: \(line)")
         }
+    }
+
+    /// kill -9 before the first checkpoint leaves run.json and no last.safetensors: resuming
+    /// starts the run again from step 0 (it used to say "nothing to resume", and training
+    /// without --resume "already holds a training run": a loop).
+    func testAKillBeforeTheFirstCheckpointCanBeResumed() throws {
+        let corpus = try writeCorpus()
+        let out = directory + "/run"
+        let arguments = ["train", "lm", "--data", corpus, "--out", out, "--hidden-size", "16", "--embedding-size", "8",
+                         "--batch-size", "4", "--bptt", "16", "--steps", "100000", "--eval-every", "1000", "--log-every", "1", "--json"]
+        let process = Process()
+        process.executableURL = zooExecutable
+        process.arguments = arguments
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var seen = Data()
+        while !String(decoding: seen, as: UTF8.self).contains(#""step": 2,"#) {
+            let chunk = stdout.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen += chunk
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationReason, .uncaughtSignal)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/run.json"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/last.safetensors"))
+
+        let again = try zoo(arguments)
+        XCTAssertNotEqual(again.status, 0)
+        XCTAssertTrue(again.stderr.contains("--resume") && again.stderr.contains("--overwrite"), again.stderr)
+        let resumed = try zoo(["train", "lm", "--out", out, "--steps", "5", "--resume", "--json"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stdout.hasPrefix(#"{"event": "resumed", "step": 0"#), resumed.stdout)
+        let last = try SafeTensors.read(path: out + "/last.safetensors")
+        XCTAssertEqual(last.metadata["zoo.step"], "5")
     }
 
     func testNothingIsReplacedWithoutOverwrite() throws {

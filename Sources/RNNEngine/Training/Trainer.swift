@@ -81,7 +81,19 @@ public final class Trainer {
         if writesFiles { try createDirectory(directory) }
         let optimizer = makeOptimizer()
         let runFiles = writesFiles ? [lastPath, statePath, bestPath, metricsPath, plotPath, settingsPath] : []
-        if options.resume {
+        // A run stopped (kill -9, power cut) before its first checkpoint has its run.json and
+        // nothing to continue from: resuming it starts it again from step 0.
+        let startedWithoutCheckpoint = options.resume && !fileManager.fileExists(atPath: lastPath)
+            && fileManager.fileExists(atPath: settingsPath)
+        if startedWithoutCheckpoint {
+            for file in [statePath, metricsPath, plotPath] where fileManager.fileExists(atPath: file) {
+                do { try fileManager.removeItem(atPath: file) } catch {
+                    throw CheckpointError.writeFailed(path: file, reason: "cannot remove the stopped run's file")
+                }
+            }
+            event("resumed", "\(directory) has no checkpoint yet (stopped before its first): starting it again from step 0",
+                  [("directory", .string(directory))])
+        } else if options.resume {
             guard fileManager.fileExists(atPath: lastPath) else { throw TrainingError.nothingToResume(directory: directory) }
             try restore(into: optimizer)
             guard step < options.steps else { throw TrainingError.alreadyPast(directory: directory, step: step, steps: options.steps) }
