@@ -147,6 +147,19 @@ public final class SpeechTrainingTask: TrainingTask {
     public init(network: SpeechNetwork, data: SpeechData, settings: SpeechTrainingSettings, seed: UInt64) throws {
         guard settings.batchSize > 0 else { throw TrainingError.invalid("--batch-size must be positive") }
         guard !data.train.features.isEmpty, !data.valid.features.isEmpty else { throw TrainingError.invalid("no training or validation utterance") }
+        // Every utterance of both splits is checked before step 1: one that cannot fit used to
+        // stop the run at its first validation.
+        if !settings.zeroInfinity {
+            for split in [data.train, data.valid] {
+                for (index, features) in split.features.enumerated() {
+                    let frames = (features.shape[0] + network.config.stacking - 1) / network.config.stacking
+                    let needed = ctcFramesNeeded(split.labels[index])
+                    if frames < needed {
+                        throw Self.transcriptTooLong(split.utterances[index], labels: split.labels[index].count, needed: needed, frames: frames)
+                    }
+                }
+            }
+        }
         if network.config.normalization == .global { network.fitNormalization(data.train.features) }
         self.network = network
         var normalized = data
@@ -172,8 +185,12 @@ public final class SpeechTrainingTask: TrainingTask {
             return try ctcLoss(logits, targets: indices.map { split.labels[$0] }, inputLengths: lengths,
                                zeroInfinity: settings.zeroInfinity, tape: tape)
         } catch EngineError.ctcLabelsTooLong(let item, let labels, let needed, let frames) {
-            throw TrainingError.invalid("\(split.utterances[indices[item]].origin): the transcript needs \(needed) model steps for its \(labels) characters but the audio gives \(frames); lower the stacking, or pass --zero-infinity to skip such utterances")
+            throw Self.transcriptTooLong(split.utterances[indices[item]], labels: labels, needed: needed, frames: frames)
         }
+    }
+
+    static func transcriptTooLong(_ utterance: Utterance, labels: Int, needed: Int, frames: Int) -> TrainingError {
+        .invalid("\(utterance.origin): the transcript needs \(needed) model steps for its \(labels) characters but the audio gives \(frames); lower the stacking, or pass --zero-infinity to skip such utterances")
     }
 
     public func trainingLoss(tape: Tape, rng: inout RandomGenerator) throws -> (loss: Variable, count: Int) {

@@ -79,7 +79,11 @@ struct TrainCaptioning: ParsableCommand {
         }
         let imageSize = settings.imageSize ?? 64
         let dry = training.dryRun
-        let config = CaptionConfig(imageSize: imageSize, channels: dry ? [4, 8] : [32, 64, 128, 256], batchNorm: settings.batchNorm ?? false,
+        // A dry run's tiny encoder has two blocks, the real one four: the real one's constraints
+        // (the image size a multiple of 8) are checked in a dry run too.
+        let fullChannels = [32, 64, 128, 256]
+        try CaptionConfig(imageSize: imageSize, channels: fullChannels).validate()
+        let config = CaptionConfig(imageSize: imageSize, channels: dry ? [4, 8] : fullChannels, batchNorm: settings.batchNorm ?? false,
                                    embeddingSize: settings.embeddingSize ?? 128, hiddenSize: settings.hiddenSize ?? 256,
                                    attentionSize: settings.attentionSize ?? 256, dropout: settings.dropout ?? 0.3,
                                    attentionPenalty: settings.attentionPenalty ?? 1)

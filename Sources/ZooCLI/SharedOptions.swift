@@ -171,10 +171,16 @@ struct ModelFlags: ParsableArguments {
         settings.cell = try resolver.value("--cell", cell, \.cell, default: CellKind.lstm.rawValue)
         settings.layers = try resolver.value("--layers", layers, \.layers, default: 1)
         settings.dropout = try resolver.value("--dropout", dropout, \.dropout, default: defaultDropout)
-        let hidden = try resolver.value("--hidden-size", hiddenSize, \.hiddenSize, default: dryRun ? 32 : defaults.hiddenSize)
-        settings.hiddenSize = hidden
-        settings.embeddingSize = try resolver.value("--embedding-size", embeddingSize, \.embeddingSize,
-                                                    default: tied ? hidden : (dryRun ? 16 : defaults.embeddingSize))
+        // The sizes the real run would use are checked in a dry run too, which then shrinks them.
+        let hidden = try resolver.value("--hidden-size", hiddenSize, \.hiddenSize, default: defaults.hiddenSize)
+        let embedding = try resolver.value("--embedding-size", embeddingSize, \.embeddingSize,
+                                           default: tied ? hidden : defaults.embeddingSize)
+        if tied && embedding != hidden {
+            throw RunError("--tied needs --embedding-size equal to --hidden-size, not \(embedding) and \(hidden)")
+        }
+        let dryHidden = hiddenSize ?? 32
+        settings.hiddenSize = dryRun ? dryHidden : hidden
+        settings.embeddingSize = dryRun ? (tied ? dryHidden : embeddingSize ?? 16) : embedding
     }
 
     func validate() throws {

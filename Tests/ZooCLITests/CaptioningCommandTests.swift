@@ -14,6 +14,11 @@ final class CaptioningCommandTests: TemporaryDirectoryTestCase {
         XCTAssertNotEqual(again.status, 0)
         XCTAssertTrue(again.stderr.contains("already exists"), again.stderr)
 
+        // A dry run checks the real model's settings too: its tiny encoder would take 30 pixels.
+        let odd = try zoo(["train", "captioning", "--data", data, "--dry-run", "--out", directory + "/odd", "--image-size", "30"])
+        XCTAssertNotEqual(odd.status, 0)
+        XCTAssertTrue(odd.stderr.contains("--image-size 30 must be a multiple of 8"), odd.stderr)
+
         let run = directory + "/run"
         let train = try zoo(["train", "captioning", "--data", data, "--dry-run", "--out", run])
         XCTAssertEqual(train.status, 0, train.stderr)

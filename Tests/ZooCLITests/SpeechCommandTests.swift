@@ -66,6 +66,14 @@ final class SpeechCommandTests: TemporaryDirectoryTestCase {
         XCTAssertNotEqual(result.status, 0)
         XCTAssertTrue(result.stderr.contains("\(directory!)/valid.tsv line 2: \(directory!)/broken.wav: cannot read the audio (libsndfile: "),
                       result.stderr)
+        // A validation transcript too long for its audio is named before step 1, not at the
+        // first validation.
+        try Data(("u0.wav\tab\nu2.flac\t" + String(repeating: "abc ", count: 40) + "\n").utf8)
+            .write(to: URL(fileURLWithPath: directory + "/valid.tsv"))
+        let long = try zoo(["train", "speech", "--data", directory, "--dry-run", "--out", directory + "/run2"])
+        XCTAssertNotEqual(long.status, 0)
+        XCTAssertTrue(long.stderr.contains("\(directory!)/valid.tsv line 2: the transcript needs"), long.stderr)
+        XCTAssertFalse(long.stdout.contains("step 1/"), long.stdout)
         let missing = try zoo(["transcribe", "--checkpoint", directory + "/none.safetensors", directory + "/u0.wav"])
         XCTAssertTrue(missing.stderr.contains("no such checkpoint"), missing.stderr)
     }

@@ -24,9 +24,7 @@ public func ctcLoss(
         if let bad = targets[b].first(where: { $0 == blank || $0 < 0 || Int($0) >= C }) {
             throw EngineError.ctcLabelOutsideAlphabet(item: b, label: Int(bad), classes: C)
         }
-        // Each label takes a frame, and a repeated label a blank frame between the two.
-        let repeats = zip(targets[b], targets[b].dropFirst()).filter { $0 == $1 }.count
-        let needed = targets[b].count + repeats
+        let needed = ctcFramesNeeded(targets[b])
         if inputLengths[b] < needed && !zeroInfinity {
             throw EngineError.ctcLabelsTooLong(item: b, labels: targets[b].count, framesNeeded: needed, frames: inputLengths[b])
         }
@@ -222,4 +220,10 @@ private func scaledForwardBackward(
         for t in 0..<T { (gradient + t * rowStride).update(from: rows.baseAddress! + t * C, count: C) }
     }
     return Float(logLikelihood)
+}
+
+/// The fewest frames an alignment of `labels` takes: each label a frame, and a repeated label a
+/// blank frame between the two.
+public func ctcFramesNeeded(_ labels: [Int32]) -> Int {
+    labels.count + zip(labels, labels.dropFirst()).filter { $0 == $1 }.count
 }
