@@ -23,7 +23,7 @@ struct TrainCaptioning: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "captioning", abstract: "Train an image captioner (CNN encoder, attention LSTM decoder).", aliases: ["caption"])
 
-    @OptionGroup var training: TrainingFlags
+    @OptionGroup var training: TrainingFlags<CaptioningKind>
     @Option(parsing: .unconditional, help: "Images are resized to N × N pixels. (default: 64)") var imageSize: Int?
     @Option(parsing: .unconditional, help: "Decoder LSTM units. (default: 256)") var hiddenSize: Int?
     @Option(parsing: .unconditional, help: "Word embedding size. (default: 128)") var embeddingSize: Int?
@@ -36,7 +36,7 @@ struct TrainCaptioning: ParsableCommand {
     @Option(parsing: .unconditional, help: "Shift training images by up to N pixels at random. (default: 0)") var shift: Int?
     @Option(parsing: .unconditional, help: "Words seen fewer times in training read as <unk>. (default: 1)") var minFrequency: Int?
     @Option(parsing: .unconditional, help: "Training captions longer than N words are left out. (default: 40)") var maxLength: Int?
-    @Option(parsing: .unconditional, help: "Beam size for the test captions printed at the end. (default: 3)") var beam: Int = 3
+    @Option(parsing: .unconditional, help: "Beam size for the test captions printed at the end.") var beam: Int = 3
 
     func validate() throws {
         if let imageSize, imageSize < 8 { throw ValidationError("--image-size must be at least 8") }
@@ -67,7 +67,7 @@ struct TrainCaptioning: ParsableCommand {
         settings.minFrequency = try resolver.value("--min-frequency", minFrequency, \.minFrequency, default: 1)
         settings.maxLength = try resolver.value("--max-length", maxLength, \.maxLength, default: 40)
         settings.batchSize = try resolver.value("--batch-size", training.batchSize, \.batchSize, default: dry ? 4 : defaults.batchSize)
-        let schedule = try training.resolveSchedule(into: &settings, defaults: defaults, resolver: resolver)
+        let schedule = try training.resolveSchedule(into: &settings, resolver: resolver)
         return (settings, schedule)
     }
 
@@ -96,7 +96,7 @@ struct TrainCaptioning: ParsableCommand {
                                                    shift: settings.shift ?? 0, validationImages: dry ? 8 : 1000)
         let task = try CaptionTrainingTask(network: network, data: data, settings: taskSettings, seed: schedule.seed)
         var options = training.trainingOptions(task: CaptionNetwork.taskName, stepsPerEpoch: task.stepsPerEpoch,
-                                               schedule: schedule, defaultSteps: TaskDefaults.captioning.steps, maximumEvaluationInterval: 500)
+                                               schedule: schedule)
         options.runSettings = settings.json
         if !training.json {
             print("captioning model: \(config.channels.count) convolution blocks (\(config.channels.map(String.init).joined(separator: "-"))) "
@@ -179,7 +179,7 @@ struct CaptionCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Words at most per caption.") var maxLength: Int = 20
     @Option(help: "Write each caption's attention over its image as a PNG, one panel per word (several images: OUT-1.png, OUT-2.png, ...).")
     var attentionMap: String?
-    @OptionGroup var threads: ThreadsOption
+    @OptionGroup var threads: DecodingThreadsOption
     @Argument(help: "PNG images.") var images: [String]
 
     func validate() throws {
@@ -189,7 +189,7 @@ struct CaptionCommand: ParsableCommand {
     }
 
     func run() throws {
-        threads.apply(default: 1)
+        threads.apply()
         let path = try resolveCheckpoint(checkpoint, task: CaptionNetwork.taskName, trainCommand: "zoo train captioning")
         let network = try CaptionNetwork.load(path: path)
         for (index, image) in images.enumerated() {

@@ -9,8 +9,8 @@ struct TrainLanguageModel: ParsableCommand {
         commandName: "language-model", abstract: "Train a character- or word-level RNN language model.",
         aliases: ["lm"])
 
-    @OptionGroup var training: TrainingFlags
-    @OptionGroup var model: ModelFlags
+    @OptionGroup var training: TrainingFlags<LanguageModelKind>
+    @OptionGroup var model: ModelFlags<LanguageModelKind>
     @Option(help: "Tokens: char (Unicode characters) or word (whitespace-separated, <eos> per line). (default: char)")
     var tokens: String?
     @Option(parsing: .unconditional, help: "Timesteps per batch, for truncated backpropagation through time. (default: \(TaskDefaults.languageModelBPTT))") var bptt: Int?
@@ -31,10 +31,10 @@ struct TrainLanguageModel: ParsableCommand {
         let tied = try resolver.value("--tied", self.tied, \.tied, default: false)
         settings.tied = tied
         let dry = training.dryRun
-        try model.resolve(into: &settings, resolver: resolver, tied: tied, defaults: defaults, defaultDropout: 0, dryRun: dry)
+        try model.resolve(into: &settings, resolver: resolver, tied: tied, dryRun: dry)
         settings.batchSize = try resolver.value("--batch-size", training.batchSize, \.batchSize, default: dry ? 4 : defaults.batchSize)
         settings.bptt = try resolver.value("--bptt", bptt, \.bptt, default: dry ? 16 : TaskDefaults.languageModelBPTT)
-        let schedule = try training.resolveSchedule(into: &settings, defaults: defaults, resolver: resolver)
+        let schedule = try training.resolveSchedule(into: &settings, resolver: resolver)
         return (settings, schedule)
     }
 
@@ -53,7 +53,7 @@ struct TrainLanguageModel: ParsableCommand {
             network: network, corpus: corpus,
             settings: LanguageModelTrainingSettings(batchSize: settings.batchSize ?? 1, bptt: settings.bptt ?? 1))
         var options = training.trainingOptions(task: LanguageModelNetwork.taskName, stepsPerEpoch: task.stepsPerEpoch,
-                                               schedule: schedule, defaultSteps: TaskDefaults.languageModel.steps)
+                                               schedule: schedule)
         options.runSettings = settings.json
         if !training.json {
             print("language model: \(config.cell.rawValue) \(config.layers)×\(config.hiddenSize), embedding \(config.embeddingSize), "

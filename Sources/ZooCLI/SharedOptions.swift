@@ -2,22 +2,22 @@ import ArgumentParser
 import Foundation
 import RNNEngine
 
-/// Options every `zoo train <task>` takes (the shared training loop's).
-struct TrainingFlags: ParsableArguments {
+/// Options every `zoo train <task>` takes (the shared training loop's), with the task's defaults.
+struct TrainingFlags<Kind: TrainingTaskKind>: ParsableArguments {
     @Option(help: "Training data, in the task's format (docs/reference.md). (default: the task's built-in data set)")
     var data: String?
     @Option(help: "Output directory for checkpoints, metrics.jsonl and loss.png. (default: runs/<task>)")
     var out: String?
-    @Option(parsing: .unconditional, help: "Total optimizer steps of the run, counted across resumes. (\(TaskDefaults.help { $0.steps }))") var steps: Int?
+    @Option(parsing: .unconditional, help: "Total optimizer steps of the run, counted across resumes. (default: \(Kind.defaults.steps))") var steps: Int?
     @Option(parsing: .unconditional, help: "Passes over the training data, instead of --steps. (default: none)") var epochs: Int?
     @Option(parsing: .unconditional, help: "Stop after this many seconds, with a last evaluation and checkpoint. (default: none)") var timeLimit: Double?
-    @Option(parsing: .unconditional, help: "Sequences per batch. (\(TaskDefaults.help { $0.batchSize }))") var batchSize: Int?
-    @Option(parsing: .unconditional, help: "Learning rate. (\(TaskDefaults.help { $0.learningRate }))") var learningRate: Float?
+    @Option(parsing: .unconditional, help: "Sequences per batch. (default: \(Kind.defaults.batchSize))") var batchSize: Int?
+    @Option(parsing: .unconditional, help: "Learning rate. (default: \(Kind.defaults.learningRate))") var learningRate: Float?
     @Option(help: "Optimizer: adam, adamw or sgd. (default: adam)") var optimizer: String?
     @Option(parsing: .unconditional, help: "Momentum for sgd. (default: 0)") var momentum: Float?
     @Option(parsing: .unconditional, help: "Weight decay: L2 for adam and sgd, decoupled for adamw. (default: 0)") var weightDecay: Float?
     @Option(parsing: .unconditional, help: "Clip the global gradient norm to this value; 0: no clipping. (default: 5)") var clip: Float?
-    @Option(parsing: .unconditional, help: "Evaluate on the validation split every N steps. (default: one epoch, at least \(TaskDefaults.minimumEvaluationInterval) steps, at most \(TaskDefaults.maximumEvaluationInterval))") var evalEvery: Int?
+    @Option(parsing: .unconditional, help: "Evaluate on the validation split every N steps. (default: one epoch, at least \(TaskDefaults.minimumEvaluationInterval) steps, at most \(Kind.defaults.maximumEvaluationInterval))") var evalEvery: Int?
     @Option(parsing: .unconditional, help: "Print a progress line every N steps. (default: a quarter of --eval-every, at most \(TaskDefaults.maximumLogInterval))") var logEvery: Int?
     @Option(parsing: .unconditional, help: "Stop after N evaluations without improvement. (default: never)") var patience: Int?
     @Option(help: "Learning-rate schedule: plateau (cut it when validation stops improving) or constant. (default: plateau)")
@@ -62,14 +62,13 @@ struct TrainingFlags: ParsableArguments {
     }
 
     /// The shared loop's options, from the run's schedule (flags, or the resumed run's own).
-    /// - maximumEvaluationInterval: the default evaluation interval is one epoch, at most this
-    ///   (and at least `TaskDefaults.minimumEvaluationInterval` steps, so that a small data set's
-    ///   few-step epochs do not evaluate, and cut the learning rate, every few steps).
-    func trainingOptions(task: String, stepsPerEpoch: Int, schedule: TrainingSchedule, defaultSteps: Int,
-                         maximumEvaluationInterval: Int = TaskDefaults.maximumEvaluationInterval) -> TrainingOptions {
-        let totalSteps = dryRun ? 3 : (steps ?? epochs.map { $0 * stepsPerEpoch } ?? defaultSteps)
-        let evaluateEvery = dryRun ? 3 : (schedule.evalEvery ?? Self.defaultEvaluationInterval(
-            stepsPerEpoch: stepsPerEpoch, maximum: maximumEvaluationInterval))
+    /// The default evaluation interval is one epoch, at most the task's maximum and at least
+    /// `TaskDefaults.minimumEvaluationInterval` steps, so that a small data set's few-step
+    /// epochs do not evaluate, and cut the learning rate, every few steps.
+    func trainingOptions(task: String, stepsPerEpoch: Int, schedule: TrainingSchedule) -> TrainingOptions {
+        let totalSteps = dryRun ? 3 : (steps ?? epochs.map { $0 * stepsPerEpoch } ?? Kind.defaults.steps)
+        let evaluateEvery = dryRun ? 3 : (schedule.evalEvery ?? defaultEvaluationInterval(
+            stepsPerEpoch: stepsPerEpoch, maximum: Kind.defaults.maximumEvaluationInterval))
         let defaultLogInterval = max(1, min(TaskDefaults.maximumLogInterval, evaluateEvery / 4))
         var options = TrainingOptions(
             steps: totalSteps, evaluateEvery: evaluateEvery, logEvery: dryRun ? 1 : (schedule.logEvery ?? defaultLogInterval),
@@ -93,14 +92,14 @@ struct TrainingFlags: ParsableArguments {
     }
 
     /// One epoch, between `TaskDefaults.minimumEvaluationInterval` and `maximum` steps.
-    static func defaultEvaluationInterval(stepsPerEpoch: Int, maximum: Int) -> Int {
+    func defaultEvaluationInterval(stepsPerEpoch: Int, maximum: Int) -> Int {
         max(1, min(max(stepsPerEpoch, TaskDefaults.minimumEvaluationInterval), maximum))
     }
 
     /// The schedule: each flag, else what the resumed run kept, else the default.
-    func schedule(defaultLearningRate: Float, resolver: RunSettingsResolver) throws -> TrainingSchedule {
+    func schedule(resolver: RunSettingsResolver) throws -> TrainingSchedule {
         TrainingSchedule(
-            learningRate: try resolver.value("--learning-rate", learningRate, \.learningRate, default: defaultLearningRate),
+            learningRate: try resolver.value("--learning-rate", learningRate, \.learningRate, default: Kind.defaults.learningRate),
             optimizer: try resolver.value("--optimizer", optimizer, \.optimizer, default: "adam"),
             momentum: try resolver.value("--momentum", momentum, \.momentum, default: 0),
             weightDecay: try resolver.value("--weight-decay", weightDecay, \.weightDecay, default: 0),
@@ -139,8 +138,8 @@ struct TrainingFlags: ParsableArguments {
     }
 
     /// The schedule (flags, else the resumed run's, else the defaults), recorded in `settings`.
-    func resolveSchedule(into settings: inout RunSettings, defaults: TaskDefaults, resolver: RunSettingsResolver) throws -> TrainingSchedule {
-        let schedule = try schedule(defaultLearningRate: defaults.learningRate, resolver: resolver)
+    func resolveSchedule(into settings: inout RunSettings, resolver: RunSettingsResolver) throws -> TrainingSchedule {
+        let schedule = try schedule(resolver: resolver)
         schedule.record(into: &settings)
         return schedule
     }
@@ -155,22 +154,22 @@ struct TrainingFlags: ParsableArguments {
     }
 }
 
-/// Model-shape options shared by the recurrent tasks.
-struct ModelFlags: ParsableArguments {
+/// Model-shape options shared by the language model and translation, with the task's defaults.
+struct ModelFlags<Kind: TrainingTaskKind>: ParsableArguments {
     @Option(help: "Recurrent cell: lstm, gru, rnn (tanh) or rnn_relu. (default: lstm)") var cell: String?
-    @Option(parsing: .unconditional, help: "Hidden units per layer. (\(TaskDefaults.help { $0.hiddenSize }))") var hiddenSize: Int?
+    @Option(parsing: .unconditional, help: "Hidden units per layer. (default: \(Kind.defaults.hiddenSize))") var hiddenSize: Int?
     @Option(parsing: .unconditional, help: "Recurrent layers. (default: 1)") var layers: Int?
-    @Option(parsing: .unconditional, help: "Embedding size. (default: \(TaskDefaults.languageModel.embeddingSize) for language-model, \(TaskDefaults.translation.embeddingSize) for translation; with --tied, the hidden size)") var embeddingSize: Int?
-    @Option(parsing: .unconditional, help: "Dropout probability. (default: 0)") var dropout: Float?
+    @Option(parsing: .unconditional, help: "Embedding size. (default: \(Kind.defaults.embeddingSize); with --tied, the hidden size)") var embeddingSize: Int?
+    @Option(parsing: .unconditional, help: "Dropout probability. (default: \(String(format: "%g", Kind.defaults.dropout)))") var dropout: Float?
 
     /// --cell, --layers, --dropout, --hidden-size and --embedding-size (with `tied`, the hidden
     /// size) into `settings`: each flag, else the resumed run's, else the task's default (a
     /// dry run's tiny sizes).
-    func resolve(into settings: inout RunSettings, resolver: RunSettingsResolver, tied: Bool, defaults: TaskDefaults,
-                 defaultDropout: Float, dryRun: Bool) throws {
+    func resolve(into settings: inout RunSettings, resolver: RunSettingsResolver, tied: Bool, dryRun: Bool) throws {
+        let defaults = Kind.defaults
         settings.cell = try resolver.value("--cell", cell, \.cell, default: CellKind.lstm.rawValue)
         settings.layers = try resolver.value("--layers", layers, \.layers, default: 1)
-        settings.dropout = try resolver.value("--dropout", dropout, \.dropout, default: defaultDropout)
+        settings.dropout = try resolver.value("--dropout", dropout, \.dropout, default: defaults.dropout)
         // The sizes the real run would use are checked in a dry run too, which then shrinks them.
         let hidden = try resolver.value("--hidden-size", hiddenSize, \.hiddenSize, default: defaults.hiddenSize)
         let embedding = try resolver.value("--embedding-size", embeddingSize, \.embeddingSize,
@@ -343,22 +342,42 @@ struct SplitOption: ParsableArguments {
     func pick<T>(valid: T, test: T) -> T { split == "valid" ? valid : test }
 }
 
-/// `--threads`, the same in every command: positive, by default the CPUs the process may use
-/// (its affinity mask and cgroup quota, at most 8), and capped there with a warning, since more
-/// threads than CPUs only wait for each other.
-struct ThreadsOption: ParsableArguments {
-    @Option(parsing: .unconditional, help: "Threads for the engine and OpenBLAS. (default: the CPUs this process may use, at most 8)")
+/// `--threads`, the same in every command: positive, by default `Default.threads` (nil: the
+/// CPUs the process may use, its affinity mask and cgroup quota, at most 8), and capped at those
+/// CPUs with a warning, since more threads than CPUs only wait for each other.
+struct ThreadsFlag<Default: ThreadsDefault>: ParsableArguments {
+    @Option(parsing: .unconditional, help: "Threads for the engine and OpenBLAS. (default: \(Default.help))")
     var threads: Int?
 
     func validate() throws {
         if let threads, threads <= 0 { throw ValidationError("--threads must be positive, not \(threads)") }
     }
 
-    /// Sizes the engine's team; `fallback` replaces the default where a command knows better.
-    func apply(default fallback: Int? = nil) {
-        Engine.setThreads(effectiveThreads(requested: threads ?? fallback))
+    /// Sizes the engine's team.
+    func apply() {
+        Engine.setThreads(effectiveThreads(requested: threads ?? Default.threads))
     }
 }
+
+/// A command's default thread count, and its words in the help.
+protocol ThreadsDefault {
+    static var threads: Int? { get }
+    static var help: String { get }
+}
+
+enum AvailableCPUs: ThreadsDefault {
+    static var threads: Int? { nil }
+    static var help: String { "the CPUs this process may use, at most 8" }
+}
+
+/// Decoding one sentence or image at a time: more threads than one only wait for each other.
+enum OneThread: ThreadsDefault {
+    static var threads: Int? { 1 }
+    static var help: String { "1" }
+}
+
+typealias ThreadsOption = ThreadsFlag<AvailableCPUs>
+typealias DecodingThreadsOption = ThreadsFlag<OneThread>
 
 /// `requested` (nil: the default), capped at the CPUs the process may use, with a warning.
 func effectiveThreads(requested: Int?) -> Int {

@@ -55,7 +55,7 @@ struct TrainSpeech: ParsableCommand {
         commandName: "speech", abstract: "Train a CTC speech recogniser (log-mel features, bidirectional LSTM).",
         aliases: ["asr", "speech-recognition"])
 
-    @OptionGroup var training: TrainingFlags
+    @OptionGroup var training: TrainingFlags<SpeechKind>
     @Option(help: "Recurrent cell: lstm or gru. (default: lstm)") var cell: String?
     @Option(parsing: .unconditional, help: "Hidden units per direction and layer. (default: 256)") var hiddenSize: Int?
     @Option(parsing: .unconditional, help: "Bidirectional recurrent layers. (default: 3)") var layers: Int?
@@ -94,7 +94,7 @@ struct TrainSpeech: ParsableCommand {
         settings.normalization = try resolver.value("--normalization", normalization, \.normalization, default: FeatureNormalization.utterance.rawValue)
         settings.zeroInfinity = try resolver.value("--zero-infinity", zeroInfinity ? true : nil, \.zeroInfinity, default: false)
         settings.batchSize = try resolver.value("--batch-size", training.batchSize, \.batchSize, default: dry ? 4 : defaults.batchSize)
-        let schedule = try training.resolveSchedule(into: &settings, defaults: defaults, resolver: resolver)
+        let schedule = try training.resolveSchedule(into: &settings, resolver: resolver)
         return (settings, schedule)
     }
 
@@ -116,7 +116,7 @@ struct TrainSpeech: ParsableCommand {
                                                   timeMasks: augment ? 2 : 0, zeroInfinity: settings.zeroInfinity ?? false)
         let task = try SpeechTrainingTask(network: network, data: data, settings: taskSettings, seed: schedule.seed)
         var options = training.trainingOptions(task: SpeechNetwork.taskName, stepsPerEpoch: task.stepsPerEpoch,
-                                               schedule: schedule, defaultSteps: TaskDefaults.speech.steps, maximumEvaluationInterval: 500)
+                                               schedule: schedule)
         options.runSettings = settings.json
         if !training.json {
             print("speech model: \(config.cell.rawValue) \(config.layers)×\(config.hiddenSize) bidirectional over \(config.features) log-mel × \(config.stacking) stacked, "

@@ -1,27 +1,40 @@
 /// The defaults of the options whose value depends on the task, in one place: the training
-/// commands use them and the help texts print them.
+/// commands use them and their help texts print them.
 struct TaskDefaults {
     let steps: Int
     let batchSize: Int
     let learningRate: Float
     let hiddenSize: Int
     let embeddingSize: Int
+    let dropout: Float
+    /// The default validation interval is one epoch, at most this many steps (and at least
+    /// `minimumEvaluationInterval`).
+    let maximumEvaluationInterval: Int
 
-    static let languageModel = TaskDefaults(steps: 600, batchSize: 32, learningRate: 2e-3, hiddenSize: 256, embeddingSize: 64)
-    static let translation = TaskDefaults(steps: 4000, batchSize: 64, learningRate: 1e-3, hiddenSize: 256, embeddingSize: 128)
+    static let languageModel = TaskDefaults(steps: 600, batchSize: 32, learningRate: 2e-3, hiddenSize: 256, embeddingSize: 64,
+                                            dropout: 0, maximumEvaluationInterval: 200)
+    static let translation = TaskDefaults(steps: 4000, batchSize: 64, learningRate: 1e-3, hiddenSize: 256, embeddingSize: 128,
+                                          dropout: 0.1, maximumEvaluationInterval: 500)
     /// Speech has no embedding.
-    static let speech = TaskDefaults(steps: 2000, batchSize: 16, learningRate: 1e-3, hiddenSize: 256, embeddingSize: 0)
-    static let captioning = TaskDefaults(steps: 2500, batchSize: 32, learningRate: 1e-3, hiddenSize: 256, embeddingSize: 128)
+    static let speech = TaskDefaults(steps: 2000, batchSize: 16, learningRate: 1e-3, hiddenSize: 256, embeddingSize: 0,
+                                     dropout: 0.1, maximumEvaluationInterval: 500)
+    static let captioning = TaskDefaults(steps: 2500, batchSize: 32, learningRate: 1e-3, hiddenSize: 256, embeddingSize: 128,
+                                         dropout: 0.3, maximumEvaluationInterval: 500)
     /// Timesteps per language-model batch.
     static let languageModelBPTT = 64
-    /// Evaluate every epoch, but at least `minimumEvaluationInterval` and at most
+    /// Evaluate every epoch, but at least `minimumEvaluationInterval` and at most the task's
     /// `maximumEvaluationInterval` steps apart; log every min(50, evaluation interval / 4).
     static let minimumEvaluationInterval = 100
-    static let maximumEvaluationInterval = 200
     static let maximumLogInterval = 50
-
-    /// "600 for language-model, 4000 for translation", for a help text.
-    static func help(_ value: (TaskDefaults) -> CustomStringConvertible) -> String {
-        "default: \(value(languageModel)) for language-model, \(value(translation)) for translation, \(value(speech)) for speech, \(value(captioning)) for captioning"
-    }
 }
+
+/// The task a training command trains, as a type: the shared flags (`TrainingFlags`,
+/// `ModelFlags`) are generic over it, so each command's help prints its own defaults.
+protocol TrainingTaskKind {
+    static var defaults: TaskDefaults { get }
+}
+
+enum LanguageModelKind: TrainingTaskKind { static var defaults: TaskDefaults { .languageModel } }
+enum TranslationKind: TrainingTaskKind { static var defaults: TaskDefaults { .translation } }
+enum SpeechKind: TrainingTaskKind { static var defaults: TaskDefaults { .speech } }
+enum CaptioningKind: TrainingTaskKind { static var defaults: TaskDefaults { .captioning } }

@@ -20,8 +20,8 @@ struct TrainTranslation: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "translation", abstract: "Train an attentional encoder-decoder translation model.", aliases: ["mt"])
 
-    @OptionGroup var training: TrainingFlags
-    @OptionGroup var model: ModelFlags
+    @OptionGroup var training: TrainingFlags<TranslationKind>
+    @OptionGroup var model: ModelFlags<TranslationKind>
     @Option(help: "Attention score: dot, general or additive. (default: general)") var attention: String?
     @Flag(inversion: .prefixedNo, help: "A bidirectional encoder, half of --hidden-size per direction. (default: --bidirectional)")
     var bidirectional: Bool?
@@ -37,7 +37,7 @@ struct TrainTranslation: ParsableCommand {
     @Option(parsing: .unconditional, help: "Tokens kept per language, most frequent first; the rest read as <unk>. (default: 50000)") var vocabularySize: Int?
     @Option(parsing: .unconditional, help: "Tokens seen fewer times in training read as <unk>. (default: 1)") var minFrequency: Int?
     @Option(parsing: .unconditional, help: "Training pairs with a side longer than this many tokens are left out. (default: 50)") var maxLength: Int?
-    @Option(parsing: .unconditional, help: "Beam size for the test translations printed at the end. (default: 5)") var beam: Int = 5
+    @Option(parsing: .unconditional, help: "Beam size for the test translations printed at the end.") var beam: Int = 5
 
     func validate() throws {
         if let attention, AttentionScore(rawValue: attention) == nil {
@@ -61,7 +61,7 @@ struct TrainTranslation: ParsableCommand {
         settings.data = try training.resolvedData(resolver)
         let tied = try resolver.value("--tied", self.tied, \.tied, default: false)
         settings.tied = tied
-        try model.resolve(into: &settings, resolver: resolver, tied: tied, defaults: defaults, defaultDropout: 0.1, dryRun: dry)
+        try model.resolve(into: &settings, resolver: resolver, tied: tied, dryRun: dry)
         settings.bidirectional = try resolver.value("--bidirectional", bidirectional, \.bidirectional, default: true)
         settings.attention = try resolver.value("--attention", attention, \.attention, default: AttentionScore.general.rawValue)
         settings.inputFeeding = try resolver.value("--input-feeding", inputFeeding, \.inputFeeding, default: true)
@@ -73,7 +73,7 @@ struct TrainTranslation: ParsableCommand {
         settings.minFrequency = try resolver.value("--min-frequency", minFrequency, \.minFrequency, default: 1)
         settings.maxLength = try resolver.value("--max-length", maxLength, \.maxLength, default: 50)
         settings.batchSize = try resolver.value("--batch-size", training.batchSize, \.batchSize, default: dry ? 8 : defaults.batchSize)
-        let schedule = try training.resolveSchedule(into: &settings, defaults: defaults, resolver: resolver)
+        let schedule = try training.resolveSchedule(into: &settings, resolver: resolver)
         return (settings, schedule)
     }
 
@@ -97,8 +97,7 @@ struct TrainTranslation: ParsableCommand {
                                                        validationSentences: training.dryRun ? 10 : 2000)
         let task = try TranslationTrainingTask(network: network, data: data, settings: taskSettings, seed: schedule.seed)
         var options = training.trainingOptions(task: TranslationNetwork.taskName, stepsPerEpoch: task.stepsPerEpoch,
-                                               schedule: schedule, defaultSteps: TaskDefaults.translation.steps,
-                                               maximumEvaluationInterval: 500)
+                                               schedule: schedule)
         options.runSettings = settings.json
         if !training.json {
             print("translation model: \(config.cell.rawValue) \(config.layers)×\(config.hiddenSize)\(config.bidirectional ? " (bidirectional encoder)" : ""), "
@@ -185,7 +184,7 @@ struct TranslateCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Print the K best translations of each sentence, with their scores.") var nBest: Int = 1
     @Option(help: "Write the attention of each translation as a PNG heat map (several sentences: OUT-1.png, OUT-2.png, ...).")
     var attentionMap: String?
-    @OptionGroup var threads: ThreadsOption
+    @OptionGroup var threads: DecodingThreadsOption
     @Argument(help: "Sentences to translate. (default: read standard input, one sentence a line)") var text: [String] = []
 
     func validate() throws {
@@ -194,7 +193,7 @@ struct TranslateCommand: ParsableCommand {
     }
 
     func run() throws {
-        threads.apply(default: 1)
+        threads.apply()
         let path = try resolveCheckpoint(checkpoint, task: TranslationNetwork.taskName, trainCommand: "zoo train translation")
         let network = try TranslationNetwork.load(path: path)
         var sentences = text

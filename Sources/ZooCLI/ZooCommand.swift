@@ -6,6 +6,7 @@ public struct ZooCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "zoo",
         abstract: "Train, evaluate and run recurrent neural networks on the CPU.",
+        version: zooVersion,
         subcommands: [TrainCommand.self, EvalCommand.self, SampleCommand.self, TranslateCommand.self, TranscribeCommand.self, TuneCommand.self, CaptionCommand.self, DataCommand.self,
                       ScoreCommand.self, GradientsCommand.self, InfoCommand.self, BenchCommand.self])
 

@@ -1,10 +1,42 @@
+import ArgumentParser
 import Foundation
 import TestSupport
+import RNNEngine
 import XCTest
 @testable import ZooCLI
 
 /// Runs the built `zoo` executable as a user would.
 final class ZooCLITests: XCTestCase {
+    /// Each training command's help prints its own task's defaults, each once (they used to list
+    /// all four tasks' steps, and `--dropout (default: 0)` for translation, which uses 0.1).
+    func testHelpShowsEachTasksOwnDefaultsOnce() throws {
+        let tasks: [(String, ParsableCommand.Type, TaskDefaults)] = [
+            ("lm", TrainLanguageModel.self, .languageModel), ("translation", TrainTranslation.self, .translation),
+            ("speech", TrainSpeech.self, .speech), ("captioning", TrainCaptioning.self, .captioning)]
+        for (name, command, defaults) in tasks {
+            let message = ZooCommand.helpMessage(for: command, columns: 10_000)
+            let lines = message.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            // An option's line, with its description when a long name pushed that to the next.
+            func line(_ option: String) -> String {
+                guard let index = lines.firstIndex(where: { $0.hasPrefix(option + " ") }) else { return "" }
+                let next = index + 1 < lines.count && !lines[index + 1].hasPrefix("-") ? " " + lines[index + 1] : ""
+                return lines[index] + next
+            }
+            XCTAssertTrue(line("--steps").hasSuffix("(default: \(defaults.steps))"), "\(name): \(line("--steps"))")
+            XCTAssertTrue(line("--batch-size").hasSuffix("(default: \(defaults.batchSize))"), "\(name): \(line("--batch-size"))")
+            XCTAssertTrue(line("--learning-rate").hasSuffix("(default: \(defaults.learningRate))"), "\(name): \(line("--learning-rate"))")
+            XCTAssertTrue(line("--eval-every").hasSuffix("at most \(defaults.maximumEvaluationInterval))"), "\(name): \(line("--eval-every"))")
+            XCTAssertTrue(line("--dropout").hasSuffix("(default: \(String(format: "%g", defaults.dropout)))"), "\(name): \(line("--dropout"))")
+            XCTAssertFalse(message.contains("language-model,"), "\(name) lists other tasks' defaults")
+            for text in message.split(separator: "\n") {
+                XCTAssertLessThanOrEqual(text.components(separatedBy: "(default:").count, 2, "\(name): \(text)")
+            }
+        }
+        let version = try zoo(["--version"])
+        XCTAssertEqual(version.status, 0, version.stderr)
+        XCTAssertEqual(version.stdout, zooVersion + "\n")
+    }
+
     func testInfoJSON() throws {
         let result = try zoo(["info", "--json"])
         XCTAssertEqual(result.status, 0, result.stderr)
