@@ -5,6 +5,12 @@ extension LanguageModelNetwork {
     /// vocabulary are skipped); without one, generation starts from a line break (`<eos>` for
     /// word models) when the vocabulary has it. `onText` receives each generated token's text as
     /// it comes (the pieces join to the returned text), for output that streams.
+    /// The prompt's tokens the model has no entry for (nor an `<unk>` to read them as): generation
+    /// leaves them out. A caller checks this before it shows the prompt.
+    public func unknownPromptTokens(_ prompt: String) -> [String] {
+        config.tokens.tokens(prompt).filter { vocabulary.id(of: $0) == nil && vocabulary.id(of: Tokenization.unknown) == nil }
+    }
+
     public func generate(prompt: String, length: Int, sampling: SamplingOptions = SamplingOptions(),
                          rng: inout RandomGenerator, onText: ((String) -> Void)? = nil) throws -> String {
         var ids = Corpus.encode(config.tokens.tokens(prompt), vocabulary: vocabulary).ids

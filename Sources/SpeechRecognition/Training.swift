@@ -130,7 +130,8 @@ extension SpeechNetwork {
                 texts[item] = try ctcPrefixBeamSearch(frames, alphabet: config.alphabet, options: beam, scorer: scorer)
             }
         }
-        return texts
+        // A space emitted first or last is no part of the transcript (jiwer strips it too).
+        return texts.map { $0.trimmingCharacters(in: .whitespaces) }
     }
 }
 

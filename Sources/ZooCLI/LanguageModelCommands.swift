@@ -134,6 +134,19 @@ struct SampleCommand: ParsableCommand {
         let path = try resolveCheckpoint(checkpoint, task: LanguageModelNetwork.taskName, trainCommand: "zoo train lm")
         let network = try LanguageModelNetwork.load(path: path)
         var rng = RandomGenerator(seed: seed)
+        // Checked before the prompt is echoed: a prompt the model cannot read at all is an
+        // error, one it reads in part a warning naming what it leaves out.
+        let unknown = network.unknownPromptTokens(prompt)
+        let readable = network.config.tokens.tokens(prompt).count - unknown.count
+        if !unknown.isEmpty {
+            let shown = Array(Set(unknown)).sorted().prefix(10).map { $0 == "\n" ? "\\n" : $0 }.joined(separator: " ")
+            let what = "\(unknown.count) of the prompt's \(network.config.tokens == .word ? "words" : "characters") (\(shown)) are not in the model's vocabulary"
+            if readable == 0 && prompt.unicodeScalars.contains(where: { !$0.properties.isWhitespace }) {
+                throw RunError("the model knows none of the prompt's \(network.config.tokens == .word ? "words" : "characters") (\(shown)): "
+                    + "its vocabulary is that of the text it was trained on")
+            }
+            FileHandle.standardError.write(Data("zoo: \(what) and are left out\n".utf8))
+        }
         // Word models generate whole words: keep a space between the prompt and the first one.
         let separator = network.config.tokens == .word && !prompt.isEmpty && !(prompt.last?.isWhitespace ?? true) ? " " : ""
         let output = FileHandle.standardOutput

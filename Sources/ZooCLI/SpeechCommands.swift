@@ -8,20 +8,23 @@ import SpeechRecognition
 struct SpeechDecodingOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Beam size of CTC prefix beam search; 1 is greedy decoding.") var beam: Int = 1
     @Option(help: "A character language model (zoo train lm) fused into beam search. (default: none)") var lm: String?
-    @Option(parsing: .unconditional, help: "Weight α of the language model's log-probability.") var lmWeight: Double = 0.5
-    @Option(parsing: .unconditional, help: "Bonus β added per word.") var wordBonus: Double = 1
+    @Option(parsing: .unconditional, help: "Weight α of the language model's log-probability (with --lm). (default: 0.5)") var lmWeight: Double?
+    @Option(parsing: .unconditional, help: "Bonus β added per word (with --lm). (default: 1)") var wordBonus: Double?
 
     func validate() throws {
         if beam <= 0 { throw ValidationError("--beam must be positive") }
         if lm != nil && beam == 1 { throw ValidationError("--lm needs beam search: pass --beam 8, for example") }
-        if !(lmWeight >= 0) { throw ValidationError("--lm-weight must not be negative") }
+        if let lmWeight, !(lmWeight >= 0) { throw ValidationError("--lm-weight must not be negative") }
+        if lm == nil && (lmWeight != nil || wordBonus != nil) {
+            throw ValidationError("--lm-weight and --word-bonus weigh a language model: pass one with --lm (and --beam)")
+        }
     }
 
     /// The beam settings (nil: greedy) and the scorer of the language model, if any.
     func decoder(alphabet: Alphabet) throws -> (PrefixBeamOptions?, CharacterLanguageModelScorer?) {
         guard beam > 1 else { return (nil, nil) }
         let scorer = try lm.map { try CharacterLanguageModelScorer(model: try LanguageModelNetwork.load(path: $0), alphabet: alphabet) }
-        return (PrefixBeamOptions(beamSize: beam, languageModelWeight: lmWeight, wordBonus: scorer == nil ? 0 : wordBonus), scorer)
+        return (PrefixBeamOptions(beamSize: beam, languageModelWeight: lmWeight ?? 0.5, wordBonus: scorer == nil ? 0 : wordBonus ?? 1), scorer)
     }
 }
 
@@ -220,7 +223,10 @@ struct TranscribeCommand: ParsableCommand {
         let path = try resolveCheckpoint(checkpoint, task: SpeechNetwork.taskName, trainCommand: "zoo train speech")
         let network = try SpeechNetwork.load(path: path)
         let (beam, scorer) = try decoding.decoder(alphabet: network.config.alphabet)
-        for text in try network.transcribe(files: audio, beam: beam, scorer: scorer) { print(text) }
+        // Several files: `path<TAB>transcript` a line, as `zoo caption` prints captions.
+        for (file, text) in zip(audio, try network.transcribe(files: audio, beam: beam, scorer: scorer)) {
+            print(audio.count == 1 ? text : file + "\t" + text)
+        }
         guard let plot else { return }
         fflush(nil)
         for (index, file) in audio.enumerated() {

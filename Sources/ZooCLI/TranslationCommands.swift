@@ -209,10 +209,21 @@ struct TranslateCommand: ParsableCommand {
                     print(String(format: "%d\t%.4f\t%@", rank + 1, t.score, t.text))
                 }
             }
+            let label = sentences.count == 1 ? "the sentence" : "sentence \(index + 1)"
+            if let best = translations.first, best.sourceTokens.count > 0, 2 * best.unknownSourceTokens >= best.sourceTokens.count {
+                fflush(nil)
+                FileHandle.standardError.write(Data(("zoo: \(label): \(best.unknownSourceTokens) of its \(best.sourceTokens.count) source "
+                    + "tokens are not in the model's vocabulary and were read as <unk>; the model translates the language and "
+                    + "domain it was trained on\n").utf8))
+            }
             if let attentionMap, let best = translations.first {
                 let file = sentences.count == 1 ? attentionMap : numberedPath(attentionMap, index + 1)
-                try AttentionMapWriter.write(best, to: file)
                 fflush(nil)   // the translation first, then where its map went
+                if best.sourceTokens.isEmpty || best.targetTokens.isEmpty {
+                    FileHandle.standardError.write(Data("zoo: \(label) is empty: no attention map written to \(file)\n".utf8))
+                    continue
+                }
+                try AttentionMapWriter.write(best, to: file)
                 FileHandle.standardError.write(Data("zoo: attention map written to \(file)\n".utf8))
             }
         }

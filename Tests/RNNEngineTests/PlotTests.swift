@@ -16,6 +16,27 @@ final class PlotTests: TemporaryDirectoryTestCase {
         return count
     }
 
+    /// A short run's one validation, at the last step and above the training curve, used to sit
+    /// on the plot's right edge under the legend: a dot nobody saw.
+    func testALoneValidationPointIsVisibleAndTheLegendMovesAway() throws {
+        let orange = LineChart.palette[1]
+        let chart = LineChart(series: [
+            LineChart.Series(points: [(1, 2.7046), (2, 2.7063), (3, 2.7033)], color: LineChart.palette[0], name: "training"),
+            LineChart.Series(points: [(3, 2.7065)], color: orange, name: "validation"),
+        ], title: "loss", xLabel: "step", yLabel: "loss")
+        let image = chart.render()
+        var marker = 0, legendSample = 0
+        for y in 0..<image.height {
+            for x in 0..<image.width {
+                let k = 3 * (y * image.width + x)
+                guard (image.pixels[k], image.pixels[k + 1], image.pixels[k + 2]) == orange else { continue }
+                if x > 700 { marker += 1 } else { legendSample += 1 }
+            }
+        }
+        XCTAssertGreaterThanOrEqual(marker, 40, "the point's marker, right of the legend's sample line")
+        XCTAssertGreaterThan(legendSample, 0, "the legend's sample line")
+    }
+
     func testLossChartHasTitleAxesLegendAndDecodes() throws {
         let chart = LineChart(series: [
             LineChart.Series(points: (1...50).map { (Double($0), 4 / Double($0)) }, color: LineChart.palette[0], name: "training"),

@@ -40,7 +40,14 @@ final class SpeechCommandTests: TemporaryDirectoryTestCase {
         let transcribe = try zoo(["transcribe", "--checkpoint", checkpoint, "--plot", directory + "/plot.png",
                                   directory + "/u0.wav", directory + "/u2.flac"])
         XCTAssertEqual(transcribe.status, 0, transcribe.stderr)
-        XCTAssertEqual(transcribe.stdout.split(separator: "\n", omittingEmptySubsequences: false).count, 3, transcribe.stdout)
+        // Several files: `path<TAB>transcript` a line, without spaces at either end.
+        let lines = transcribe.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        XCTAssertEqual(lines.count, 3, transcribe.stdout)
+        for (line, file) in zip(lines, [directory + "/u0.wav", directory + "/u2.flac"]) {
+            XCTAssertTrue(line.hasPrefix(file + "\t"), transcribe.stdout)
+            XCTAssertEqual(line.split(separator: "\t", omittingEmptySubsequences: false).last.map { $0.trimmingCharacters(in: .whitespaces) },
+                           line.split(separator: "\t", omittingEmptySubsequences: false).last.map(String.init), "spaces at an end: '\(line)'")
+        }
         for k in 1...2 { XCTAssertGreaterThan(try RGBImage(pngFile: directory + "/plot-\(k).png").width, 100) }
 
         // Beam search with a character language model, and the grid search of its weights.
@@ -56,6 +63,9 @@ final class SpeechCommandTests: TemporaryDirectoryTestCase {
         XCTAssertTrue(tune.stdout.contains(#"{"best":"#), tune.stdout)
         let greedyWithLM = try zoo(["transcribe", "--checkpoint", checkpoint, "--lm", lm, directory + "/u0.wav"])
         XCTAssertTrue(greedyWithLM.stderr.contains("--lm needs beam search"), greedyWithLM.stderr)
+        let weightWithoutLM = try zoo(["transcribe", "--checkpoint", checkpoint, "--beam", "4", "--lm-weight", "0.3", directory + "/u0.wav"])
+        XCTAssertNotEqual(weightWithoutLM.status, 0, "--lm-weight without --lm used to be ignored")
+        XCTAssertTrue(weightWithoutLM.stderr.contains("pass one with --lm"), weightWithoutLM.stderr)
     }
 
     func testABadAudioFileStopsTrainingWithItsLine() throws {

@@ -108,6 +108,17 @@ final class TranslationCommandTests: TemporaryDirectoryTestCase {
         process.waitUntilExit()
         XCTAssertEqual(process.terminationStatus, 0)
         XCTAssertEqual(text.split(separator: "\n", omittingEmptySubsequences: false).count, 4, text)   // 3 lines, the empty one kept
+
+        // Mostly unknown words get a hint; an empty line gets no (broken) attention map.
+        let maps = directory + "/map.png"
+        let hinted = try zoo(["translate", "--checkpoint", run + "/best.safetensors", "--beam", "1", "--attention-map", maps,
+                              "the cat runs.", "", "quantum xylophone zebra."])
+        XCTAssertEqual(hinted.status, 0, hinted.stderr)
+        XCTAssertTrue(hinted.stderr.contains("sentence 3: 3 of its 4 source tokens are not in the model's vocabulary"), hinted.stderr)
+        XCTAssertFalse(hinted.stderr.contains("sentence 1:"), hinted.stderr)
+        XCTAssertTrue(hinted.stderr.contains("sentence 2 is empty: no attention map written"), hinted.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/map-2.png"))
+        XCTAssertNoThrow(try RGBImage(pngFile: directory + "/map-3.png"))
     }
 
     func testBadDataAndCheckpointsAreNamed() throws {

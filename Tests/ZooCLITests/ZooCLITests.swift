@@ -123,6 +123,15 @@ final class LanguageModelCLITests: TemporaryDirectoryTestCase {
         let sample = try zoo(["sample", "--checkpoint", out + "/best.safetensors", "--prompt", "The ", "--length", "20"])
         XCTAssertEqual(sample.status, 0, sample.stderr)
         XCTAssertTrue(sample.stdout.hasPrefix("The "))
+        // A prompt the model cannot read is refused before anything is printed (it used to be
+        // echoed, then fail); one it reads in part is warned about.
+        let foreign = try zoo(["sample", "--checkpoint", out + "/best.safetensors", "--prompt", "☃☃", "--length", "5"])
+        XCTAssertNotEqual(foreign.status, 0)
+        XCTAssertEqual(foreign.stdout, "")
+        XCTAssertTrue(foreign.stderr.contains("the model knows none of the prompt's characters (☃)"), foreign.stderr)
+        let partly = try zoo(["sample", "--checkpoint", out + "/best.safetensors", "--prompt", "The ☃", "--length", "5"])
+        XCTAssertEqual(partly.status, 0, partly.stderr)
+        XCTAssertTrue(partly.stderr.contains("1 of the prompt's characters (☃) are not in the model's vocabulary and are left out"), partly.stderr)
     }
 
     func testBadInputExitsNonZeroWithTheFileNamed() throws {

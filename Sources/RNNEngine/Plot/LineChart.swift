@@ -53,9 +53,12 @@ public struct LineChart {
         // Plot area.
         let left = 14 * 2 + 12 + tickWidth + 8, right = width - 25
         let top = title.isEmpty ? 20 : 45, bottom = height - (xLabel.isEmpty ? 40 : 62)
+        // Data sit a few pixels inside the frame, so that a point at an end of the range (the
+        // one validation of a short run) is not drawn on the axis or cut by the image's edge.
+        let inset = 10
         func pixel(_ x: Double, _ y: Double) -> (Int, Int) {
-            (left + Int((xAxis.position(x) * Double(right - left)).rounded()),
-             bottom - Int((yAxis.position(y) * Double(bottom - top)).rounded()))
+            (left + inset + Int((xAxis.position(x) * Double(right - left - 2 * inset)).rounded()),
+             bottom - inset - Int((yAxis.position(y) * Double(bottom - top - 2 * inset)).rounded()))
         }
         let grid: (UInt8, UInt8, UInt8) = (228, 228, 228)
         for tick in yAxis.ticks {
@@ -81,25 +84,48 @@ public struct LineChart {
                            color: Self.ink, scale: scale, vertical: true)
         }
 
+        var drawn: [(Int, Int)] = []   // the data's pixels, which the legend must not cover
         for s in series {
             let points = s.points.filter { $0.x.isFinite && $0.y.isFinite && (!logarithmic || $0.y > 0) }
             for (a, b) in zip(points, points.dropFirst()) {
-                drawLine(&image, pixel(a.x, a.y), pixel(b.x, b.y), s.color)
+                let (p, q) = (pixel(a.x, a.y), pixel(b.x, b.y))
+                drawLine(&image, p, q, s.color)
+                let steps = max(abs(q.0 - p.0), abs(q.1 - p.1)) / 4 + 1
+                for k in 0...steps { drawn.append((p.0 + (q.0 - p.0) * k / steps, p.1 + (q.1 - p.1) * k / steps)) }
             }
-            if points.count == 1 { let (x, y) = pixel(points[0].x, points[0].y); drawMarker(&image, x, y, s.color) }
+            // A sparse series (validations) gets a marker at each point: a lone point is visible.
+            if points.count <= Self.markedPoints {
+                for point in points {
+                    let (x, y) = pixel(point.x, point.y)
+                    drawMarker(&image, x, y, s.color)
+                    drawn.append((x, y))
+                }
+            }
         }
-        drawLegend(&image, right: right, top: top)
+        drawLegend(&image, left: left, right: right, top: top, bottom: bottom, avoiding: drawn)
         return image
     }
 
-    /// The series' names with their colours, top right of the plot, when there are several.
-    private func drawLegend(_ image: inout RGBImage, right: Int, top: Int) {
+    /// Series of at most this many points get a marker at each.
+    static let markedPoints = 40
+
+    /// The series' names with their colours, when there are several: in the first corner of the
+    /// plot (top right, top left, bottom right, bottom left) where it covers no data.
+    private func drawLegend(_ image: inout RGBImage, left: Int, right: Int, top: Int, bottom: Int, avoiding drawn: [(Int, Int)]) {
         let named = series.filter { !$0.name.isEmpty }
         guard named.count > 1 else { return }
         let scale = Self.text
         let textWidth = named.map { RGBImage.textWidth($0.name, scale: scale) }.max() ?? 0
         let boxWidth = 12 + 30 + 8 + textWidth + 12, lineHeight = 22
-        let x0 = right - boxWidth - 10, y0 = top + 10
+        let boxHeight = named.count * lineHeight + 12
+        let corners = [(right - boxWidth - 10, top + 10), (left + 10, top + 10),
+                       (right - boxWidth - 10, bottom - boxHeight - 10), (left + 10, bottom - boxHeight - 10)]
+        let margin = 4
+        let free = corners.first { corner in
+            !drawn.contains { $0.0 >= corner.0 - margin && $0.0 < corner.0 + boxWidth + margin
+                && $0.1 >= corner.1 - margin && $0.1 < corner.1 + boxHeight + margin }
+        }
+        let (x0, y0) = free ?? corners[0]
         for y in y0..<(y0 + named.count * lineHeight + 12) {
             for x in x0..<(x0 + boxWidth) {
                 let edge = y == y0 || y == y0 + named.count * lineHeight + 11 || x == x0 || x == x0 + boxWidth - 1
@@ -144,8 +170,9 @@ public struct LineChart {
         }
     }
 
+    /// A filled disc of radius 4.
     private func drawMarker(_ image: inout RGBImage, _ x: Int, _ y: Int, _ color: (UInt8, UInt8, UInt8)) {
-        for dy in -2...2 { for dx in -2...2 { image.set(x + dx, y + dy, color) } }
+        for dy in -4...4 { for dx in -4...4 where dx * dx + dy * dy <= 18 { image.set(x + dx, y + dy, color) } }
     }
 }
 
