@@ -80,6 +80,7 @@ public final class CaptionTrainingTask: TrainingTask {
     }
 
     public var taskName: String { CaptionNetwork.taskName }
+    public func checkCheckpointLoads(path: String) throws { _ = try CaptionNetwork.load(path: path) }
     public var lossUnit: String { "token" }
     public var parameters: ParameterStore { network.parameters }
     public var stepsPerEpoch: Int { sampler.batchesPerEpoch }

@@ -124,9 +124,10 @@ public struct CorpusText: Sendable {
         }
         if data.isEmpty { throw CorpusError.empty(path: path) }
         if data.contains(0) { throw CorpusError.notText(path: path, reason: "it contains NUL bytes") }
-        guard let text = String(data: data, encoding: .utf8) else {
+        guard let decoded = String(data: data, encoding: .utf8) else {
             throw CorpusError.notText(path: path, reason: "it is not valid UTF-8")
         }
+        let text = TextFile.removingByteOrderMarks(decoded)
         if text.allSatisfy(\.isWhitespace) { throw CorpusError.empty(path: path) }
         return text
     }

@@ -50,6 +50,7 @@ public final class LanguageModelTrainingTask: TrainingTask {
     }
 
     public var taskName: String { LanguageModelNetwork.taskName }
+    public func checkCheckpointLoads(path: String) throws { _ = try LanguageModelNetwork.load(path: path) }
     public var lossUnit: String { "token" }
     public var parameters: ParameterStore { network.parameters }
     public var stepsPerEpoch: Int { (rows - 1 + settings.bptt - 1) / settings.bptt }

@@ -172,6 +172,7 @@ public final class SpeechTrainingTask: TrainingTask {
     }
 
     public var taskName: String { SpeechNetwork.taskName }
+    public func checkCheckpointLoads(path: String) throws { _ = try SpeechNetwork.load(path: path) }
     public var lossUnit: String { "utterance" }
     public var parameters: ParameterStore { network.parameters }
     public var stepsPerEpoch: Int { sampler.batchesPerEpoch }

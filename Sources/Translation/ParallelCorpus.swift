@@ -123,7 +123,7 @@ public struct ParallelCorpus: Sendable {
                 throw ParallelCorpusError.invalidUTF8(path: path, line: lineNumber)
             }
             if line.hasSuffix("\r") { line.removeLast() }
-            if lineNumber == 1 && line.hasPrefix("\u{FEFF}") { line.removeFirst() }
+            line = TextFile.removingByteOrderMarks(line)
             if line.allSatisfy(\.isWhitespace) { continue }
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
             guard fields.count >= 2 else { throw ParallelCorpusError.noTab(path: path, line: lineNumber) }

@@ -70,7 +70,7 @@ public final class SentenceCodec: @unchecked Sendable {
 
     /// The tokens of a sentence: words, or their subwords.
     public func tokens(_ sentence: String) -> [String] {
-        let words = WordTokenizer.tokens(sentence)
+        let words = WordTokenizer.tokens(TextFile.removingByteOrderMarks(sentence))
         guard let bytePairs else { return words }
         lock.lock()
         defer { lock.unlock() }

@@ -110,6 +110,7 @@ public final class TranslationTrainingTask: TrainingTask {
     }
 
     public var taskName: String { TranslationNetwork.taskName }
+    public func checkCheckpointLoads(path: String) throws { _ = try TranslationNetwork.load(path: path) }
     public var lossUnit: String { "token" }
     public var parameters: ParameterStore { network.parameters }
     public var stepsPerEpoch: Int { sampler.batchesPerEpoch }

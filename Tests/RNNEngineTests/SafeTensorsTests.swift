@@ -48,6 +48,50 @@ final class SafeTensorsTests: TemporaryDirectoryTestCase {
         }
     }
 
+    /// Every string a checkpoint stores comes back byte for byte: JSONSerialization dropped a
+    /// U+FEFF that begins a string, and a vocabulary with "\u{FEFF}HTTP-Proxy" and "HTTP-Proxy"
+    /// came back with a duplicate, so a finished run's checkpoint did not load.
+    func testEveryStringRoundTripsByteForByte() throws {
+        let strings = ["\u{FEFF}HTTP-Proxy", "HTTP-Proxy", "\u{FEFF}", "a\u{FEFF}", "👩\u{200D}💻", "zwnj\u{200C}x",
+                       "non\u{00A0}breaking", "e\u{0301}", "\u{05E9}\u{05DC}\u{05D5}\u{05DD}\u{200F}", "\u{200E}ltr", "/path\\quote\"",
+                       "tab\tnewline\n", "\u{0}nul"]
+        let vocabulary = Vocabulary(tokens: strings)
+        XCTAssertEqual(vocabulary.count, strings.count)
+        var metadata = ["zoo.vocabulary": vocabulary.json]
+        for (k, text) in strings.enumerated() { metadata["string.\(k)"] = text }
+        let path = directory + "/strings.safetensors"
+        try SafeTensors.write([("w", Tensor(shape: [1], values: [1]))], metadata: metadata, to: path)
+        let file = try SafeTensors.read(path: path)
+        for (k, text) in strings.enumerated() {
+            XCTAssertEqual(file.metadata["string.\(k)"].map { Array($0.utf8) }, Array(text.utf8), "string \(k)")
+        }
+        let back = try Vocabulary(json: try XCTUnwrap(file.metadata["zoo.vocabulary"]), path: path)
+        XCTAssertEqual(back.tokens.map { Array($0.utf8) }, strings.map { Array($0.utf8) })
+        // A lone surrogate is no Unicode text: refused, naming the file and key.
+        XCTAssertThrowsError(try Vocabulary(json: #"["a", "\ud800"]"#, path: path)) {
+            XCTAssertTrue("\($0)".contains(path) && "\($0)".contains("zoo.vocabulary"), "\($0)")
+        }
+        XCTAssertEqual(TextFile.removingByteOrderMarks("\u{FEFF}HTTP-\u{FEFF}Proxy\u{200D}"), "HTTP-Proxy\u{200D}")
+    }
+
+    /// A shape whose element count overflows is a malformed file, not a crash.
+    func testAShapeThatOverflowsIsMalformed() throws {
+        let header = #"{"w":{"dtype":"F32","shape":[8589934592,8589934592],"data_offsets":[0,4]}}"#
+        var data = Data()
+        withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { data.append(contentsOf: $0) }
+        data.append(Data(header.utf8))
+        data.append(Data(count: 4))
+        XCTAssertThrowsError(try SafeTensors.decode(data, path: "huge.safetensors")) { error in
+            XCTAssertTrue("\(error)".contains("needs more bytes than a file can hold"), "\(error)")
+        }
+        let big = #"{"w":{"dtype":"F32","shape":[99999999999999999999],"data_offsets":[0,4]}}"#
+        var second = Data()
+        withUnsafeBytes(of: UInt64(big.utf8.count).littleEndian) { second.append(contentsOf: $0) }
+        second.append(Data(big.utf8))
+        second.append(Data(count: 4))
+        XCTAssertThrowsError(try SafeTensors.decode(second, path: "huge.safetensors"))
+    }
+
     func testMalformedFilesGiveClearErrors() throws {
         let good = try SafeTensors.encode([("w", Tensor(shape: [4], values: [1, 2, 3, 4]))])
         let cases: [(String, Data)] = [

@@ -14,6 +14,8 @@ final class TrainerTests: TemporaryDirectoryTestCase {
         let norm: BatchNorm
         var scores: [Double]
         var evaluations = 0
+        /// What loading a checkpoint back throws, if anything.
+        var loadError: Error?
 
         init(scores: [Double]) {
             self.scores = scores
@@ -25,6 +27,10 @@ final class TrainerTests: TemporaryDirectoryTestCase {
         }
 
         var taskName: String { "scripted" }
+        func checkCheckpointLoads(path: String) throws {
+            _ = try SafeTensors.read(path: path)
+            if let loadError { throw loadError }
+        }
         var stepsPerEpoch: Int { 10 }
         func trainingLoss(tape: Tape, rng: inout RandomGenerator) throws -> (loss: Variable, count: Int) {
             let x = Variable(Tensor(shape: [2, 2], values: [1, 2, 3, 5]))
@@ -105,6 +111,21 @@ final class TrainerTests: TemporaryDirectoryTestCase {
         let constant = try run(.constant)
         XCTAssertEqual(Set(constant.rates), [1])
         XCTAssertFalse(constant.lines.contains { $0.contains("lr_cut") })
+    }
+
+    /// A first checkpoint that does not load back stops the run at its first validation and is
+    /// not left as the best one.
+    func testAnUnloadableFirstCheckpointStopsTheRun() throws {
+        let task = ScriptedTask(scores: [0.5, 0.6])
+        task.loadError = CheckpointError.missingMetadata(path: "best", key: "zoo.vocabulary (duplicate tokens)")
+        let trainer = Trainer(task: task, options: options(steps: 100, out: directory + "/run"))
+        trainer.output = { _ in }
+        XCTAssertThrowsError(try trainer.run()) { error in
+            XCTAssertTrue("\(error)".contains("the run's first checkpoint does not load back"), "\(error)")
+            XCTAssertTrue("\(error)".contains("duplicate tokens"), "\(error)")
+        }
+        XCTAssertEqual(task.evaluations, 1, "stopped at the first validation")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/run/best.safetensors"))
     }
 
     func testWarmupFrozenParametersAndBuffersInCheckpoints() throws {

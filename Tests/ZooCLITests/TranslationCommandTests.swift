@@ -121,6 +121,23 @@ final class TranslationCommandTests: TemporaryDirectoryTestCase {
         XCTAssertNoThrow(try RGBImage(pngFile: directory + "/map-3.png"))
     }
 
+    /// Message catalogues carry byte-order marks inside lines: a target that began with one
+    /// made a vocabulary that did not round-trip, and the finished run's checkpoint did not load.
+    func testByteOrderMarksInsideLinesTrainAndLoad() throws {
+        let lines = madeUpPairs(300).enumerated().map { k, line in
+            k % 3 == 0 ? "\u{FEFF}" + line.replacingOccurrences(of: "\t", with: "\t\u{FEFF}") : line
+        }
+        let data = directory + "/bom.tsv", run = directory + "/run"
+        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: data))
+        let train = try zoo(["train", "translation", "--data", data, "--dry-run", "--out", run, "--min-frequency", "1"])
+        XCTAssertEqual(train.status, 0, train.stderr)
+        let checkpoint = try SafeTensors.read(path: run + "/best.safetensors")
+        XCTAssertFalse(checkpoint.metadata.values.contains { $0.unicodeScalars.contains("\u{FEFF}") }, "no token keeps a mark")
+        let translate = try zoo(["translate", "--checkpoint", run + "/best.safetensors", "--beam", "1", "\u{FEFF}the red cat."])
+        XCTAssertEqual(translate.status, 0, translate.stderr)
+        XCTAssertFalse(translate.stderr.contains("<unk>"), translate.stderr)
+    }
+
     func testBadDataAndCheckpointsAreNamed() throws {
         let broken = directory + "/broken.tsv"
         try Data("one\tein\ntwo zwei\n".utf8).write(to: URL(fileURLWithPath: broken))

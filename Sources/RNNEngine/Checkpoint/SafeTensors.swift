@@ -42,24 +42,25 @@ public enum SafeTensors {
         }
         let headerEnd = 8 + Int(headerLength)
         let headerBytes = data.subdata(in: 8..<headerEnd)
-        guard let object = try? JSONSerialization.jsonObject(with: headerBytes), let header = object as? [String: Any] else {
-            throw fail("the header is not a JSON object")
+        // JSONDecoder, not JSONSerialization: the latter drops a U+FEFF that begins a string,
+        // and a checkpoint's strings (a vocabulary's tokens) must come back byte for byte.
+        let header: Header
+        do {
+            header = try JSONDecoder().decode(Header.self, from: headerBytes)
+        } catch let error as CheckpointError {
+            throw error.naming(path)
+        } catch {
+            throw fail("the header is not a JSON object of tensors and string metadata (\(jsonErrorReason(error)))")
         }
         let dataSize = data.count - headerEnd
         var file = SafeTensorsFile()
-        if let metadata = header["__metadata__"] {
-            guard let strings = metadata as? [String: String] else { throw fail("__metadata__ must map strings to strings") }
-            file.metadata = strings
-        }
+        file.metadata = header.metadata
         var entries: [(name: String, begin: Int, end: Int, dtype: String, shape: [Int])] = []
-        for (name, value) in header where name != "__metadata__" {
-            guard let entry = value as? [String: Any],
-                  let dtype = entry["dtype"] as? String,
-                  let shapeNumbers = entry["shape"] as? [NSNumber],
-                  let offsets = entry["data_offsets"] as? [NSNumber], offsets.count == 2
-            else { throw fail("tensor '\(name)' lacks a dtype, shape or data_offsets") }
-            let shape = shapeNumbers.map(\.intValue)
-            let begin = offsets[0].intValue, end = offsets[1].intValue
+        for (name, entry) in header.entries {
+            guard let dtype = entry.dtype, let shape = entry.shape, let offsets = entry.offsets, offsets.count == 2 else {
+                throw fail("tensor '\(name)' lacks a dtype, shape or data_offsets")
+            }
+            let begin = offsets[0], end = offsets[1]
             guard shape.allSatisfy({ $0 >= 0 }), begin >= 0, begin <= end, end <= dataSize else {
                 throw fail("tensor '\(name)' has offsets [\(begin), \(end)] outside the \(dataSize) data bytes or a negative dimension")
             }
@@ -70,9 +71,15 @@ public enum SafeTensors {
             guard let elementSize = dtypeSize[entry.dtype] else {
                 throw CheckpointError.unsupportedDType(path: path, name: entry.name, dtype: entry.dtype)
             }
-            let count = entry.shape.reduce(1, *)
-            guard count * elementSize == entry.end - entry.begin else {
-                throw fail("tensor '\(entry.name)' of shape \(entry.shape) and dtype \(entry.dtype) needs \(count * elementSize) bytes, its offsets span \(entry.end - entry.begin)")
+            // A hostile shape ([2^33, 2^33]) must not overflow into a small, plausible size.
+            var count = 1, overflow = false
+            for dimension in entry.shape where !overflow {
+                (count, overflow) = count.multipliedReportingOverflow(by: dimension)
+            }
+            let (bytes, bytesOverflow) = count.multipliedReportingOverflow(by: elementSize)
+            guard !overflow, !bytesOverflow, bytes == entry.end - entry.begin else {
+                let needs = overflow || bytesOverflow ? "more bytes than a file can hold" : "\(bytes) bytes"
+                throw fail("tensor '\(entry.name)' of shape \(entry.shape) and dtype \(entry.dtype) needs \(needs), its offsets span \(entry.end - entry.begin)")
             }
             let tensor = Tensor(zeros: entry.shape)
             data.withUnsafeBytes { raw in
@@ -198,5 +205,63 @@ extension ParameterStore {
             throw CheckpointError.unexpectedTensor(path: path, name: extra)
         }
         for (name, value) in named { value.copy(from: file.tensors[name]!) }
+    }
+}
+
+/// A safetensors header: `__metadata__` (strings to strings) and one entry per tensor, each
+/// field optional here so that a missing one is reported by name.
+private struct Header: Decodable {
+    struct Entry: Decodable {
+        let dtype: String?
+        let shape: [Int]?
+        let offsets: [Int]?
+        enum CodingKeys: String, CodingKey { case dtype, shape, offsets = "data_offsets" }
+    }
+
+    struct Key: CodingKey {
+        let stringValue: String
+        init(stringValue: String) { self.stringValue = stringValue }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
+    }
+
+    var metadata: [String: String] = [:]
+    var entries: [(name: String, entry: Entry)] = []
+
+    init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: Key.self)
+        for key in container.allKeys {
+            if key.stringValue == "__metadata__" {
+                guard let strings = try? container.decode([String: String].self, forKey: key) else {
+                    throw CheckpointError.malformed(path: "", reason: "__metadata__ must map strings to strings")
+                }
+                metadata = strings
+            } else {
+                guard let entry = try? container.decode(Entry.self, forKey: key) else {
+                    throw CheckpointError.malformed(path: "", reason: "tensor '\(key.stringValue)' lacks a dtype, shape or data_offsets")
+                }
+                entries.append((key.stringValue, entry))
+            }
+        }
+    }
+}
+
+/// A JSON decoding error in a few words (what and where), not Foundation's debug dump.
+func jsonErrorReason(_ error: Error) -> String {
+    guard let decoding = error as? DecodingError else { return "\(error)" }
+    switch decoding {
+    case .dataCorrupted(let context), .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context):
+        let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+        return context.debugDescription + (path.isEmpty ? "" : " at \(path)")
+    @unknown default:
+        return "\(error)"
+    }
+}
+
+private extension CheckpointError {
+    /// The header's own errors are made before the file's path is at hand.
+    func naming(_ path: String) -> CheckpointError {
+        if case .malformed(let empty, let reason) = self, empty.isEmpty { return .malformed(path: path, reason: reason) }
+        return self
     }
 }

@@ -15,6 +15,16 @@ public enum TextFileError: Error, CustomStringConvertible, Equatable {
 
 /// Data files (manifests, caption lists) read as numbered lines.
 public enum TextFile {
+    /// `text` without U+FEFF. It is a byte-order mark wherever it stands in a data file: at the
+    /// start, at a line's start where files were joined (message catalogues have them), inside a
+    /// line where a tool pasted one; its other meaning, a zero-width no-break space, is
+    /// deprecated (U+2060 took it over). Left in, it made "\u{FEFF}HTTP-Proxy" a token of its
+    /// own that looked like "HTTP-Proxy". Other format characters (ZWJ, ZWNJ, direction marks)
+    /// stay: they change how a text reads.
+    public static func removingByteOrderMarks(_ text: String) -> String {
+        text.unicodeScalars.contains("\u{FEFF}") ? String(String.UnicodeScalarView(text.unicodeScalars.filter { $0 != "\u{FEFF}" })) : text
+    }
+
     /// The non-blank lines with their 1-based numbers, a trailing carriage return removed.
     public static func numberedLines(_ path: String) throws -> [(number: Int, text: String)] {
         guard let data = FileManager.default.contents(atPath: path) else { throw TextFileError.missing(path: path) }
@@ -22,6 +32,7 @@ public enum TextFile {
         for (index, bytes) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
             guard var line = String(data: Data(bytes), encoding: .utf8) else { throw TextFileError.notUTF8(path: path, line: index + 1) }
             if line.hasSuffix("\r") { line.removeLast() }
+            line = removingByteOrderMarks(line)
             if !line.allSatisfy(\.isWhitespace) { result.append((index + 1, line)) }
         }
         return result

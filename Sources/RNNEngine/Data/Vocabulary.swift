@@ -28,16 +28,19 @@ public struct Vocabulary: Equatable, Sendable {
 
     public func token(_ id: Int32) -> String { tokens[Int(id)] }
 
-    /// The JSON array stored in checkpoint metadata.
+    /// The JSON array stored in checkpoint metadata. JSONEncoder and JSONDecoder, not
+    /// JSONSerialization, which drops a U+FEFF that begins a string: a token from a line that
+    /// carried a byte-order mark came back as another token, and the checkpoint did not load.
     public var json: String {
-        let data = (try? JSONSerialization.data(withJSONObject: tokens, options: [])) ?? Data("[]".utf8)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        let data = (try? encoder.encode(tokens)) ?? Data("[]".utf8)
         return String(decoding: data, as: UTF8.self)
     }
 
     /// Reads the JSON array of a checkpoint's metadata; `path` names the file in errors.
     public init(json: String, path: String, key: String = "zoo.vocabulary") throws {
-        guard let array = try? JSONSerialization.jsonObject(with: Data(json.utf8), options: [.fragmentsAllowed]) as? [String],
-              !array.isEmpty
+        guard let array = try? JSONDecoder().decode([String].self, from: Data(json.utf8)), !array.isEmpty
         else { throw CheckpointError.missingMetadata(path: path, key: key) }
         self.init(tokens: array)
         guard count == array.count else { throw CheckpointError.missingMetadata(path: path, key: "\(key) (duplicate tokens)") }

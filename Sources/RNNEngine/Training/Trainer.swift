@@ -197,6 +197,7 @@ public final class Trainer {
                     if writesFiles {
                         try SafeTensors.write(task.checkpointTensors, metadata: checkpointMetadata(validation),
                                               dtypes: task.parameters.namedDTypes, to: bestPath)
+                        try checkFirstCheckpoint(bestPath)
                     }
                 }
                 // Only scheduled evaluations steer the run, so a run cut at any step and resumed
@@ -246,6 +247,24 @@ public final class Trainer {
                                lastValidationScore: lastValidation, primaryMetric: primaryMetric, bestCheckpoint: writesFiles ? bestPath : nil,
                                stoppedEarly: step < options.steps, stopReason: stopReason.rawValue,
                                seconds: Date().timeIntervalSince(start))
+    }
+
+    /// Whether this process has loaded one of the run's checkpoints back.
+    private var checkpointChecked = false
+
+    /// Loads the run's first checkpoint back as `zoo eval` would: a checkpoint that cannot be
+    /// loaded (a vocabulary whose JSON did not round-trip) stops the run in its first minute,
+    /// not after its last step, and is removed rather than left as the best one.
+    private func checkFirstCheckpoint(_ path: String) throws {
+        guard !checkpointChecked else { return }
+        do {
+            try task.checkCheckpointLoads(path: path)
+        } catch {
+            try? FileManager.default.removeItem(atPath: path)
+            throw TrainingError.invalid("the run's first checkpoint does not load back (\(error)); it was removed and the run "
+                + "stopped. This is a bug in zoo: please report it, with the data that caused it")
+        }
+        checkpointChecked = true
     }
 
     private enum StopReason: String { case steps, timeLimit = "time_limit", earlyStop = "early_stop" }

@@ -31,6 +31,9 @@ public protocol TrainingTask: AnyObject {
     var checkpointTensors: [(String, Tensor)] { get }
     /// Loads what `checkpointTensors` saved (strictly: a missing or extra tensor is an error).
     func loadCheckpoint(_ file: SafeTensorsFile, path: String) throws
+    /// Loads the checkpoint at `path` as `zoo eval` would, into a new model, and throws what
+    /// would stop that. The loop calls it on the run's first checkpoint. Default: the file parses.
+    func checkCheckpointLoads(path: String) throws
     /// The data position and carried state, for an exact resume.
     func saveProgress() -> (tensors: [(String, Tensor)], metadata: [String: String])
     func restoreProgress(tensors: [String: Tensor], metadata: [String: String], path: String) throws
@@ -51,6 +54,8 @@ extension TrainingTask {
     public var lossUnit: String { "unit" }
 
     public func lastTrainingLossParts() -> TrainingLossParts? { nil }
+
+    public func checkCheckpointLoads(path: String) throws { _ = try SafeTensors.read(path: path) }
 
     public func validate() throws -> ValidationResult {
         let loss = try validationLoss()
