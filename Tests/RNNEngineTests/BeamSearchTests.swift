@@ -88,6 +88,16 @@ final class BeamSearchTests: XCTestCase {
         }
     }
 
+    /// Every token excluded is an error, not a read of the score before the row (index −1).
+    func testGreedyWithEveryTokenExcludedThrows() throws {
+        let model = TinyModel(items: 1, positions: 3, seed: 8)
+        XCTAssertThrowsError(try greedyDecode(batch: 1, initialState: [(item: 0, position: 0)], startToken: 0, endToken: 1,
+                                              maximumLengths: [3], excluded: Set((0..<Int32(TinyModel.V))),
+                                              step: { model.step($0, $1) })) {
+            XCTAssertEqual($0 as? EngineError, .noTokenAllowed(vocabulary: TinyModel.V))
+        }
+    }
+
     func testNarrowBeamFindsNothingBetterThanExhaustiveAndGreedyFollowsTheArgmax() throws {
         let model = TinyModel(items: 2, positions: 6, seed: 8)
         let options = BeamSearchOptions(beamSize: 2, nBest: 2, maximumLength: 6, lengthNormalization: 1, startToken: 0, endToken: 1)

@@ -57,6 +57,30 @@ final class EngineBasicsTests: XCTestCase {
         }
     }
 
+    /// Changing the thread count ends the old team's workers (it kept them for the life of the
+    /// process), and a caller still holding the old team runs its forks alone.
+    func testReplacedTeamsEndTheirThreads() throws {
+        func threadCount() throws -> Int { try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count }
+        let original = Engine.threads
+        defer { Engine.setThreads(original) }
+        Engine.setThreads(3)
+        let old = Engine.team
+        let before = try threadCount()
+        for round in 0..<20 {
+            Engine.setThreads(round % 2 == 0 ? 4 : 3)
+            parallelChunks(64) { _ in }
+        }
+        var after = try threadCount()
+        for _ in 0..<200 where after > before + 3 {   // workers take a moment to wake and end
+            usleep(10_000)
+            after = try threadCount()
+        }
+        XCTAssertLessThanOrEqual(after, before + 3, "threads before \(before), after 20 team changes \(after)")
+        var shares = [Int](repeating: 0, count: 3)
+        old.run { shares[$0] += 1 }
+        XCTAssertEqual(shares, [1, 1, 1])
+    }
+
     func testTensorViewsShareStorage() {
         let t = Tensor(shape: [3, 2], values: [1, 2, 3, 4, 5, 6])
         let rows = t.slice(rows: 1..<3)

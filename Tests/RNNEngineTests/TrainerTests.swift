@@ -128,6 +128,23 @@ final class TrainerTests: TemporaryDirectoryTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/run/best.safetensors"))
     }
 
+    /// On resume, a metrics log that cannot be read is an error, and stays as it was (it was
+    /// read as empty and replaced by an empty file).
+    func testAnUnreadableMetricsLogIsNotReplaced() throws {
+        let out = directory + "/run"
+        let first = Trainer(task: ScriptedTask(scores: [0.5]), options: options(steps: 10, out: out))
+        first.output = { _ in }
+        try first.run()
+        let damaged = Data([0x7B, 0xFF, 0xFE, 0x0A])
+        try damaged.write(to: URL(fileURLWithPath: out + "/metrics.jsonl"))
+        var more = options(steps: 20, out: out)
+        more.resume = true
+        let second = Trainer(task: ScriptedTask(scores: [0.5]), options: more)
+        second.output = { _ in }
+        XCTAssertThrowsError(try second.run()) { XCTAssertTrue("\($0)".contains("cannot read the run's metrics log"), "\($0)") }
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out + "/metrics.jsonl")), damaged)
+    }
+
     func testWarmupFrozenParametersAndBuffersInCheckpoints() throws {
         let task = ScriptedTask(scores: [0.5])
         var options = options(steps: 4, out: directory + "/warm")

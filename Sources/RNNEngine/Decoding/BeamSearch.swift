@@ -198,6 +198,8 @@ public func greedyDecode<State>(
         // Excluded tokens as a flag per id: a set lookup per score would cost more than the scan.
         var allowed = [Bool](repeating: true, count: V)
         for token in excluded where token >= 0 && Int(token) < V { allowed[Int(token)] = false }
+        // With nothing allowed the best token would be index -1, read before the row.
+        guard allowed.contains(true) else { throw EngineError.noTokenAllowed(vocabulary: V) }
         for row in 0..<batch {
             let scores = result.logProbabilities.data + row * V
             var best = -1

@@ -27,7 +27,10 @@ public enum Engine {
     public static func setThreads(_ n: Int) {
         let n = max(1, n)
         currentTeam.withLock { current in
-            if current?.size != n { current = ThreadTeam(size: n) }
+            if current?.size != n {
+                current?.retire()
+                current = ThreadTeam(size: n)
+            }
         }
         BLAS.threads = 1
     }

@@ -34,6 +34,8 @@ final class ThreadTeam: @unchecked Sendable {
     /// inside a share's body, or from another thread meanwhile) runs every share itself, one
     /// after another: same result, no corruption of the fork in progress.
     private let busy = Atomic<Bool>(false)
+    /// Set by `retire`: the workers have ended or are ending, and forks run on the caller.
+    private let retired = Atomic<Bool>(false)
     private var task: ((Int) -> Void)?
     private var workers: [WorkerSlot] = []
     /// The caller, asleep until the last share finishes (see `run`).
@@ -68,7 +70,7 @@ final class ThreadTeam: @unchecked Sendable {
         for _ in 1..<self.size {
             let slot = WorkerSlot()
             workers.append(slot)
-            // Workers keep the team alive: a team lives as long as the process.
+            // Workers keep the team alive until it is retired.
             let thread = Thread { self.workerLoop(slot: slot) }
             thread.stackSize = 1 << 20
             thread.start()
@@ -79,6 +81,10 @@ final class ThreadTeam: @unchecked Sendable {
     /// shares of a fork may run concurrently), and returns when all have finished.
     func run(_ body: (Int) -> Void) {
         if size == 1 { body(0); return }
+        if retired.load(ordering: .acquiring) {
+            for share in 0..<size { body(share) }
+            return
+        }
         guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
             for share in 0..<size { body(share) }
             return
@@ -119,10 +125,22 @@ final class ThreadTeam: @unchecked Sendable {
         }
     }
 
+    /// Ends the workers: a team that `Engine.setThreads` replaced kept its threads (and a core's
+    /// worth of spinning at each fork it no longer got) for the life of the process. Whoever
+    /// still holds the team may call `run`; its shares then run on the calling thread.
+    func retire() {
+        guard !retired.exchange(true, ordering: .sequentiallyConsistent) else { return }
+        generation.add(1, ordering: .sequentiallyConsistent)   // no fork opens: claims stay closed
+        for slot in workers where slot.sleeping.exchange(false, ordering: .sequentiallyConsistent) {
+            slot.wake.signal()
+        }
+    }
+
     private func workerLoop(slot: WorkerSlot) {
         var seen = 0
         while true {
             wait(slot: slot) { generation.load(ordering: .acquiring) != seen }
+            if retired.load(ordering: .acquiring) { return }
             seen = generation.load(ordering: .acquiring)   // forks it slept through are over
             let benched = slot.benchedUntil.load(ordering: .relaxed)
             if benched != 0 {   // sits out: asleep, and not marked so, the caller does not wake it

@@ -14,6 +14,8 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
     case ctcInputLength(item: Int, length: Int, maximum: Int)
     /// A sequence length outside 0...maximum.
     case lengthOutOfRange(item: Int, length: Int, maximum: Int)
+    /// Decoding: every one of the `vocabulary` output tokens is excluded.
+    case noTokenAllowed(vocabulary: Int)
 
     public var description: String {
         switch self {
@@ -29,6 +31,8 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
             return "utterance \(item): \(length) frames is outside 0...\(maximum)"
         case let .lengthOutOfRange(item, length, maximum):
             return "sequence \(item): length \(length) is outside 0...\(maximum)"
+        case let .noTokenAllowed(vocabulary):
+            return "every one of the \(vocabulary) output tokens is excluded: nothing can be decoded"
         }
     }
 }

@@ -13,7 +13,15 @@ final class MetricsLog {
             }
             return
         }
-        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        // An unreadable log is an error: replacing it with the lines that could be read (none)
+        // would lose the run's history without a word.
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw CheckpointError.unreadable(path: path, reason: "cannot read the run's metrics log (\(fileErrorReason(error))); "
+                + "move it aside to resume without it")
+        }
         let kept = text.split(separator: "\n").filter { line in
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                   let lineStep = object["step"] as? Int else { return false }
@@ -27,7 +35,12 @@ final class MetricsLog {
             throw CheckpointError.writeFailed(path: path, reason: "cannot open for appending")
         }
         defer { try? handle.close() }
-        handle.seekToEndOfFile()
-        handle.write(Data((jsonLine(fields) + "\n").utf8))
+        // The throwing calls: the old `write(_:)` traps on a full disk instead of reporting it.
+        do {
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data((jsonLine(fields) + "\n").utf8))
+        } catch {
+            throw CheckpointError.writeFailed(path: path, reason: fileErrorReason(error))
+        }
     }
 }
