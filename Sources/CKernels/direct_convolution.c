@@ -31,25 +31,25 @@ void zoo_conv_pack_weights(const float *w, long o, long k, float *packed) {
 /* Where the segments of an output grid start, in the padded image and in the output plane. */
 typedef struct { long input, output, count; } Segment;
 
-static Segment *segments_of(long wp, long ho, long wo, long *count) {
-    const long per_row = (wo + SEGMENT - 1) / SEGMENT;
-    Segment *list = malloc(sizeof(Segment) * (size_t)(ho * per_row + 1));
+INLINE long segment_count(long ho, long wo) { return ho * ((wo + SEGMENT - 1) / SEGMENT); }
+
+long zoo_conv_table_size(long channels, long kernel, long ho, long wo) {
+    return 3 * segment_count(ho, wo) + channels * kernel * kernel;
+}
+
+/* The segments (as triples of longs), then the padded-image offset of every kernel entry
+ * (c, i, j) in the weights' order. */
+void zoo_conv_build_tables(long channels, long hp, long wp, long kernel, long ho, long wo, long *tables) {
+    Segment *segments = (Segment *)tables;
     long n = 0;
     for (long y = 0; y < ho; y++)
         for (long x = 0; x < wo; x += SEGMENT)
-            list[n++] = (Segment){y * wp + x, y * wo + x, wo - x < SEGMENT ? wo - x : SEGMENT};
-    *count = n;
-    return list;
-}
-
-/* The padded-image offset of every kernel entry (c, i, j), in the weights' order. */
-static long *offsets_of(long channels, long hp, long wp, long kernel) {
-    long *offsets = malloc(sizeof(long) * (size_t)(channels * kernel * kernel));
-    long n = 0;
+            segments[n++] = (Segment){y * wp + x, y * wo + x, wo - x < SEGMENT ? wo - x : SEGMENT};
+    long *offsets = tables + 3 * segment_count(ho, wo);
+    n = 0;
     for (long c = 0; c < channels; c++)
         for (long i = 0; i < kernel; i++)
             for (long j = 0; j < kernel; j++) offsets[n++] = (c * hp + i) * wp + j;
-    return offsets;
 }
 
 #if defined(__x86_64__)
@@ -137,19 +137,17 @@ static void channel_tile(long rows, long k, const long *offsets, const float *w,
 }
 #endif
 
-void zoo_conv_direct(const float *padded, long channels, long hp, long wp, long kernel,
+void zoo_conv_direct(const float *padded, long channels, long kernel, const long *tables,
                      const float *packed, long o, const float *bias, int relu, int accumulate,
                      float *out, long ho, long wo, long tile_begin, long tile_end) {
     const long k = channels * kernel * kernel, plane = ho * wo;
-    long count;
-    Segment *segments = segments_of(wp, ho, wo, &count);
-    long *offsets = offsets_of(channels, hp, wp, kernel);
+    const long count = segment_count(ho, wo);
+    const Segment *segments = (const Segment *)tables;
+    const long *offsets = tables + 3 * count;
     /* Channel tiles outside: a tile's weights (6·k floats) stay in L1 while the image streams. */
     for (long t = tile_begin; t < tile_end; t++) {
         const long r0 = tile_start(o, t), rows = tile_start(o, t + 1) - r0;
         channel_tile(rows, k, offsets, packed + r0 * k, padded, segments, count, bias ? bias + r0 : NULL, relu,
                      accumulate, out + r0 * plane, plane);
     }
-    free(offsets);
-    free(segments);
 }

@@ -92,6 +92,23 @@ final class PNGTests: TemporaryDirectoryTestCase {
         }
     }
 
+    /// Transparency values the colour type cannot hold are refused: libpng read six bytes for
+    /// an RGB key from a buffer of two, past its end.
+    func testWriterRefusesTransparencyAndSamplesThatDoNotFit() throws {
+        let path = directory + "/t.png"
+        let rgb = [UInt16](repeating: 7, count: 2 * 2 * 3)
+        XCTAssertThrowsError(try PNGFile.write(path: path, width: 2, height: 2, colorType: .rgb, bitDepth: 8, samples: rgb, transparency: [7])) {
+            XCTAssertTrue("\($0)".contains("1 transparency values for colour type rgb (it takes 3)"), "\($0)")
+        }
+        XCTAssertThrowsError(try PNGFile.write(path: path, width: 2, height: 2, colorType: .palette, bitDepth: 8, samples: [0, 0, 0, 0],
+                                               palette: [(0, 0, 0)], transparency: [1, 2]))
+        XCTAssertThrowsError(try PNGFile.write(path: path, width: 2, height: 2, colorType: .rgba, bitDepth: 8,
+                                               samples: [UInt16](repeating: 0, count: 16), transparency: [0]))
+        XCTAssertThrowsError(try PNGFile.write(path: path, width: 2, height: 2, colorType: .rgb, bitDepth: 8, samples: [1, 2]))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path))
+        XCTAssertNoThrow(try PNGFile.write(path: path, width: 2, height: 2, colorType: .rgb, bitDepth: 8, samples: rgb, transparency: [7, 7, 7]))
+    }
+
     func testDamagedFilesAreErrorsNamingTheFile() throws {
         let good = [UInt8](try Data(contentsOf: URL(fileURLWithPath: fixtures + "/c2-b8.png")))
         try assertUnreadable([], named: "empty.png", saying: ["empty"])

@@ -44,7 +44,12 @@ void zoo_packed_gemm(long m, long n, long k, const float *a, long lda, const flo
  * floats. Only call zoo_conv_direct when zoo_vector_kernels_avx2(). */
 long zoo_conv_row_tiles(long o);
 void zoo_conv_pack_weights(const float *w, long o, long k, float *packed);
-void zoo_conv_direct(const float *padded, long channels, long hp, long wp, long kernel,
+/* The position tables zoo_conv_direct reads (output segments and kernel-entry offsets for one
+ * geometry): zoo_conv_table_size longs, filled by zoo_conv_build_tables once and reused for
+ * every image of that geometry (the caller owns them: no allocation inside the kernel). */
+long zoo_conv_table_size(long channels, long kernel, long ho, long wo);
+void zoo_conv_build_tables(long channels, long hp, long wp, long kernel, long ho, long wo, long *tables);
+void zoo_conv_direct(const float *padded, long channels, long kernel, const long *tables,
                      const float *packed, long o, const float *bias, int relu, int accumulate,
                      float *out, long ho, long wo, long tile_begin, long tile_end);
 

@@ -224,7 +224,7 @@ private struct DirectKernel {
 /// One image at a time, copied into a zero-bordered buffer that the direct kernel reads in place
 /// (no patch matrix, no packing of it), with the 8 floats past the end that a short segment's
 /// load may touch.
-private struct BorderedImage {
+private final class BorderedImage {
     let planes: Int, height: Int, width: Int, border: Int
     let buffer: Tensor
     var paddedHeight: Int { height + 2 * border }
@@ -245,11 +245,24 @@ private struct BorderedImage {
     }
 
     /// out (O, Ho, Wo) = (out +) conv(image, kernel) (+ bias, ReLU) for the kernel's channel tiles `tiles`.
+    /// The kernel's position tables for this geometry, built on the first image and reused
+    /// for the rest (they were allocated and freed per image and thread).
+    private var tables: [Int] = [], tablesKernel = 0
+
     func convolve(_ kernel: DirectKernel, bias: UnsafePointer<Float>?, relu: Bool, accumulate: Bool,
                   into out: UnsafeMutablePointer<Float>, tiles: Range<Int>) {
-        zoo_conv_direct(buffer.data, planes, paddedHeight, paddedWidth, kernel.size, kernel.packed.data, kernel.outputs, bias,
-                        relu ? 1 : 0, accumulate ? 1 : 0, out, paddedHeight - kernel.size + 1, paddedWidth - kernel.size + 1,
-                        tiles.lowerBound, tiles.upperBound)
+        let outputHeight = paddedHeight - kernel.size + 1, outputWidth = paddedWidth - kernel.size + 1
+        if tablesKernel != kernel.size {
+            tables = [Int](repeating: 0, count: zoo_conv_table_size(planes, kernel.size, outputHeight, outputWidth))
+            tables.withUnsafeMutableBufferPointer {
+                zoo_conv_build_tables(planes, paddedHeight, paddedWidth, kernel.size, outputHeight, outputWidth, $0.baseAddress)
+            }
+            tablesKernel = kernel.size
+        }
+        tables.withUnsafeBufferPointer {
+            zoo_conv_direct(buffer.data, planes, kernel.size, $0.baseAddress, kernel.packed.data, kernel.outputs, bias,
+                            relu ? 1 : 0, accumulate ? 1 : 0, out, outputHeight, outputWidth, tiles.lowerBound, tiles.upperBound)
+        }
     }
 }
 

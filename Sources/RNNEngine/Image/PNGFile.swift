@@ -123,7 +123,25 @@ public enum PNGFile {
             throw ImageFileError.writeFailed(path: path, reason: "bit depth \(bitDepth) is not allowed for colour type \(colorType)")
         }
         let channels = colorType.channels
-        precondition(samples.count == width * height * channels, "\(samples.count) samples for \(width)×\(height)×\(channels)")
+        guard samples.count == width * height * channels else {
+            throw ImageFileError.writeFailed(path: path, reason: "\(samples.count) samples for \(width)×\(height) pixels of \(channels) channels")
+        }
+        // libpng's tRNS writer reads as many bytes as the colour type needs: check them here.
+        let transparencyCounts: ClosedRange<Int>
+        switch colorType {
+        case .palette:
+            guard (1...256).contains(palette.count) else {
+                throw ImageFileError.writeFailed(path: path, reason: "a palette image needs 1 to 256 palette entries, not \(palette.count)")
+            }
+            transparencyCounts = 0...palette.count
+        case .grey: transparencyCounts = 0...1
+        case .rgb: transparencyCounts = transparency.isEmpty ? 0...0 : 3...3
+        case .greyAlpha, .rgba: transparencyCounts = 0...0
+        }
+        guard transparencyCounts.contains(transparency.count) else {
+            throw ImageFileError.writeFailed(path: path, reason: "\(transparency.count) transparency values for colour type \(colorType) "
+                + "(it takes \(transparencyCounts.lowerBound == transparencyCounts.upperBound ? "\(transparencyCounts.lowerBound)" : "\(transparencyCounts.lowerBound) to \(transparencyCounts.upperBound)"))")
+        }
         let rowBytes = (width * channels * bitDepth + 7) / 8
         var packed = [UInt8](repeating: 0, count: rowBytes * height)
         for y in 0..<height {
