@@ -49,6 +49,10 @@ public enum AudioError: Error, CustomStringConvertible, Equatable {
 public enum AudioFile {
     /// Longest utterance read, refused before anything is allocated: an hour.
     public static let maximumSeconds = 3600.0
+    /// Most decoded samples held at once (all channels), refused before allocating: 1 GiB of
+    /// floats. An hour at 48 kHz in stereo is 0.35 of it; a small FLAC whose header claims 8
+    /// channels at 384 kHz for an hour asked for 41 GB.
+    public static let maximumSamples = 1 << 28
 
     /// The file's samples mixed down to mono (the mean of the channels), at its own rate.
     public static func read(path: String) throws -> AudioClip {
@@ -98,7 +102,12 @@ public enum AudioFile {
         guard frames > 0 else { throw AudioError.empty(path: path) }
         let seconds = Double(frames) / Double(rate)
         guard seconds <= maximumSeconds else { throw AudioError.tooLong(path: path, seconds: seconds, limit: maximumSeconds) }
-        var interleaved = [Float](repeating: 0, count: frames * channels)
+        let (samples, overflow) = frames.multipliedReportingOverflow(by: channels)
+        guard !overflow, samples <= maximumSamples else {
+            throw AudioError.unreadable(path: path, reason: "its header claims \(frames) frames of \(channels) channels, more than the "
+                + "\(maximumSamples / (1 << 20)) Mi samples (\(maximumSamples * 4 / (1 << 30)) GiB) an utterance may decode to")
+        }
+        var interleaved = [Float](repeating: 0, count: samples)
         let read = interleaved.withUnsafeMutableBufferPointer { sf_readf_float(file, $0.baseAddress, sf_count_t(frames)) }
         guard read > 0 else { throw AudioError.unreadable(path: path, reason: String(cString: sf_strerror(file))) }
         let count = Int(read)

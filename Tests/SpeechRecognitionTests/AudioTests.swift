@@ -80,6 +80,30 @@ final class AudioFileTests: TemporaryDirectoryTestCase {
     }
 }
 
+/// A small file whose header claims a huge decoded size is refused before the samples are
+/// allocated (the hour limit alone let 8 channels at 384 kHz ask for 41 GB).
+final class AudioSizeLimitTests: TemporaryDirectoryTestCase {
+    func testAHeaderClaimingBillionsOfSamplesIsRefusedBeforeAllocating() throws {
+        // fLaC and one STREAMINFO block: blocks of 4096, 384 kHz, 8 channels, 16 bits, 10⁹ frames
+        // (2604 s, under the hour), no MD5, and no audio at all.
+        var bits: [Bool] = []
+        func put(_ value: UInt64, _ count: Int) { for k in (0..<count).reversed() { bits.append(value >> UInt64(k) & 1 == 1) } }
+        put(4096, 16); put(4096, 16); put(0, 24); put(0, 24)
+        put(384_000, 20); put(7, 3); put(15, 5); put(1_000_000_000, 36)
+        var info = stride(from: 0, to: bits.count, by: 8).map { start in
+            bits[start..<start + 8].reduce(UInt8(0)) { $0 << 1 | ($1 ? 1 : 0) }
+        }
+        info += [UInt8](repeating: 0, count: 16)
+        let bytes = Array("fLaC".utf8) + [0x80, 0, 0, 34] + info
+        let path = directory + "/claims.flac"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try AudioFile.read(path: path)) { error in
+            XCTAssertTrue("\(error)".hasPrefix("\(path): cannot read the audio (libsndfile: its header claims 1000000000 frames of 8 channels"),
+                          "\(error)")
+        }
+    }
+}
+
 /// MPEG audio is read only when its frames follow each other, and libmpg123's complaints fail
 /// the read instead of scrolling past on stderr.
 final class MPEGAudioTests: TemporaryDirectoryTestCase {
