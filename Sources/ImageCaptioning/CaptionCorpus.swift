@@ -59,7 +59,10 @@ public struct CaptionCorpus: Sendable {
         let join = { (name: String) in (path as NSString).appendingPathComponent(name) }
         var skipped: [String] = []
         var corpus: CaptionCorpus
+        // Where each split came from, for an empty one: its own file in the TSV layout.
+        var sources = [path, path, path]
         if FileManager.default.fileExists(atPath: join("train.tsv")) {
+            sources = ["train.tsv", "valid.tsv", "test.tsv"].map(join)
             corpus = CaptionCorpus(train: try manifest(join("train.tsv"), directory: path, skipped: &skipped),
                                    valid: try manifest(join("valid.tsv"), directory: path, skipped: &skipped),
                                    test: try manifest(join("test.tsv"), directory: path, skipped: &skipped))
@@ -69,8 +72,8 @@ public struct CaptionCorpus: Sendable {
             throw CaptionCorpusError.unknownLayout(path: path)
         }
         corpus.skipped = skipped
-        for (split, name) in [(corpus.train, "training"), (corpus.valid, "validation"), (corpus.test, "test")] where split.isEmpty {
-            throw CaptionCorpusError.emptySplit(path: path, split: name)
+        for (k, (split, name)) in [(corpus.train, "training"), (corpus.valid, "validation"), (corpus.test, "test")].enumerated() where split.isEmpty {
+            throw CaptionCorpusError.emptySplit(path: sources[k], split: name)
         }
         return corpus
     }

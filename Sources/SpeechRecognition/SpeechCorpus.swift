@@ -56,7 +56,10 @@ public struct SpeechCorpus: Sendable {
         guard isDirectory.boolValue else { throw SpeechCorpusError.unknownLayout(path: path) }
         let join = { (name: String) in (path as NSString).appendingPathComponent(name) }
         let corpus: SpeechCorpus
+        // Where each split came from, for an empty one: its own file in the TSV layout.
+        var sources = [path, path, path]
         if FileManager.default.fileExists(atPath: join("train.tsv")) {
+            sources = ["train.tsv", "valid.tsv", "test.tsv"].map(join)
             corpus = SpeechCorpus(train: try manifest(join("train.tsv"), directory: path),
                                   valid: try manifest(join("valid.tsv"), directory: path),
                                   test: try manifest(join("test.tsv"), directory: path))
@@ -65,8 +68,8 @@ public struct SpeechCorpus: Sendable {
         } else {
             corpus = try libriSpeech(path)
         }
-        for (split, name) in [(corpus.train, "training"), (corpus.valid, "validation"), (corpus.test, "test")] where split.isEmpty {
-            throw SpeechCorpusError.emptySplit(path: path, split: name)
+        for (k, (split, name)) in [(corpus.train, "training"), (corpus.valid, "validation"), (corpus.test, "test")].enumerated() where split.isEmpty {
+            throw SpeechCorpusError.emptySplit(path: sources[k], split: name)
         }
         return corpus
     }

@@ -10,6 +10,15 @@ func syntheticCaptionCodec(size: Int) -> CaptionCodec {
 }
 
 final class CaptionDataTests: TemporaryDirectoryTestCase {
+    /// An empty train.tsv is named, not its directory.
+    func testAnEmptyManifestIsNamed() throws {
+        try Data().write(to: URL(fileURLWithPath: directory + "/train.tsv"))
+        for split in ["valid", "test"] { try Data("a.png\ta cat\n".utf8).write(to: URL(fileURLWithPath: directory + "/\(split).tsv")) }
+        XCTAssertThrowsError(try CaptionCorpus.load(path: directory)) {
+            XCTAssertEqual("\($0)", "\(self.directory!)/train.tsv: the training split has no image with a caption")
+        }
+    }
+
     func testWordsAndCodec() {
         XCTAssertEqual(CaptionCodec.words("A dog's ball, on the GRASS!  (2 dogs)"), ["a", "dog's", "ball", "on", "the", "grass", "2", "dogs"])
         let codec = CaptionCodec.build(captions: ["a red circle", "a blue circle", "a red square"], minimumFrequency: 2)

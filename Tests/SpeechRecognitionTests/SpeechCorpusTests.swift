@@ -4,6 +4,15 @@ import TestSupport
 import XCTest
 
 final class SpeechCorpusTests: TemporaryDirectoryTestCase {
+    /// An empty train.tsv is named, not its directory.
+    func testAnEmptyManifestIsNamed() throws {
+        try Data().write(to: URL(fileURLWithPath: directory + "/train.tsv"))
+        for split in ["valid", "test"] { try Data("a.wav\thello\n".utf8).write(to: URL(fileURLWithPath: directory + "/\(split).tsv")) }
+        XCTAssertThrowsError(try SpeechCorpus.load(path: directory)) {
+            XCTAssertEqual("\($0)", "\(self.directory!)/train.tsv: the training split has no utterance")
+        }
+    }
+
     func writeAudio(_ relative: String, format: AudioFile.Format = .wav16) throws {
         let path = directory + "/" + relative
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
