@@ -10,15 +10,21 @@ public final class CharacterLanguageModelScorer {
     /// LM token id of each alphabet symbol (index id − 1), nil when the LM never saw it.
     let symbolIds: [Int32?]
     private var cache: [String: (state: RecurrentState?, logProbabilities: [Float])] = [:]
+    /// Prefixes kept at most (each holds the LM's state: about 2 KB for a 256-unit LSTM): the
+    /// cache held every prefix of a whole split, and of every sweep of `zoo tune speech`. When
+    /// full it starts again; a prefix whose parent was dropped recomputes the parent.
+    let capacity: Int
+    var cachedPrefixes: Int { cache.count }
     /// Log-probability given to a symbol the LM does not know.
     static let unknownLogProbability: Float = -10
 
-    public init(model: LanguageModelNetwork, alphabet: Alphabet) throws {
+    public init(model: LanguageModelNetwork, alphabet: Alphabet, capacity: Int = 20_000) throws {
         guard model.config.tokens == .char else {
             throw SpeechError.invalidConfig("shallow fusion needs a character language model (zoo train lm --tokens char)")
         }
         self.model = model
         self.alphabet = alphabet
+        self.capacity = max(1, capacity)
         symbolIds = alphabet.symbols.map { model.vocabulary.id(of: String($0)) }
     }
 
@@ -41,6 +47,7 @@ public final class CharacterLanguageModelScorer {
         let (logits, state) = try model.forward([input], steps: 1, batch: 1, state: parentState, tape: Tape.inference(), rng: &rng)
         let normalized = try logSoftmax(logits, axis: 2, tape: Tape.inference()).value
         let values = symbolIds.map { id in id.map { normalized[Int($0)] } ?? Self.unknownLogProbability }
+        if cache.count >= capacity { cache.removeAll(keepingCapacity: true) }
         cache[prefix] = (state, values)
         return values
     }

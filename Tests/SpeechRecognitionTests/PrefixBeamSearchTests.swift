@@ -1,6 +1,6 @@
 import Foundation
 import LanguageModel
-import SpeechRecognition
+@testable import SpeechRecognition
 import XCTest
 
 final class PrefixBeamSearchTests: XCTestCase {
@@ -35,5 +35,14 @@ final class PrefixBeamSearchTests: XCTestCase {
         let fused = try ctcPrefixBeamSearch(frames, alphabet: alphabet,
                                             options: PrefixBeamOptions(beamSize: 8, languageModelWeight: 1, wordBonus: 0), scorer: scorer)
         XCTAssertEqual(fused, "ba")
+
+        // A cache of 3 prefixes stays within them and gives the same answers.
+        let small = try CharacterLanguageModelScorer(model: model, alphabet: alphabet, capacity: 3)
+        for prefix in ["b", "ba", "ba ", "ba b", "ba ba", "a", "ab"] {
+            XCTAssertEqual(try small.logProbabilities(after: prefix), try scorer.logProbabilities(after: prefix), prefix)
+            XCTAssertLessThanOrEqual(small.cachedPrefixes, 3)
+        }
+        XCTAssertEqual(try ctcPrefixBeamSearch(frames, alphabet: alphabet, options: PrefixBeamOptions(beamSize: 8, languageModelWeight: 1,
+                                                                                                   wordBonus: 0), scorer: small), "ba")
     }
 }
