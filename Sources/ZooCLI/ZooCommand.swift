@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import RNNEngine
 
 /// The `zoo` command: train, evaluate and run recurrent networks on the CPU.
@@ -39,6 +40,9 @@ public struct ZooCommand: ParsableCommand {
     /// the process), then parses the command line.
     public static func main() {
         OpenBLASKernel.reexecuteWithFasterKernelIfNeeded()
+        // A write past the file-size limit (ulimit -f) then fails with EFBIG, which the writers
+        // report naming the file, instead of killing the process halfway through a checkpoint.
+        signal(SIGXFSZ, SIG_IGN)
         do {
             var command = try parseAsRoot(Array(CommandLine.arguments.dropFirst()))
             try command.run()

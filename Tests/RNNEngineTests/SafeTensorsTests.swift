@@ -84,6 +84,14 @@ final class SafeTensorsTests: TemporaryDirectoryTestCase {
         XCTAssertThrowsError(try SafeTensors.decode(data, path: "huge.safetensors")) { error in
             XCTAssertTrue("\(error)".contains("needs more bytes than a file can hold"), "\(error)")
         }
+        let overlapping = #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#
+        var third = Data()
+        withUnsafeBytes(of: UInt64(overlapping.utf8.count).littleEndian) { third.append(contentsOf: $0) }
+        third.append(Data(overlapping.utf8))
+        third.append(Data(count: 12))
+        XCTAssertThrowsError(try SafeTensors.decode(third, path: "overlap.safetensors")) { error in
+            XCTAssertTrue("\(error)".contains("tensors 'a' [0, 8] and 'b' [4, 12] overlap"), "\(error)")
+        }
         let big = #"{"w":{"dtype":"F32","shape":[99999999999999999999],"data_offsets":[0,4]}}"#
         var second = Data()
         withUnsafeBytes(of: UInt64(big.utf8.count).littleEndian) { second.append(contentsOf: $0) }

@@ -93,6 +93,35 @@ final class TrustworthyRunTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(last.metadata["zoo.step"], "5")
     }
 
+    /// A checkpoint write that the disk refuses (here the file-size limit, `ulimit -f`, which
+    /// fails writes as a full disk does) stops the run with an error naming the file, and the
+    /// previous checkpoint is intact and loads.
+    func testAFailedCheckpointWriteKeepsThePreviousOne() throws {
+        let corpus = try writeCorpus()
+        let out = directory + "/run"
+        let first = try zoo(["train", "lm", "--data", corpus, "--out", out, "--hidden-size", "16", "--embedding-size", "8",
+                             "--batch-size", "4", "--bptt", "16", "--steps", "4", "--eval-every", "2"])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let before = try Data(contentsOf: URL(fileURLWithPath: out + "/last.safetensors"))
+        // 8 blocks of 512 bytes: metrics lines fit, checkpoints (tens of KB) do not.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "ulimit -f 8 && exec \"$0\" train lm --out \"$1\" --resume --steps 8", zooExecutable.path, out]
+        let errors = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errors
+        try process.run()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationReason, .exit, "not killed by SIGXFSZ: \(message)")
+        XCTAssertNotEqual(process.terminationStatus, 0)
+        XCTAssertTrue(message.contains(out + "/") && message.contains("File too large"), message)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out + "/last.safetensors")), before)
+        XCTAssertNoThrow(try SafeTensors.read(path: out + "/last.safetensors"))
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: out).filter { $0.contains(".tmp-") }
+        XCTAssertEqual(leftovers, [], "no temporary file left behind")
+    }
+
     func testNothingIsReplacedWithoutOverwrite() throws {
         let corpus = try writeCorpus()
         let out = directory + "/run"

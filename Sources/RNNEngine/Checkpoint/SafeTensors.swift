@@ -67,6 +67,10 @@ public enum SafeTensors {
             entries.append((name, begin, end, dtype, shape))
         }
         entries.sort { ($0.begin, $0.name) < ($1.begin, $1.name) }
+        // Tensors may not share bytes (the Python reader refuses that too).
+        for (previous, next) in zip(entries, entries.dropFirst()) where next.begin < previous.end {
+            throw fail("tensors '\(previous.name)' [\(previous.begin), \(previous.end)] and '\(next.name)' [\(next.begin), \(next.end)] overlap")
+        }
         for entry in entries {
             guard let elementSize = dtypeSize[entry.dtype] else {
                 throw CheckpointError.unsupportedDType(path: path, name: entry.name, dtype: entry.dtype)
