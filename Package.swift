@@ -1,5 +1,6 @@
 // swift-tools-version:6.0
 // RNN Zoo: recurrent networks trained and run on the CPU, from one command line.
+import Foundation
 import PackageDescription
 
 let package = Package(
@@ -57,3 +58,11 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// The fuzz targets (scripts/fuzz.sh): an executable whose main is libFuzzer's, so it exists only
+// in the build that script makes (ZOO_FUZZ=1, -sanitize=fuzzer,address, its own build folder).
+if ProcessInfo.processInfo.environment["ZOO_FUZZ"] == "1" {
+    package.targets.append(.executableTarget(
+        name: "ZooFuzz", dependencies: ["RNNEngine", "LanguageModel", "Translation", "SpeechRecognition", "ImageCaptioning"],
+        swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+}

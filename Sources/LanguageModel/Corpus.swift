@@ -115,7 +115,7 @@ public struct CorpusText: Sendable {
 
     /// Reads a UTF-8 text file; rejects binary files with a clear reason.
     public static func readText(_ path: String) throws -> String {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let data = TextFile.bytes(atPath: path) else {
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
                 throw CorpusError.notText(path: path, reason: "it is a directory")

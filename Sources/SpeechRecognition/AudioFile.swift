@@ -107,18 +107,27 @@ public enum AudioFile {
             throw AudioError.unreadable(path: path, reason: "its header claims \(frames) frames of \(channels) channels, more than the "
                 + "\(maximumSamples / (1 << 20)) Mi samples (\(maximumSamples * 4 / (1 << 30)) GiB) an utterance may decode to")
         }
-        var interleaved = [Float](repeating: 0, count: samples)
-        let read = interleaved.withUnsafeMutableBufferPointer { sf_readf_float(file, $0.baseAddress, sf_count_t(frames)) }
-        guard read > 0 else { throw AudioError.unreadable(path: path, reason: String(cString: sf_strerror(file))) }
-        let count = Int(read)
-        if channels == 1 { return AudioClip(samples: Array(interleaved.prefix(count)), sampleRate: rate) }
-        var mono = [Float](repeating: 0, count: count)
+        // Read in blocks and mixed down as they come: memory follows the samples the file really
+        // holds, not what its header claims.
+        let block = 65_536
+        var interleaved = [Float](repeating: 0, count: block * channels)
+        var mono: [Float] = []
+        mono.reserveCapacity(min(frames, block))
         let scale = 1 / Float(channels)
-        for i in 0..<count {
-            var sum: Float = 0
-            for c in 0..<channels { sum += interleaved[i * channels + c] }
-            mono[i] = sum * scale
+        while mono.count < frames {
+            let read = Int(interleaved.withUnsafeMutableBufferPointer { sf_readf_float(file, $0.baseAddress, sf_count_t(min(block, frames - mono.count))) })
+            guard read > 0 else { break }
+            if channels == 1 {
+                mono.append(contentsOf: interleaved[0..<read])
+            } else {
+                for i in 0..<read {
+                    var sum: Float = 0
+                    for c in 0..<channels { sum += interleaved[i * channels + c] }
+                    mono.append(sum * scale)
+                }
+            }
         }
+        guard !mono.isEmpty else { throw AudioError.unreadable(path: path, reason: String(cString: sf_strerror(file))) }
         return AudioClip(samples: mono, sampleRate: rate)
     }
 

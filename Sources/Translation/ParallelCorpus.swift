@@ -111,7 +111,7 @@ public struct ParallelCorpus: Sendable {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw ParallelCorpusError.missing(path: path) }
         if isDirectory.boolValue { throw ParallelCorpusError.notText(path: path, reason: "it is a directory") }
-        guard let data = FileManager.default.contents(atPath: path) else { throw ParallelCorpusError.notText(path: path, reason: "it cannot be read") }
+        guard let data = TextFile.bytes(atPath: path) else { throw ParallelCorpusError.notText(path: path, reason: "it cannot be read") }
         if data.isEmpty { throw ParallelCorpusError.empty(path: path) }
         if data.contains(0) { throw ParallelCorpusError.notText(path: path, reason: "it contains NUL bytes") }
         var pairs: [SentencePair] = []

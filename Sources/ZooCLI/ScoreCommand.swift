@@ -66,7 +66,7 @@ struct ScoreCommand: ParsableCommand {
 
 /// The lines of a UTF-8 text file (a final newline ends the last line), or an error naming it.
 func readLines(_ path: String) throws -> [String] {
-    guard let data = FileManager.default.contents(atPath: path) else {
+    guard let data = TextFile.bytes(atPath: path) else {
         throw RunError("\(path): no such file, or it cannot be read")
     }
     guard let text = String(data: data, encoding: .utf8) else { throw RunError("\(path): not valid UTF-8") }

@@ -74,6 +74,16 @@ final class SafeTensorsTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(TextFile.removingByteOrderMarks("\u{FEFF}HTTP-\u{FEFF}Proxy\u{200D}"), "HTTP-Proxy\u{200D}")
     }
 
+    /// An empty file reads as no bytes without Foundation's read (which leaks its buffer on
+    /// one: the fuzzers' first finding); a missing one as nil.
+    func testTextFileBytesOfEmptyAndMissingFiles() throws {
+        let empty = directory + "/empty.txt"
+        XCTAssertTrue(FileManager.default.createFile(atPath: empty, contents: Data()))
+        XCTAssertEqual(TextFile.bytes(atPath: empty), Data())
+        XCTAssertNil(TextFile.bytes(atPath: directory + "/missing.txt"))
+        XCTAssertEqual(TextFile.bytes(atPath: repositoryPath("Tests/Fuzz/Seeds/bpe/merges.json"))?.isEmpty, false)
+    }
+
     /// A shape whose element count overflows is a malformed file, not a crash.
     func testAShapeThatOverflowsIsMalformed() throws {
         let header = #"{"w":{"dtype":"F32","shape":[8589934592,8589934592],"data_offsets":[0,4]}}"#
