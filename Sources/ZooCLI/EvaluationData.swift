@@ -28,14 +28,7 @@ struct EvaluationData {
             description = "the built-in data set (no run.json beside the checkpoint; pass --data to score other data)"
             return
         }
-        let settings: RunSettings
-        do {
-            let decoder = JSONDecoder()
-            decoder.keyDecodingStrategy = .convertFromSnakeCase
-            settings = try decoder.decode(RunSettings.self, from: Data(contentsOf: URL(fileURLWithPath: settingsPath)))
-        } catch {
-            throw RunError("\(settingsPath): cannot read the run's settings (\(error)); pass --data to say what to score")
-        }
+        let settings = try RunSettings.read(path: settingsPath, otherwise: "pass --data to say what to score")
         origin = "run.json"
         guard let data = settings.data else {
             path = nil

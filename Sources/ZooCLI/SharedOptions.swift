@@ -229,13 +229,7 @@ struct RunSettingsResolver {
         self.directory = directory
         let path = Trainer.settingsPath(directory: directory)
         guard resuming, FileManager.default.fileExists(atPath: path) else { saved = nil; return }
-        do {
-            let decoder = JSONDecoder()
-            decoder.keyDecodingStrategy = .convertFromSnakeCase
-            saved = try decoder.decode(RunSettings.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
-        } catch {
-            throw RunError("\(path): cannot read the run's settings (\(error)); start a new run with --overwrite")
-        }
+        saved = try RunSettings.read(path: path, otherwise: "start a new run with --overwrite")
     }
 
     func value<T: Codable & Equatable>(_ flag: String, _ given: T?, _ field: KeyPath<RunSettings, T?>, default fallback: T) throws -> T {
@@ -302,6 +296,17 @@ struct RunSettings: Codable, Equatable {
     var seed: UInt64?
 
     init(task: String) { self.task = task }
+
+    /// A run's run.json; an unreadable one is an error that says what to do `otherwise`.
+    static func read(path: String, otherwise: String) throws -> RunSettings {
+        do {
+            let decoder = JSONDecoder()
+            decoder.keyDecodingStrategy = .convertFromSnakeCase
+            return try decoder.decode(RunSettings.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch {
+            throw RunError("\(path): cannot read the run's settings (\(error)); \(otherwise)")
+        }
+    }
 
     var json: String {
         let encoder = JSONEncoder()

@@ -84,30 +84,29 @@ final class SafeTensorsTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(TextFile.bytes(atPath: repositoryPath("Tests/Fuzz/Seeds/bpe/merges.json"))?.isEmpty, false)
     }
 
-    /// A shape whose element count overflows is a malformed file, not a crash.
-    func testAShapeThatOverflowsIsMalformed() throws {
-        let header = #"{"w":{"dtype":"F32","shape":[8589934592,8589934592],"data_offsets":[0,4]}}"#
+    /// A file of `header` and `dataBytes` zero bytes.
+    private func file(header: String, dataBytes: Int) -> Data {
         var data = Data()
         withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { data.append(contentsOf: $0) }
         data.append(Data(header.utf8))
-        data.append(Data(count: 4))
-        XCTAssertThrowsError(try SafeTensors.decode(data, path: "huge.safetensors")) { error in
+        data.append(Data(count: dataBytes))
+        return data
+    }
+
+    /// A shape whose element count overflows, or tensors that share bytes: a malformed file,
+    /// not a crash.
+    func testHostileShapesAndOffsetsAreMalformed() throws {
+        let huge = file(header: #"{"w":{"dtype":"F32","shape":[8589934592,8589934592],"data_offsets":[0,4]}}"#, dataBytes: 4)
+        XCTAssertThrowsError(try SafeTensors.decode(huge, path: "huge.safetensors")) { error in
             XCTAssertTrue("\(error)".contains("needs more bytes than a file can hold"), "\(error)")
         }
-        let overlapping = #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#
-        var third = Data()
-        withUnsafeBytes(of: UInt64(overlapping.utf8.count).littleEndian) { third.append(contentsOf: $0) }
-        third.append(Data(overlapping.utf8))
-        third.append(Data(count: 12))
-        XCTAssertThrowsError(try SafeTensors.decode(third, path: "overlap.safetensors")) { error in
+        let overlapping = file(header: #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#,
+                               dataBytes: 12)
+        XCTAssertThrowsError(try SafeTensors.decode(overlapping, path: "overlap.safetensors")) { error in
             XCTAssertTrue("\(error)".contains("tensors 'a' [0, 8] and 'b' [4, 12] overlap"), "\(error)")
         }
-        let big = #"{"w":{"dtype":"F32","shape":[99999999999999999999],"data_offsets":[0,4]}}"#
-        var second = Data()
-        withUnsafeBytes(of: UInt64(big.utf8.count).littleEndian) { second.append(contentsOf: $0) }
-        second.append(Data(big.utf8))
-        second.append(Data(count: 4))
-        XCTAssertThrowsError(try SafeTensors.decode(second, path: "huge.safetensors"))
+        let beyondInt = file(header: #"{"w":{"dtype":"F32","shape":[99999999999999999999],"data_offsets":[0,4]}}"#, dataBytes: 4)
+        XCTAssertThrowsError(try SafeTensors.decode(beyondInt, path: "huge.safetensors"))
     }
 
     func testMalformedFilesGiveClearErrors() throws {

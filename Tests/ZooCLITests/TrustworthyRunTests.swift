@@ -13,9 +13,10 @@ final class TrustworthyRunTests: TemporaryDirectoryTestCase {
         return path
     }
 
-    func testCtrlCSavesTheStepAndResumeFinishesTheRun() throws {
-        let corpus = try writeCorpus()
-        let out = directory + "/run"
+    /// A long training run of a tiny model (no checkpoint before step 1000), started and
+    /// followed until its progress reaches `step`: the process, its pipes and what it printed.
+    private func startTraining(out: String, corpus: String, until step: Int) throws
+        -> (process: Process, stdout: Pipe, stderr: Pipe, seen: Data, arguments: [String]) {
         let arguments = ["train", "lm", "--data", corpus, "--out", out, "--hidden-size", "16", "--embedding-size", "8",
                          "--batch-size", "4", "--bptt", "16", "--steps", "100000", "--eval-every", "1000", "--log-every", "1", "--json"]
         let process = Process()
@@ -25,13 +26,21 @@ final class TrustworthyRunTests: TemporaryDirectoryTestCase {
         process.standardOutput = stdout
         process.standardError = stderr
         try process.run()
-        // Wait for training to be under way, then press Ctrl-C.
         var seen = Data()
-        while !String(decoding: seen, as: UTF8.self).contains(#""step": 3,"#) {
+        while !String(decoding: seen, as: UTF8.self).contains(#""step": \#(step),"#) {
             let chunk = stdout.fileHandleForReading.availableData
             if chunk.isEmpty { break }
             seen += chunk
         }
+        return (process, stdout, stderr, seen, arguments)
+    }
+
+    func testCtrlCSavesTheStepAndResumeFinishesTheRun() throws {
+        let corpus = try writeCorpus()
+        let out = directory + "/run"
+        // Training under way, then Ctrl-C.
+        let (process, stdout, stderr, started, arguments) = try startTraining(out: out, corpus: corpus, until: 3)
+        var seen = started
         process.interrupt()
         seen += stdout.fileHandleForReading.readDataToEndOfFile()
         let errors = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
@@ -62,21 +71,7 @@ final class TrustworthyRunTests: TemporaryDirectoryTestCase {
     func testAKillBeforeTheFirstCheckpointCanBeResumed() throws {
         let corpus = try writeCorpus()
         let out = directory + "/run"
-        let arguments = ["train", "lm", "--data", corpus, "--out", out, "--hidden-size", "16", "--embedding-size", "8",
-                         "--batch-size", "4", "--bptt", "16", "--steps", "100000", "--eval-every", "1000", "--log-every", "1", "--json"]
-        let process = Process()
-        process.executableURL = zooExecutable
-        process.arguments = arguments
-        let stdout = Pipe()
-        process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var seen = Data()
-        while !String(decoding: seen, as: UTF8.self).contains(#""step": 2,"#) {
-            let chunk = stdout.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            seen += chunk
-        }
+        let (process, _, _, _, arguments) = try startTraining(out: out, corpus: corpus, until: 2)
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         XCTAssertEqual(process.terminationReason, .uncaughtSignal)
