@@ -88,6 +88,68 @@ final class TrustworthyRunTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(last.metadata["zoo.step"], "5")
     }
 
+    /// A kill between the two files of a save (model, then state) used to leave them at
+    /// different steps, which could not resume. The model is now written whole as a pending
+    /// file first: a resume finishes a committed save and drops an uncommitted one.
+    func testAKillInsideASaveResumes() throws {
+        let corpus = try writeCorpus()
+        let out = directory + "/run"
+        let common = ["--hidden-size", "16", "--embedding-size", "8", "--batch-size", "4", "--bptt", "16", "--eval-every", "2"]
+        XCTAssertEqual(try zoo(["train", "lm", "--data", corpus, "--out", out, "--steps", "2"] + common).status, 0)
+        let fileManager = FileManager.default
+        try fileManager.copyItem(atPath: out + "/last.safetensors", toPath: directory + "/last-2")
+        try fileManager.copyItem(atPath: out + "/last.optimizer.safetensors", toPath: directory + "/state-2")
+        XCTAssertEqual(try zoo(["train", "lm", "--out", out, "--resume", "--steps", "4"]).status, 0)
+        func step(_ path: String, _ key: String) throws -> String? { try SafeTensors.read(path: path).metadata[key] }
+
+        // Killed after the state (step 4) was committed, before the model was renamed.
+        try fileManager.moveItem(atPath: out + "/last.safetensors", toPath: out + "/last.pending.safetensors")
+        try fileManager.copyItem(atPath: directory + "/last-2", toPath: out + "/last.safetensors")
+        let committed = try zoo(["train", "lm", "--out", out, "--resume", "--steps", "6", "--json"])
+        XCTAssertEqual(committed.status, 0, committed.stderr)
+        XCTAssertTrue(committed.stdout.hasPrefix(#"{"event": "resumed", "step": 4"#), committed.stdout)
+
+        // Killed after the model was written whole, before the state: the old pair (step 2) resumes.
+        try fileManager.moveItem(atPath: out + "/last.safetensors", toPath: out + "/last.pending.safetensors")
+        try fileManager.removeItem(atPath: out + "/last.optimizer.safetensors")
+        try fileManager.copyItem(atPath: directory + "/last-2", toPath: out + "/last.safetensors")
+        try fileManager.copyItem(atPath: directory + "/state-2", toPath: out + "/last.optimizer.safetensors")
+        let stale = try zoo(["train", "lm", "--out", out, "--resume", "--steps", "8", "--json"])
+        XCTAssertEqual(stale.status, 0, stale.stderr)
+        XCTAssertTrue(stale.stdout.hasPrefix(#"{"event": "resumed", "step": 2"#), stale.stdout)
+        XCTAssertEqual(try step(out + "/last.safetensors", "zoo.step"), "8")
+        XCTAssertFalse(fileManager.fileExists(atPath: out + "/last.pending.safetensors"))
+    }
+
+    /// kill -9 at random moments (steps, validations, saves), each followed by --resume: every
+    /// time the run resumes, and every checkpoint on disk loads.
+    func testKillsAtRandomMomentsAlwaysResume() throws {
+        let corpus = try writeCorpus()
+        let out = directory + "/run"
+        let arguments = ["train", "lm", "--data", corpus, "--out", out, "--hidden-size", "16", "--embedding-size", "8",
+                         "--batch-size", "4", "--bptt", "16", "--steps", "100", "--eval-every", "1", "--log-every", "1"]
+        var generator = SystemRandomNumberGenerator()
+        for round in 0..<4 {
+            let process = Process()
+            process.executableURL = zooExecutable
+            process.arguments = arguments + (round == 0 ? [] : ["--resume"])
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            usleep(UInt32.random(in: 150_000...900_000, using: &generator))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            for name in try FileManager.default.contentsOfDirectory(atPath: out) where name.hasSuffix(".safetensors") {
+                XCTAssertNoThrow(try SafeTensors.read(path: out + "/" + name), "round \(round): \(name)")
+            }
+        }
+        if try SafeTensors.read(path: out + "/last.safetensors").metadata["zoo.step"] != "100" {   // a fast machine may be done
+            let finished = try zoo(["train", "lm", "--out", out, "--resume", "--steps", "100"])
+            XCTAssertEqual(finished.status, 0, finished.stderr)
+        }
+        XCTAssertEqual(try SafeTensors.read(path: out + "/last.safetensors").metadata["zoo.step"], "100")
+    }
+
     /// A checkpoint write that the disk refuses (here the file-size limit, `ulimit -f`, which
     /// fails writes as a full disk does) stops the run with an error naming the file, and the
     /// previous checkpoint is intact and loads.

@@ -29,6 +29,8 @@ public final class Trainer {
     public var bestPath: String { directory + "/best.safetensors" }
     public var lastPath: String { directory + "/last.safetensors" }
     var statePath: String { OptimizerCheckpoint.path(besideCheckpoint: lastPath) }
+    /// The next `last.safetensors`, complete, while its state file is written (see `save`).
+    var pendingPath: String { directory + "/last.pending.safetensors" }
     var metricsPath: String { directory + "/metrics.jsonl" }
     var plotPath: String { directory + "/loss.png" }
     var settingsPath: String { Trainer.settingsPath(directory: directory) }
@@ -80,7 +82,11 @@ public final class Trainer {
         guard writesFiles || !options.resume else { throw TrainingError.invalid("resuming a run needs its output directory") }
         if writesFiles { try createDirectory(directory) }
         let optimizer = makeOptimizer()
-        let runFiles = writesFiles ? [lastPath, statePath, bestPath, metricsPath, plotPath, settingsPath] : []
+        let runFiles = writesFiles ? [lastPath, pendingPath, statePath, bestPath, metricsPath, plotPath, settingsPath] : []
+        if writesFiles {
+            removeStaleTemporaryFiles()
+            if options.resume { try finishInterruptedSave() }
+        }
         // A run stopped (kill -9, power cut) before its first checkpoint has its run.json and
         // nothing to continue from: resuming it starts it again from step 0.
         let startedWithoutCheckpoint = options.resume && !fileManager.fileExists(atPath: lastPath)
@@ -287,10 +293,16 @@ public final class Trainer {
 
     /// Writes `last.safetensors` and its state file: optimizer, loop state, RNG and the task's
     /// data position, so that `--resume` continues exactly.
+    ///
+    /// The model and its state are two files, and a kill between their writes must not leave
+    /// them at different steps (which cannot resume). So the new model is first written whole
+    /// as `last.pending.safetensors`, then the state file replaces the old one (the commit
+    /// point), then the pending model is renamed over `last.safetensors`. A resume finds either
+    /// a stale pending file (the state is older: dropped) or a committed one (renamed into place).
     private func save(_ optimizer: Optimizer, validation: ValidationResult?) throws {
         guard writesFiles else { return }
         try SafeTensors.write(task.checkpointTensors, metadata: checkpointMetadata(validation),
-                              dtypes: task.parameters.namedDTypes, to: lastPath)
+                              dtypes: task.parameters.namedDTypes, to: pendingPath)
         let progress = task.saveProgress()
         var metadata = progress.metadata.reduce(into: [String: String]()) { $0["progress." + $1.key] = $1.value }
         metadata["trainer.step"] = String(step)
@@ -309,6 +321,35 @@ public final class Trainer {
         full["learning_rate"] = String(optimizer.learningRate)
         for (k, v) in metadata { full[k] = v }
         try SafeTensors.write(tensors, metadata: full, to: statePath)
+        guard rename(pendingPath, lastPath) == 0 else {
+            throw CheckpointError.writeFailed(path: lastPath, reason: String(cString: strerror(errno)))
+        }
+    }
+
+    /// Completes or drops a save that a kill interrupted (see `save`): a pending model at the
+    /// state file's step was committed and takes `last.safetensors`' place; any other is stale.
+    private func finishInterruptedSave() throws {
+        let fileManager = FileManager.default
+        guard fileManager.fileExists(atPath: pendingPath) else { return }
+        let pendingStep = (try? SafeTensors.read(path: pendingPath))?.metadata["zoo.step"]
+        let stateStep = (try? SafeTensors.read(path: statePath))?.metadata["trainer.step"]
+        if let pendingStep, pendingStep == stateStep {
+            guard rename(pendingPath, lastPath) == 0 else {
+                throw CheckpointError.writeFailed(path: lastPath, reason: String(cString: strerror(errno)))
+            }
+        } else {
+            try? fileManager.removeItem(atPath: pendingPath)
+        }
+    }
+
+    /// Temporary files of atomic writes whose process is gone (killed mid-write): removed, so
+    /// a run directory killed many times does not fill up with them.
+    private func removeStaleTemporaryFiles() {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for name in names where name.hasPrefix(".") {
+            guard let marker = name.range(of: ".tmp-", options: .backwards), let pid = Int32(name[marker.upperBound...]) else { continue }
+            if pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH { unlink(directory + "/" + name) }
+        }
     }
 
     private func restore(into optimizer: Optimizer) throws {
