@@ -34,7 +34,9 @@ corpus=.build-fuzz/corpus/$target findings=.build-fuzz/findings/$target
 mkdir -p "$corpus" "$findings"
 cp -n Tests/Fuzz/Seeds/"$target"/* "$corpus"/ 2>/dev/null || true
 
-# -use_value_profile helps libFuzzer through the loaders' magic numbers and length checks.
+# -use_value_profile helps libFuzzer through the loaders' magic numbers and length checks. The
+# loaders that read paths get their inputs in memory (/dev/shm) rather than on disk.
+[ -d /dev/shm ] && [ -w /dev/shm ] && export TMPDIR=/dev/shm
 ZOO_FUZZ_TARGET=$target .build-fuzz/debug/ZooFuzz "$corpus" \
   -max_total_time="$seconds" -timeout=20 -rss_limit_mb=$rss_limit_mb -malloc_limit_mb=$malloc_limit_mb \
   -use_value_profile=1 -print_final_stats=1 -artifact_prefix="$findings/"

@@ -48,7 +48,7 @@ enum FuzzTarget: String, CaseIterable {
         let directory = Self.workspace
         func file(_ name: String) -> String {
             let path = directory + "/" + name
-            FileManager.default.createFile(atPath: path, contents: data)
+            try? data.write(to: URL(fileURLWithPath: path))   // not atomic: no temporary file and rename per input
             return path
         }
         switch self {
