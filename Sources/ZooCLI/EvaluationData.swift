@@ -8,15 +8,12 @@ import RNNEngine
 struct EvaluationData {
     /// The path to load, nil for the built-in data set.
     let path: String?
-    /// Where the choice came from, for the command's output: "--data", "run.json" or "built-in".
-    let origin: String
     /// The words a person reads: "/data/pairs.tsv (the run's data, from runs/x/run.json)".
     let description: String
 
     init(given: String?, checkpoint: String) throws {
         if let given {
             path = given
-            origin = "--data"
             description = given
             return
         }
@@ -24,12 +21,10 @@ struct EvaluationData {
         let settingsPath = Trainer.settingsPath(directory: directory.isEmpty ? "." : directory)
         guard FileManager.default.fileExists(atPath: settingsPath) else {
             path = nil
-            origin = "built-in"
             description = "the built-in data set (no run.json beside the checkpoint; pass --data to score other data)"
             return
         }
         let settings = try RunSettings.read(path: settingsPath, otherwise: "pass --data to say what to score")
-        origin = "run.json"
         guard let data = settings.data else {
             path = nil
             description = "the built-in data set (the run's data, from \(settingsPath))"
