@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-targets=(png audio safetensors vocabulary bpe text-corpus parallel-corpus speech-manifest caption-manifest)
+targets=(png audio safetensors vocabulary bpe text-corpus parallel-corpus speech-manifest caption-manifest run-json)
 # Memory limits: the process (RSS) and one allocation; loaders refuse hostile sizes before they
 # allocate, so an input that needs more than this is a finding.
 rss_limit_mb=2048

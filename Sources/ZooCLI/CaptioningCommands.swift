@@ -72,7 +72,7 @@ struct TrainCaptioning: ParsableCommand {
     }
 
     func run() throws {
-        let (settings, schedule) = try self.settings(try training.startRun(task: CaptionNetwork.taskName))
+        let (settings, schedule) = try training.startRun(task: CaptionNetwork.taskName, settings)
         var corpus = try captionCorpus(settings.data, quiet: training.json)
         if training.dryRun {
             corpus.train = Array(corpus.train.prefix(40)); corpus.valid = Array(corpus.valid.prefix(8)); corpus.test = Array(corpus.test.prefix(8))
@@ -97,7 +97,7 @@ struct TrainCaptioning: ParsableCommand {
         let task = try CaptionTrainingTask(network: network, data: data, settings: taskSettings, seed: schedule.seed)
         var options = training.trainingOptions(task: CaptionNetwork.taskName, stepsPerEpoch: task.stepsPerEpoch,
                                                schedule: schedule)
-        options.runSettings = settings.json
+        options.runSettings = settings
         if !training.json {
             print("captioning model: \(config.channels.count) convolution blocks (\(config.channels.map(String.init).joined(separator: "-"))) "
                   + "over \(imageSize)×\(imageSize) images → \(config.gridSize)×\(config.gridSize) grid, LSTM \(config.hiddenSize) with attention, "

@@ -18,13 +18,16 @@ struct EvaluationData {
             return
         }
         let directory = (checkpoint as NSString).deletingLastPathComponent
-        let settingsPath = Trainer.settingsPath(directory: directory.isEmpty ? "." : directory)
+        let settingsPath = RunSettings.path(directory: directory.isEmpty ? "." : directory)
         guard FileManager.default.fileExists(atPath: settingsPath) else {
             path = nil
             description = "the built-in data set (no run.json beside the checkpoint; pass --data to score other data)"
             return
         }
-        let settings = try RunSettings.read(path: settingsPath, otherwise: "pass --data to say what to score")
+        let settings: RunSettings
+        do { settings = try RunSettings.read(path: settingsPath) } catch {
+            throw RunError("\(error); pass --data to say what to score")
+        }
         guard let data = settings.data else {
             path = nil
             description = "the built-in data set (the run's data, from \(settingsPath))"

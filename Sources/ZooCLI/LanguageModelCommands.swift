@@ -39,7 +39,7 @@ struct TrainLanguageModel: ParsableCommand {
     }
 
     func run() throws {
-        let (settings, schedule) = try self.settings(try training.startRun(task: LanguageModelNetwork.taskName))
+        let (settings, schedule) = try training.startRun(task: LanguageModelNetwork.taskName, settings)
         let tokenization = Tokenization(rawValue: settings.tokens ?? "") ?? .char
         let text = try settings.data.map { try CorpusText.load(path: $0) } ?? DefaultCorpus.load()
         let corpus = try Corpus(text: text, tokenization: tokenization)
@@ -54,7 +54,7 @@ struct TrainLanguageModel: ParsableCommand {
             settings: LanguageModelTrainingSettings(batchSize: settings.batchSize ?? 1, bptt: settings.bptt ?? 1))
         var options = training.trainingOptions(task: LanguageModelNetwork.taskName, stepsPerEpoch: task.stepsPerEpoch,
                                                schedule: schedule)
-        options.runSettings = settings.json
+        options.runSettings = settings
         if !training.json {
             print("language model: \(config.cell.rawValue) \(config.layers)×\(config.hiddenSize), embedding \(config.embeddingSize), "
                   + "\(corpus.vocabulary.count) \(tokenization.rawValue) tokens, \(network.parameters.count) parameters")

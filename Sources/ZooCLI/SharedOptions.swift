@@ -124,17 +124,22 @@ struct TrainingFlags<Kind: TrainingTaskKind>: ParsableArguments {
             throw RunError(commandLineMessage(.runExists(directory: directory)))
         }
         if resume && !fileManager.fileExists(atPath: directory + "/last.safetensors")
-            && !fileManager.fileExists(atPath: Trainer.settingsPath(directory: directory)) {
+            && !fileManager.fileExists(atPath: RunSettings.path(directory: directory)) {
             throw RunError(commandLineMessage(.nothingToResume(directory: directory)))
         }
     }
 
     /// What every training command does first: size the threads, refuse to train over a run
-    /// without --resume or --overwrite, and read the resumed run's settings.
-    func startRun(task: String) throws -> RunSettingsResolver {
+    /// without --resume or --overwrite, read the resumed run's settings, and resolve the
+    /// command's own (`resolve`) against them, in the command line's words.
+    func startRun<Resolved>(task: String, _ resolve: (RunSettingsResolver) throws -> Resolved) throws -> Resolved {
         threads.apply()
         try checkOutputDirectory(task: task)
-        return try RunSettingsResolver(resuming: resume, directory: outputDirectory(task: task))
+        do {
+            return try resolve(RunSettingsResolver(resuming: resume, directory: outputDirectory(task: task)))
+        } catch let error as TrainingError {
+            throw RunError(commandLineMessage(error))
+        }
     }
 
     /// The schedule (flags, else the resumed run's, else the defaults), recorded in `settings`.
@@ -214,105 +219,6 @@ struct TrainingSchedule: Equatable {
         settings.logEvery = logEvery; settings.patience = patience; settings.seed = seed
         settings.lrSchedule = lrSchedule; settings.lrPatience = lrPatience; settings.lrFactor = lrFactor
         settings.minLr = minLr
-    }
-}
-
-/// Resolves each setting of a run: the flag when given, else what the resumed run kept in its
-/// run.json, else the default. A flag that contradicts the resumed run is refused, naming it:
-/// resuming with another model or schedule would not continue that run.
-struct RunSettingsResolver {
-    let directory: String
-    let saved: RunSettings?
-
-    /// Reads `directory/run.json` when resuming.
-    init(resuming: Bool, directory: String) throws {
-        self.directory = directory
-        let path = Trainer.settingsPath(directory: directory)
-        guard resuming, FileManager.default.fileExists(atPath: path) else { saved = nil; return }
-        saved = try RunSettings.read(path: path, otherwise: "start a new run with --overwrite")
-    }
-
-    func value<T: Codable & Equatable>(_ flag: String, _ given: T?, _ field: KeyPath<RunSettings, T?>, default fallback: T) throws -> T {
-        try optional(flag, given, field) ?? fallback
-    }
-
-    func optional<T: Codable & Equatable>(_ flag: String, _ given: T?, _ field: KeyPath<RunSettings, T?>) throws -> T? {
-        guard let saved else { return given }
-        let kept = saved[keyPath: field]
-        if let given, given != kept {
-            let was = kept.map { "\($0)" } ?? "its default"
-            throw RunError("\(flag) \(given) contradicts the run in \(directory), which was started with \(was); leave the flag out to resume that run, or start a new one with --overwrite")
-        }
-        return kept
-    }
-}
-
-/// Everything that defines a run besides its length: what run.json holds (snake_case keys).
-/// Fields a task does not use stay nil.
-struct RunSettings: Codable, Equatable {
-    var task: String
-    var data: String?
-    var tokens: String?
-    var cell: String?
-    var hiddenSize: Int?
-    var embeddingSize: Int?
-    var layers: Int?
-    var dropout: Float?
-    var tied: Bool?
-    var bidirectional: Bool?
-    var attention: String?
-    var inputFeeding: Bool?
-    var labelSmoothing: Float?
-    var subword: String?
-    var merges: Int?
-    var jointBpe: Bool?
-    var vocabularySize: Int?
-    var minFrequency: Int?
-    var maxLength: Int?
-    var stacking: Int?
-    var specAugment: Bool?
-    var normalization: String?
-    var zeroInfinity: Bool?
-    var imageSize: Int?
-    var attentionSize: Int?
-    var batchNorm: Bool?
-    var attentionPenalty: Float?
-    var flip: Bool?
-    var shift: Int?
-    var batchSize: Int?
-    var bptt: Int?
-    var learningRate: Float?
-    var optimizer: String?
-    var momentum: Float?
-    var weightDecay: Float?
-    var clip: Float?
-    var evalEvery: Int?
-    var logEvery: Int?
-    var patience: Int?
-    var lrSchedule: String?
-    var lrPatience: Int?
-    var lrFactor: Float?
-    var minLr: Float?
-    var seed: UInt64?
-
-    init(task: String) { self.task = task }
-
-    /// A run's run.json; an unreadable one is an error that says what to do `otherwise`.
-    static func read(path: String, otherwise: String) throws -> RunSettings {
-        do {
-            let decoder = JSONDecoder()
-            decoder.keyDecodingStrategy = .convertFromSnakeCase
-            return try decoder.decode(RunSettings.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
-        } catch {
-            throw RunError("\(path): cannot read the run's settings (\(error)); \(otherwise)")
-        }
-    }
-
-    var json: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        return (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? "{}"
     }
 }
 
@@ -426,6 +332,12 @@ func commandLineMessage(_ error: TrainingError) -> String {
         return "\(d) is already at step \(step), not below the \(steps) steps asked for; pass a larger --steps to train further"
     case .diverged(let step, let loss):
         return "training diverged at step \(step) (loss \(loss)); lower --learning-rate or keep --clip on"
+    case .unreadableSettings:
+        return "\(error); start a new run with --overwrite"
+    case let .contradictsRun(d, setting, given, kept):
+        return "\(setting) \(given) contradicts the run in \(d), which was started with \(kept); leave the flag out to resume that run, or start a new one with --overwrite"
+    case .settingsDiffer(let d, let keys):
+        return "\(d) was started with other settings (\(keys.joined(separator: ", ")) differ from its run.json); leave those flags out to resume it, or start a new run with --overwrite"
     case .invalid:
         return error.description
     }

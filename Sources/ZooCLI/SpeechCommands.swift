@@ -102,7 +102,7 @@ struct TrainSpeech: ParsableCommand {
     }
 
     func run() throws {
-        let (settings, schedule) = try self.settings(try training.startRun(task: SpeechNetwork.taskName))
+        let (settings, schedule) = try training.startRun(task: SpeechNetwork.taskName, settings)
         let corpus = try speechCorpus(settings.data, quiet: training.json)
         try corpus.checkAudio()
         let alphabet = Alphabet.english
@@ -120,7 +120,7 @@ struct TrainSpeech: ParsableCommand {
         let task = try SpeechTrainingTask(network: network, data: data, settings: taskSettings, seed: schedule.seed)
         var options = training.trainingOptions(task: SpeechNetwork.taskName, stepsPerEpoch: task.stepsPerEpoch,
                                                schedule: schedule)
-        options.runSettings = settings.json
+        options.runSettings = settings
         if !training.json {
             print("speech model: \(config.cell.rawValue) \(config.layers)×\(config.hiddenSize) bidirectional over \(config.features) log-mel × \(config.stacking) stacked, "
                   + "\(alphabet.classes) classes, \(network.parameters.count) parameters")

@@ -78,7 +78,7 @@ struct TrainTranslation: ParsableCommand {
     }
 
     func run() throws {
-        let (settings, schedule) = try self.settings(try training.startRun(task: TranslationNetwork.taskName))
+        let (settings, schedule) = try training.startRun(task: TranslationNetwork.taskName, settings)
         let corpus = try loadParallelCorpus(settings.data)
         if !training.json, let report = skippedReport(corpus.skipped) { print(report) }
         let vocabulary = VocabularySettings(
@@ -98,7 +98,7 @@ struct TrainTranslation: ParsableCommand {
         let task = try TranslationTrainingTask(network: network, data: data, settings: taskSettings, seed: schedule.seed)
         var options = training.trainingOptions(task: TranslationNetwork.taskName, stepsPerEpoch: task.stepsPerEpoch,
                                                schedule: schedule)
-        options.runSettings = settings.json
+        options.runSettings = settings
         if !training.json {
             print("translation model: \(config.cell.rawValue) \(config.layers)×\(config.hiddenSize)\(config.bidirectional ? " (bidirectional encoder)" : ""), "
                   + "\(config.attention.rawValue) attention\(config.inputFeeding ? ", input feeding" : ""), embedding \(config.embeddingSize), "

@@ -11,7 +11,7 @@ import Translation
 /// -sanitize=fuzzer,address in its own build folder); ZOO_FUZZ_TARGET picks the loader.
 enum FuzzTarget: String, CaseIterable {
     case png, audio, safetensors, vocabulary, bpe, textCorpus = "text-corpus", parallelCorpus = "parallel-corpus"
-    case speechManifest = "speech-manifest", captionManifest = "caption-manifest"
+    case speechManifest = "speech-manifest", captionManifest = "caption-manifest", runSettings = "run-json"
 
     /// What the target reads.
     var summary: String {
@@ -25,6 +25,7 @@ enum FuzzTarget: String, CaseIterable {
         case .parallelCorpus: return "a translation TSV file, split 90/5/5"
         case .speechManifest: return "a speech train.tsv (valid.tsv and test.tsv copies)"
         case .captionManifest: return "a captioning train.tsv (valid.tsv and test.tsv copies)"
+        case .runSettings: return "a run's run.json, read for --resume and checked against the settings given"
         }
     }
 
@@ -79,6 +80,12 @@ enum FuzzTarget: String, CaseIterable {
         case .captionManifest:
             for name in ["train.tsv", "valid.tsv", "test.tsv"] { _ = file(name) }
             _ = try? CaptionCorpus.load(path: directory)
+        case .runSettings:
+            _ = file("run.json")
+            if let resolver = try? RunSettingsResolver(resuming: true, directory: directory), let saved = resolver.saved {
+                _ = try? resolver.value("--hidden-size", 64, \.hiddenSize, default: 32)
+                _ = saved.differences(from: RunSettings(task: saved.task))
+            }
         }
     }
 }

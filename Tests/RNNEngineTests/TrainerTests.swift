@@ -193,4 +193,62 @@ final class TrainerTests: TemporaryDirectoryTestCase {
         let log = try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8)
         XCTAssertFalse(log.contains(#""step": 20"#) || log.contains(#""step": 10"#), log)
     }
+
+    /// A program that trains through the library keeps a run's settings in run.json and is held
+    /// to the same resume rules as `zoo train`: the same settings continue the run, other ones
+    /// are refused by name, and the file is left as it was.
+    func testResumingChecksTheRunSettings() throws {
+        let out = directory + "/run"
+        var settings = RunSettings(task: "scripted")
+        settings.hiddenSize = 64
+        settings.data = "/data/\u{FEFF}corpus é.txt"
+        var first = options(steps: 10, out: out)
+        first.runSettings = settings
+        let trainer = Trainer(task: ScriptedTask(scores: [0.5]), options: first)
+        trainer.output = { _ in }
+        try trainer.run()
+        let saved = try RunSettings.read(path: out + "/run.json")
+        XCTAssertEqual(saved, settings, "run.json round-trips every field, byte for byte")
+
+        var other = settings
+        other.hiddenSize = 128
+        other.seed = 7
+        var resumed = options(steps: 20, out: out)
+        resumed.resume = true
+        resumed.runSettings = other
+        let refused = Trainer(task: ScriptedTask(scores: [0.5]), options: resumed)
+        refused.output = { _ in }
+        XCTAssertThrowsError(try refused.run()) {
+            guard case .settingsDiffer(_, let keys)? = $0 as? TrainingError else { return XCTFail("\($0)") }
+            XCTAssertEqual(keys, ["hidden_size", "seed"])
+        }
+        XCTAssertEqual(try RunSettings.read(path: out + "/run.json"), settings)
+
+        resumed.runSettings = settings
+        let same = Trainer(task: ScriptedTask(scores: [0.5]), options: resumed)
+        same.output = { _ in }
+        XCTAssertEqual(try same.run().steps, 20)
+
+        // The resolver: a value given that contradicts the run is refused with both values.
+        let resolver = try RunSettingsResolver(resuming: true, directory: out)
+        XCTAssertEqual(try resolver.value("--hidden-size", nil, \.hiddenSize, default: 32), 64)
+        XCTAssertEqual(try resolver.value("--layers", nil, \.layers, default: 3), 3)
+        XCTAssertThrowsError(try resolver.value("--hidden-size", 65, \.hiddenSize, default: 32)) {
+            XCTAssertEqual("\($0)", "--hidden-size 65 contradicts the run in \(out), which was started with 64; leave it out to resume that run, or start a new one")
+        }
+    }
+
+    /// A run.json that is not one (not JSON, a wrong type, a huge file) is an error naming it.
+    func testAnUnreadableRunSettingsFileIsNamed() throws {
+        let path = directory + "/run.json"
+        for (bytes, reason) in [(Array("{\"task\": 3}".utf8), "task"), (Array("[1, 2".utf8), "JSON"), ([UInt8](repeating: 0x20, count: 1 << 20 + 1), "more than a run's settings")] {
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            XCTAssertThrowsError(try RunSettings.read(path: path)) {
+                XCTAssertTrue("\($0)".hasPrefix(path + ": cannot read the run's settings"), "\($0)")
+                XCTAssertTrue("\($0)".contains(reason), "\($0)")
+            }
+        }
+        XCTAssertThrowsError(try RunSettingsResolver(resuming: true, directory: directory))
+        XCTAssertNil(try RunSettingsResolver(resuming: false, directory: directory).saved, "a new run does not read it")
+    }
 }

@@ -33,10 +33,7 @@ public final class Trainer {
     var pendingPath: String { directory + "/last.pending.safetensors" }
     var metricsPath: String { directory + "/metrics.jsonl" }
     var plotPath: String { directory + "/loss.png" }
-    var settingsPath: String { Trainer.settingsPath(directory: directory) }
-
-    /// Where a run keeps `TrainingOptions.runSettings`.
-    public static func settingsPath(directory: String) -> String { directory + "/run.json" }
+    var settingsPath: String { RunSettings.path(directory: directory) }
 
     // Loop state, all of it saved for resumption.
     private var step = 0
@@ -89,6 +86,10 @@ public final class Trainer {
         }
         // A run stopped (kill -9, power cut) before its first checkpoint has its run.json and
         // nothing to continue from: resuming it starts it again from step 0.
+        if options.resume, let settings = options.runSettings, fileManager.fileExists(atPath: settingsPath) {
+            let differing = settings.differences(from: try RunSettings.read(path: settingsPath))
+            guard differing.isEmpty else { throw TrainingError.settingsDiffer(directory: directory, keys: differing) }
+        }
         let startedWithoutCheckpoint = options.resume && !fileManager.fileExists(atPath: lastPath)
             && fileManager.fileExists(atPath: settingsPath)
         if startedWithoutCheckpoint {
@@ -115,7 +116,7 @@ public final class Trainer {
             }
         }
         if writesFiles && !options.resume, let settings = options.runSettings {
-            try writeAtomically(Data(settings.utf8), to: settingsPath)
+            try writeAtomically(Data(settings.json.utf8), to: settingsPath)
         }
         let metricsLog = writesFiles ? try MetricsLog(path: metricsPath, keepingStepsUpTo: step) : nil
 

@@ -41,9 +41,9 @@ public struct TrainingOptions: Codable, Sendable {
     public var overwrite = false
     public var json = false
     public var seed: UInt64 = 1
-    /// What defines the run beyond these options (model, data, batching), as JSON text the
-    /// caller reads back on resume: kept in the run directory as `run.json`.
-    public var runSettings: String? = nil
+    /// What defines the run beyond these options (model, data, batching): kept in the run
+    /// directory as `run.json`, and compared with it when the run is resumed.
+    public var runSettings: RunSettings? = nil
 
     public init(steps: Int, evaluateEvery: Int, logEvery: Int, learningRate: Float, outputDirectory: String? = nil) {
         self.steps = steps
@@ -86,6 +86,12 @@ public enum TrainingError: Error, CustomStringConvertible {
     case interrupted(directory: String, step: Int)
     /// A resumed run already at or past the steps asked for.
     case alreadyPast(directory: String, step: Int, steps: Int)
+    /// A run's `run.json` that is not one.
+    case unreadableSettings(path: String, reason: String)
+    /// A setting given for a resumed run that differs from the one the run started with.
+    case contradictsRun(directory: String, setting: String, given: String, kept: String)
+    /// Resuming with settings that differ from the run's `run.json` in these keys.
+    case settingsDiffer(directory: String, keys: [String])
 
     public var description: String {
         switch self {
@@ -101,6 +107,12 @@ public enum TrainingError: Error, CustomStringConvertible {
             return "\(d) is already at step \(step), not below the \(steps) steps asked for; ask for more steps to train further"
         case .diverged(let step, let loss):
             return "training diverged at step \(step) (loss \(loss)); lower the learning rate or clip the gradient norm"
+        case .unreadableSettings(let path, let reason):
+            return "\(path): cannot read the run's settings (\(reason))"
+        case let .contradictsRun(d, setting, given, kept):
+            return "\(setting) \(given) contradicts the run in \(d), which was started with \(kept); leave it out to resume that run, or start a new one"
+        case .settingsDiffer(let d, let keys):
+            return "\(d) was started with other settings (\(keys.joined(separator: ", ")) differ from its run.json); resume it with its own, or start a new run"
         }
     }
 }
