@@ -22,9 +22,15 @@ public enum SafeTensors {
     static let maximumHeaderBytes = 100 << 20
 
     public static func read(path: String) throws -> SafeTensorsFile {
+        // Read through one descriptor into memory, not mapped: a checkpoint replaced while it is
+        // read (a training run renaming a new one over it: the old file stays whole; `cp` over
+        // it: a short read, a malformed-file error) never faults the process, as touching a
+        // mapping whose file shrank does (SIGBUS).
         let data: Data
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)
+            let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+            defer { try? handle.close() }
+            data = try handle.readToEnd() ?? Data()
         } catch {
             let reason = FileManager.default.fileExists(atPath: path) ? fileErrorReason(error) : "no such file"
             throw CheckpointError.unreadable(path: path, reason: reason)
