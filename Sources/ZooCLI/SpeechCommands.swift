@@ -243,7 +243,7 @@ struct SpeechDataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "speech", abstract: "Synthesise the built-in English speech data set with espeak-ng.", aliases: ["asr", "speech-recognition"])
     @Option(help: "Directory to write into.") var out: String
-    @Option(parsing: .unconditional, help: "Training utterances; validation and test get a twentieth each (at least 5). (default: 3000)")
+    @Option(parsing: .unconditional, help: "Training utterances; validation and test get a twentieth each (at least 5).")
     var utterances: Int = 3000
     @Flag(help: "Replace train.tsv, valid.tsv and test.tsv if they exist.") var overwrite = false
 
