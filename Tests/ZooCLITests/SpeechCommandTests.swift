@@ -7,24 +7,7 @@ import XCTest
 /// `zoo train/eval speech` and `zoo transcribe`, run as a user would, on tone "speech" written
 /// here (no espeak-ng needed).
 final class SpeechCommandTests: TemporaryDirectoryTestCase {
-    func writeCorpus() throws {
-        let frequencies: [Character: Double] = ["a": 500, "b": 1500, "c": 3000]
-        var lines: [String] = []
-        for (k, text) in ["ab", "ca", "bca", "cab", "ba", "ac"].enumerated() {
-            var samples: [Float] = []
-            for letter in text {
-                samples += (0..<1600).map { Float(0.5 * sin(2 * Double.pi * frequencies[letter]! * Double($0) / 16_000)) }
-                samples += [Float](repeating: 0, count: 640)
-            }
-            let format = AudioFile.Format.allCases[k % 4]
-            let name = "u\(k).\(format.fileExtension)"
-            try AudioFile.write(samples, sampleRate: 16_000, format: format, to: directory + "/" + name)
-            lines.append("\(name)\t\(text)")
-        }
-        for split in ["train", "valid", "test"] {
-            try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: directory + "/\(split).tsv"))
-        }
-    }
+    func writeCorpus() throws { try writeToneCorpus(in: directory) }
 
     func testDryRunThenEvaluateAndTranscribe() throws {
         try writeCorpus()
@@ -86,5 +69,26 @@ final class SpeechCommandTests: TemporaryDirectoryTestCase {
         XCTAssertFalse(long.stdout.contains("step 1/"), long.stdout)
         let missing = try zoo(["transcribe", "--checkpoint", directory + "/none.safetensors", directory + "/u0.wav"])
         XCTAssertTrue(missing.stderr.contains("no such checkpoint"), missing.stderr)
+    }
+}
+
+/// Tone "speech" in `directory` (no espeak-ng needed): letters a, b, c as 500, 1500 and 3000 Hz
+/// tones, six utterances in four audio formats, the same six as train, valid and test.
+func writeToneCorpus(in directory: String) throws {
+    let frequencies: [Character: Double] = ["a": 500, "b": 1500, "c": 3000]
+    var lines: [String] = []
+    for (k, text) in ["ab", "ca", "bca", "cab", "ba", "ac"].enumerated() {
+        var samples: [Float] = []
+        for letter in text {
+            samples += (0..<1600).map { Float(0.5 * sin(2 * Double.pi * frequencies[letter]! * Double($0) / 16_000)) }
+            samples += [Float](repeating: 0, count: 640)
+        }
+        let format = AudioFile.Format.allCases[k % 4]
+        let name = "u\(k).\(format.fileExtension)"
+        try AudioFile.write(samples, sampleRate: 16_000, format: format, to: directory + "/" + name)
+        lines.append("\(name)\t\(text)")
+    }
+    for split in ["train", "valid", "test"] {
+        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: directory + "/\(split).tsv"))
     }
 }

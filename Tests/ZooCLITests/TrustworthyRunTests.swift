@@ -122,32 +122,102 @@ final class TrustworthyRunTests: TemporaryDirectoryTestCase {
     }
 
     /// kill -9 at random moments (steps, validations, saves), each followed by --resume: every
-    /// time the run resumes, and every checkpoint on disk loads.
-    func testKillsAtRandomMomentsAlwaysResume() throws {
-        let corpus = try writeCorpus()
-        let out = directory + "/run"
-        let arguments = ["train", "lm", "--data", corpus, "--out", out, "--hidden-size", "16", "--embedding-size", "8",
-                         "--batch-size", "4", "--bptt", "16", "--steps", "100", "--eval-every", "1", "--log-every", "1"]
+    /// time the run resumes, every checkpoint on disk loads (`zoo eval`) and the saved step never
+    /// goes back; resumed once more, the run ends at the step asked for. Each kill comes a random
+    /// time after the run wrote its run.json (before it, while it reads its data, there is no run
+    /// to resume and none to damage). `arguments` train a
+    /// small model that validates and saves every step or few. scripts/kill-storm.sh does the
+    /// same with 20 kills per task.
+    private func killAndResume(task: String, _ arguments: [String], out: String, rounds: Int,
+                               milliseconds: ClosedRange<UInt32>) throws {
         var generator = SystemRandomNumberGenerator()
-        for round in 0..<4 {
+        var previous = 0
+        func savedStep() throws -> Int {
+            guard FileManager.default.fileExists(atPath: out + "/last.safetensors") else { return 0 }
+            return Int(try SafeTensors.read(path: out + "/last.safetensors").metadata["zoo.step"] ?? "") ?? -1
+        }
+        for round in 0..<rounds {
             let process = Process()
             process.executableURL = zooExecutable
-            process.arguments = arguments + (round == 0 ? [] : ["--resume"])
+            process.arguments = ["train", task, "--out", out, "--steps", "100000", "--threads", "1"] + arguments + (round == 0 ? [] : ["--resume"])
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
-            usleep(UInt32.random(in: 150_000...900_000, using: &generator))
+            let begun = Date()
+            while !FileManager.default.fileExists(atPath: out + "/run.json") && process.isRunning && Date().timeIntervalSince(begun) < 120 {
+                usleep(10_000)
+            }
+            usleep(1000 * UInt32.random(in: milliseconds, using: &generator))
+            XCTAssertTrue(process.isRunning, "\(task) round \(round): the run ended before the kill")
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             for name in try FileManager.default.contentsOfDirectory(atPath: out) where name.hasSuffix(".safetensors") {
-                XCTAssertNoThrow(try SafeTensors.read(path: out + "/" + name), "round \(round): \(name)")
+                XCTAssertNoThrow(try SafeTensors.read(path: out + "/" + name), "\(task) round \(round): \(name)")
+                if name == "best.safetensors" || name == "last.safetensors" {
+                    let evaluation = try zoo(["eval", task, "--checkpoint", out + "/" + name, "--split", "valid"])
+                    XCTAssertEqual(evaluation.status, 0, "\(task) round \(round): \(name): \(evaluation.stderr)")
+                }
             }
+            let step = try savedStep()
+            XCTAssertGreaterThanOrEqual(step, previous, "\(task) round \(round): the saved step went back")
+            previous = step
         }
-        if try SafeTensors.read(path: out + "/last.safetensors").metadata["zoo.step"] != "100" {   // a fast machine may be done
-            let finished = try zoo(["train", "lm", "--out", out, "--resume", "--steps", "100"])
-            XCTAssertEqual(finished.status, 0, finished.stderr)
+        let finished = try zoo(["train", task, "--out", out, "--resume", "--steps", "\(previous + 2)", "--threads", "1"] + arguments)
+        XCTAssertEqual(finished.status, 0, "\(task): \(finished.stderr)")
+        XCTAssertEqual(try savedStep(), previous + 2, task)
+    }
+
+    func testKillsAtRandomMomentsAlwaysResume() throws {
+        let corpus = try writeCorpus()
+        try killAndResume(task: "lm", ["--data", corpus, "--hidden-size", "16", "--embedding-size", "8", "--batch-size", "4",
+                                       "--bptt", "16", "--eval-every", "1", "--log-every", "1"],
+                          out: directory + "/run", rounds: 4, milliseconds: 150...900)
+    }
+
+    /// The same for the other three tasks, twice each, on data written here.
+    func testKillsResumeEveryTask() throws {
+        let pairs = directory + "/pairs.tsv"
+        let words = ["red", "cat", "sees", "a", "big", "dog", "the", "house"]
+        let lines = (0..<200).map { i in
+            let sentence = (0..<3).map { words[(i >> (3 * $0)) % words.count] }
+            return sentence.joined(separator: " ") + "\t" + sentence.reversed().map { $0.uppercased() }.joined(separator: " ")
         }
-        XCTAssertEqual(try SafeTensors.read(path: out + "/last.safetensors").metadata["zoo.step"], "100")
+        try (lines.joined(separator: "\n") + "\n").write(toFile: pairs, atomically: true, encoding: .utf8)
+        try killAndResume(task: "translation", ["--data", pairs, "--hidden-size", "16", "--embedding-size", "8", "--batch-size", "4",
+                                                "--eval-every", "2", "--log-every", "1"],
+                          out: directory + "/translation", rounds: 2, milliseconds: 300...1500)
+        let speech = directory + "/speech"
+        try FileManager.default.createDirectory(atPath: speech, withIntermediateDirectories: true)
+        try writeToneCorpus(in: speech)
+        try killAndResume(task: "speech", ["--data", speech, "--hidden-size", "16", "--layers", "1", "--batch-size", "2",
+                                           "--eval-every", "2", "--log-every", "1"],
+                          out: directory + "/speech-run", rounds: 2, milliseconds: 300...1500)
+        let scenes = directory + "/scenes"
+        XCTAssertEqual(try zoo(["data", "captioning", "--out", scenes, "--images", "20"]).status, 0)
+        try killAndResume(task: "captioning", ["--data", scenes, "--hidden-size", "16", "--embedding-size", "8",
+                                               "--attention-size", "8", "--batch-size", "4", "--eval-every", "2", "--log-every", "1"],
+                          out: directory + "/captioning", rounds: 2, milliseconds: 300...1500)
+    }
+
+    /// zoo under `ulimit -f blocks` (512-byte blocks), which refuses a write past that size as a
+    /// full disk does: it must exit non-zero (not be killed by SIGXFSZ); what it printed on stderr.
+    private func zooUnderFileSizeLimit(blocks: Int, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "ulimit -f \(blocks) && exec \"$@\"", "sh", zooExecutable.path] + arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        let errors = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errors
+        try process.run()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        if message.contains("ThreadSanitizer:DEADLYSIGNAL") {   // scripts/sanitizers.sh thread
+            throw XCTSkip("ThreadSanitizer's own runtime faults under a file-size limit")
+        }
+        XCTAssertEqual(process.terminationReason, .exit, "not killed by SIGXFSZ: \(message)")
+        XCTAssertNotEqual(process.terminationStatus, 0, message)
+        return message
     }
 
     /// A checkpoint write that the disk refuses (here the file-size limit, `ulimit -f`, which
@@ -161,21 +231,8 @@ final class TrustworthyRunTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(first.status, 0, first.stderr)
         let before = try Data(contentsOf: URL(fileURLWithPath: out + "/last.safetensors"))
         // 8 blocks of 512 bytes: metrics lines fit, checkpoints (tens of KB) do not.
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "ulimit -f 8 && exec \"$0\" train lm --out \"$1\" --resume --steps 8", zooExecutable.path, out]
-        let errors = Pipe()
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = errors
-        try process.run()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        if message.contains("ThreadSanitizer:DEADLYSIGNAL") {   // scripts/sanitizers.sh thread
-            throw XCTSkip("ThreadSanitizer's own runtime faults under a file-size limit")
-        }
-        XCTAssertEqual(process.terminationReason, .exit, "not killed by SIGXFSZ: \(message)")
-        XCTAssertNotEqual(process.terminationStatus, 0)
-        XCTAssertTrue(message.contains(out + "/") && message.contains("File too large"), message)
+        let refused = try zooUnderFileSizeLimit(blocks: 8, ["train", "lm", "--out", out, "--resume", "--steps", "8"])
+        XCTAssertTrue(refused.contains(out + "/") && refused.contains("File too large"), refused)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out + "/last.safetensors")), before)
         XCTAssertNoThrow(try SafeTensors.read(path: out + "/last.safetensors"))
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: out).filter { $0.contains(".tmp-") }
@@ -230,5 +287,92 @@ final class TrustworthyRunTests: TemporaryDirectoryTestCase {
         let behind = try zoo(["train", "lm", "--out", out, "--resume", "--steps", "5"])
         XCTAssertNotEqual(behind.status, 0)
         XCTAssertTrue(behind.stderr.contains("already at step 6"), behind.stderr)
+    }
+
+    /// A metrics.jsonl append and a `zoo data` file that the disk refuses: an error naming the
+    /// file, and nothing the run had is lost (it resumes once there is room).
+    func testAFullDiskDuringMetricsAndDataWrites() throws {
+        let corpus = try writeCorpus()
+        let out = directory + "/run"
+        // A 226-parameter model: checkpoints of 2 KB, a metrics log of 30 KB after 300 steps.
+        let arguments = ["train", "lm", "--data", corpus, "--out", out, "--hidden-size", "4", "--embedding-size", "2",
+                         "--batch-size", "2", "--bptt", "8", "--eval-every", "300", "--log-every", "1"]
+        XCTAssertEqual(try zoo(arguments + ["--steps", "300"]).status, 0)
+        let files = ["last.safetensors", "last.optimizer.safetensors", "best.safetensors", "metrics.jsonl", "run.json"]
+        let before = try files.map { try Data(contentsOf: URL(fileURLWithPath: out + "/" + $0)) }
+        XCTAssertGreaterThan(before[3].count, 24 * 512)
+        XCTAssertLessThan(before[1].count, 24 * 512)
+        let refused = try zooUnderFileSizeLimit(blocks: 24, arguments + ["--steps", "310", "--resume"])
+        XCTAssertTrue(refused.contains(out + "/metrics.jsonl: cannot write: File too large"), refused)
+        XCTAssertEqual(try files.map { try Data(contentsOf: URL(fileURLWithPath: out + "/" + $0)) }, before)
+        let resumed = try zoo(arguments + ["--steps", "310", "--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+
+        let data = try zooUnderFileSizeLimit(blocks: 8, ["data", "lm", "--out", "corpus"])
+        XCTAssertTrue(data.contains("corpus/train.txt: cannot write: File too large"), data)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory + "/corpus"), [], "no partial file")
+    }
+
+    /// An output directory that cannot be made, and read-only checkpoints: errors that name the
+    /// path; a run whose files are read-only still resumes (each save replaces its file whole).
+    func testUnwritableDirectoriesAndReadOnlyCheckpoints() throws {
+        let corpus = try writeCorpus()
+        let file = directory + "/afile"
+        try Data("x".utf8).write(to: URL(fileURLWithPath: file))
+        let underFile = try zoo(["train", "lm", "--data", corpus, "--dry-run", "--out", file + "/run"])
+        XCTAssertNotEqual(underFile.status, 0)
+        XCTAssertTrue(underFile.stderr.contains("\(file)/run: cannot write: \(file) is a file, not a directory"), underFile.stderr)
+        if getuid() != 0 {   // permissions do not stop root
+            let locked = directory + "/locked"
+            try FileManager.default.createDirectory(atPath: locked, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o555])
+            let denied = try zoo(["train", "lm", "--data", corpus, "--dry-run", "--out", locked + "/run"])
+            XCTAssertNotEqual(denied.status, 0)
+            XCTAssertTrue(denied.stderr.contains(locked + "/run: cannot write"), denied.stderr)
+        }
+
+        let out = directory + "/run"
+        let arguments = ["train", "lm", "--data", corpus, "--out", out, "--hidden-size", "8", "--embedding-size", "4", "--eval-every", "2"]
+        XCTAssertEqual(try zoo(arguments + ["--steps", "2"]).status, 0)
+        for name in try FileManager.default.contentsOfDirectory(atPath: out) {
+            try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: out + "/" + name)
+        }
+        let resumed = try zoo(arguments + ["--steps", "4", "--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertEqual(try SafeTensors.read(path: out + "/last.safetensors").metadata["zoo.step"], "4")
+        let evaluation = try zoo(["eval", "lm", "--checkpoint", out + "/best.safetensors"])
+        XCTAssertEqual(evaluation.status, 0, evaluation.stderr)
+    }
+
+    /// A checkpoint rewritten in place (`cp` over it) while `zoo eval` reads it: every evaluation
+    /// ends with a score or an error naming the file, never a crash (a mapped file that shrinks
+    /// under its reader faults it with SIGBUS).
+    func testACheckpointRewrittenWhileReadIsAnErrorNotACrash() throws {
+        let corpus = try writeCorpus()
+        for (name, hidden) in [("small", "8"), ("large", "256")] {
+            XCTAssertEqual(try zoo(["train", "lm", "--data", corpus, "--out", directory + "/" + name, "--hidden-size", hidden,
+                                    "--embedding-size", "4", "--steps", "1", "--eval-every", "1"]).status, 0)
+        }
+        let small = try Data(contentsOf: URL(fileURLWithPath: directory + "/small/best.safetensors"))
+        let large = try Data(contentsOf: URL(fileURLWithPath: directory + "/large/best.safetensors"))
+        let checkpoint = directory + "/model.safetensors"
+        try large.write(to: URL(fileURLWithPath: checkpoint))
+        let writer = Thread {
+            var flip = false
+            while !Thread.current.isCancelled {
+                // In place, as cp does: truncate, then write.
+                if let handle = FileHandle(forWritingAtPath: checkpoint) {
+                    try? handle.truncate(atOffset: 0)
+                    try? handle.write(contentsOf: flip ? large : small)
+                    try? handle.close()
+                }
+                flip.toggle()
+            }
+        }
+        writer.start()
+        defer { writer.cancel() }
+        for _ in 0..<6 {
+            let evaluation = try zoo(["eval", "lm", "--checkpoint", checkpoint, "--data", corpus, "--split", "valid"])
+            XCTAssertTrue(evaluation.status == 0 || evaluation.stderr.contains("Error: \(checkpoint):"), "status \(evaluation.status): \(evaluation.stderr)")
+        }
     }
 }
