@@ -19,8 +19,8 @@ struct GradientsCommand: ParsableCommand {
             scaled up, trained with plain SGD with and without gradient clipping.
             """)
 
-    @Option(help: "Recurrent cell: rnn (tanh), lstm or gru. (default: rnn)") var cell: String = "rnn"
-    @Option(help: "What the model learns: next (the next character at every step) or recall (the window's first character, at the last step). (default: recall)")
+    @Option(help: "Recurrent cell: rnn (tanh), lstm or gru.") var cell: String = "rnn"
+    @Option(help: "What the model learns: next (the next character at every step) or recall (the window's first character, at the last step).")
     var task: String = "recall"
     @Option(parsing: .unconditional, help: "Added to the LSTM's forget-gate bias at initialisation (PyTorch adds 0, Keras 1; 3 opens the gate to ~0.95 so memory can last T steps).")
     var forgetBias: Float = 3

@@ -119,7 +119,7 @@ struct SampleCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Sample among the K most likely tokens. (default: all)") var topK: Int?
     @Option(parsing: .unconditional, help: "Sample among the most likely tokens whose probabilities sum to P. (default: 1, all)") var topP: Float?
     @Option(parsing: .unconditional, help: "Random seed.") var seed: UInt64 = 1
-    @Option(parsing: .unconditional, help: "Threads for the engine and OpenBLAS. (default: 1: generation is one token at a time)") var threads: Int = 1
+    @Option(parsing: .unconditional, help: "Threads for the engine and OpenBLAS; generation is one token at a time.") var threads: Int = 1
 
     func validate() throws {
         if length < 0 { throw ValidationError("--length must not be negative") }

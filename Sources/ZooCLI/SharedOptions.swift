@@ -4,9 +4,9 @@ import RNNEngine
 
 /// Options every `zoo train <task>` takes (the shared training loop's), with the task's defaults.
 struct TrainingFlags<Kind: TrainingTaskKind>: ParsableArguments {
-    @Option(help: "Training data, in the task's format (docs/reference.md). (default: the task's built-in data set)")
+    @Option(help: "Training data, in the task's format (docs/reference.md). (default: \(Kind.defaults.builtInData))")
     var data: String?
-    @Option(help: "Output directory for checkpoints, metrics.jsonl and loss.png. (default: runs/<task>)")
+    @Option(help: "Output directory for checkpoints, metrics.jsonl and loss.png. (default: runs/\(Kind.defaults.name))")
     var out: String?
     @Option(parsing: .unconditional, help: "Total optimizer steps of the run, counted across resumes. (default: \(Kind.defaults.steps))") var steps: Int?
     @Option(parsing: .unconditional, help: "Passes over the training data, instead of --steps. (default: none)") var epochs: Int?

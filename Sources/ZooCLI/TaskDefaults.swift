@@ -1,6 +1,15 @@
+import ImageCaptioning
+import LanguageModel
+import SpeechRecognition
+import Translation
+
 /// The defaults of the options whose value depends on the task, in one place: the training
 /// commands use them and their help texts print them.
 struct TaskDefaults {
+    /// The task's name: its run directory is runs/<name>.
+    let name: String
+    /// What it trains on without --data, in a person's words.
+    let builtInData: String
     let steps: Int
     let batchSize: Int
     let learningRate: Float
@@ -11,14 +20,14 @@ struct TaskDefaults {
     /// `minimumEvaluationInterval`).
     let maximumEvaluationInterval: Int
 
-    static let languageModel = TaskDefaults(steps: 600, batchSize: 32, learningRate: 2e-3, hiddenSize: 256, embeddingSize: 64,
+    static let languageModel = TaskDefaults(name: LanguageModelNetwork.taskName, builtInData: "the built-in corpus", steps: 600, batchSize: 32, learningRate: 2e-3, hiddenSize: 256, embeddingSize: 64,
                                             dropout: 0, maximumEvaluationInterval: 200)
-    static let translation = TaskDefaults(steps: 4000, batchSize: 64, learningRate: 1e-3, hiddenSize: 256, embeddingSize: 128,
+    static let translation = TaskDefaults(name: TranslationNetwork.taskName, builtInData: "the built-in corpus", steps: 4000, batchSize: 64, learningRate: 1e-3, hiddenSize: 256, embeddingSize: 128,
                                           dropout: 0.1, maximumEvaluationInterval: 500)
     /// Speech has no embedding.
-    static let speech = TaskDefaults(steps: 2000, batchSize: 16, learningRate: 1e-3, hiddenSize: 256, embeddingSize: 0,
+    static let speech = TaskDefaults(name: SpeechNetwork.taskName, builtInData: "the built-in corpus", steps: 2000, batchSize: 16, learningRate: 1e-3, hiddenSize: 256, embeddingSize: 0,
                                      dropout: 0.1, maximumEvaluationInterval: 500)
-    static let captioning = TaskDefaults(steps: 2500, batchSize: 32, learningRate: 1e-3, hiddenSize: 256, embeddingSize: 128,
+    static let captioning = TaskDefaults(name: CaptionNetwork.taskName, builtInData: "the built-in scenes", steps: 2500, batchSize: 32, learningRate: 1e-3, hiddenSize: 256, embeddingSize: 128,
                                          dropout: 0.3, maximumEvaluationInterval: 500)
     /// Timesteps per language-model batch.
     static let languageModelBPTT = 64
