@@ -177,7 +177,7 @@ public enum AudioFile {
     static func checkComplete(_ file: OpaquePointer, path: String) throws {
         var log = [CChar](repeating: 0, count: 4096)
         _ = sf_command(file, Int32(SFC_GET_LOG_INFO), &log, Int32(log.count))
-        let text = String(cString: log)
+        let text = String(decoding: log.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("data") && $0.contains("should be") }) {
             throw AudioError.truncated(path: path, detail: "libsndfile: \(line.trimmingCharacters(in: .whitespaces))")
         }

@@ -188,7 +188,7 @@ public final class SpeechNetwork {
 
     /// Transcribes audio files (any format and rate libsndfile reads).
     public func transcribe(files: [String], batchSize: Int = 16, beam: PrefixBeamOptions? = nil,
-                           scorer: CharacterLanguageModelScorer? = nil) throws -> [String] {
+                           scorer: (any PrefixScorer)? = nil) throws -> [String] {
         let extractor = LogMelExtractor()
         let features = try files.map { extractor.features(try AudioFile.read(path: $0)) }
         return try transcribe(features: features, batchSize: batchSize, beam: beam, scorer: scorer)

@@ -1,57 +1,5 @@
 import Foundation
-import LanguageModel
 import RNNEngine
-
-/// A character language model's next-character log-probabilities for transcripts, for shallow
-/// fusion: the state after each prefix is computed once and kept.
-public final class CharacterLanguageModelScorer {
-    let model: LanguageModelNetwork
-    let alphabet: Alphabet
-    /// LM token id of each alphabet symbol (index id − 1), nil when the LM never saw it.
-    let symbolIds: [Int32?]
-    private var cache: [String: (state: RecurrentState?, logProbabilities: [Float])] = [:]
-    /// Prefixes kept at most (each holds the LM's state: about 2 KB for a 256-unit LSTM): the
-    /// cache held every prefix of a whole split, and of every sweep of `zoo tune speech`. When
-    /// full it starts again; a prefix whose parent was dropped recomputes the parent.
-    let capacity: Int
-    var cachedPrefixes: Int { cache.count }
-    /// Log-probability given to a symbol the LM does not know.
-    static let unknownLogProbability: Float = -10
-
-    public init(model: LanguageModelNetwork, alphabet: Alphabet, capacity: Int = 20_000) throws {
-        guard model.config.tokens == .char else {
-            throw SpeechError.invalidConfig("shallow fusion needs a character language model (zoo train lm --tokens char)")
-        }
-        self.model = model
-        self.alphabet = alphabet
-        self.capacity = max(1, capacity)
-        symbolIds = alphabet.symbols.map { model.vocabulary.id(of: String($0)) }
-    }
-
-    /// log p(symbol | prefix) for every symbol of the alphabet (index id − 1).
-    func logProbabilities(after prefix: String) throws -> [Float] {
-        if let cached = cache[prefix] { return cached.logProbabilities }
-        // The prefix's state: its parent's, advanced by its last character (a line break
-        // starts the text, as the LM saw lines begin).
-        var rng = RandomGenerator(seed: 0)
-        let parentState: RecurrentState?
-        let input: Int32
-        if prefix.isEmpty {
-            parentState = nil
-            input = model.vocabulary.id(of: "\n") ?? 0
-        } else {
-            _ = try logProbabilities(after: String(prefix.dropLast()))
-            parentState = cache[String(prefix.dropLast())]?.state
-            input = model.vocabulary.id(of: String(prefix.last!)) ?? model.vocabulary.id(of: " ") ?? 0
-        }
-        let (logits, state) = try model.forward([input], steps: 1, batch: 1, state: parentState, tape: Tape.inference(), rng: &rng)
-        let normalized = try logSoftmax(logits, axis: 2, tape: Tape.inference()).value
-        let values = symbolIds.map { id in id.map { normalized[Int($0)] } ?? Self.unknownLogProbability }
-        if cache.count >= capacity { cache.removeAll(keepingCapacity: true) }
-        cache[prefix] = (state, values)
-        return values
-    }
-}
 
 /// Settings of CTC prefix beam search.
 public struct PrefixBeamOptions: Sendable {
@@ -76,7 +24,10 @@ public struct PrefixBeamOptions: Sendable {
 ///
 /// - logProbabilities: (T, C) log-softmax outputs of one utterance, class 0 the blank.
 public func ctcPrefixBeamSearch(_ logProbabilities: [[Float]], alphabet: Alphabet, options: PrefixBeamOptions = PrefixBeamOptions(),
-                                scorer: CharacterLanguageModelScorer? = nil) throws -> String {
+                                scorer: (any PrefixScorer)? = nil) throws -> String {
+    if let scorer, scorer.symbols != alphabet.symbols {
+        throw SpeechError.invalidConfig("the language model scores the characters \(String(scorer.symbols).debugDescription), the recogniser writes \(String(alphabet.symbols).debugDescription)")
+    }
     struct Beam { var blank: Double; var symbol: Double; var bonus: Double }   // log p ending in blank / symbol; LM + β so far
     func add(_ a: Double, _ b: Double) -> Double {
         if a == -.infinity { return b }

@@ -102,13 +102,13 @@ extension SpeechNetwork {
     /// Transcripts of featurised utterances (log-mel, not yet normalised), decoded `batchSize` at a time: greedy (the best
     /// path) without `beam`, else CTC prefix beam search, with the scorer's language model fused in.
     public func transcribe(features: [Tensor], batchSize: Int = 16, beam: PrefixBeamOptions? = nil,
-                           scorer: CharacterLanguageModelScorer? = nil) throws -> [String] {
+                           scorer: (any PrefixScorer)? = nil) throws -> [String] {
         try decode(normalized: features.map { normalize($0) }, batchSize: batchSize, beam: beam, scorer: scorer)
     }
 
     /// The same for features already normalised (what training holds).
     func decode(normalized features: [Tensor], batchSize: Int, beam: PrefixBeamOptions? = nil,
-                scorer: CharacterLanguageModelScorer? = nil) throws -> [String] {
+                scorer: (any PrefixScorer)? = nil) throws -> [String] {
         var rng = RandomGenerator(seed: 0)
         // Longest first, so that finished utterances drop out of the recurrent products.
         let order = features.indices.sorted { features[$0].shape[0] > features[$1].shape[0] }

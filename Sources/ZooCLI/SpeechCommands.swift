@@ -21,9 +21,9 @@ struct SpeechDecodingOptions: ParsableArguments {
     }
 
     /// The beam settings (nil: greedy) and the scorer of the language model, if any.
-    func decoder(alphabet: Alphabet) throws -> (PrefixBeamOptions?, CharacterLanguageModelScorer?) {
+    func decoder(alphabet: Alphabet) throws -> (PrefixBeamOptions?, (any PrefixScorer)?) {
         guard beam > 1 else { return (nil, nil) }
-        let scorer = try lm.map { try CharacterLanguageModelScorer(model: try LanguageModelNetwork.load(path: $0), alphabet: alphabet) }
+        let scorer = try lm.map { try CharacterLanguageModelScorer(model: try LanguageModelNetwork.load(path: $0), symbols: alphabet.symbols) }
         return (PrefixBeamOptions(beamSize: beam, languageModelWeight: lmWeight ?? 0.5, wordBonus: scorer == nil ? 0 : wordBonus ?? 1), scorer)
     }
 }
@@ -159,7 +159,7 @@ struct SpeechRunReport: Encodable {
 enum SpeechEvaluation {
     /// Transcripts of `utterances` scored against their normalised transcripts (percent).
     static func score(_ network: SpeechNetwork, utterances: [Utterance], beam: PrefixBeamOptions? = nil,
-                      scorer: CharacterLanguageModelScorer? = nil) throws
+                      scorer: (any PrefixScorer)? = nil) throws
         -> (score: SpeechScore, hypotheses: [String], references: [String]) {
         let split = try SpeechData.load(utterances, alphabet: network.config.alphabet)
         let hypotheses = try network.transcribe(features: split.features, beam: beam, scorer: scorer)
@@ -293,7 +293,7 @@ struct TuneSpeech: ParsableCommand {
         threads.apply()
         let path = try resolveCheckpoint(checkpoint, task: SpeechNetwork.taskName, trainCommand: "zoo train speech")
         let network = try SpeechNetwork.load(path: path)
-        let scorer = try CharacterLanguageModelScorer(model: try LanguageModelNetwork.load(path: lm), alphabet: network.config.alphabet)
+        let scorer = try CharacterLanguageModelScorer(model: try LanguageModelNetwork.load(path: lm), symbols: network.config.alphabet.symbols)
         let source = try EvaluationData(given: data, checkpoint: path)
         let corpus = try speechCorpus(source.path, quiet: json)
         if !json { print(source.line) }

@@ -1,5 +1,5 @@
 import Foundation
-import LanguageModel
+@testable import LanguageModel
 @testable import SpeechRecognition
 import XCTest
 
@@ -28,7 +28,7 @@ final class PrefixBeamSearchTests: XCTestCase {
         var options = TrainingOptions.languageModel(steps: 60)
         options.learningRate = 0.02
         _ = try Trainer(task: task, options: options).run()
-        let scorer = try CharacterLanguageModelScorer(model: model, alphabet: alphabet)
+        let scorer = try CharacterLanguageModelScorer(model: model, symbols: alphabet.symbols)
         // Each frame: a and b equally likely, then a blank.
         let either: [Float] = [-50, log(0.5), log(0.5)], blank: [Float] = [0, -50, -50]
         let frames = [either, blank, either, blank]
@@ -37,7 +37,7 @@ final class PrefixBeamSearchTests: XCTestCase {
         XCTAssertEqual(fused, "ba")
 
         // A cache of 3 prefixes stays within them and gives the same answers.
-        let small = try CharacterLanguageModelScorer(model: model, alphabet: alphabet, capacity: 3)
+        let small = try CharacterLanguageModelScorer(model: model, symbols: alphabet.symbols, capacity: 3)
         for prefix in ["b", "ba", "ba ", "ba b", "ba ba", "a", "ab"] {
             XCTAssertEqual(try small.logProbabilities(after: prefix), try scorer.logProbabilities(after: prefix), prefix)
             XCTAssertLessThanOrEqual(small.cachedPrefixes, 3)
