@@ -44,5 +44,10 @@ final class PrefixBeamSearchTests: XCTestCase {
         }
         XCTAssertEqual(try ctcPrefixBeamSearch(frames, alphabet: alphabet, options: PrefixBeamOptions(beamSize: 8, languageModelWeight: 1,
                                                                                                    wordBonus: 0), scorer: small), "ba")
+        // A scorer made for other characters (here the same ones in another order) is refused.
+        let reordered = try CharacterLanguageModelScorer(model: model, symbols: Array("ba"))
+        XCTAssertThrowsError(try ctcPrefixBeamSearch(frames, alphabet: alphabet, scorer: reordered)) {
+            XCTAssertTrue("\($0)".contains("the language model scores the characters \"ba\""), "\($0)")
+        }
     }
 }
