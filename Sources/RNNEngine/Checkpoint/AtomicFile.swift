@@ -4,6 +4,31 @@ import Foundation
 /// a temporary file in the same directory, flushed to disk, then renamed over the target.
 /// An interrupted write never destroys the checkpoint a user already had.
 public func writeAtomically(_ data: Data, to path: String) throws {
+    try replaceAtomically(path) { temporary in
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var failure: String?
+        data.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    failure = String(cString: strerror(errno)); return
+                }
+                offset += written
+            }
+        }
+        if let failure { throw CheckpointError.writeFailed(path: path, reason: failure) }
+    }
+}
+
+/// Replaces `path` with what `write` puts in the temporary path it is given (in the same
+/// directory, so the rename cannot cross file systems): flushed to disk, then renamed over the
+/// target, and removed if anything fails. `write`'s errors come through as they are; the
+/// flush's and the rename's name `path`.
+public func replaceAtomically(_ path: String, write: (_ temporary: String) throws -> Void) throws {
     let url = URL(fileURLWithPath: path)
     let directory = url.deletingLastPathComponent().path
     var isDirectory: ObjCBool = false
@@ -11,28 +36,21 @@ public func writeAtomically(_ data: Data, to path: String) throws {
         throw CheckpointError.writeFailed(path: path, reason: "directory \(directory) does not exist")
     }
     let temporary = directory + "/." + url.lastPathComponent + ".tmp-\(getpid())"
-    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    guard fd >= 0 else {
-        throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno)))
-    }
-    var failure: String?
-    data.withUnsafeBytes { raw in
-        var offset = 0
-        while offset < raw.count {
-            let written = write(fd, raw.baseAddress! + offset, raw.count - offset)
-            if written < 0 {
-                if errno == EINTR { continue }
-                failure = String(cString: strerror(errno)); return
-            }
-            offset += written
+    do {
+        try write(temporary)
+        // Flushed before the rename: after a power cut the name points at the whole new file
+        // or at the old one, never at an empty one.
+        let fd = open(temporary, O_RDONLY)
+        guard fd >= 0, fsync(fd) == 0 else {
+            let reason = String(cString: strerror(errno))
+            if fd >= 0 { close(fd) }
+            throw CheckpointError.writeFailed(path: path, reason: reason)
         }
-    }
-    if failure == nil, fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
-    close(fd)
-    if failure == nil, rename(temporary, path) != 0 { failure = String(cString: strerror(errno)) }
-    if let failure {
+        close(fd)
+        guard rename(temporary, path) == 0 else { throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
+    } catch {
         unlink(temporary)
-        throw CheckpointError.writeFailed(path: path, reason: failure)
+        throw error
     }
 }
 

@@ -109,7 +109,7 @@ public enum PNGColorType: Int32, CaseIterable, Sendable {
 }
 
 /// Writes PNG files of any colour type and bit depth through libpng (atomically: a temporary
-/// file renamed into place).
+/// file, flushed, renamed into place).
 public enum PNGFile {
     /// - samples: `channels` samples per pixel, row by row, each in 0 ..< 2^bitDepth (palette
     ///   indices for `.palette`); packed into the file's layout here.
@@ -166,19 +166,18 @@ public enum PNGFile {
             for value in transparency { trns += [UInt8(value >> 8), UInt8(value & 0xff)] }
         }
         let paletteBytes = palette.flatMap { [$0.0, $0.1, $0.2] }
-        let temporary = path + ".tmp-\(getpid())"
-        var message = [CChar](repeating: 0, count: 512)
-        let status = zoo_png_write(temporary, Int32(width), Int32(height), colorType.rawValue, Int32(bitDepth), interlaced ? 1 : 0,
-                                   packed, rowBytes, paletteBytes.isEmpty ? nil : paletteBytes, Int32(palette.count),
-                                   trns.isEmpty ? nil : trns, Int32(trns.count), &message, message.count)
-        guard status == 0 else {
-            unlink(temporary)
-            let text = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            throw ImageFileError.writeFailed(path: path, reason: text)
-        }
-        guard rename(temporary, path) == 0 else {
-            unlink(temporary)
-            throw ImageFileError.writeFailed(path: path, reason: String(cString: strerror(errno)))
+        do {
+            try replaceAtomically(path) { temporary in
+                var message = [CChar](repeating: 0, count: 512)
+                let status = zoo_png_write(temporary, Int32(width), Int32(height), colorType.rawValue, Int32(bitDepth), interlaced ? 1 : 0,
+                                           packed, rowBytes, paletteBytes.isEmpty ? nil : paletteBytes, Int32(palette.count),
+                                           trns.isEmpty ? nil : trns, Int32(trns.count), &message, message.count)
+                guard status == 0 else {
+                    throw ImageFileError.writeFailed(path: path, reason: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+                }
+            }
+        } catch CheckpointError.writeFailed(_, let reason) {
+            throw ImageFileError.writeFailed(path: path, reason: reason)
         }
     }
 }
