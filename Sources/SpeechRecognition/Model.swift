@@ -202,15 +202,8 @@ public final class SpeechNetwork {
         let (input, lengths) = stackedBatch([normalize(features)], stacking: config.stacking)
         var rng = RandomGenerator(seed: 0)
         let logits = try self.logits(input, lengths: lengths, tape: Tape.inference(), rng: &rng).value
-        let C = config.alphabet.classes
-        var marks: [(frame: Int, text: String)] = []
-        var previous = 0
-        for t in 0..<lengths[0] {
-            let row = logits.data + t * C
-            var best = 0
-            for c in 1..<C where row[c] > row[best] { best = c }
-            if best != 0 && best != previous { marks.append((t * config.stacking, String(config.alphabet.symbols[best - 1]))) }
-            previous = best
+        let marks = Self.bestPathEmissions(logits, lengths: lengths)[0].map {
+            (frame: $0.step * config.stacking, text: String(config.alphabet.symbols[Int($0.id) - 1]))
         }
         let M = features.shape[1]
         let values = (0..<features.shape[0]).map { f in Array(UnsafeBufferPointer(start: features.data + f * M, count: M)) }
@@ -220,18 +213,24 @@ public final class SpeechNetwork {
 
     /// Best path per utterance: the most likely class at each step, repeats merged, blanks removed.
     public static func greedyPaths(_ logits: Tensor, lengths: [Int]) -> [[Int32]] {
+        bestPathEmissions(logits, lengths: lengths).map { $0.map(\.id) }
+    }
+
+    /// The best path's characters per utterance with the step where each is first emitted: the
+    /// most likely class at each step of (T, B, C) logits, repeats merged, blanks removed.
+    static func bestPathEmissions(_ logits: Tensor, lengths: [Int]) -> [[(step: Int, id: Int32)]] {
         let T = logits.shape[0], B = logits.shape[1], C = logits.shape[2]
         return (0..<B).map { b in
-            var path: [Int32] = []
+            var emissions: [(step: Int, id: Int32)] = []
             var previous: Int32 = -1
             for t in 0..<min(T, lengths[b]) {
                 let row = logits.data + (t * B + b) * C
                 var best = 0
                 for c in 1..<C where row[c] > row[best] { best = c }
-                if best != previous && best != 0 { path.append(Int32(best)) }
+                if best != previous && best != 0 { emissions.append((t, Int32(best))) }
                 previous = Int32(best)
             }
-            return path
+            return emissions
         }
     }
 }
