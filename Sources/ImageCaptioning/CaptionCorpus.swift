@@ -78,15 +78,10 @@ public struct CaptionCorpus: Sendable {
         return corpus
     }
 
-    static func lines(_ path: String) throws -> [(number: Int, text: String)] {
-        do {
-            return try TextFile.numberedLines(path)
-        } catch TextFileError.missing(let path) {
-            throw CaptionCorpusError.missing(path: path)
-        } catch TextFileError.notUTF8(let path, let line) {
-            throw CaptionCorpusError.badLine(origin: "\(path) line \(line)", reason: "not valid UTF-8")
-        }
-    }
+    static let reader = ManifestReader(missing: { CaptionCorpusError.missing(path: $0) },
+                                       badLine: { CaptionCorpusError.badLine(origin: $0, reason: $1) })
+
+    static func lines(_ path: String) throws -> [(number: Int, text: String)] { try reader.lines(path) }
 
     /// Captions grouped by image, images in the order they first appear.
     static func grouped(_ entries: [(image: String, caption: String, origin: String)]) -> [CaptionedImage] {
@@ -103,20 +98,10 @@ public struct CaptionCorpus: Sendable {
     }
 
     static func manifest(_ path: String, directory: String, skipped: inout [String]) throws -> [CaptionedImage] {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw CaptionCorpusError.badLine(origin: path, reason: "missing: a captioning directory needs train.tsv, valid.tsv and test.tsv")
-        }
         var entries: [(String, String, String)] = []
-        for (number, line) in try lines(path) {
-            let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
-            let origin = "\(path) line \(number)"
-            guard fields.count >= 2 else {
-                throw CaptionCorpusError.badLine(origin: origin, reason: "expected `image<TAB>caption`, found \(fields.count) field")
-            }
-            let image = String(fields[0]).trimmingCharacters(in: .whitespaces)
-            guard !image.isEmpty else { throw CaptionCorpusError.badLine(origin: origin, reason: "the image path is empty") }
-            guard !CaptionCodec.words(String(fields[1])).isEmpty else { skipped.append(origin); continue }
-            entries.append((image.hasPrefix("/") ? image : (directory as NSString).appendingPathComponent(image), String(fields[1]), origin))
+        for line in try reader.manifest(path, directory: directory, columns: ("image", "caption"), layout: "a captioning directory") {
+            guard !CaptionCodec.words(line.text).isEmpty else { skipped.append(line.origin); continue }
+            entries.append((line.path, line.text, line.origin))
         }
         return grouped(entries)
     }

@@ -74,27 +74,14 @@ public struct SpeechCorpus: Sendable {
         return corpus
     }
 
-    static func lines(_ path: String) throws -> [(number: Int, text: String)] {
-        do {
-            return try TextFile.numberedLines(path)
-        } catch TextFileError.missing(let path) {
-            throw SpeechCorpusError.missing(path: path)
-        } catch TextFileError.notUTF8(let path, let line) {
-            throw SpeechCorpusError.badLine(origin: "\(path) line \(line)", reason: "not valid UTF-8")
-        }
-    }
+    static let reader = ManifestReader(missing: { SpeechCorpusError.missing(path: $0) },
+                                       badLine: { SpeechCorpusError.badLine(origin: $0, reason: $1) })
+
+    static func lines(_ path: String) throws -> [(number: Int, text: String)] { try reader.lines(path) }
 
     static func manifest(_ path: String, directory: String) throws -> [Utterance] {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw SpeechCorpusError.badLine(origin: path, reason: "missing: a speech directory needs train.tsv, valid.tsv and test.tsv")
-        }
-        return try lines(path).map { number, line in
-            let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
-            let origin = "\(path) line \(number)"
-            guard fields.count >= 2 else { throw SpeechCorpusError.badLine(origin: origin, reason: "expected `audio<TAB>transcript`, found no tab") }
-            let audio = String(fields[0]).trimmingCharacters(in: .whitespaces)
-            let audioPath = audio.hasPrefix("/") ? audio : (directory as NSString).appendingPathComponent(audio)
-            return Utterance(audioPath: audioPath, transcript: String(fields[1]), origin: origin)
+        try reader.manifest(path, directory: directory, columns: ("audio", "transcript"), layout: "a speech directory").map {
+            Utterance(audioPath: $0.path, transcript: $0.text, origin: $0.origin)
         }
     }
 
