@@ -138,13 +138,9 @@ struct EvaluateCaptioning: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "captioning", abstract: "Caption a split and score it with BLEU-1…4 and CIDEr-D.", aliases: ["caption"])
 
-    @Option(help: "Checkpoint. (default: runs/captioning/best.safetensors)") var checkpoint: String?
-    @Option(help: "Data: a captioning data directory. (default: the run's data, from run.json beside the checkpoint; else the built-in scenes)") var data: String?
-    @OptionGroup var splitOption: SplitOption
+    @OptionGroup var evaluation: EvaluationFlags<CaptioningKind>
     @Option(parsing: .unconditional, help: "Beam size; 1 is greedy decoding.") var beam: Int = 3
     @Option(parsing: .unconditional, help: "Score only the first N images of the split. (default: all)") var limit: Int?
-    @OptionGroup var threads: ThreadsOption
-    @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
         if beam <= 0 { throw ValidationError("--beam must be positive") }
@@ -152,20 +148,19 @@ struct EvaluateCaptioning: ParsableCommand {
     }
 
     func run() throws {
-        threads.apply()
-        let path = try resolveCheckpoint(checkpoint, task: CaptionNetwork.taskName, trainCommand: "zoo train captioning")
+        let path = try evaluation.checkpointPath()
         let network = try CaptionNetwork.load(path: path)
-        let source = try EvaluationData(given: data, checkpoint: path)
-        let corpus = try captionCorpus(source.path, quiet: json)
-        let all = splitOption.pick(valid: corpus.valid, test: corpus.test)
+        let source = try evaluation.evaluationData(checkpoint: path)
+        let corpus = try captionCorpus(source.path, quiet: evaluation.json)
+        let all = evaluation.splitOption.pick(valid: corpus.valid, test: corpus.test)
         let images = try ImageSet(limit.map { Array(all.prefix($0)) } ?? all, preprocessor: network.preprocessor)
         let score = try network.evaluate(images, options: CaptionOptions(beamSize: beam))
-        if json {
+        if evaluation.json {
             try printJSON(score, adding: ["data": source.path ?? "built-in"])
         } else {
             print(source.line)
             print(String(format: "%@ split (beam %d): BLEU-1 %.2f | BLEU-2 %.2f | BLEU-3 %.2f | BLEU-4 %.2f | CIDEr-D %.3f | %d images",
-                         splitOption.split, beam, score.bleu1, score.bleu2, score.bleu3, score.bleu4, score.cider, score.images))
+                         evaluation.splitOption.split, beam, score.bleu1, score.bleu2, score.bleu3, score.bleu4, score.cider, score.images))
         }
     }
 }

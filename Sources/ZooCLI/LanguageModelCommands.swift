@@ -76,24 +76,19 @@ struct EvaluateLanguageModel: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "language-model", abstract: "Score a language model on a split, as one stream.", aliases: ["lm"])
 
-    @Option(help: "Checkpoint. (default: runs/language-model/best.safetensors)") var checkpoint: String?
-    @Option(help: "Data: a file or a train/valid/test directory. (default: the run's data, from run.json beside the checkpoint; else the built-in corpus)") var data: String?
-    @OptionGroup var splitOption: SplitOption
-    @OptionGroup var threads: ThreadsOption
-    @Flag(help: "Print one JSON object.") var json = false
+    @OptionGroup var evaluation: EvaluationFlags<LanguageModelKind>
 
     func run() throws {
-        threads.apply()
-        let path = try resolveCheckpoint(checkpoint, task: LanguageModelNetwork.taskName, trainCommand: "zoo train lm")
+        let path = try evaluation.checkpointPath()
         let network = try LanguageModelNetwork.load(path: path)
-        let source = try EvaluationData(given: data, checkpoint: path)
+        let source = try evaluation.evaluationData(checkpoint: path)
         let text = try source.path.map { try CorpusText.load(path: $0) } ?? DefaultCorpus.load()
-        let split = splitOption.split
-        let score = try network.score(text: splitOption.pick(valid: text.valid, test: text.test))
+        let split = evaluation.splitOption.split
+        let score = try network.score(text: evaluation.splitOption.pick(valid: text.valid, test: text.test))
         guard score.tokens > 0 else {
-            throw RunError("\(splitOption.pick(valid: text.validSource, test: text.testSource)): the \(split) split has no token the model can score (it needs two, in the model's vocabulary)")
+            throw RunError("\(evaluation.splitOption.pick(valid: text.validSource, test: text.testSource)): the \(split) split has no token the model can score (it needs two, in the model's vocabulary)")
         }
-        if json {
+        if evaluation.json {
             try printJSON(score, adding: ["data": source.path ?? "built-in"])
         } else {
             print(source.line)

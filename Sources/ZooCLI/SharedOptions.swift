@@ -242,6 +242,26 @@ func printJSON<T: Encodable>(_ value: T) throws {
 }
 
 /// `--split` of the evaluation commands.
+/// What every `zoo eval <task>` takes: the checkpoint, the data (by default the run's own), the
+/// split, the threads and --json, with the task's defaults.
+struct EvaluationFlags<Kind: TrainingTaskKind>: ParsableArguments {
+    @Option(help: "Checkpoint. (default: runs/\(Kind.defaults.name)/best.safetensors)") var checkpoint: String?
+    @Option(help: "Data: \(Kind.defaults.dataFormat). (default: the run's data, from run.json beside the checkpoint; else \(Kind.defaults.builtInData))")
+    var data: String?
+    @OptionGroup var splitOption: SplitOption
+    @OptionGroup var threads: ThreadsOption
+    @Flag(help: "Print one JSON object.") var json = false
+
+    /// Sizes the threads and finds the checkpoint to score.
+    func checkpointPath() throws -> String {
+        threads.apply()
+        return try resolveCheckpoint(checkpoint, task: Kind.defaults.name, trainCommand: Kind.defaults.trainCommand)
+    }
+
+    /// The data to score: --data, else the run's (`EvaluationData`).
+    func evaluationData(checkpoint path: String) throws -> EvaluationData { try EvaluationData(given: data, checkpoint: path) }
+}
+
 struct SplitOption: ParsableArguments {
     @Option(help: "Split to score: valid or test.") var split: String = "test"
 

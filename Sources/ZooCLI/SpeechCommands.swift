@@ -174,25 +174,20 @@ struct EvaluateSpeech: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "speech", abstract: "Transcribe a split and score it with WER and CER.", aliases: ["asr", "speech-recognition"])
 
-    @Option(help: "Checkpoint. (default: runs/speech/best.safetensors)") var checkpoint: String?
-    @Option(help: "Data: a speech data directory. (default: the run's data, from run.json beside the checkpoint; else the built-in corpus)") var data: String?
-    @OptionGroup var splitOption: SplitOption
+    @OptionGroup var evaluation: EvaluationFlags<SpeechKind>
     @OptionGroup var decoding: SpeechDecodingOptions
-    @OptionGroup var threads: ThreadsOption
-    @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
-        threads.apply()
-        let path = try resolveCheckpoint(checkpoint, task: SpeechNetwork.taskName, trainCommand: "zoo train speech")
+        let path = try evaluation.checkpointPath()
         let network = try SpeechNetwork.load(path: path)
-        let source = try EvaluationData(given: data, checkpoint: path)
-        let corpus = try speechCorpus(source.path, quiet: json)
-        let split = splitOption.split
-        let utterances = splitOption.pick(valid: corpus.valid, test: corpus.test)
+        let source = try evaluation.evaluationData(checkpoint: path)
+        let corpus = try speechCorpus(source.path, quiet: evaluation.json)
+        let split = evaluation.splitOption.split
+        let utterances = evaluation.splitOption.pick(valid: corpus.valid, test: corpus.test)
         try SpeechCorpus(train: [], valid: [], test: utterances).checkAudio()
         let (beam, scorer) = try decoding.decoder(alphabet: network.config.alphabet)
         let result = try SpeechEvaluation.score(network, utterances: utterances, beam: beam, scorer: scorer)
-        if json {
+        if evaluation.json {
             try printJSON(result.score, adding: ["data": source.path ?? "built-in"])
         } else {
             print(source.line)

@@ -10,6 +10,10 @@ struct TaskDefaults {
     let name: String
     /// What it trains on without --data, in a person's words.
     let builtInData: String
+    /// What --data takes, in a person's words (docs/reference.md has the formats).
+    let dataFormat: String
+    /// The command that trains a model of the task.
+    let trainCommand: String
     let steps: Int
     let batchSize: Int
     let learningRate: Float
@@ -20,15 +24,23 @@ struct TaskDefaults {
     /// `minimumEvaluationInterval`).
     let maximumEvaluationInterval: Int
 
-    static let languageModel = TaskDefaults(name: LanguageModelNetwork.taskName, builtInData: "the built-in corpus", steps: 600, batchSize: 32, learningRate: 2e-3, hiddenSize: 256, embeddingSize: 64,
-                                            dropout: 0, maximumEvaluationInterval: 200)
-    static let translation = TaskDefaults(name: TranslationNetwork.taskName, builtInData: "the built-in corpus", steps: 4000, batchSize: 64, learningRate: 1e-3, hiddenSize: 256, embeddingSize: 128,
-                                          dropout: 0.1, maximumEvaluationInterval: 500)
+    static let languageModel = TaskDefaults(
+        name: LanguageModelNetwork.taskName,
+        builtInData: "the built-in corpus", dataFormat: "a file or a train/valid/test directory", trainCommand: "zoo train lm",
+        steps: 600, batchSize: 32, learningRate: 2e-3, hiddenSize: 256, embeddingSize: 64, dropout: 0, maximumEvaluationInterval: 200)
+    static let translation = TaskDefaults(
+        name: TranslationNetwork.taskName,
+        builtInData: "the built-in corpus", dataFormat: "a TSV file or a train/valid/test directory", trainCommand: "zoo train translation",
+        steps: 4000, batchSize: 64, learningRate: 1e-3, hiddenSize: 256, embeddingSize: 128, dropout: 0.1, maximumEvaluationInterval: 500)
     /// Speech has no embedding.
-    static let speech = TaskDefaults(name: SpeechNetwork.taskName, builtInData: "the built-in corpus", steps: 2000, batchSize: 16, learningRate: 1e-3, hiddenSize: 256, embeddingSize: 0,
-                                     dropout: 0.1, maximumEvaluationInterval: 500)
-    static let captioning = TaskDefaults(name: CaptionNetwork.taskName, builtInData: "the built-in scenes", steps: 2500, batchSize: 32, learningRate: 1e-3, hiddenSize: 256, embeddingSize: 128,
-                                         dropout: 0.3, maximumEvaluationInterval: 500)
+    static let speech = TaskDefaults(
+        name: SpeechNetwork.taskName,
+        builtInData: "the built-in corpus", dataFormat: "a speech data directory", trainCommand: "zoo train speech",
+        steps: 2000, batchSize: 16, learningRate: 1e-3, hiddenSize: 256, embeddingSize: 0, dropout: 0.1, maximumEvaluationInterval: 500)
+    static let captioning = TaskDefaults(
+        name: CaptionNetwork.taskName,
+        builtInData: "the built-in scenes", dataFormat: "a captioning data directory", trainCommand: "zoo train captioning",
+        steps: 2500, batchSize: 32, learningRate: 1e-3, hiddenSize: 256, embeddingSize: 128, dropout: 0.3, maximumEvaluationInterval: 500)
     /// Timesteps per language-model batch.
     static let languageModelBPTT = 64
     /// Evaluate every epoch, but at least `minimumEvaluationInterval` and at most the task's

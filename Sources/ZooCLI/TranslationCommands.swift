@@ -140,13 +140,9 @@ struct EvaluateTranslation: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "translation", abstract: "Translate a split and score it with BLEU and chrF.", aliases: ["mt"])
 
-    @Option(help: "Checkpoint. (default: runs/translation/best.safetensors)") var checkpoint: String?
-    @Option(help: "Data: a TSV file or a train/valid/test directory. (default: the run's data, from run.json beside the checkpoint; else the built-in corpus)") var data: String?
-    @OptionGroup var splitOption: SplitOption
+    @OptionGroup var evaluation: EvaluationFlags<TranslationKind>
     @Option(parsing: .unconditional, help: "Beam size; 1 is greedy decoding.") var beam: Int = 5
     @Option(parsing: .unconditional, help: "Score only the first N sentence pairs of the split. (default: all)") var limit: Int?
-    @OptionGroup var threads: ThreadsOption
-    @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
         if beam <= 0 { throw ValidationError("--beam must be positive") }
@@ -154,16 +150,15 @@ struct EvaluateTranslation: ParsableCommand {
     }
 
     func run() throws {
-        threads.apply()
-        let path = try resolveCheckpoint(checkpoint, task: TranslationNetwork.taskName, trainCommand: "zoo train translation")
+        let path = try evaluation.checkpointPath()
         let network = try TranslationNetwork.load(path: path)
-        let source = try EvaluationData(given: data, checkpoint: path)
+        let source = try evaluation.evaluationData(checkpoint: path)
         let corpus = try loadParallelCorpus(source.path)
-        let split = splitOption.split
-        let all = splitOption.pick(valid: corpus.valid, test: corpus.test)
+        let split = evaluation.splitOption.split
+        let all = evaluation.splitOption.pick(valid: corpus.valid, test: corpus.test)
         let pairs = limit.map { Array(all.prefix($0)) } ?? all
         let score = try network.evaluate(pairs, options: TranslationOptions(beamSize: beam))
-        if json {
+        if evaluation.json {
             try printJSON(score, adding: ["data": source.path ?? "built-in"])
         } else {
             print(source.line)
