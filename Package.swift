@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "Translation", targets: ["Translation"]),
         .library(name: "SpeechRecognition", targets: ["SpeechRecognition"]),
         .library(name: "ImageCaptioning", targets: ["ImageCaptioning"]),
+        .library(name: "Datasets", targets: ["Datasets"]),
         .executable(name: "zoo", targets: ["zoo"]),
     ],
     dependencies: [
@@ -39,10 +40,13 @@ let package = Package(
         // Shallow fusion takes any RNNEngine.PrefixScorer; the language model's is one, joined in the CLI.
         .target(name: "SpeechRecognition", dependencies: ["RNNEngine", "CSndFile"]),
         .target(name: "ImageCaptioning", dependencies: ["RNNEngine"]),
+        // The built-in demo data sets (a text, an English–German grammar, espeak-ng speech,
+        // drawn scenes): not part of the task libraries, so `import Translation` carries no grammar.
+        .target(name: "Datasets", dependencies: ["LanguageModel", "Translation", "SpeechRecognition", "ImageCaptioning"]),
         .target(
             name: "ZooCLI",
             dependencies: [
-                "RNNEngine", "LanguageModel", "Translation", "SpeechRecognition", "ImageCaptioning",
+                "RNNEngine", "LanguageModel", "Translation", "SpeechRecognition", "ImageCaptioning", "Datasets",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "zoo", dependencies: ["ZooCLI"]),
@@ -54,9 +58,9 @@ let package = Package(
         // Each test target names RNNEngine itself: reached only through a task's @_exported
         // import, a change of an engine type's layout did not rebuild the tests that use it
         // (seen with TrainingOptions: a stale test binary overflowed its stack).
-        .testTarget(name: "TranslationTests", dependencies: ["Translation", "RNNEngine", "TestSupport"], exclude: ["Golden"]),
+        .testTarget(name: "TranslationTests", dependencies: ["Translation", "Datasets", "RNNEngine", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "SpeechRecognitionTests", dependencies: ["SpeechRecognition", "LanguageModel", "RNNEngine", "TestSupport"], exclude: ["Golden"]),
-        .testTarget(name: "ImageCaptioningTests", dependencies: ["ImageCaptioning", "RNNEngine", "TestSupport"], exclude: ["Golden"]),
+        .testTarget(name: "ImageCaptioningTests", dependencies: ["ImageCaptioning", "Datasets", "RNNEngine", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "ZooCLITests", dependencies: ["ZooCLI", "RNNEngine", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

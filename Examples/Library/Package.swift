@@ -1,6 +1,7 @@
 // swift-tools-version:6.0
 // A package that uses RNN Zoo as a library, the way another project would: it depends on the
-// repository by path, and each example imports one task's library alone. CI builds and runs them:
+// repository by path, and each example imports one task's library alone (the two that train on a
+// built-in demo set also import Datasets). CI builds and runs them:
 //
 //     swift run --package-path Examples/Library TinyLanguageModel
 //     swift run --package-path Examples/Library TinyTranslation
@@ -25,9 +26,11 @@ let package = Package(
             dependencies: [.product(name: "Translation", package: zoo.lastPathComponent)]),
         .executableTarget(
             name: "TinySpeechRecognition",
-            dependencies: [.product(name: "SpeechRecognition", package: zoo.lastPathComponent)]),
+            dependencies: [.product(name: "SpeechRecognition", package: zoo.lastPathComponent),
+                           .product(name: "Datasets", package: zoo.lastPathComponent)]),
         .executableTarget(
             name: "TinyCaptioning",
-            dependencies: [.product(name: "ImageCaptioning", package: zoo.lastPathComponent)]),
+            dependencies: [.product(name: "ImageCaptioning", package: zoo.lastPathComponent),
+                           .product(name: "Datasets", package: zoo.lastPathComponent)]),
     ]
 )

@@ -2,6 +2,7 @@
 // test image: RNN Zoo as a library, with `import ImageCaptioning` alone.
 //
 //     swift run --package-path Examples/Library TinyCaptioning
+import Datasets
 import Foundation
 import ImageCaptioning
 

@@ -3,6 +3,7 @@
 // `import SpeechRecognition` alone. Too short a run to transcribe well; it shows the calls.
 //
 //     swift run --package-path Examples/Library TinySpeechRecognition
+import Datasets
 import Foundation
 import SpeechRecognition
 

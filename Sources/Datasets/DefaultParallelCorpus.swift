@@ -1,4 +1,5 @@
 import Foundation
+import Translation
 import RNNEngine
 
 /// The built-in data set: English sentences and their German translations, generated from a

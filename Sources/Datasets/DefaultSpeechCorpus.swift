@@ -1,4 +1,5 @@
 import Foundation
+import SpeechRecognition
 import RNNEngine
 import Synchronization
 
@@ -51,7 +52,7 @@ public enum DefaultSpeechCorpus {
         }
         guard let espeak = executable("espeak-ng") else { throw Failure.espeakMissing }
         var rng = RandomGenerator(seed: seed)
-        var sentences = SentenceGenerator()
+        var sentences = SpokenSentenceGenerator()
         var written: [String] = []
         for (split, voices, count) in [("train", trainingVoices, trainCount), ("valid", validationVoices, heldOutCount),
                                        ("test", testVoices, heldOutCount)] {
@@ -147,7 +148,7 @@ public enum DefaultSpeechCorpus {
 
 /// Short English sentences from a small grammar (about 150 words): what the default recogniser
 /// learns to spell.
-struct SentenceGenerator {
+struct SpokenSentenceGenerator {
     static let determiners = ["the", "a", "my", "your", "this", "that", "every", "one"]
     static let adjectives = ["red", "green", "blue", "big", "small", "old", "young", "happy", "quiet", "loud", "warm", "cold",
                              "dark", "bright", "fast", "slow", "little", "heavy", "clever", "strange"]

@@ -1,4 +1,5 @@
 import Foundation
+import ImageCaptioning
 import RNNEngine
 
 /// The built-in captioning data: scenes the project draws itself — one or two shapes (circle,

@@ -1,4 +1,5 @@
 import Foundation
+import LanguageModel
 
 /// The built-in demo corpus: the licence texts every Debian and Ubuntu system ships under
 /// /usr/share/common-licenses (about 200 kB of English), read at run time, never committed.
