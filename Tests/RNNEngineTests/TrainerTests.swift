@@ -201,7 +201,7 @@ final class TrainerTests: TemporaryDirectoryTestCase {
         let out = directory + "/run"
         var settings = RunSettings(task: "scripted")
         settings.hiddenSize = 64
-        settings.data = "/data/\u{FEFF}corpus é.txt"
+        settings.data = "\u{FEFF}/data/corpus é.txt"
         var first = options(steps: 10, out: out)
         first.runSettings = settings
         let trainer = Trainer(task: ScriptedTask(scores: [0.5]), options: first)
@@ -223,6 +223,10 @@ final class TrainerTests: TemporaryDirectoryTestCase {
             XCTAssertEqual(keys, ["hidden_size", "seed"])
         }
         XCTAssertEqual(try RunSettings.read(path: out + "/run.json"), settings)
+        var unmarked = settings
+        unmarked.data = "/data/corpus é.txt"   // the same path without its leading byte-order mark
+        XCTAssertEqual(unmarked.differences(from: settings), ["data"])
+        XCTAssertEqual(settings.differences(from: settings), [])
 
         resumed.runSettings = settings
         let same = Trainer(task: ScriptedTask(scores: [0.5]), options: resumed)

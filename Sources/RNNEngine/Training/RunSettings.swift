@@ -89,13 +89,20 @@ public struct RunSettings: Codable, Equatable, Sendable {
         return (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? "{}"
     }
 
-    /// The run.json keys whose values differ between the two, sorted.
+    /// The run.json keys whose values differ between the two, sorted. Compared field by field
+    /// (not through JSONSerialization, which drops a U+FEFF that begins a string).
     public func differences(from other: RunSettings) -> [String] {
-        func fields(_ settings: RunSettings) -> [String: NSObject] {
-            (try? JSONSerialization.jsonObject(with: Data(settings.json.utf8))) as? [String: NSObject] ?? [:]
+        zip(Mirror(reflecting: self).children, Mirror(reflecting: other).children).compactMap { mine, theirs in
+            guard let label = mine.label, String(describing: mine.value) != String(describing: theirs.value) else { return nil }
+            return Self.snakeCase(label)
+        }.sorted()
+    }
+
+    /// "hiddenSize" → "hidden_size", as run.json spells the field.
+    static func snakeCase(_ name: String) -> String {
+        name.reduce(into: "") { result, character in
+            if character.isUppercase { result += "_" + character.lowercased() } else { result.append(character) }
         }
-        let mine = fields(self), theirs = fields(other)
-        return Set(mine.keys).union(theirs.keys).filter { mine[$0] != theirs[$0] }.sorted()
     }
 }
 
