@@ -186,7 +186,7 @@ struct CaptionCommand: ParsableCommand {
 
     func run() throws {
         threads.apply()
-        let path = try resolveCheckpoint(checkpoint, task: CaptionNetwork.taskName, trainCommand: "zoo train captioning")
+        let path = try resolveCheckpoint(checkpoint, for: .captioning)
         let network = try CaptionNetwork.load(path: path)
         for (index, image) in images.enumerated() {
             let rgb = try RGBImage(pngFile: image)

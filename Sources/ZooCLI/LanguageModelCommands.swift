@@ -127,7 +127,7 @@ struct SampleCommand: ParsableCommand {
 
     func run() throws {
         Engine.setThreads(effectiveThreads(requested: threads))
-        let path = try resolveCheckpoint(checkpoint, task: LanguageModelNetwork.taskName, trainCommand: "zoo train lm")
+        let path = try resolveCheckpoint(checkpoint, for: .languageModel)
         let network = try LanguageModelNetwork.load(path: path)
         var rng = RandomGenerator(seed: seed)
         // Checked before the prompt is echoed: a prompt the model cannot read at all is an

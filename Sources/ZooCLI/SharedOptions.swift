@@ -223,11 +223,11 @@ struct TrainingSchedule: Equatable {
 }
 
 /// The checkpoint a command reads: --checkpoint, or the best one of the task's default run.
-func resolveCheckpoint(_ path: String?, task: String, trainCommand: String) throws -> String {
-    let resolved = path ?? "runs/\(task)/best.safetensors"
+func resolveCheckpoint(_ path: String?, for task: TaskDefaults) throws -> String {
+    let resolved = path ?? "runs/\(task.name)/best.safetensors"
     guard FileManager.default.fileExists(atPath: resolved) else {
         if path == nil {
-            throw RunError("no checkpoint at \(resolved); train one first with `\(trainCommand)`, or pass --checkpoint")
+            throw RunError("no checkpoint at \(resolved); train one first with `\(task.trainCommand)`, or pass --checkpoint")
         }
         throw RunError("\(resolved): no such checkpoint")
     }
@@ -255,7 +255,7 @@ struct EvaluationFlags<Kind: TrainingTaskKind>: ParsableArguments {
     /// Sizes the threads and finds the checkpoint to score.
     func checkpointPath() throws -> String {
         threads.apply()
-        return try resolveCheckpoint(checkpoint, task: Kind.defaults.name, trainCommand: Kind.defaults.trainCommand)
+        return try resolveCheckpoint(checkpoint, for: Kind.defaults)
     }
 
     /// The data to score: --data, else the run's (`EvaluationData`).

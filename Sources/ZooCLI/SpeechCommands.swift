@@ -216,7 +216,7 @@ struct TranscribeCommand: ParsableCommand {
 
     func run() throws {
         threads.apply()
-        let path = try resolveCheckpoint(checkpoint, task: SpeechNetwork.taskName, trainCommand: "zoo train speech")
+        let path = try resolveCheckpoint(checkpoint, for: .speech)
         let network = try SpeechNetwork.load(path: path)
         let (beam, scorer) = try decoding.decoder(alphabet: network.config.alphabet)
         // Several files: `path<TAB>transcript` a line, as `zoo caption` prints captions.
@@ -287,7 +287,7 @@ struct TuneSpeech: ParsableCommand {
 
     func run() throws {
         threads.apply()
-        let path = try resolveCheckpoint(checkpoint, task: SpeechNetwork.taskName, trainCommand: "zoo train speech")
+        let path = try resolveCheckpoint(checkpoint, for: .speech)
         let network = try SpeechNetwork.load(path: path)
         let scorer = try CharacterLanguageModelScorer(model: try LanguageModelNetwork.load(path: lm), symbols: network.config.alphabet.symbols)
         let source = try EvaluationData(given: data, checkpoint: path)

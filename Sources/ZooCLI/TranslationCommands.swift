@@ -190,7 +190,7 @@ struct TranslateCommand: ParsableCommand {
 
     func run() throws {
         threads.apply()
-        let path = try resolveCheckpoint(checkpoint, task: TranslationNetwork.taskName, trainCommand: "zoo train translation")
+        let path = try resolveCheckpoint(checkpoint, for: .translation)
         let network = try TranslationNetwork.load(path: path)
         var sentences = text
         if sentences.isEmpty {
