@@ -7,6 +7,7 @@ let package = Package(
     name: "RNNZoo",
     products: [
         .library(name: "RNNEngine", targets: ["RNNEngine"]),
+        .library(name: "EngineSupport", targets: ["EngineSupport"]),
         .library(name: "LanguageModel", targets: ["LanguageModel"]),
         .library(name: "Translation", targets: ["Translation"]),
         .library(name: "SpeechRecognition", targets: ["SpeechRecognition"]),
@@ -34,19 +35,20 @@ let package = Package(
         .target(name: "CKernels"),
         // libpng's full API for every PNG variant; its errors (long jumps) are caught in C.
         .target(name: "CPNGCodec", dependencies: ["CPNG"], linkerSettings: [.linkedLibrary("png16")]),
-        .target(name: "RNNEngine", dependencies: ["CBLAS", "CPNG", "CPNGCodec", "CKernels"]),
-        .target(name: "LanguageModel", dependencies: ["RNNEngine"]),
-        .target(name: "Translation", dependencies: ["RNNEngine"]),
+        .target(name: "RNNEngine", dependencies: ["CBLAS", "CKernels"]),
+        .target(name: "EngineSupport", dependencies: ["RNNEngine", "CPNG", "CPNGCodec"]),
+        .target(name: "LanguageModel", dependencies: ["RNNEngine", "EngineSupport"]),
+        .target(name: "Translation", dependencies: ["RNNEngine", "EngineSupport"]),
         // Shallow fusion takes any RNNEngine.PrefixScorer; the language model's is one, joined in the CLI.
-        .target(name: "SpeechRecognition", dependencies: ["RNNEngine", "CSndFile"]),
-        .target(name: "ImageCaptioning", dependencies: ["RNNEngine"]),
+        .target(name: "SpeechRecognition", dependencies: ["RNNEngine", "EngineSupport", "CSndFile"]),
+        .target(name: "ImageCaptioning", dependencies: ["RNNEngine", "EngineSupport"]),
         // The built-in demo data sets (a text, an English–German grammar, espeak-ng speech,
         // drawn scenes): not part of the task libraries, so `import Translation` carries no grammar.
         .target(name: "Datasets", dependencies: ["LanguageModel", "Translation", "SpeechRecognition", "ImageCaptioning"]),
         .target(
             name: "ZooCLI",
             dependencies: [
-                "RNNEngine", "LanguageModel", "Translation", "SpeechRecognition", "ImageCaptioning", "Datasets",
+                "RNNEngine", "EngineSupport", "LanguageModel", "Translation", "SpeechRecognition", "ImageCaptioning", "Datasets",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "zoo", dependencies: ["ZooCLI"]),
@@ -54,6 +56,7 @@ let package = Package(
         // What the test targets share (a per-test temporary directory).
         .target(name: "TestSupport", dependencies: ["RNNEngine"], path: "Tests/TestSupport"),
         .testTarget(name: "RNNEngineTests", dependencies: ["RNNEngine", "CKernels", "TestSupport"], exclude: ["Golden"]),
+        .testTarget(name: "EngineSupportTests", dependencies: ["EngineSupport", "RNNEngine", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "RNNEngine", "TestSupport"], exclude: ["Golden"]),
         // Each test target names RNNEngine itself: reached only through a task's @_exported
         // import, a change of an engine type's layout did not rebuild the tests that use it
@@ -61,7 +64,7 @@ let package = Package(
         .testTarget(name: "TranslationTests", dependencies: ["Translation", "Datasets", "RNNEngine", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "SpeechRecognitionTests", dependencies: ["SpeechRecognition", "LanguageModel", "RNNEngine", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "ImageCaptioningTests", dependencies: ["ImageCaptioning", "Datasets", "RNNEngine", "TestSupport"], exclude: ["Golden"]),
-        .testTarget(name: "ZooCLITests", dependencies: ["ZooCLI", "RNNEngine", "TestSupport"]),
+        .testTarget(name: "ZooCLITests", dependencies: ["ZooCLI", "RNNEngine", "EngineSupport", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

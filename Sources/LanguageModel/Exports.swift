@@ -1,3 +1,4 @@
 // The engine types this library's API takes and returns (RandomGenerator, TrainingOptions,
 // Trainer, SamplingOptions, ...) come with `import LanguageModel`: a user needs no second import.
 @_exported import RNNEngine
+@_exported import EngineSupport

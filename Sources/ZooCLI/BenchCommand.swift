@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ImageCaptioning
+import EngineSupport
 import RNNEngine
 import SpeechRecognition
 import Translation

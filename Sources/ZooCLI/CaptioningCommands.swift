@@ -2,6 +2,7 @@ import ArgumentParser
 import Datasets
 import Foundation
 import ImageCaptioning
+import EngineSupport
 import RNNEngine
 
 /// The data of `zoo train/eval captioning`: --data, or the built-in scenes (drawn into

@@ -1,4 +1,5 @@
 import Foundation
+import EngineSupport
 import RNNEngine
 
 /// The data an evaluation scores: `--data` when given, else the data the checkpoint's run was

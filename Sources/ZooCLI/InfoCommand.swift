@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import EngineSupport
 import RNNEngine
 
 struct InfoCommand: ParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Datasets
 import Foundation
 import LanguageModel
+import EngineSupport
 import RNNEngine
 
 /// `zoo train lm`

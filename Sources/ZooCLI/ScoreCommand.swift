@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import EngineSupport
 import RNNEngine
 
 /// `zoo score bleu|chrf|wer|cer`: a metric of two line-aligned files, as sacreBLEU and jiwer

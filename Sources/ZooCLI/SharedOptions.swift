@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import EngineSupport
 import RNNEngine
 
 /// Options every `zoo train <task>` takes (the shared training loop's), with the task's defaults.
@@ -328,6 +329,7 @@ func runTraining(_ trainer: Trainer) throws -> TrainingSummary {
     Interruption.install()
     trainer.shouldStop = { Interruption.requested }
     trainer.output = { print($0); fflush(nil) }
+    trainer.lossCurvePlotter = LossCurveChart()
     do {
         return try trainer.run()
     } catch let error as TrainingError {

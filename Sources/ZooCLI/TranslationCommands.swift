@@ -1,6 +1,7 @@
 import ArgumentParser
 import Datasets
 import Foundation
+import EngineSupport
 import RNNEngine
 import Translation
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import EngineSupport
 import RNNEngine
 
 /// The `zoo` command: train, evaluate and run recurrent networks on the CPU.

@@ -253,7 +253,9 @@ final class LanguageModelTests: TemporaryDirectoryTestCase {
         var options = TrainingOptions(steps: steps, evaluateEvery: 10, logEvery: logEvery, learningRate: 0.02, outputDirectory: out)
         options.resume = resume
         options.json = true
-        return Trainer(task: task, options: options)
+        let trainer = Trainer(task: task, options: options)
+        trainer.lossCurvePlotter = LossCurveChart()
+        return trainer
     }
 
     /// The experiment behind `zoo gradients`: at initialisation a tanh RNN's gradient vanishes

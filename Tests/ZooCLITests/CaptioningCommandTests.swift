@@ -1,4 +1,5 @@
 import Foundation
+import EngineSupport
 import RNNEngine
 import TestSupport
 import XCTest

@@ -67,7 +67,7 @@ final class ZooCLITests: XCTestCase {
     }
 
     func testScoreMatchesTheGoldenAndNamesBadFiles() throws {
-        let metrics = repositoryPath("Tests/RNNEngineTests/Golden/metrics")
+        let metrics = repositoryPath("Tests/EngineSupportTests/Golden/metrics")
         let bleu = try zoo(["score", "bleu", "--hypotheses", metrics + "/hypotheses.txt", "--references", metrics + "/references1.txt",
                             "--references", metrics + "/references2.txt", "--json"])
         XCTAssertEqual(bleu.status, 0, bleu.stderr)

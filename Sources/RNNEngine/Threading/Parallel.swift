@@ -9,6 +9,9 @@ public enum Engine {
     /// The number of threads the engine uses (default: `defaultThreads`).
     public static var threads: Int { team.size }
 
+    /// Which of the engine's own kernels run: "avx2_fma" on CPUs with AVX2 and FMA, else "baseline".
+    public static var kernels: String { PackedColumns.kernelEnabled ? "avx2_fma" : "baseline" }
+
     /// The CPUs this process may use (affinity mask, cgroup quota), at most 8.
     public static var defaultThreads: Int { min(8, AvailableProcessors.count) }
 

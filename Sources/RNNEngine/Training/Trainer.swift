@@ -9,7 +9,7 @@ import Foundation
 /// - `best.safetensors`: the model with the best primary validation metric so far
 /// - `last.safetensors`, `last.optimizer.safetensors`: where `--resume` continues from
 /// - `metrics.jsonl`: one JSON object per log line and per evaluation
-/// - `loss.png`: training and validation loss against steps
+/// - `loss.png`: training and validation loss against steps, when `lossCurvePlotter` is set
 public final class Trainer {
     public let task: TrainingTask
     public let options: TrainingOptions
@@ -22,6 +22,9 @@ public final class Trainer {
     /// SIGTERM with it). The loop saves `last` and its state at that step and throws
     /// `TrainingError.interrupted`; a resumed run ends exactly where an uninterrupted one does.
     public var shouldStop: () -> Bool = { false }
+    /// Draws `loss.png` after every progress line and evaluation (nil: no picture; the curves are
+    /// in `metrics.jsonl` either way). EngineSupport's `LossCurveChart()` is the usual one.
+    public var lossCurvePlotter: (any LossCurvePlotter)?
 
     /// The output directory, "" for a run that writes no files (every write checks `writesFiles`).
     private var directory: String { options.outputDirectory ?? "" }
@@ -424,13 +427,10 @@ public final class Trainer {
     }
 
     private func renderPlot() throws {
-        guard writesFiles else { return }
-        var chart = LineChart(series: [LineChart.Series(points: trainCurve, color: LineChart.palette[0], name: "training")],
-                              title: "\(task.taskName): loss", xLabel: "step", yLabel: "loss (nats per \(task.lossUnit))")
-        if !validCurve.isEmpty {
-            chart.series.append(LineChart.Series(points: validCurve, color: LineChart.palette[1], name: "validation"))
-        }
-        try chart.render().writePNG(to: plotPath)
+        guard writesFiles, let plotter = lossCurvePlotter else { return }
+        let curves = LossCurves(title: "\(task.taskName): loss", unit: "nats per \(task.lossUnit)",
+                                training: trainCurve, validation: validCurve)
+        try plotter.plot(curves, to: plotPath)
     }
 }
 

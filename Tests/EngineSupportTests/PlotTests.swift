@@ -1,7 +1,8 @@
 import Foundation
 import TestSupport
 import XCTest
-@testable import RNNEngine
+@testable import EngineSupport
+import RNNEngine
 
 /// Every kind of plot renders with its text and decodes as a PNG of the expected size.
 final class PlotTests: TemporaryDirectoryTestCase {

@@ -1,7 +1,8 @@
 import Foundation
 import TestSupport
 import XCTest
-@testable import RNNEngine
+@testable import EngineSupport
+import RNNEngine
 
 /// PNG through libpng: every colour type and bit depth decodes to Pillow's pixels
 /// (Golden/make_png_fixtures.py), the writer round-trips every layout, and damaged files give

@@ -1,7 +1,5 @@
 import Foundation
-
-/// The version of RNN Zoo, printed by `zoo info` and written into checkpoints.
-public let zooVersion = "0.1.0"
+import RNNEngine
 
 /// What `zoo info` shows: the BLAS library and kernel, threads, CPU, versions and a measured
 /// sgemm speed, so a slow setup is visible before a long training run.
@@ -47,10 +45,10 @@ public struct SystemReport: Codable {
             cpuModel: OpenBLASKernel.cpuModel,
             cpuCores: AvailableProcessors.count,
             cpuFeatures: interestingFeatures.filter(features.contains),
-            engineKernels: PackedColumns.kernelEnabled ? "avx2_fma" : "baseline",
+            engineKernels: Engine.kernels,
             zooVersion: RNNEngine.zooVersion,
             swiftVersion: compilerVersion,
-            libpngVersion: RNNEngine.libpngVersion,
+            libpngVersion: EngineSupport.libpngVersion,
             sgemmGflops: measure ? peakSgemmGflops() : 0,
             recurrentSgemmGflops: measure ? measureSgemm(m: 32, n: 2048, k: 512) : 0)
     }

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
-@testable import RNNEngine
+@testable import EngineSupport
+import RNNEngine
 
 /// BLEU, chrF, WER and CER against sacreBLEU and jiwer on real sentences with several
 /// references (Golden/make_metric_golden.py writes metrics/expected.json).

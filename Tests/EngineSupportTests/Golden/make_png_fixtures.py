@@ -1,7 +1,7 @@
 """PNG fixtures of every colour type and bit depth, and the pixels Pillow decodes from them.
 
     /tmp/torchref/bin/pip install pillow
-    /tmp/torchref/bin/python Tests/RNNEngineTests/Golden/make_png_fixtures.py
+    /tmp/torchref/bin/python Tests/EngineSupportTests/Golden/make_png_fixtures.py
 
 The files are written by a small PNG encoder here (zlib, filter 0, Adam7 when interlaced), not by
 libpng, so the test reads files the engine did not make. Each fixture NAME.png gets NAME.rgba:

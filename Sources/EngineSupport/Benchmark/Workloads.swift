@@ -1,4 +1,5 @@
 import Foundation
+import RNNEngine
 
 /// The throughput workloads of the PyTorch reference benchmark (torch_bench.py), with the same
 /// names, shapes and JSON fields, so the two print comparable lines.

@@ -1,5 +1,6 @@
 import CPNGCodec
 import Foundation
+import RNNEngine
 
 /// What can go wrong reading or writing an image. Every case names the file.
 public enum ImageFileError: Error, CustomStringConvertible, Equatable {

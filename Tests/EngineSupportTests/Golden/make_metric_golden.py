@@ -5,7 +5,7 @@ CIDEr-D of the COCO evaluation code (pycocoevalcap) on a few captioned images.
 
 Regenerate (from the repository root, with sacrebleu, jiwer and pycocoevalcap installed):
 
-    python3 Tests/RNNEngineTests/Golden/make_metric_golden.py
+    python3 Tests/EngineSupportTests/Golden/make_metric_golden.py
 """
 import json
 import os
