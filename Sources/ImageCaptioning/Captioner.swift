@@ -66,41 +66,22 @@ extension CaptionNetwork {
         let tape = Tape.inference()
         let encoded = try encode(images, tape: tape)
         let B = images.shape[0]
-        let limits = [Int](repeating: options.maximumLength, count: B)
-        if options.beamSize == 1 {
-            return try greedyDecode(batch: B, initialState: encoded.initialState, startToken: CaptionCodec.startId,
-                                    endToken: CaptionCodec.endId, maximumLengths: limits,
-                                    excluded: [CaptionCodec.paddingId, CaptionCodec.startId]) { tokens, state in
-                let (logits, next, weights) = try self.stepLogits(tokens, state: state, memory: encoded.memory, tape: tape)
-                return DecoderStep(logProbabilities: logits, state: next, trace: weights)
-            }
-        }
-        // Row b·K + k is beam k of image b: the grid is laid out that way once; beam search only
-        // reorders rows within an image.
-        let K = options.beamSize
-        let rows = (0..<(B * K)).map { $0 / K }
-        let memory = try attention.prepare(memory: try indexSelect(encoded.memory.values, axis: 0, indices: rows, tape: tape), tape: tape)
-        let beamOptions = BeamSearchOptions(beamSize: K, nBest: 1, maximumLength: options.maximumLength,
-                                            lengthNormalization: options.lengthNormalization,
-                                            startToken: CaptionCodec.startId, endToken: CaptionCodec.endId)
-        return try beamSearch(batch: B, initialState: encoded.initialState, options: beamOptions, step: { tokens, state in
-            let (logits, next, weights) = try self.stepLogits(tokens, state: state, memory: memory, tape: tape)
-            let logProbabilities = try logSoftmax(Variable(logits), axis: 1, tape: tape).value
-            let V = logProbabilities.shape[1]
-            for row in 0..<tokens.count {   // padding and the start token never come next
-                logProbabilities.data[row * V + Int(CaptionCodec.paddingId)] = -.infinity
-                logProbabilities.data[row * V + Int(CaptionCodec.startId)] = -.infinity
-            }
-            return DecoderStep(logProbabilities: logProbabilities, state: next, trace: weights)
-        }, reorder: { state, rows in try state.selectingRows(rows, tape: tape) }).map { $0[0] }
+        return try decodeWithAttention(batch: B, initialState: encoded.initialState, memory: encoded.memory,
+                                       decoding: decoding(tape: tape), beamSize: options.beamSize,
+                                       lengthNormalization: options.lengthNormalization,
+                                       maximumLengths: [Int](repeating: options.maximumLength, count: B), tape: tape).map { $0[0] }
     }
 
-    /// One inference step from the previous words: logits (rows, V), the state, the attention weights.
-    func stepLogits(_ tokens: [Int32], state: RecurrentState, memory: Attention.Memory,
-                    tape: Tape) throws -> (logits: Tensor, state: RecurrentState, weights: Tensor) {
-        let embedded = try embedding(tokens, shape: [tokens.count], tape: tape)
-        let (next, weights) = try step(embedded, state: state, memory: memory, tape: tape)
-        return (output(next.hidden, tape: tape).value, next, weights.value)
+    /// The decoder as `decodeWithAttention` runs it: padding and the start token never come next.
+    func decoding(tape: Tape) -> AttentionDecoding<RecurrentState> {
+        AttentionDecoding(startToken: CaptionCodec.startId, endToken: CaptionCodec.endId,
+                          excluded: [CaptionCodec.paddingId, CaptionCodec.startId],
+                          step: { tokens, state, memory in
+                              let embedded = try self.embedding(tokens, shape: [tokens.count], tape: tape)
+                              let (next, weights) = try self.step(embedded, state: state, memory: memory, tape: tape)
+                              return (self.output(next.hidden, tape: tape).value, next, weights.value)
+                          },
+                          reorder: { state, rows in try state.selectingRows(rows, tape: tape) })
     }
 
     /// Greedy decoding of exactly `steps` words per image, never stopping at the end token:
@@ -109,11 +90,9 @@ extension CaptionNetwork {
         let tape = Tape.inference()
         let encoded = try encode(Variable(images), tape: tape)
         let B = images.shape[0]
-        return try greedyDecode(batch: B, initialState: encoded.initialState, startToken: CaptionCodec.startId,
-                                endToken: CaptionCodec.endId, maximumLengths: [Int](repeating: steps, count: B), stopAtEnd: false,
-                                excluded: [CaptionCodec.paddingId, CaptionCodec.startId]) { tokens, state in
-            let (logits, next, _) = try self.stepLogits(tokens, state: state, memory: encoded.memory, tape: tape)
-            return DecoderStep(logProbabilities: logits, state: next)
-        }.map(\.tokens)
+        return try decodeWithAttention(batch: B, initialState: encoded.initialState, memory: encoded.memory,
+                                       decoding: decoding(tape: tape), beamSize: 1, lengthNormalization: 0,
+                                       maximumLengths: [Int](repeating: steps, count: B), stopAtEnd: false, tape: tape)
+            .map(\.[0].tokens)
     }
 }

@@ -75,75 +75,39 @@ extension TranslationNetwork {
         return results
     }
 
-    /// Beam search over a batch of encoded sources.
+    /// Greedy decoding (a beam of 1) or beam search over a batch of encoded sources.
     func translateBatch(_ sources: [[Int32]], options: TranslationOptions) throws -> [[Hypothesis]] {
         // Each sentence's own limit, so that its translation does not depend on its batch.
         let limits = sources.map { max(1, Int(Double($0.count) * options.maximumLengthRatio) + options.maximumLengthOffset) }
-        if options.beamSize == 1 { return try greedyBatch(sources, maximumLengths: limits).map { [$0] } }
-        let tape = Tape.inference()
-        var rng = RandomGenerator(seed: 0)   // no dropout at inference: never drawn from
-        let encoded = try encode(sources, tape: tape, rng: &rng)
-        let K = options.beamSize, B = sources.count
-        // Row b·K + k is beam k of sentence b: the memory is laid out that way once, and beam
-        // search only ever reorders rows within a sentence, so it never moves again.
-        let rows = (0..<(B * K)).map { $0 / K }
-        let memory = try expand(encoded.memory, rows: rows, tape: tape)
-        let beamOptions = BeamSearchOptions(beamSize: K, nBest: options.nBest, maximumLength: limits.max() ?? 1,
-                                            lengthNormalization: options.lengthNormalization,
-                                            startToken: SentenceCodec.startId, endToken: SentenceCodec.endId)
-        return try beamSearch(batch: B, initialState: initialDecoderState(encoded), options: beamOptions, maximumLengths: limits,
-                              step: { tokens, state in try self.decodeStep(tokens, state: state, memory: memory, tape: tape, rng: &rng) },
-                              reorder: { state, rows in try state.selectingRows(rows, tape: tape) })
-    }
-
-    /// One inference step for every live row: log-probabilities of the next token (padding and
-    /// start never come next) and the attention weights as the trace.
-    func decodeStep(_ tokens: [Int32], state: DecoderState, memory: Attention.Memory, tape: Tape,
-                    rng: inout RandomGenerator) throws -> DecoderStep<DecoderState> {
-        let (logits, next, weights) = try stepLogits(tokens, state: state, memory: memory, tape: tape, rng: &rng)
-        let logProbabilities = try logSoftmax(Variable(logits), axis: 1, tape: tape).value
-        let V = logProbabilities.shape[1]
-        for row in 0..<tokens.count {
-            logProbabilities.data[row * V + Int(SentenceCodec.paddingId)] = -.infinity
-            logProbabilities.data[row * V + Int(SentenceCodec.startId)] = -.infinity
-        }
-        return DecoderStep(logProbabilities: logProbabilities, state: next, trace: weights.value)
-    }
-
-    /// One decoder step from the previous tokens: logits (rows, V), the state, the attention weights.
-    func stepLogits(_ tokens: [Int32], state: DecoderState, memory: Attention.Memory, tape: Tape,
-                    rng: inout RandomGenerator) throws -> (logits: Tensor, state: DecoderState, weights: Variable) {
-        let embedded = try targetEmbedding(tokens, shape: [tokens.count], tape: tape)
-        let (output, next, weights) = try step(embedded, state: state, memory: memory, tape: tape, rng: &rng)
-        return (generate(output, tape: tape).value, next, weights)
+        return try decodeBatch(sources, beamSize: options.beamSize, nBest: options.nBest,
+                               lengthNormalization: options.lengthNormalization, maximumLengths: limits)
     }
 
     /// Greedy decoding of exactly `steps` tokens for each source, never stopping at the end
     /// token: what the benchmark times, the same loop as `translate` with a beam of 1.
     public func greedyDecode(_ sources: [[Int32]], steps: Int) throws -> [[Int32]] {
-        try greedyBatch(sources, maximumLengths: [Int](repeating: steps, count: sources.count), stopAtEnd: false).map(\.tokens)
+        try decodeBatch(sources, beamSize: 1, lengthNormalization: 0,
+                        maximumLengths: [Int](repeating: steps, count: sources.count), stopAtEnd: false).map(\.[0].tokens)
     }
 
-    /// Greedy decoding with the engine's greedy loop, straight from the logits (normalising
-    /// does not change the argmax, so none is computed, and the hypotheses' scores are sums of
-    /// logits, not log-probabilities). Padding and the start token never come next.
-    func greedyBatch(_ sources: [[Int32]], maximumLengths: [Int], stopAtEnd: Bool = true) throws -> [Hypothesis] {
+    func decodeBatch(_ sources: [[Int32]], beamSize: Int, nBest: Int = 1, lengthNormalization: Double,
+                     maximumLengths: [Int], stopAtEnd: Bool = true) throws -> [[Hypothesis]] {
         let tape = Tape.inference()
         var rng = RandomGenerator(seed: 0)   // no dropout at inference: never drawn from
         let encoded = try encode(sources, tape: tape, rng: &rng)
-        return try RNNEngine.greedyDecode(
-            batch: sources.count, initialState: initialDecoderState(encoded), startToken: SentenceCodec.startId,
-            endToken: SentenceCodec.endId, maximumLengths: maximumLengths, stopAtEnd: stopAtEnd,
-            excluded: [SentenceCodec.paddingId, SentenceCodec.startId]) { tokens, state in
-            let (logits, next, weights) = try self.stepLogits(tokens, state: state, memory: encoded.memory, tape: tape, rng: &rng)
-            return DecoderStep(logProbabilities: logits, state: next, trace: weights.value)
-        }
-    }
-
-    /// A memory whose rows are `rows` of `memory`.
-    func expand(_ memory: Attention.Memory, rows: [Int], tape: Tape) throws -> Attention.Memory {
-        try attention.prepare(memory: try indexSelect(memory.values, axis: 0, indices: rows, tape: tape),
-                              lengths: rows.map { memory.lengths[$0] }, tape: tape)
+        let decoding = AttentionDecoding<DecoderState>(
+            startToken: SentenceCodec.startId, endToken: SentenceCodec.endId,
+            excluded: [SentenceCodec.paddingId, SentenceCodec.startId],   // never come next
+            step: { tokens, state, memory in
+                let embedded = try self.targetEmbedding(tokens, shape: [tokens.count], tape: tape)
+                let (output, next, weights) = try self.step(embedded, state: state, memory: memory, tape: tape, rng: &rng)
+                return (self.generate(output, tape: tape).value, next, weights.value)
+            },
+            reorder: { state, rows in try state.selectingRows(rows, tape: tape) })
+        return try decodeWithAttention(batch: sources.count, initialState: initialDecoderState(encoded), memory: encoded.memory,
+                                       decoding: decoding, beamSize: beamSize, nBest: nBest,
+                                       lengthNormalization: lengthNormalization, maximumLengths: maximumLengths,
+                                       stopAtEnd: stopAtEnd, tape: tape)
     }
 }
 

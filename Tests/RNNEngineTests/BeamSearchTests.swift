@@ -11,6 +11,8 @@ final class BeamSearchTests: XCTestCase {
         let table: Tensor   // (items, positions, V [last token], V) log-probabilities
         let positions: Int
         var neverEnds = false
+        /// A token whose log-probability is −∞, as a caller masked it before `excluded:` existed.
+        var masked: Int? = nil
 
         init(items: Int, positions: Int, seed: UInt64) {
             var rng = RandomGenerator(seed: seed)
@@ -24,7 +26,7 @@ final class BeamSearchTests: XCTestCase {
         }
 
         func logp(item: Int, position: Int, last: Int32, next: Int) -> Float {
-            if next == 0 || (neverEnds && next == 1) { return -.infinity }   // the start token is never generated
+            if next == 0 || (neverEnds && next == 1) || next == masked { return -.infinity }   // the start token is never generated
             return table.data[((item * positions + position) * Self.V + Int(last)) * Self.V + next]
         }
 
@@ -94,6 +96,27 @@ final class BeamSearchTests: XCTestCase {
         XCTAssertThrowsError(try greedyDecode(batch: 1, initialState: [(item: 0, position: 0)], startToken: 0, endToken: 1,
                                               maximumLengths: [3], excluded: Set((0..<Int32(TinyModel.V))),
                                               step: { model.step($0, $1) })) {
+            XCTAssertEqual($0 as? EngineError, .noTokenAllowed(vocabulary: TinyModel.V))
+        }
+    }
+
+    /// `excluded:` never chooses a token, exactly as a step function that gave it −∞ would, even
+    /// where it is the most likely one; with everything excluded, beam search throws as greedy does.
+    func testBeamSearchNeverChoosesAnExcludedToken() throws {
+        let model = TinyModel(items: 3, positions: 5, seed: 11)
+        var masking = model
+        masking.masked = 3
+        let options = BeamSearchOptions(beamSize: 3, nBest: 3, maximumLength: 5, lengthNormalization: 1, startToken: 0, endToken: 1)
+        let excluded = try beamSearch(batch: 3, initialState: (0..<3).map { (item: $0, position: 0) }, options: options,
+                                      excluded: [3], step: { model.step($0, $1) }, reorder: { state, rows in rows.map { state[$0] } })
+        let expected = try decode(masking, items: 3, options)
+        XCTAssertEqual(excluded, expected)
+        XCTAssertFalse(excluded.joined().contains { $0.tokens.contains(3) })
+        let unconstrained = try decode(model, items: 3, options)
+        XCTAssertTrue(unconstrained.joined().contains { $0.tokens.contains(3) }, "the test needs a model that would choose 3")
+        XCTAssertThrowsError(try beamSearch(batch: 1, initialState: [(item: 0, position: 0)], options: options,
+                                            excluded: Set(0..<Int32(TinyModel.V)), step: { model.step($0, $1) },
+                                            reorder: { state, rows in rows.map { state[$0] } })) {
             XCTAssertEqual($0 as? EngineError, .noTokenAllowed(vocabulary: TinyModel.V))
         }
     }

@@ -135,6 +135,28 @@ final class OpsGradientCheckTests: XCTestCase {
         }
     }
 
+    /// A memory's rows picked (beam search's K copies) attend as a memory prepared from those
+    /// rows does: same keys, lengths and outputs, without computing the keys again.
+    func testSelectedMemoryRowsAttendAsPreparedOnes() throws {
+        for score in AttentionScore.allCases {
+            let attention = Attention(score, querySize: 4, memorySize: score == .dot ? 4 : 6, attentionSize: 5,
+                                      prefix: "attention", store: ParameterStore(), rng: &rng)
+            let tape = Tape.inference()
+            let memory = variable([3, 4, attention.memorySize])
+            let prepared = try attention.prepare(memory: memory, lengths: [4, 1, 3], tape: tape)
+            let rows = [0, 0, 2, 2, 1, 1]
+            let selected = try prepared.selectingRows(rows, tape: tape)
+            let direct = try attention.prepare(memory: try indexSelect(memory, axis: 0, indices: rows, tape: tape),
+                                               lengths: rows.map { [4, 1, 3][$0] }, tape: tape)
+            XCTAssertEqual(selected.lengths, direct.lengths)
+            assertClose(selected.values.value, direct.values.value, relative: 0, absolute: 0)
+            assertClose(selected.keys.value, direct.keys.value, relative: 1e-6, absolute: 1e-6, "\(score) keys")
+            let query = variable([6, 4])
+            let a = try attention(query: query, memory: selected, tape: tape), b = try attention(query: query, memory: direct, tape: tape)
+            assertClose(a.context.value, b.context.value, relative: 1e-5, absolute: 1e-6, "\(score) context")
+        }
+    }
+
     /// conv2d with ReLU fused gives exactly relu(conv2d): outputs and every gradient, on images
     /// wide enough to be multiplied straight into the output and on small ones multiplied in
     /// groups, on one thread and two.

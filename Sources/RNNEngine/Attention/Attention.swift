@@ -49,6 +49,14 @@ public final class Attention {
         public let lengths: [Int]
         public var batch: Int { values.shape[0] }
         public var positions: Int { values.shape[1] }
+
+        /// The memory of the items `rows` (repeats allowed: beam search's K copies of each), its
+        /// keys picked rather than computed again.
+        public func selectingRows(_ rows: [Int], tape: Tape) throws -> Memory {
+            let selectedValues = try indexSelect(values, axis: 0, indices: rows, tape: tape)
+            let selectedKeys = keys === values ? selectedValues : try indexSelect(keys, axis: 0, indices: rows, tape: tape)
+            return Memory(values: selectedValues, keys: selectedKeys, lengths: rows.map { lengths[$0] })
+        }
     }
 
     /// - attentionSize: the width of the additive score's hidden layer (ignored otherwise).

@@ -69,11 +69,13 @@ public struct DecoderStep<State> {
 ///   - step: given each row's last token and the state, the next-token log-probabilities.
 ///   - maximumLengths: each item's own length limit (a translation's follows its source), in
 ///     place of `options.maximumLength`, so an item decodes the same whatever its batch.
+///   - excluded: tokens never chosen (padding, the start token).
 ///   - reorder: the state's rows picked (and repeated) by index: `indexSelect` on each tensor.
 /// - Returns: per item, up to `nBest` hypotheses, best first. Items whose beams never produce
 ///   the end token still get hypotheses: the best ones `maximumLength` cut, marked unfinished.
 public func beamSearch<State>(
     batch: Int, initialState: State, options: BeamSearchOptions, maximumLengths: [Int]? = nil,
+    excluded: Set<Int32> = [],
     step: (_ tokens: [Int32], _ state: State) throws -> DecoderStep<State>,
     reorder: (_ state: State, _ rows: [Int]) throws -> State
 ) throws -> [[Hypothesis]] {
@@ -101,6 +103,7 @@ public func beamSearch<State>(
         let result = try step(tokens, state)
         let V = result.logProbabilities.shape.last ?? 0
         precondition(result.logProbabilities.count == batch * K * V, "step returned \(result.logProbabilities.shape) for \(batch * K) rows")
+        let allowed = try allowedTokens(vocabulary: V, excluded: excluded)
         let logp = result.logProbabilities.data
         var sourceRows = [Int](repeating: 0, count: batch * K)
         var newTokens = [Int32](repeating: options.endToken, count: batch * K)
@@ -115,7 +118,7 @@ public func beamSearch<State>(
             var best = TopCandidates(capacity: 2 * K)
             for k in 0..<K where scores[b * K + k] > -.infinity {
                 let row = b * K + k
-                for v in 0..<V {
+                for v in 0..<V where allowed[v] {
                     let candidate = scores[row] + Double(logp[row * V + v])
                     if candidate > -.infinity { best.insert(score: candidate, row: row, token: Int32(v)) }
                 }
@@ -195,11 +198,7 @@ public func greedyDecode<State>(
         let result = try step(tokens, state)
         let V = result.logProbabilities.shape.last ?? 0
         precondition(result.logProbabilities.count == batch * V, "step returned \(result.logProbabilities.shape) for \(batch) rows")
-        // Excluded tokens as a flag per id: a set lookup per score would cost more than the scan.
-        var allowed = [Bool](repeating: true, count: V)
-        for token in excluded where token >= 0 && Int(token) < V { allowed[Int(token)] = false }
-        // With nothing allowed the best token would be index -1, read before the row.
-        guard allowed.contains(true) else { throw EngineError.noTokenAllowed(vocabulary: V) }
+        let allowed = try allowedTokens(vocabulary: V, excluded: excluded)
         for row in 0..<batch {
             let scores = result.logProbabilities.data + row * V
             var best = -1
@@ -228,6 +227,16 @@ public func greedyDecode<State>(
     }
     for row in 0..<batch { hypotheses[row].score = hypotheses[row].logProbability }
     return hypotheses
+}
+
+/// A flag per token id, false for the excluded ones: a set lookup per score would cost more
+/// than the scan. Nothing allowed is an error (the best token would be index -1, read before
+/// the row).
+private func allowedTokens(vocabulary V: Int, excluded: Set<Int32>) throws -> [Bool] {
+    var allowed = [Bool](repeating: true, count: V)
+    for token in excluded where token >= 0 && Int(token) < V { allowed[Int(token)] = false }
+    guard allowed.contains(true) else { throw EngineError.noTokenAllowed(vocabulary: V) }
+    return allowed
 }
 
 /// The best `capacity` (score, row, token) triples seen, kept sorted (capacity is 2 × beam).
