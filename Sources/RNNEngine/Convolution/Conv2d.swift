@@ -62,83 +62,93 @@ public func conv2d(_ x: Variable, weight: Variable, bias: Variable?, stride: Int
     let geometry = ConvolutionGeometry(kernel: k, stride: stride, padding: padding)
     let Ho = geometry.outputLength(H), Wo = geometry.outputLength(W)
     precondition(Ho > 0 && Wo > 0, "conv2d: a \(H)×\(W) image is smaller than the \(k)×\(k) kernel")
-    let K = C * k * k, P = Ho * Wo
     let out = Tensor(uninitialized: [N, O, Ho, Wo])
     let patches = Patches(channels: C, height: H, width: W, geometry: geometry, outputHeight: Ho, outputWidth: Wo)
     let relu = activation == .relu
-    let team = Engine.team
     if stride == 1 && PackedColumns.kernelEnabled {
         convolveDirectly(x.value.data, into: out.data, images: N, patches: patches, weight: weight.value, bias: bias?.value, relu: relu)
     } else {
         convolveThroughPatches(x.value.data, into: out.data, images: N, patches: patches, weight: weight.value, bias: bias?.value, relu: relu)
     }
-    // The weight gradient sums over images: in groups of images side by side, (K, g·P), as
-    // wide as a couple of megabytes of patches (a per-image product of a shallow layer is a
-    // thin (O, K) GEMM over one image).
-    let wideGroup = patches.imagesPerGroup(count: N)
     let result = Variable(out, requiresGrad: tape.needsGradient(x, weight, bias))
     if result.requiresGrad {
         tape.record {
             guard let dOut = result.grad?.data else { return }
-            // Each member sums its images' weight and bias gradients apart; the partial sums are added after.
-            let partials = (0..<team.size).map { _ in weight.requiresGrad ? Tensor(zeros: [O, K]) : Tensor(zeros: [0]) }
-            let biasPartials = (0..<team.size).map { _ in bias?.requiresGrad == true ? Tensor(zeros: [O]) : Tensor(zeros: [0]) }
-            let dx = x.requiresGrad ? x.gradient().data : nil   // created here, not by racing members
-            // The input gradient of a stride-1 convolution through the direct kernel (it needs
-            // a border of k − 1 − padding around dY: not for padding wider than the kernel).
-            let border = k - 1 - padding
-            let flipped = dx != nil && stride == 1 && border >= 0 && PackedColumns.kernelEnabled
-                ? DirectKernel(weight.value.data, outputs: O, inputs: C, size: k, flipped: true) : nil
-            let group = wideGroup
-            team.run { member in
-                let images = memberRange(member, of: team.size, count: N, align: 1)
-                guard !images.isEmpty else { return }
-                let bordered = flipped.map { _ in BorderedImage(planes: O, height: Ho, width: Wo, border: border) }
-                let columns = Tensor(uninitialized: [K, group * P]), gradients = Tensor(uninitialized: [O, group * P])
-                for first in Swift.stride(from: images.lowerBound, to: images.upperBound, by: group) {
-                    let g = min(group, images.upperBound - first), ld = g * P
-                    // dY of the group as (O, g·P), the layout of the forward product; with ReLU,
-                    // zero where the output was (PyTorch's relu backward).
-                    for q in 0..<g {
-                        for o in 0..<O {
-                            let plane = ((first + q) * O + o) * P
-                            gatherOutputGradient(gradients.data + o * ld + q * P, from: dOut + plane,
-                                                 outputs: relu ? out.data + plane : nil, count: P)
-                        }
-                    }
-                    if biasPartials[member].count > 0 {
-                        let db = biasPartials[member].data
-                        for o in 0..<O { db[o] += laneSum(gradients.data + o * ld, count: ld) }
-                    }
-                    if weight.requiresGrad {
-                        for q in 0..<g { patches.gather(x.value.data + (first + q) * C * H * W, into: columns.data + q * P, ld: ld) }
-                        BLAS.sgemm(transB: true, m: O, n: K, k: ld, a: gradients.data, lda: ld, b: columns.data, ldb: ld,
-                                   beta: 1, c: partials[member].data, ldc: K)
-                    }
-                    if let dx, let flipped, let bordered {
-                        for q in 0..<g {
-                            bordered.fill(from: gradients.data + q * P, planeStride: ld)
-                            bordered.convolve(flipped, bias: nil, relu: false, accumulate: true,
-                                              into: dx + (first + q) * C * H * W, tiles: 0..<flipped.tiles)
-                        }
-                    } else if let dx {
-                        BLAS.sgemm(transA: true, m: K, n: ld, k: O, a: weight.value.data, lda: K, b: gradients.data, ldb: ld,
-                                   beta: 0, c: columns.data, ldc: ld)
-                        for q in 0..<g { patches.scatterAdd(columns.data + q * P, into: dx + (first + q) * C * H * W, ld: ld) }
-                    }
-                }
-            }
-            if weight.requiresGrad {
-                let dW = weight.gradient()
-                for partial in partials { dW.add(partial) }
-            }
-            if let bias, bias.requiresGrad {
-                let db = bias.gradient()
-                for partial in biasPartials { db.add(partial) }
-            }
+            conv2dBackward(dOut, x: x, weight: weight, bias: bias, output: out, patches: patches, relu: relu)
         }
     }
     return result
+}
+
+/// The gradients of `conv2d` from dOut (N, O, Ho, Wo): the weight's and the bias's summed over
+/// the images, the input's through the direct kernel (stride 1) or im2col's transpose. With
+/// ReLU fused, dOut is zero where the output was.
+private func conv2dBackward(_ dOut: UnsafeMutablePointer<Float>, x: Variable, weight: Variable, bias: Variable?, output out: Tensor,
+                            patches: Patches, relu: Bool) {
+    let N = x.shape[0], C = patches.channels, H = patches.height, W = patches.width
+    let O = weight.shape[0], k = patches.geometry.kernel, stride = patches.geometry.stride, padding = patches.geometry.padding
+    let K = patches.rows, P = patches.positions
+    let Ho = out.shape[2], Wo = out.shape[3]
+    let team = Engine.team
+    // The weight gradient sums over images: in groups of images side by side, (K, g·P), as
+    // wide as a couple of megabytes of patches (a per-image product of a shallow layer is a
+    // thin (O, K) GEMM over one image).
+    let group = patches.imagesPerGroup(count: N)
+    // Each member sums its images' weight and bias gradients apart; the partial sums are added after.
+    let partials = (0..<team.size).map { _ in weight.requiresGrad ? Tensor(zeros: [O, K]) : Tensor(zeros: [0]) }
+    let biasPartials = (0..<team.size).map { _ in bias?.requiresGrad == true ? Tensor(zeros: [O]) : Tensor(zeros: [0]) }
+    let dx = x.requiresGrad ? x.gradient().data : nil   // created here, not by racing members
+    // The input gradient of a stride-1 convolution through the direct kernel (it needs
+    // a border of k − 1 − padding around dY: not for padding wider than the kernel).
+    let border = k - 1 - padding
+    let flipped = dx != nil && stride == 1 && border >= 0 && PackedColumns.kernelEnabled
+        ? DirectKernel(weight.value.data, outputs: O, inputs: C, size: k, flipped: true) : nil
+    team.run { member in
+        let images = memberRange(member, of: team.size, count: N, align: 1)
+        guard !images.isEmpty else { return }
+        let bordered = flipped.map { _ in BorderedImage(planes: O, height: Ho, width: Wo, border: border) }
+        let columns = Tensor(uninitialized: [K, group * P]), gradients = Tensor(uninitialized: [O, group * P])
+        for first in Swift.stride(from: images.lowerBound, to: images.upperBound, by: group) {
+            let g = min(group, images.upperBound - first), ld = g * P
+            // dY of the group as (O, g·P), the layout of the forward product; with ReLU,
+            // zero where the output was (PyTorch's relu backward).
+            for q in 0..<g {
+                for o in 0..<O {
+                    let plane = ((first + q) * O + o) * P
+                    gatherOutputGradient(gradients.data + o * ld + q * P, from: dOut + plane,
+                                         outputs: relu ? out.data + plane : nil, count: P)
+                }
+            }
+            if biasPartials[member].count > 0 {
+                let db = biasPartials[member].data
+                for o in 0..<O { db[o] += laneSum(gradients.data + o * ld, count: ld) }
+            }
+            if weight.requiresGrad {
+                for q in 0..<g { patches.gather(x.value.data + (first + q) * C * H * W, into: columns.data + q * P, ld: ld) }
+                BLAS.sgemm(transB: true, m: O, n: K, k: ld, a: gradients.data, lda: ld, b: columns.data, ldb: ld,
+                           beta: 1, c: partials[member].data, ldc: K)
+            }
+            if let dx, let flipped, let bordered {
+                for q in 0..<g {
+                    bordered.fill(from: gradients.data + q * P, planeStride: ld)
+                    bordered.convolve(flipped, bias: nil, relu: false, accumulate: true,
+                                      into: dx + (first + q) * C * H * W, tiles: 0..<flipped.tiles)
+                }
+            } else if let dx {
+                BLAS.sgemm(transA: true, m: K, n: ld, k: O, a: weight.value.data, lda: K, b: gradients.data, ldb: ld,
+                           beta: 0, c: columns.data, ldc: ld)
+                for q in 0..<g { patches.scatterAdd(columns.data + q * P, into: dx + (first + q) * C * H * W, ld: ld) }
+            }
+        }
+    }
+    if weight.requiresGrad {
+        let dW = weight.gradient()
+        for partial in partials { dW.add(partial) }
+    }
+    if let bias, bias.requiresGrad {
+        let db = bias.gradient()
+        for partial in biasPartials { db.add(partial) }
+    }
 }
 
 /// The forward pass through im2col and BLAS (any stride; the CPUs without AVX2/FMA). Each

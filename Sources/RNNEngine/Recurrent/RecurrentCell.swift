@@ -73,45 +73,55 @@ public final class RecurrentCell {
         let h = Variable(hNext, requiresGrad: recording)
         let c = cNext.map { Variable($0, requiresGrad: recording) }
         if recording {
-            tape.record { [kind, inputSize] in
+            tape.record { [self] in
                 guard h.grad != nil || c?.grad != nil else { return }
-                let dh = h.grad ?? Tensor(zeros: [B, H])
-                let dc = c?.grad?.copy() ?? Tensor(zeros: [B, H])   // becomes dLoss/dc_prev
-                let dhPrev = Tensor(zeros: [B, H])                  // the part that skips W_hh
-                for b in 0..<B {
-                    let g = gates.data + b * G
-                    switch kind {
-                    case .lstm:
-                        zoo_lstm_backward_row(g, H, state.cell!.value.data + b * H, cNext!.data + b * H,
-                                              dh.data + b * H, dc.data + b * H, dhPrev.data + b * H, 0, H)
-                    case .gru:
-                        zoo_gru_backward_row(g, hidden!.data + b * G, H, hPrev + b * H, dh.data + b * H, dhPrev.data + b * H, 0, H)
-                    case .rnnTanh, .rnnRelu:
-                        zoo_rnn_backward_row(g, dh.data + b * H, dhPrev.data + b * H, kind == .rnnRelu ? 1 : 0, 0, H)
-                    }
-                }
-                // gates: dLoss/d(input-side pre-activations); the hidden side is the same
-                // except for the GRU, whose backward wrote it into `hidden`.
-                let dHiddenSide = hidden?.data ?? gates.data
-                if state.hidden.requiresGrad {
-                    BLAS.parallelSgemm(m: B, n: H, k: G, a: dHiddenSide, lda: G, b: w.hiddenWeight.value.data, ldb: H,
-                                       beta: 1, c: dhPrev.data, ldc: H)
-                    state.hidden.gradient().add(dhPrev)
-                }
-                if let cell = state.cell, cell.requiresGrad { cell.gradient().add(dc) }
-                if x.requiresGrad {
-                    BLAS.parallelSgemm(m: B, n: inputSize, k: G, a: gates.data, lda: G, b: w.inputWeight.value.data,
-                                       ldb: inputSize, beta: 1, c: x.gradient().data, ldc: inputSize)
-                }
-                BLAS.parallelSgemm(transA: true, m: G, n: inputSize, k: B, a: gates.data, lda: G, b: x.value.data,
-                                   ldb: inputSize, beta: 1, c: w.inputWeight.gradient().data, ldc: inputSize)
-                BLAS.parallelSgemm(transA: true, m: G, n: H, k: B, a: dHiddenSide, lda: G, b: hPrev, ldb: H,
-                                   beta: 1, c: w.hiddenWeight.gradient().data, ldc: H)
-                accumulateColumnSums(gates.data, rows: B, columns: G, ld: G, into: w.inputBias.gradient().data)
-                accumulateColumnSums(dHiddenSide, rows: B, columns: G, ld: G, into: w.hiddenBias.gradient().data)
+                stepBackward(x: x, state: state, gates: gates, hidden: hidden, nextCell: cNext,
+                             dh: h.grad ?? Tensor(zeros: [B, H]), dc: c?.grad?.copy() ?? Tensor(zeros: [B, H]))
             }
         }
         return RecurrentState(hidden: h, cell: c)
+    }
+
+    /// The gradients of one step from dh and dc (dLoss/d of the next state; `dc` is overwritten
+    /// with dLoss/dc_prev): the gates' in place, then the input's, the previous state's and the
+    /// weights' through the two products.
+    private func stepBackward(x: Variable, state: RecurrentState, gates: Tensor, hidden: Tensor?, nextCell cNext: Tensor?,
+                              dh: Tensor, dc: Tensor) {
+        let B = x.shape[0], H = hiddenSize, G = kind.gateCount * H
+        let w = weights
+        let hPrev = state.hidden.value.data
+        let dhPrev = Tensor(zeros: [B, H])                  // the part that skips W_hh
+        for b in 0..<B {
+            let g = gates.data + b * G
+            switch kind {
+            case .lstm:
+                zoo_lstm_backward_row(g, H, state.cell!.value.data + b * H, cNext!.data + b * H,
+                                      dh.data + b * H, dc.data + b * H, dhPrev.data + b * H, 0, H)
+            case .gru:
+                zoo_gru_backward_row(g, hidden!.data + b * G, H, hPrev + b * H, dh.data + b * H, dhPrev.data + b * H, 0, H)
+            case .rnnTanh, .rnnRelu:
+                zoo_rnn_backward_row(g, dh.data + b * H, dhPrev.data + b * H, kind == .rnnRelu ? 1 : 0, 0, H)
+            }
+        }
+        // gates: dLoss/d(input-side pre-activations); the hidden side is the same
+        // except for the GRU, whose backward wrote it into `hidden`.
+        let dHiddenSide = hidden?.data ?? gates.data
+        if state.hidden.requiresGrad {
+            BLAS.parallelSgemm(m: B, n: H, k: G, a: dHiddenSide, lda: G, b: w.hiddenWeight.value.data, ldb: H,
+                               beta: 1, c: dhPrev.data, ldc: H)
+            state.hidden.gradient().add(dhPrev)
+        }
+        if let cell = state.cell, cell.requiresGrad { cell.gradient().add(dc) }
+        if x.requiresGrad {
+            BLAS.parallelSgemm(m: B, n: inputSize, k: G, a: gates.data, lda: G, b: w.inputWeight.value.data,
+                               ldb: inputSize, beta: 1, c: x.gradient().data, ldc: inputSize)
+        }
+        BLAS.parallelSgemm(transA: true, m: G, n: inputSize, k: B, a: gates.data, lda: G, b: x.value.data,
+                           ldb: inputSize, beta: 1, c: w.inputWeight.gradient().data, ldc: inputSize)
+        BLAS.parallelSgemm(transA: true, m: G, n: H, k: B, a: dHiddenSide, lda: G, b: hPrev, ldb: H,
+                           beta: 1, c: w.hiddenWeight.gradient().data, ldc: H)
+        accumulateColumnSums(gates.data, rows: B, columns: G, ld: G, into: w.inputBias.gradient().data)
+        accumulateColumnSums(dHiddenSide, rows: B, columns: G, ld: G, into: w.hiddenBias.gradient().data)
     }
 
     /// `buffer` when it already has `shape`, else a new one stored there.

@@ -146,11 +146,13 @@ public final class RecurrentLayer {
         }
     }
 
+    /// Runs the stack over `first`: checks the lengths and the initial state, runs `forward`,
+    /// and records `backward` on the tape.
     private func run(
         _ first: FirstInput, steps T: Int, batch B: Int, lengths: [Int]?, initialState: RecurrentState?,
         tape: Tape, rng: inout RandomGenerator
     ) throws -> (output: Variable, state: RecurrentState) {
-        let H = hiddenSize, D = directions
+        let H = hiddenSize
         if let lengths {
             precondition(lengths.count == B, "\(lengths.count) lengths for a batch of \(B)")
             for (b, length) in lengths.enumerated() where length < 0 || length > T {
@@ -158,61 +160,13 @@ public final class RecurrentLayer {
             }
         }
         if let initialState {
-            precondition(initialState.hidden.shape == [layers * D, B, H], "initial h must be \([layers * D, B, H])")
+            precondition(initialState.hidden.shape == [layers * directions, B, H], "initial h must be \([layers * directions, B, H])")
             precondition(kind.hasCellState == (initialState.cell != nil), "initial c must be given exactly for LSTM")
         }
-        let lengths32: [Int32]? = lengths?.map { Int32($0) }
-        let applyDropout = tape.isTraining && dropout > 0 && layers > 1
-
-        // Inputs of layers 1…: the previous layer's (dropped-out) outputs.
-        var layerInputs: [Tensor] = []
-        var caches: [[DirectionCache]] = []
-        var dropoutMasks: [Tensor?] = []
-        let finalH = Tensor(zeros: [layers * D, B, H])
-        let finalC: Tensor? = kind.hasCellState ? Tensor(zeros: [layers * D, B, H]) : nil
-        var output = Tensor(zeros: [0])
-
-        /// Calls `body` with layer `layer`'s input as the kernels see it.
-        func withLayerInput<R>(_ layer: Int, _ body: (DirectionInput) -> R) -> R {
-            if layer == 0 { return first.withDirectionInput(body) }
-            let x = layerInputs[layer - 1]
-            return body(.dense(x.data, size: x.shape[2]))
-        }
-
-        for layer in 0..<layers {
-            // Every row is written below, except padded ones, which must read as zeros.
-            output = lengths == nil ? Tensor(uninitialized: [T, B, D * H]) : Tensor(zeros: [T, B, D * H])
-            var layerCaches: [DirectionCache] = []
-            for direction in 0..<D {
-                let index = layer * D + direction
-                let cache = DirectionCache(kind: kind, steps: T, batch: B, hiddenSize: H, reverse: direction == 1)
-                let h0 = initialState.map { UnsafePointer($0.hidden.value.data + index * B * H) }
-                let c0 = initialState?.cell.map { UnsafePointer($0.value.data + index * B * H) }
-                withOptionalPointer(lengths32) { lengthPointer in
-                    withLayerInput(layer) { layerInput in
-                        recurrentDirectionForward(cache, input: layerInput, weights: weights[layer][direction],
-                                                  h0: h0, c0: c0, lengths: lengthPointer)
-                    }
-                }
-                scatterDirectionOutput(cache, into: output, direction: direction, lengths: lengths)
-                (finalH.data + index * B * H).update(from: cache.states.data + cache.finalIndex * B * H, count: B * H)
-                if let finalC, let cells = cache.cells {
-                    (finalC.data + index * B * H).update(from: cells.data + cache.finalIndex * B * H, count: B * H)
-                }
-                layerCaches.append(cache)
-            }
-            caches.append(layerCaches)
-            if layer < layers - 1 {
-                if applyDropout {
-                    let mask = dropoutMask(shape: output.shape, probability: dropout, rng: &rng)
-                    for k in 0..<output.count { output.data[k] *= mask.data[k] }
-                    dropoutMasks.append(mask)
-                } else {
-                    dropoutMasks.append(nil)
-                }
-                layerInputs.append(output)
-            }
-        }
+        let pass = StackPass(first: first, steps: T, batch: B, lengths: lengths, initialState: initialState)
+        let finalH = Tensor(zeros: [layers * directions, B, H])
+        let finalC: Tensor? = kind.hasCellState ? Tensor(zeros: [layers * directions, B, H]) : nil
+        let output = forward(pass, finalH: finalH, finalC: finalC, dropout: tape.isTraining && dropout > 0 && layers > 1, rng: &rng)
 
         // The weights always take gradients, so a recording tape always records this op.
         let result = Variable(output, requiresGrad: tape.isRecording)
@@ -221,44 +175,122 @@ public final class RecurrentLayer {
         if result.requiresGrad {
             tape.record { [self] in
                 guard result.grad != nil || hN.grad != nil || cN?.grad != nil else { return }
-                var dOutput = result.grad ?? Tensor(zeros: result.shape)
-                let scratch = DirectionBackwardScratch(batch: B, hiddenSize: H)
-                let dDirection = Tensor(uninitialized: [T, B, H])   // filled by gatherDirectionGradient
-                for layer in stride(from: layers - 1, through: 0, by: -1) {
-                    // dLoss/d(this layer's input): (T, B, I), or the embedding table's shape for tokens.
-                    let inputShape = layer > 0 ? layerInputs[layer - 1].shape : first.variable.shape
-                    let needInputGrad = layer > 0 || first.variable.requiresGrad
-                    let dInput: Tensor? = needInputGrad ? Tensor(zeros: inputShape) : nil
-                    for direction in 0..<D {
-                        let index = layer * D + direction
-                        gatherDirectionGradient(dOutput, direction: direction, hiddenSize: H, into: dDirection, lengths: lengths)
-                        let dh0 = initialState.map { $0.hidden.gradient().data + index * B * H }
-                        let dc0 = initialState?.cell.map { $0.gradient().data + index * B * H }
-                        withOptionalPointer(lengths32) { lengthPointer in
-                            withLayerInput(layer) { layerInput in
-                                recurrentDirectionBackward(
-                                    caches[layer][direction], input: layerInput, weights: weights[layer][direction],
-                                    dOutput: dDirection.data,
-                                    dFinalH: hN.grad.map { UnsafePointer($0.data + index * B * H) },
-                                    dFinalC: cN?.grad.map { UnsafePointer($0.data + index * B * H) },
-                                    dInput: dInput?.data, dh0: dh0, dc0: dc0, lengths: lengthPointer, scratch: scratch)
-                            }
-                        }
-                    }
-                    guard let dInput else { continue }
-                    if layer > 0 {
-                        if let mask = dropoutMasks[layer - 1] {
-                            for k in 0..<dInput.count { dInput.data[k] *= mask.data[k] }
-                        }
-                        dOutput = dInput
-                    } else {
-                        first.variable.gradient().add(dInput)
-                    }
-                }
+                backward(pass, dOutput: result.grad ?? Tensor(zeros: result.shape), dFinalH: hN.grad, dFinalC: cN?.grad)
             }
         }
         return (result, RecurrentState(hidden: hN, cell: cN))
     }
+
+    /// What one run of the stack keeps for its backward pass: the input, each later layer's
+    /// input (the previous layer's output after dropout), each direction's cache, the masks.
+    private final class StackPass {
+        let first: FirstInput
+        let steps: Int, batch: Int
+        let lengths: [Int]?
+        let lengths32: [Int32]?
+        let initialState: RecurrentState?
+        var layerInputs: [Tensor] = []
+        var caches: [[DirectionCache]] = []
+        var dropoutMasks: [Tensor?] = []
+
+        init(first: FirstInput, steps: Int, batch: Int, lengths: [Int]?, initialState: RecurrentState?) {
+            self.first = first
+            self.steps = steps
+            self.batch = batch
+            self.lengths = lengths
+            self.lengths32 = lengths?.map { Int32($0) }
+            self.initialState = initialState
+        }
+
+        /// Calls `body` with layer `layer`'s input as the kernels see it, and the lengths.
+        func withLayerInput<R>(_ layer: Int, _ body: (DirectionInput, UnsafePointer<Int32>?) -> R) -> R {
+            withOptionalPointer(lengths32) { lengthPointer in
+                if layer == 0 { return first.withDirectionInput { body($0, lengthPointer) } }
+                let x = layerInputs[layer - 1]
+                return body(.dense(x.data, size: x.shape[2]), lengthPointer)
+            }
+        }
+    }
+
+    /// Runs every layer and direction over the sequence; returns the last layer's output
+    /// (T, B, D·H) and writes each direction's final states into `finalH` and `finalC`.
+    private func forward(_ pass: StackPass, finalH: Tensor, finalC: Tensor?, dropout applyDropout: Bool,
+                         rng: inout RandomGenerator) -> Tensor {
+        let T = pass.steps, B = pass.batch, H = hiddenSize, D = directions
+        var output = Tensor(zeros: [0])
+        for layer in 0..<layers {
+            // Every row is written below, except padded ones, which must read as zeros.
+            output = pass.lengths == nil ? Tensor(uninitialized: [T, B, D * H]) : Tensor(zeros: [T, B, D * H])
+            var layerCaches: [DirectionCache] = []
+            for direction in 0..<D {
+                let index = layer * D + direction
+                let cache = DirectionCache(kind: kind, steps: T, batch: B, hiddenSize: H, reverse: direction == 1)
+                let h0 = pass.initialState.map { UnsafePointer($0.hidden.value.data + index * B * H) }
+                let c0 = pass.initialState?.cell.map { UnsafePointer($0.value.data + index * B * H) }
+                pass.withLayerInput(layer) { layerInput, lengths in
+                    recurrentDirectionForward(cache, input: layerInput, weights: weights[layer][direction], h0: h0, c0: c0, lengths: lengths)
+                }
+                scatterDirectionOutput(cache, into: output, direction: direction, lengths: pass.lengths)
+                (finalH.data + index * B * H).update(from: cache.states.data + cache.finalIndex * B * H, count: B * H)
+                if let finalC, let cells = cache.cells {
+                    (finalC.data + index * B * H).update(from: cells.data + cache.finalIndex * B * H, count: B * H)
+                }
+                layerCaches.append(cache)
+            }
+            pass.caches.append(layerCaches)
+            if layer < layers - 1 {
+                if applyDropout {
+                    let mask = dropoutMask(shape: output.shape, probability: dropout, rng: &rng)
+                    for k in 0..<output.count { output.data[k] *= mask.data[k] }
+                    pass.dropoutMasks.append(mask)
+                } else {
+                    pass.dropoutMasks.append(nil)
+                }
+                pass.layerInputs.append(output)
+            }
+        }
+        return output
+    }
+
+    /// The gradients of `forward`, from the last layer down: each layer's output gradient
+    /// (plus the final states') into its weights' and its input's, through the dropout masks,
+    /// and the first input's into its variable (the embedding table for tokens).
+    private func backward(_ pass: StackPass, dOutput dLastOutput: Tensor, dFinalH: Tensor?, dFinalC: Tensor?) {
+        let T = pass.steps, B = pass.batch, H = hiddenSize, D = directions
+        var dOutput = dLastOutput
+        let scratch = DirectionBackwardScratch(batch: B, hiddenSize: H)
+        let dDirection = Tensor(uninitialized: [T, B, H])   // filled by gatherDirectionGradient
+        for layer in stride(from: layers - 1, through: 0, by: -1) {
+            // dLoss/d(this layer's input): (T, B, I), or the embedding table's shape for tokens.
+            let inputShape = layer > 0 ? pass.layerInputs[layer - 1].shape : pass.first.variable.shape
+            let needInputGrad = layer > 0 || pass.first.variable.requiresGrad
+            let dInput: Tensor? = needInputGrad ? Tensor(zeros: inputShape) : nil
+            for direction in 0..<D {
+                let index = layer * D + direction
+                gatherDirectionGradient(dOutput, direction: direction, hiddenSize: H, into: dDirection, lengths: pass.lengths)
+                let dh0 = pass.initialState.map { $0.hidden.gradient().data + index * B * H }
+                let dc0 = pass.initialState?.cell.map { $0.gradient().data + index * B * H }
+                pass.withLayerInput(layer) { layerInput, lengths in
+                    recurrentDirectionBackward(
+                        pass.caches[layer][direction], input: layerInput, weights: weights[layer][direction],
+                        dOutput: dDirection.data,
+                        dFinalH: dFinalH.map { UnsafePointer($0.data + index * B * H) },
+                        dFinalC: dFinalC.map { UnsafePointer($0.data + index * B * H) },
+                        dInput: dInput?.data, dh0: dh0, dc0: dc0, lengths: lengths, scratch: scratch)
+                }
+            }
+            guard let dInput else { continue }
+            if layer > 0 {
+                if let mask = pass.dropoutMasks[layer - 1] {
+                    for k in 0..<dInput.count { dInput.data[k] *= mask.data[k] }
+                }
+                dOutput = dInput
+            } else {
+                pass.first.variable.gradient().add(dInput)
+            }
+        }
+    }
+
 }
 
 /// Copies a direction's per-timestep states into its half of the layer output (T, B, D·H),

@@ -78,15 +78,66 @@ public final class Trainer {
         if let floor = options.minimumLearningRate, floor > options.learningRate {
             throw TrainingError.invalid("the learning-rate floor \(floor) is above the learning rate \(options.learningRate)")
         }
-        let fileManager = FileManager.default
-        guard writesFiles || !options.resume else { throw TrainingError.invalid("resuming a run needs its output directory") }
-        if writesFiles { try createDirectory(directory) }
         let optimizer = makeOptimizer()
-        let runFiles = writesFiles ? [lastPath, pendingPath, statePath, bestPath, metricsPath, plotPath, settingsPath] : []
-        if writesFiles {
-            removeStaleTemporaryFiles()
-            if options.resume { try finishInterruptedSave() }
+        try prepareDirectory(optimizer)
+        let metricsLog = writesFiles ? try MetricsLog(path: metricsPath, keepingStepsUpTo: step) : nil
+
+        let start = Date()
+        var intervalSeconds = 0.0   // training time only: evaluations and saving are not counted
+        var lastValidation: Double?
+        var stopReason = StopReason.steps
+
+        while step < options.steps {
+            intervalSeconds += try trainStep(optimizer)
+            if let limit = options.timeLimit, Date().timeIntervalSince(start) >= limit { stopReason = .timeLimit }
+            let last = step == options.steps || stopReason == .timeLimit
+
+            if step % options.logEvery == 0 || last {
+                var eta = Double(options.steps - step) * intervalSeconds / Double(max(interval.steps, 1))
+                if let limit = options.timeLimit { eta = min(eta, max(0, limit - Date().timeIntervalSince(start))) }
+                try reportProgress(optimizer, seconds: intervalSeconds, secondsLeft: eta, metricsLog: metricsLog)
+                intervalSeconds = 0
+            }
+
+            if !last && step % options.evaluateEvery != 0 && shouldStop() {
+                // Saved at this step, validation or not, so nothing since the last save is lost.
+                try save(optimizer, validation: nil)
+                try? renderPlot()
+                throw TrainingError.interrupted(directory: directory, step: step)
+            }
+
+            let scheduled = step % options.evaluateEvery == 0
+            if scheduled || last {
+                lastValidation = try evaluate(optimizer, scheduled: scheduled, metricsLog: metricsLog)
+                if scheduled, let patience = options.earlyStopPatience, evaluationsWithoutImprovement >= patience {
+                    event("early_stop", "early stop: no improvement in \(evaluationsWithoutImprovement) evaluations",
+                          [("evaluations_without_improvement", .int(evaluationsWithoutImprovement))])
+                    stopReason = .earlyStop
+                    break
+                }
+                if stopReason == .timeLimit { break }
+                if shouldStop() && step < options.steps {
+                    throw TrainingError.interrupted(directory: directory, step: step)
+                }
+            }
         }
+        if stopReason == .timeLimit { event("time_limit", "stopped at the time limit after \(step) steps", []) }
+        return TrainingSummary(steps: step, bestValidationScore: bestScore,
+                               lastValidationScore: lastValidation, primaryMetric: primaryMetric, bestCheckpoint: writesFiles ? bestPath : nil,
+                               stoppedEarly: step < options.steps, stopReason: stopReason.rawValue,
+                               seconds: Date().timeIntervalSince(start))
+    }
+
+    /// Makes the run directory ready: resumes the run in it (checking its settings), or
+    /// refuses to touch a previous run unless asked to overwrite it, then writes `run.json`.
+    private func prepareDirectory(_ optimizer: Optimizer) throws {
+        guard writesFiles || !options.resume else { throw TrainingError.invalid("resuming a run needs its output directory") }
+        guard writesFiles else { return }
+        try createDirectory(directory)
+        let fileManager = FileManager.default
+        let runFiles = [lastPath, pendingPath, statePath, bestPath, metricsPath, plotPath, settingsPath]
+        removeStaleTemporaryFiles()
+        if options.resume { try finishInterruptedSave() }
         // A run stopped (kill -9, power cut) before its first checkpoint has its run.json and
         // nothing to continue from: resuming it starts it again from step 0.
         if options.resume, let settings = options.runSettings, fileManager.fileExists(atPath: settingsPath) {
@@ -118,145 +169,115 @@ public final class Trainer {
                 }
             }
         }
-        if writesFiles && !options.resume, let settings = options.runSettings {
+        if !options.resume, let settings = options.runSettings {
             try writeAtomically(Data(settings.json.utf8), to: settingsPath)
         }
-        let metricsLog = writesFiles ? try MetricsLog(path: metricsPath, keepingStepsUpTo: step) : nil
+    }
 
-        let start = Date()
-        var intervalSeconds = 0.0   // training time only: evaluations and saving are not counted
-        var lastValidation: Double?
-        var stopReason = StopReason.steps
-
-        while step < options.steps {
-            let stepStart = DispatchTime.now().uptimeNanoseconds
-            let tape = Tape()
-            task.parameters.zeroGradients()
-            let (loss, count) = try task.trainingLoss(tape: tape, rng: &rng)
-            let value = Double(loss.value[0])
-            guard value.isFinite else { throw TrainingError.diverged(step: step + 1, loss: value) }
-            tape.backward(from: loss)
-            if let clip = options.clipNorm { clipGradientNorm(task.parameters, maxNorm: clip) }
-            // Warmup scales this step's rate; the schedule's own rate (what plateaus decay and
-            // checkpoints save) stays as it is.
-            let scheduledRate = optimizer.learningRate
-            if step < options.warmupSteps {
-                optimizer.learningRate = scheduledRate * Float(step + 1) / Float(options.warmupSteps)
-            }
-            optimizer.step()
-            optimizer.learningRate = scheduledRate
-            step += 1
-            let parts = task.lastTrainingLossParts()
-            interval.loss += (parts?.perUnit ?? value) * Double(count)
-            for (name, extra) in parts?.extras ?? [] {
-                if let index = intervalExtras.firstIndex(where: { $0.name == name }) {
-                    intervalExtras[index].sum += extra * Double(count)
-                } else {
-                    intervalExtras.append((name, extra * Double(count)))
-                }
-            }
-            interval.count += count
-            interval.steps += 1
-            intervalSeconds += Double(DispatchTime.now().uptimeNanoseconds - stepStart) / 1e9
-            if let limit = options.timeLimit, Date().timeIntervalSince(start) >= limit { stopReason = .timeLimit }
-            let last = step == options.steps || stopReason == .timeLimit
-
-            if step % options.logEvery == 0 || last {
-                let seconds = intervalSeconds
-                let mean = interval.loss / Double(max(interval.count, 1))
-                let rate = Double(interval.count) / max(seconds, 1e-9)
-                var eta = Double(options.steps - step) * seconds / Double(max(interval.steps, 1))
-                if let limit = options.timeLimit { eta = min(eta, max(0, limit - Date().timeIntervalSince(start))) }
-                trainCurve.append((Double(step), mean))
-                let extras = intervalExtras.map { ($0.name, $0.sum / Double(max(interval.count, 1))) }
-                var fields: [(String, JSONValue)] = [("step", .int(step)), ("train_loss", .double(mean))]
-                fields += (task.metrics(forLoss: mean) + extras).map { ("train_\($0.0)", .double($0.1)) }
-                fields += [("units_per_s", .double(rate)), ("learning_rate", .double(Double(optimizer.learningRate)))]
-                try metricsLog?.append(fields)
-                onEvent?(.progress(step: step, loss: mean, metrics: task.metrics(forLoss: mean), unitsPerSecond: rate,
-                                   learningRate: Double(optimizer.learningRate), secondsLeft: eta))
-                if options.json {
-                    output(jsonLine(fields + [("eta_s", .double(eta))]))
-                } else {
-                    let named = (task.metrics(forLoss: mean) + extras).map { String(format: " | %@ %.4f", $0.0, $0.1) }.joined()
-                    output(String(format: "step %d/%d | loss %.4f%@ | %@/s | lr %.3g | ETA %@", step, options.steps, mean,
-                                  named, formatCount(rate), Double(optimizer.learningRate), formatDuration(eta)))
-                }
-                interval = (0, 0, 0)
-                intervalExtras = []
-                intervalSeconds = 0
-            }
-
-            if !last && step % options.evaluateEvery != 0 && shouldStop() {
-                // Saved at this step, validation or not, so nothing since the last save is lost.
-                try save(optimizer, validation: nil)
-                try? renderPlot()
-                throw TrainingError.interrupted(directory: directory, step: step)
-            }
-
-            let scheduled = step % options.evaluateEvery == 0
-            if scheduled || last {
-                let validation = try task.validate()
-                let score = validation.primaryValue
-                primaryMetric = validation.primary
-                lastValidation = score
-                validCurve.append((Double(step), validation.metrics.first { $0.name == "loss" }?.value ?? score))
-                let improved = validation.isImprovement(score, over: bestScore)
-                if improved {
-                    bestScore = score
-                    if writesFiles {
-                        try SafeTensors.write(task.checkpointTensors, metadata: checkpointMetadata(validation),
-                                              dtypes: task.parameters.namedDTypes, to: bestPath)
-                        try checkFirstCheckpoint(bestPath)
-                    }
-                }
-                // Only scheduled evaluations steer the run, so a run cut at any step and resumed
-                // takes the same path as one that was never cut.
-                var cut: (from: Float, to: Float)?
-                if scheduled {
-                    evaluationsWithoutImprovement = improved ? 0 : evaluationsWithoutImprovement + 1
-                    if options.learningRateSchedule == .plateau {
-                        let rate = optimizer.learningRate
-                        optimizer.learningRate = plateau.update(loss: Float(validation.primaryAsLoss), learningRate: rate)
-                        if optimizer.learningRate < rate { cut = (rate, optimizer.learningRate) }
-                    }
-                }
-                var fields: [(String, JSONValue)] = [("step", .int(step))]
-                fields += validation.metrics.map { ("valid_\($0.name)", .double($0.value)) }
-                fields.append(("best", .bool(improved)))
-                try metricsLog?.append(fields)
-                onEvent?(.validation(step: step, metrics: validation.metrics, improved: improved))
-                if options.json {
-                    output(jsonLine(fields))
-                } else {
-                    let named = validation.metrics.map { String(format: "%@ %.4f", $0.name, $0.value) }.joined(separator: " | ")
-                    output(String(format: "valid step %d | %@%@", step, named, improved ? " | saved best" : ""))
-                }
-                if let cut {
-                    let floor = plateau.minimumLearningRate
-                    event("lr_cut", String(format: "learning rate cut from %.3g to %.3g: no better %@ in %d evaluations%@", cut.from, cut.to,
-                                           primaryMetric, plateau.patience + 1, cut.to <= floor ? " (its floor)" : ""),
-                          [("from", .double(Double(cut.from))), ("to", .double(Double(cut.to))), ("floor", .double(Double(floor)))])
-                }
-                try save(optimizer, validation: validation)
-                try? renderPlot()
-                if scheduled, let patience = options.earlyStopPatience, evaluationsWithoutImprovement >= patience {
-                    event("early_stop", "early stop: no improvement in \(evaluationsWithoutImprovement) evaluations",
-                          [("evaluations_without_improvement", .int(evaluationsWithoutImprovement))])
-                    stopReason = .earlyStop
-                    break
-                }
-                if stopReason == .timeLimit { break }
-                if shouldStop() && step < options.steps {
-                    throw TrainingError.interrupted(directory: directory, step: step)
-                }
+    /// One optimizer step; adds its loss to the progress line's sums and returns its seconds.
+    private func trainStep(_ optimizer: Optimizer) throws -> Double {
+        let stepStart = DispatchTime.now().uptimeNanoseconds
+        let tape = Tape()
+        task.parameters.zeroGradients()
+        let (loss, count) = try task.trainingLoss(tape: tape, rng: &rng)
+        let value = Double(loss.value[0])
+        guard value.isFinite else { throw TrainingError.diverged(step: step + 1, loss: value) }
+        tape.backward(from: loss)
+        if let clip = options.clipNorm { clipGradientNorm(task.parameters, maxNorm: clip) }
+        // Warmup scales this step's rate; the schedule's own rate (what plateaus decay and
+        // checkpoints save) stays as it is.
+        let scheduledRate = optimizer.learningRate
+        if step < options.warmupSteps {
+            optimizer.learningRate = scheduledRate * Float(step + 1) / Float(options.warmupSteps)
+        }
+        optimizer.step()
+        optimizer.learningRate = scheduledRate
+        step += 1
+        let parts = task.lastTrainingLossParts()
+        interval.loss += (parts?.perUnit ?? value) * Double(count)
+        for (name, extra) in parts?.extras ?? [] {
+            if let index = intervalExtras.firstIndex(where: { $0.name == name }) {
+                intervalExtras[index].sum += extra * Double(count)
+            } else {
+                intervalExtras.append((name, extra * Double(count)))
             }
         }
-        if stopReason == .timeLimit { event("time_limit", "stopped at the time limit after \(step) steps", []) }
-        return TrainingSummary(steps: step, bestValidationScore: bestScore,
-                               lastValidationScore: lastValidation, primaryMetric: primaryMetric, bestCheckpoint: writesFiles ? bestPath : nil,
-                               stoppedEarly: step < options.steps, stopReason: stopReason.rawValue,
-                               seconds: Date().timeIntervalSince(start))
+        interval.count += count
+        interval.steps += 1
+        return Double(DispatchTime.now().uptimeNanoseconds - stepStart) / 1e9
+    }
+
+    /// The progress line of the steps since the last one (`seconds` of training), to the
+    /// metrics log, `onEvent` and `output`; then starts the next interval.
+    private func reportProgress(_ optimizer: Optimizer, seconds: Double, secondsLeft eta: Double, metricsLog: MetricsLog?) throws {
+        let mean = interval.loss / Double(max(interval.count, 1))
+        let rate = Double(interval.count) / max(seconds, 1e-9)
+        trainCurve.append((Double(step), mean))
+        let extras = intervalExtras.map { ($0.name, $0.sum / Double(max(interval.count, 1))) }
+        var fields: [(String, JSONValue)] = [("step", .int(step)), ("train_loss", .double(mean))]
+        fields += (task.metrics(forLoss: mean) + extras).map { ("train_\($0.0)", .double($0.1)) }
+        fields += [("units_per_s", .double(rate)), ("learning_rate", .double(Double(optimizer.learningRate)))]
+        try metricsLog?.append(fields)
+        onEvent?(.progress(step: step, loss: mean, metrics: task.metrics(forLoss: mean), unitsPerSecond: rate,
+                           learningRate: Double(optimizer.learningRate), secondsLeft: eta))
+        if options.json {
+            output(jsonLine(fields + [("eta_s", .double(eta))]))
+        } else {
+            let named = (task.metrics(forLoss: mean) + extras).map { String(format: " | %@ %.4f", $0.0, $0.1) }.joined()
+            output(String(format: "step %d/%d | loss %.4f%@ | %@/s | lr %.3g | ETA %@", step, options.steps, mean,
+                          named, formatCount(rate), Double(optimizer.learningRate), formatDuration(eta)))
+        }
+        interval = (0, 0, 0)
+        intervalExtras = []
+    }
+
+    /// Validates; saves a new best checkpoint, steps the plateau schedule (scheduled
+    /// evaluations only), logs, saves `last` and redraws the plot. Returns the primary metric.
+    private func evaluate(_ optimizer: Optimizer, scheduled: Bool, metricsLog: MetricsLog?) throws -> Double {
+        let validation = try task.validate()
+        let score = validation.primaryValue
+        primaryMetric = validation.primary
+        validCurve.append((Double(step), validation.metrics.first { $0.name == "loss" }?.value ?? score))
+        let improved = validation.isImprovement(score, over: bestScore)
+        if improved {
+            bestScore = score
+            if writesFiles {
+                try SafeTensors.write(task.checkpointTensors, metadata: checkpointMetadata(validation),
+                                      dtypes: task.parameters.namedDTypes, to: bestPath)
+                try checkFirstCheckpoint(bestPath)
+            }
+        }
+        // Only scheduled evaluations steer the run, so a run cut at any step and resumed
+        // takes the same path as one that was never cut.
+        var cut: (from: Float, to: Float)?
+        if scheduled {
+            evaluationsWithoutImprovement = improved ? 0 : evaluationsWithoutImprovement + 1
+            if options.learningRateSchedule == .plateau {
+                let rate = optimizer.learningRate
+                optimizer.learningRate = plateau.update(loss: Float(validation.primaryAsLoss), learningRate: rate)
+                if optimizer.learningRate < rate { cut = (rate, optimizer.learningRate) }
+            }
+        }
+        var fields: [(String, JSONValue)] = [("step", .int(step))]
+        fields += validation.metrics.map { ("valid_\($0.name)", .double($0.value)) }
+        fields.append(("best", .bool(improved)))
+        try metricsLog?.append(fields)
+        onEvent?(.validation(step: step, metrics: validation.metrics, improved: improved))
+        if options.json {
+            output(jsonLine(fields))
+        } else {
+            let named = validation.metrics.map { String(format: "%@ %.4f", $0.name, $0.value) }.joined(separator: " | ")
+            output(String(format: "valid step %d | %@%@", step, named, improved ? " | saved best" : ""))
+        }
+        if let cut {
+            let floor = plateau.minimumLearningRate
+            event("lr_cut", String(format: "learning rate cut from %.3g to %.3g: no better %@ in %d evaluations%@", cut.from, cut.to,
+                                   primaryMetric, plateau.patience + 1, cut.to <= floor ? " (its floor)" : ""),
+                  [("from", .double(Double(cut.from))), ("to", .double(Double(cut.to))), ("floor", .double(Double(floor)))])
+        }
+        try save(optimizer, validation: validation)
+        try? renderPlot()
+        return score
     }
 
     /// Whether this process has loaded one of the run's checkpoints back.
