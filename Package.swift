@@ -13,10 +13,10 @@ let package = Package(
         .library(name: "SpeechRecognition", targets: ["SpeechRecognition"]),
         .library(name: "ImageCaptioning", targets: ["ImageCaptioning"]),
         .library(name: "Datasets", targets: ["Datasets"]),
-        .executable(name: "zoo", targets: ["zoo"]),
+        .executable(name: "zoo", targets: ["zoo"])
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
     ],
     targets: [
         // C libraries from Debian, one module map and one shim header each.
@@ -44,27 +44,40 @@ let package = Package(
         .target(name: "ImageCaptioning", dependencies: ["RNNEngine", "EngineSupport"]),
         // The built-in demo data sets (a text, an English–German grammar, espeak-ng speech,
         // drawn scenes): not part of the task libraries, so `import Translation` carries no grammar.
-        .target(name: "Datasets", dependencies: ["LanguageModel", "Translation", "SpeechRecognition", "ImageCaptioning"]),
+        .target(
+            name: "Datasets", dependencies: ["LanguageModel", "Translation", "SpeechRecognition", "ImageCaptioning"]),
         .target(
             name: "ZooCLI",
             dependencies: [
-                "RNNEngine", "EngineSupport", "LanguageModel", "Translation", "SpeechRecognition", "ImageCaptioning", "Datasets",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "RNNEngine", "EngineSupport", "LanguageModel", "Translation", "SpeechRecognition", "ImageCaptioning",
+                "Datasets",
+                .product(name: "ArgumentParser", package: "swift-argument-parser")
             ]),
         .executableTarget(name: "zoo", dependencies: ["ZooCLI"]),
 
         // What the test targets share (a per-test temporary directory).
         .target(name: "TestSupport", dependencies: ["RNNEngine"], path: "Tests/TestSupport"),
-        .testTarget(name: "RNNEngineTests", dependencies: ["RNNEngine", "CKernels", "TestSupport"], exclude: ["Golden"]),
-        .testTarget(name: "EngineSupportTests", dependencies: ["EngineSupport", "RNNEngine", "TestSupport"], exclude: ["Golden"]),
-        .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "RNNEngine", "TestSupport"], exclude: ["Golden"]),
+        .testTarget(
+            name: "RNNEngineTests", dependencies: ["RNNEngine", "CKernels", "TestSupport"], exclude: ["Golden"]),
+        .testTarget(
+            name: "EngineSupportTests", dependencies: ["EngineSupport", "RNNEngine", "TestSupport"], exclude: ["Golden"]
+        ),
+        .testTarget(
+            name: "LanguageModelTests", dependencies: ["LanguageModel", "RNNEngine", "TestSupport"], exclude: ["Golden"]
+        ),
         // Each test target names RNNEngine itself: reached only through a task's @_exported
         // import, a change of an engine type's layout did not rebuild the tests that use it
         // (seen with TrainingOptions: a stale test binary overflowed its stack).
-        .testTarget(name: "TranslationTests", dependencies: ["Translation", "Datasets", "RNNEngine", "TestSupport"], exclude: ["Golden"]),
-        .testTarget(name: "SpeechRecognitionTests", dependencies: ["SpeechRecognition", "LanguageModel", "RNNEngine", "TestSupport"], exclude: ["Golden"]),
-        .testTarget(name: "ImageCaptioningTests", dependencies: ["ImageCaptioning", "Datasets", "RNNEngine", "TestSupport"], exclude: ["Golden"]),
-        .testTarget(name: "ZooCLITests", dependencies: ["ZooCLI", "RNNEngine", "EngineSupport", "TestSupport"]),
+        .testTarget(
+            name: "TranslationTests", dependencies: ["Translation", "Datasets", "RNNEngine", "TestSupport"],
+            exclude: ["Golden"]),
+        .testTarget(
+            name: "SpeechRecognitionTests",
+            dependencies: ["SpeechRecognition", "LanguageModel", "RNNEngine", "TestSupport"], exclude: ["Golden"]),
+        .testTarget(
+            name: "ImageCaptioningTests", dependencies: ["ImageCaptioning", "Datasets", "RNNEngine", "TestSupport"],
+            exclude: ["Golden"]),
+        .testTarget(name: "ZooCLITests", dependencies: ["ZooCLI", "RNNEngine", "EngineSupport", "TestSupport"])
     ],
     swiftLanguageModes: [.v6]
 )
@@ -72,7 +85,9 @@ let package = Package(
 // The fuzz targets (scripts/fuzz.sh): an executable whose main is libFuzzer's, so it exists only
 // in the build that script makes (ZOO_FUZZ=1, -sanitize=fuzzer,address, its own build folder).
 if ProcessInfo.processInfo.environment["ZOO_FUZZ"] == "1" {
-    package.targets.append(.executableTarget(
-        name: "ZooFuzz", dependencies: ["RNNEngine", "LanguageModel", "Translation", "SpeechRecognition", "ImageCaptioning"],
-        swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+    package.targets.append(
+        .executableTarget(
+            name: "ZooFuzz",
+            dependencies: ["RNNEngine", "LanguageModel", "Translation", "SpeechRecognition", "ImageCaptioning"],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
 }

@@ -26,11 +26,15 @@ let package = Package(
             dependencies: [.product(name: "Translation", package: zoo.lastPathComponent)]),
         .executableTarget(
             name: "TinySpeechRecognition",
-            dependencies: [.product(name: "SpeechRecognition", package: zoo.lastPathComponent),
-                           .product(name: "Datasets", package: zoo.lastPathComponent)]),
+            dependencies: [
+                .product(name: "SpeechRecognition", package: zoo.lastPathComponent),
+                .product(name: "Datasets", package: zoo.lastPathComponent)
+            ]),
         .executableTarget(
             name: "TinyCaptioning",
-            dependencies: [.product(name: "ImageCaptioning", package: zoo.lastPathComponent),
-                           .product(name: "Datasets", package: zoo.lastPathComponent)]),
+            dependencies: [
+                .product(name: "ImageCaptioning", package: zoo.lastPathComponent),
+                .product(name: "Datasets", package: zoo.lastPathComponent)
+            ])
     ]
 )

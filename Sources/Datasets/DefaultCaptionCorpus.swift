@@ -14,7 +14,9 @@ public enum DefaultCaptionCorpus {
 
     /// The manifests in `directory`, writing the data set there first if it is not complete.
     public static func ensure(directory: String = defaultDirectory) throws -> String {
-        let manifests = ["train.tsv", "valid.tsv", "test.tsv"].map { (directory as NSString).appendingPathComponent($0) }
+        let manifests = ["train.tsv", "valid.tsv", "test.tsv"].map {
+            (directory as NSString).appendingPathComponent($0)
+        }
         if manifests.allSatisfy({ FileManager.default.fileExists(atPath: $0) }) { return directory }
         _ = try write(to: directory, overwrite: true)
         return directory
@@ -22,11 +24,16 @@ public enum DefaultCaptionCorpus {
 
     /// Draws the data set into `directory`: images/<split>/<n>.png and the three manifests
     /// (written last). Refuses to replace existing manifests unless `overwrite`.
-    public static func write(to directory: String, trainCount: Int = 6000, heldOutCount: Int = 300,
-                             overwrite: Bool = false) throws -> [String] {
-        let manifests = ["train.tsv", "valid.tsv", "test.tsv"].map { (directory as NSString).appendingPathComponent($0) }
+    public static func write(
+        to directory: String, trainCount: Int = 6000, heldOutCount: Int = 300,
+        overwrite: Bool = false
+    ) throws -> [String] {
+        let manifests = ["train.tsv", "valid.tsv", "test.tsv"].map {
+            (directory as NSString).appendingPathComponent($0)
+        }
         if !overwrite, let existing = manifests.first(where: { FileManager.default.fileExists(atPath: $0) }) {
-            throw CaptionCorpusError.badLine(origin: existing, reason: "already exists; pass --overwrite to replace it, or choose another --out")
+            throw CaptionCorpusError.badLine(
+                origin: existing, reason: "already exists; pass --overwrite to replace it, or choose another --out")
         }
         var rng = RandomGenerator(seed: seed)
         var written: [String] = []
@@ -35,8 +42,9 @@ public enum DefaultCaptionCorpus {
             let scenes = (0..<count).map { _ in Scene.random(&rng) }
             let layouts = (0..<count).map { _ in rng.int(below: FileLayout.allCases.count) }
             _ = try concurrentMap(count: count) { n in
-                try scenes[n].writePNG(to: (directory as NSString).appendingPathComponent("images/\(split)/\(n).png"),
-                                       layout: FileLayout.allCases[layouts[n]])
+                try scenes[n].writePNG(
+                    to: (directory as NSString).appendingPathComponent("images/\(split)/\(n).png"),
+                    layout: FileLayout.allCases[layouts[n]])
             }
             var lines: [String] = []
             for (n, scene) in scenes.enumerated() {
@@ -54,7 +62,7 @@ public enum DefaultCaptionCorpus {
     enum Shape: String, CaseIterable { case circle, square, triangle, diamond }
     static let colors: [(name: String, rgb: (UInt8, UInt8, UInt8))] = [
         ("red", (220, 30, 30)), ("green", (30, 170, 50)), ("blue", (40, 70, 220)),
-        ("yellow", (235, 210, 20)), ("purple", (140, 40, 170)), ("orange", (245, 130, 20)),
+        ("yellow", (235, 210, 20)), ("purple", (140, 40, 170)), ("orange", (245, 130, 20))
     ]
     static let backgrounds: [(UInt8, UInt8, UInt8)] = [(255, 255, 255), (200, 200, 200), (40, 40, 40), (190, 225, 240)]
 
@@ -72,7 +80,8 @@ public enum DefaultCaptionCorpus {
         }
 
         func describe(_ withSize: Bool) -> String {
-            (withSize ? (large ? "large " : "small ") : "") + "\(DefaultCaptionCorpus.colors[color].name) \(shape.rawValue)"
+            (withSize ? (large ? "large " : "small ") : "")
+                + "\(DefaultCaptionCorpus.colors[color].name) \(shape.rawValue)"
         }
     }
 
@@ -86,26 +95,32 @@ public enum DefaultCaptionCorpus {
             let size = [64, 80, 96][rng.int(below: 3)]
             let background = rng.int(below: backgrounds.count)
             func item(column: Int, row: Int) -> Item {
-                Item(shape: Shape.allCases[rng.int(below: Shape.allCases.count)], color: rng.int(below: colors.count),
-                     large: rng.int(below: 2) == 1, column: column, row: row)
+                Item(
+                    shape: Shape.allCases[rng.int(below: Shape.allCases.count)], color: rng.int(below: colors.count),
+                    large: rng.int(below: 2) == 1, column: column, row: row)
             }
             if rng.int(below: 2) == 0 {
-                return Scene(items: [item(column: rng.int(below: 3), row: rng.int(below: 3))], background: background, size: size)
+                return Scene(
+                    items: [item(column: rng.int(below: 3), row: rng.int(below: 3))], background: background, size: size
+                )
             }
             // Two shapes side by side or one above the other, in distinct colours or shapes.
             let horizontal = rng.int(below: 2) == 0
             let line = rng.int(below: 3), first = rng.int(below: 2)
             var a = horizontal ? item(column: first, row: line) : item(column: line, row: first)
             var b = horizontal ? item(column: first + 1, row: line) : item(column: line, row: first + 1)
-            if a.color == b.color && a.shape == b.shape { b.color = (b.color + 1 + rng.int(below: colors.count - 1)) % colors.count }
-            a.large = false; b.large = false   // two large shapes would touch
+            if a.color == b.color && a.shape == b.shape {
+                b.color = (b.color + 1 + rng.int(below: colors.count - 1)) % colors.count
+            }
+            a.large = false
+            b.large = false  // two large shapes would touch
             return Scene(items: [a, b], background: background, size: size)
         }
 
         static let positions = [
             ["in the top left corner", "at the top", "in the top right corner"],
             ["on the left", "in the middle", "on the right"],
-            ["in the bottom left corner", "at the bottom", "in the bottom right corner"],
+            ["in the bottom left corner", "at the bottom", "in the bottom right corner"]
         ]
 
         /// Five reference captions, worded differently.
@@ -119,7 +134,7 @@ public enum DefaultCaptionCorpus {
                     "\(item.withArticle(false)) \(position)",
                     "one \(item.describe(true)) \(position) of the picture",
                     "\(item.withArticle(true)) is \(position)",
-                    "a \(item.large ? "big" : "little") \(item.describe(false)) \(position)",
+                    "a \(item.large ? "big" : "little") \(item.describe(false)) \(position)"
                 ]
                 options.shuffle(using: &rng)
                 return Array(options.prefix(5))
@@ -134,7 +149,7 @@ public enum DefaultCaptionCorpus {
                 "there is \(a.withArticle(false)) \(before) \(b.withArticle(false))",
                 "\(a.withArticle(false)) and \(b.withArticle(false)) \(horizontal ? "side by side" : "one above the other")",
                 "two shapes: \(a.withArticle(false)) \(before) \(b.withArticle(false))",
-                "\(a.withArticle(false)) \(together) \(b.withArticle(false))",
+                "\(a.withArticle(false)) \(together) \(b.withArticle(false))"
             ]
             options.shuffle(using: &rng)
             return Array(options.prefix(5))
@@ -172,21 +187,26 @@ public enum DefaultCaptionCorpus {
             let S = size
             switch layout {
             case .rgb8, .rgb8Interlaced:
-                try PNGFile.write(path: path, width: S, height: S, colorType: .rgb, bitDepth: 8,
-                                  samples: pixels.flatMap { [UInt16($0.0), UInt16($0.1), UInt16($0.2)] }, interlaced: layout == .rgb8Interlaced)
+                try PNGFile.write(
+                    path: path, width: S, height: S, colorType: .rgb, bitDepth: 8,
+                    samples: pixels.flatMap { [UInt16($0.0), UInt16($0.1), UInt16($0.2)] },
+                    interlaced: layout == .rgb8Interlaced)
             case .rgb16:
-                try PNGFile.write(path: path, width: S, height: S, colorType: .rgb, bitDepth: 16,
-                                  samples: pixels.flatMap { [UInt16($0.0) * 257, UInt16($0.1) * 257, UInt16($0.2) * 257] })
+                try PNGFile.write(
+                    path: path, width: S, height: S, colorType: .rgb, bitDepth: 16,
+                    samples: pixels.flatMap { [UInt16($0.0) * 257, UInt16($0.1) * 257, UInt16($0.2) * 257] })
             case .rgba8:
-                try PNGFile.write(path: path, width: S, height: S, colorType: .rgba, bitDepth: 8,
-                                  samples: pixels.flatMap { [UInt16($0.0), UInt16($0.1), UInt16($0.2), 255] })
+                try PNGFile.write(
+                    path: path, width: S, height: S, colorType: .rgba, bitDepth: 8,
+                    samples: pixels.flatMap { [UInt16($0.0), UInt16($0.1), UInt16($0.2), 255] })
             case .palette, .paletteTransparent:
                 // A transparent background reads as white (what the reader composites over), so
                 // only a white background may be transparent.
                 let transparent = layout == .paletteTransparent && background == 0
                 let palette = [DefaultCaptionCorpus.backgrounds[background]] + DefaultCaptionCorpus.colors.map(\.rgb)
-                try PNGFile.write(path: path, width: S, height: S, colorType: .palette, bitDepth: 4,
-                                  samples: indices.map { UInt16($0) }, palette: palette, transparency: transparent ? [0] : [])
+                try PNGFile.write(
+                    path: path, width: S, height: S, colorType: .palette, bitDepth: 4,
+                    samples: indices.map { UInt16($0) }, palette: palette, transparency: transparent ? [0] : [])
             }
         }
     }

@@ -1,6 +1,6 @@
 import Foundation
-import Translation
 import RNNEngine
+import Translation
 
 /// The built-in data set: English sentences and their German translations, generated from a
 /// small grammar of both languages, since no parallel text ships with Debian or Ubuntu.
@@ -34,13 +34,17 @@ public enum DefaultParallelCorpus {
     /// The pairs split 90/5/5 by source hash (no English sentence is in two splits).
     public static func load(count: Int = defaultCount) -> ParallelCorpus {
         var corpus = ParallelCorpus.split(pairs(count: count), source: "the built-in English–German corpus")
-        corpus.trainSource = "built-in corpus (train)"; corpus.validSource = "built-in corpus (valid)"; corpus.testSource = "built-in corpus (test)"
+        corpus.trainSource = "built-in corpus (train)"
+        corpus.validSource = "built-in corpus (valid)"
+        corpus.testSource = "built-in corpus (test)"
         return corpus
     }
 
     /// Writes train.tsv, valid.tsv and test.tsv (`zoo data translation --out DIR`); refuses to
     /// replace an existing file unless `overwrite`.
-    public static func write(to directory: String, overwrite: Bool = false, count: Int = defaultCount) throws -> [String] {
+    public static func write(to directory: String, overwrite: Bool = false, count: Int = defaultCount) throws
+        -> [String]
+    {
         let corpus = load(count: count)
         let files = [("train.tsv", corpus.train), ("valid.tsv", corpus.valid), ("test.tsv", corpus.test)].map {
             ((directory as NSString).appendingPathComponent($0.0), $0.1)
@@ -56,8 +60,14 @@ public enum DefaultParallelCorpus {
 
 // MARK: - The lexicon
 
-private enum Gender: Int { case masculine = 0, feminine, neuter, plural }
-private enum Case: Int { case nominative = 0, accusative, dative }
+private enum Gender: Int {
+    case masculine = 0
+    case feminine, neuter, plural
+}
+private enum Case: Int {
+    case nominative = 0
+    case accusative, dative
+}
 
 private struct Category: OptionSet {
     let rawValue: Int
@@ -72,7 +82,9 @@ private struct Noun {
     let english: String, englishPlural: String, german: String, germanPlural: String
     let gender: Gender, category: Category
     /// The dative plural adds -n unless the plural already ends in -n or -s.
-    var germanDativePlural: String { germanPlural.hasSuffix("n") || germanPlural.hasSuffix("s") ? germanPlural : germanPlural + "n" }
+    var germanDativePlural: String {
+        germanPlural.hasSuffix("n") || germanPlural.hasSuffix("s") ? germanPlural : germanPlural + "n"
+    }
 }
 
 private func noun(_ en: String, _ enPl: String, _ de: String, _ dePl: String, _ g: Gender, _ c: Category) -> Noun {
@@ -80,49 +92,81 @@ private func noun(_ en: String, _ enPl: String, _ de: String, _ dePl: String, _ 
 }
 
 private let nouns: [Noun] = [
-    noun("man", "men", "Mann", "Männer", .masculine, .person), noun("woman", "women", "Frau", "Frauen", .feminine, .person),
-    noun("child", "children", "Kind", "Kinder", .neuter, .person), noun("teacher", "teachers", "Lehrer", "Lehrer", .masculine, .person),
-    noun("doctor", "doctors", "Arzt", "Ärzte", .masculine, .person), noun("friend", "friends", "Freund", "Freunde", .masculine, .person),
-    noun("sister", "sisters", "Schwester", "Schwestern", .feminine, .person), noun("brother", "brothers", "Bruder", "Brüder", .masculine, .person),
-    noun("mother", "mothers", "Mutter", "Mütter", .feminine, .person), noun("father", "fathers", "Vater", "Väter", .masculine, .person),
-    noun("girl", "girls", "Mädchen", "Mädchen", .neuter, .person), noun("baker", "bakers", "Bäcker", "Bäcker", .masculine, .person),
-    noun("cook", "cooks", "Koch", "Köche", .masculine, .person), noun("king", "kings", "König", "Könige", .masculine, .person),
-    noun("queen", "queens", "Königin", "Königinnen", .feminine, .person), noun("pupil", "pupils", "Schüler", "Schüler", .masculine, .person),
-    noun("dog", "dogs", "Hund", "Hunde", .masculine, .animal), noun("cat", "cats", "Katze", "Katzen", .feminine, .animal),
-    noun("bird", "birds", "Vogel", "Vögel", .masculine, .animal), noun("horse", "horses", "Pferd", "Pferde", .neuter, .animal),
+    noun("man", "men", "Mann", "Männer", .masculine, .person),
+    noun("woman", "women", "Frau", "Frauen", .feminine, .person),
+    noun("child", "children", "Kind", "Kinder", .neuter, .person),
+    noun("teacher", "teachers", "Lehrer", "Lehrer", .masculine, .person),
+    noun("doctor", "doctors", "Arzt", "Ärzte", .masculine, .person),
+    noun("friend", "friends", "Freund", "Freunde", .masculine, .person),
+    noun("sister", "sisters", "Schwester", "Schwestern", .feminine, .person),
+    noun("brother", "brothers", "Bruder", "Brüder", .masculine, .person),
+    noun("mother", "mothers", "Mutter", "Mütter", .feminine, .person),
+    noun("father", "fathers", "Vater", "Väter", .masculine, .person),
+    noun("girl", "girls", "Mädchen", "Mädchen", .neuter, .person),
+    noun("baker", "bakers", "Bäcker", "Bäcker", .masculine, .person),
+    noun("cook", "cooks", "Koch", "Köche", .masculine, .person),
+    noun("king", "kings", "König", "Könige", .masculine, .person),
+    noun("queen", "queens", "Königin", "Königinnen", .feminine, .person),
+    noun("pupil", "pupils", "Schüler", "Schüler", .masculine, .person),
+    noun("dog", "dogs", "Hund", "Hunde", .masculine, .animal),
+    noun("cat", "cats", "Katze", "Katzen", .feminine, .animal),
+    noun("bird", "birds", "Vogel", "Vögel", .masculine, .animal),
+    noun("horse", "horses", "Pferd", "Pferde", .neuter, .animal),
     noun("mouse", "mice", "Maus", "Mäuse", .feminine, .animal), noun("cow", "cows", "Kuh", "Kühe", .feminine, .animal),
-    noun("apple", "apples", "Apfel", "Äpfel", .masculine, .food), noun("cake", "cakes", "Kuchen", "Kuchen", .masculine, .food),
+    noun("apple", "apples", "Apfel", "Äpfel", .masculine, .food),
+    noun("cake", "cakes", "Kuchen", "Kuchen", .masculine, .food),
     noun("egg", "eggs", "Ei", "Eier", .neuter, .food), noun("banana", "bananas", "Banane", "Bananen", .feminine, .food),
-    noun("pear", "pears", "Birne", "Birnen", .feminine, .food), noun("cookie", "cookies", "Keks", "Kekse", .masculine, .food),
-    noun("ball", "balls", "Ball", "Bälle", .masculine, .thing), noun("key", "keys", "Schlüssel", "Schlüssel", .masculine, .thing),
-    noun("cup", "cups", "Tasse", "Tassen", .feminine, .thing), noun("glass", "glasses", "Glas", "Gläser", .neuter, .thing),
-    noun("lamp", "lamps", "Lampe", "Lampen", .feminine, .thing), noun("chair", "chairs", "Stuhl", "Stühle", .masculine, .thing),
-    noun("table", "tables", "Tisch", "Tische", .masculine, .thing), noun("car", "cars", "Auto", "Autos", .neuter, .thing),
+    noun("pear", "pears", "Birne", "Birnen", .feminine, .food),
+    noun("cookie", "cookies", "Keks", "Kekse", .masculine, .food),
+    noun("ball", "balls", "Ball", "Bälle", .masculine, .thing),
+    noun("key", "keys", "Schlüssel", "Schlüssel", .masculine, .thing),
+    noun("cup", "cups", "Tasse", "Tassen", .feminine, .thing),
+    noun("glass", "glasses", "Glas", "Gläser", .neuter, .thing),
+    noun("lamp", "lamps", "Lampe", "Lampen", .feminine, .thing),
+    noun("chair", "chairs", "Stuhl", "Stühle", .masculine, .thing),
+    noun("table", "tables", "Tisch", "Tische", .masculine, .thing),
+    noun("car", "cars", "Auto", "Autos", .neuter, .thing),
     noun("bag", "bags", "Tasche", "Taschen", .feminine, .thing), noun("hat", "hats", "Hut", "Hüte", .masculine, .thing),
-    noun("bottle", "bottles", "Flasche", "Flaschen", .feminine, .thing), noun("box", "boxes", "Kiste", "Kisten", .feminine, .thing),
-    noun("clock", "clocks", "Uhr", "Uhren", .feminine, .thing), noun("flower", "flowers", "Blume", "Blumen", .feminine, .thing),
-    noun("picture", "pictures", "Bild", "Bilder", .neuter, .thing), noun("book", "books", "Buch", "Bücher", .neuter, .readable),
-    noun("letter", "letters", "Brief", "Briefe", .masculine, .readable), noun("newspaper", "newspapers", "Zeitung", "Zeitungen", .feminine, .readable),
-    noun("story", "stories", "Geschichte", "Geschichten", .feminine, .readable), noun("map", "maps", "Karte", "Karten", .feminine, .readable),
-    noun("poem", "poems", "Gedicht", "Gedichte", .neuter, .readable), noun("garden", "gardens", "Garten", "Gärten", .masculine, .place),
-    noun("house", "houses", "Haus", "Häuser", .neuter, .place), noun("city", "cities", "Stadt", "Städte", .feminine, .place),
-    noun("park", "parks", "Park", "Parks", .masculine, .place), noun("kitchen", "kitchens", "Küche", "Küchen", .feminine, .place),
-    noun("school", "schools", "Schule", "Schulen", .feminine, .place), noun("forest", "forests", "Wald", "Wälder", .masculine, .place),
-    noun("village", "villages", "Dorf", "Dörfer", .neuter, .place), noun("room", "rooms", "Zimmer", "Zimmer", .neuter, .place),
-    noun("library", "libraries", "Bibliothek", "Bibliotheken", .feminine, .place),
+    noun("bottle", "bottles", "Flasche", "Flaschen", .feminine, .thing),
+    noun("box", "boxes", "Kiste", "Kisten", .feminine, .thing),
+    noun("clock", "clocks", "Uhr", "Uhren", .feminine, .thing),
+    noun("flower", "flowers", "Blume", "Blumen", .feminine, .thing),
+    noun("picture", "pictures", "Bild", "Bilder", .neuter, .thing),
+    noun("book", "books", "Buch", "Bücher", .neuter, .readable),
+    noun("letter", "letters", "Brief", "Briefe", .masculine, .readable),
+    noun("newspaper", "newspapers", "Zeitung", "Zeitungen", .feminine, .readable),
+    noun("story", "stories", "Geschichte", "Geschichten", .feminine, .readable),
+    noun("map", "maps", "Karte", "Karten", .feminine, .readable),
+    noun("poem", "poems", "Gedicht", "Gedichte", .neuter, .readable),
+    noun("garden", "gardens", "Garten", "Gärten", .masculine, .place),
+    noun("house", "houses", "Haus", "Häuser", .neuter, .place),
+    noun("city", "cities", "Stadt", "Städte", .feminine, .place),
+    noun("park", "parks", "Park", "Parks", .masculine, .place),
+    noun("kitchen", "kitchens", "Küche", "Küchen", .feminine, .place),
+    noun("school", "schools", "Schule", "Schulen", .feminine, .place),
+    noun("forest", "forests", "Wald", "Wälder", .masculine, .place),
+    noun("village", "villages", "Dorf", "Dörfer", .neuter, .place),
+    noun("room", "rooms", "Zimmer", "Zimmer", .neuter, .place),
+    noun("library", "libraries", "Bibliothek", "Bibliotheken", .feminine, .place)
 ]
 
 private struct Adjective { let english: String, germanStem: String, fits: Category }
 private let adjectives: [Adjective] = [
     .init(english: "big", germanStem: "groß", fits: .any), .init(english: "small", germanStem: "klein", fits: .any),
     .init(english: "old", germanStem: "alt", fits: .any), .init(english: "beautiful", germanStem: "schön", fits: .any),
-    .init(english: "strange", germanStem: "seltsam", fits: .any), .init(english: "young", germanStem: "jung", fits: .animate),
-    .init(english: "hungry", germanStem: "hungrig", fits: .animate), .init(english: "tired", germanStem: "müd", fits: .animate),
-    .init(english: "friendly", germanStem: "freundlich", fits: .animate), .init(english: "clever", germanStem: "klug", fits: .animate),
-    .init(english: "happy", germanStem: "glücklich", fits: .animate), .init(english: "quiet", germanStem: "leis", fits: .animate),
+    .init(english: "strange", germanStem: "seltsam", fits: .any),
+    .init(english: "young", germanStem: "jung", fits: .animate),
+    .init(english: "hungry", germanStem: "hungrig", fits: .animate),
+    .init(english: "tired", germanStem: "müd", fits: .animate),
+    .init(english: "friendly", germanStem: "freundlich", fits: .animate),
+    .init(english: "clever", germanStem: "klug", fits: .animate),
+    .init(english: "happy", germanStem: "glücklich", fits: .animate),
+    .init(english: "quiet", germanStem: "leis", fits: .animate),
     .init(english: "red", germanStem: "rot", fits: .object), .init(english: "green", germanStem: "grün", fits: .object),
-    .init(english: "blue", germanStem: "blau", fits: .object), .init(english: "new", germanStem: "neu", fits: [.thing, .readable, .place]),
-    .init(english: "black", germanStem: "schwarz", fits: [.thing, .animal]), .init(english: "white", germanStem: "weiß", fits: [.thing, .animal]),
+    .init(english: "blue", germanStem: "blau", fits: .object),
+    .init(english: "new", germanStem: "neu", fits: [.thing, .readable, .place]),
+    .init(english: "black", germanStem: "schwarz", fits: [.thing, .animal]),
+    .init(english: "white", germanStem: "weiß", fits: [.thing, .animal])
 ]
 
 /// German present forms for ich, du, er/sie/es, wir, sie (plural).
@@ -137,56 +181,98 @@ private struct Verb {
     enum Kind { case transitive, ditransitive, intransitive, motion, saying }
 }
 
-private func verb(_ base: String, _ third: String, _ past: String, _ present: String, _ participle: String,
-                  subjects: Category = .person, objects: Category = [], _ kind: Verb.Kind, sein: Bool = false) -> Verb {
-    Verb(base: base, third: third, past: past, present: present.split(separator: " ").map(String.init), participle: participle,
-         withSein: sein, subjects: subjects, objects: objects, kind: kind)
+private func verb(
+    _ base: String, _ third: String, _ past: String, _ present: String, _ participle: String,
+    subjects: Category = .person, objects: Category = [], _ kind: Verb.Kind, sein: Bool = false
+) -> Verb {
+    Verb(
+        base: base, third: third, past: past, present: present.split(separator: " ").map(String.init),
+        participle: participle,
+        withSein: sein, subjects: subjects, objects: objects, kind: kind)
 }
 
 private let verbs: [Verb] = [
-    verb("see", "sees", "saw", "sehe siehst sieht sehen sehen", "gesehen", subjects: .animate, objects: .any, .transitive),
-    verb("find", "finds", "found", "finde findest findet finden finden", "gefunden", subjects: .animate, objects: [.animate, .object], .transitive),
-    verb("buy", "buys", "bought", "kaufe kaufst kauft kaufen kaufen", "gekauft", objects: [.object, .animal], .transitive),
+    verb(
+        "see", "sees", "saw", "sehe siehst sieht sehen sehen", "gesehen", subjects: .animate, objects: .any, .transitive
+    ),
+    verb(
+        "find", "finds", "found", "finde findest findet finden finden", "gefunden", subjects: .animate,
+        objects: [.animate, .object], .transitive),
+    verb(
+        "buy", "buys", "bought", "kaufe kaufst kauft kaufen kaufen", "gekauft", objects: [.object, .animal], .transitive
+    ),
     verb("read", "reads", "read", "lese liest liest lesen lesen", "gelesen", objects: .readable, .transitive),
-    verb("love", "loves", "loved", "liebe liebst liebt lieben lieben", "geliebt", subjects: .animate, objects: .any, .transitive),
-    verb("visit", "visits", "visited", "besuche besuchst besucht besuchen besuchen", "besucht", objects: [.person, .place], .transitive),
+    verb(
+        "love", "loves", "loved", "liebe liebst liebt lieben lieben", "geliebt", subjects: .animate, objects: .any,
+        .transitive),
+    verb(
+        "visit", "visits", "visited", "besuche besuchst besucht besuchen besuchen", "besucht",
+        objects: [.person, .place], .transitive),
     verb("paint", "paints", "painted", "male malst malt malen malen", "gemalt", objects: .any, .transitive),
-    verb("carry", "carries", "carried", "trage trägst trägt tragen tragen", "getragen", objects: [.object, .animal], .transitive),
-    verb("hear", "hears", "heard", "höre hörst hört hören hören", "gehört", subjects: .animate, objects: .animate, .transitive),
-    verb("need", "needs", "needed", "brauche brauchst braucht brauchen brauchen", "gebraucht", objects: [.object, .person], .transitive),
-    verb("wash", "washes", "washed", "wasche wäschst wäscht waschen waschen", "gewaschen", objects: [.thing, .animal, .food], .transitive),
-    verb("hold", "holds", "held", "halte hältst hält halten halten", "gehalten", objects: [.object, .animal], .transitive),
-    verb("eat", "eats", "ate", "esse isst isst essen essen", "gegessen", subjects: .animate, objects: .food, .transitive),
-    verb("draw", "draws", "drew", "zeichne zeichnest zeichnet zeichnen zeichnen", "gezeichnet", objects: .any, .transitive),
+    verb(
+        "carry", "carries", "carried", "trage trägst trägt tragen tragen", "getragen", objects: [.object, .animal],
+        .transitive),
+    verb(
+        "hear", "hears", "heard", "höre hörst hört hören hören", "gehört", subjects: .animate, objects: .animate,
+        .transitive),
+    verb(
+        "need", "needs", "needed", "brauche brauchst braucht brauchen brauchen", "gebraucht",
+        objects: [.object, .person], .transitive),
+    verb(
+        "wash", "washes", "washed", "wasche wäschst wäscht waschen waschen", "gewaschen",
+        objects: [.thing, .animal, .food], .transitive),
+    verb(
+        "hold", "holds", "held", "halte hältst hält halten halten", "gehalten", objects: [.object, .animal], .transitive
+    ),
+    verb(
+        "eat", "eats", "ate", "esse isst isst essen essen", "gegessen", subjects: .animate, objects: .food, .transitive),
+    verb(
+        "draw", "draws", "drew", "zeichne zeichnest zeichnet zeichnen zeichnen", "gezeichnet", objects: .any,
+        .transitive),
     verb("give", "gives", "gave", "gebe gibst gibt geben geben", "gegeben", objects: .object, .ditransitive),
-    verb("show", "shows", "showed", "zeige zeigst zeigt zeigen zeigen", "gezeigt", objects: [.object, .animal], .ditransitive),
-    verb("send", "sends", "sent", "schicke schickst schickt schicken schicken", "geschickt", objects: .object, .ditransitive),
-    verb("bring", "brings", "brought", "bringe bringst bringt bringen bringen", "gebracht", objects: .object, .ditransitive),
-    verb("sleep", "sleeps", "slept", "schlafe schläfst schläft schlafen schlafen", "geschlafen", subjects: .animate, .intransitive),
-    verb("play", "plays", "played", "spiele spielst spielt spielen spielen", "gespielt", subjects: .animate, .intransitive),
-    verb("wait", "waits", "waited", "warte wartest wartet warten warten", "gewartet", subjects: .animate, .intransitive),
+    verb(
+        "show", "shows", "showed", "zeige zeigst zeigt zeigen zeigen", "gezeigt", objects: [.object, .animal],
+        .ditransitive),
+    verb(
+        "send", "sends", "sent", "schicke schickst schickt schicken schicken", "geschickt", objects: .object,
+        .ditransitive),
+    verb(
+        "bring", "brings", "brought", "bringe bringst bringt bringen bringen", "gebracht", objects: .object,
+        .ditransitive),
+    verb(
+        "sleep", "sleeps", "slept", "schlafe schläfst schläft schlafen schlafen", "geschlafen", subjects: .animate,
+        .intransitive),
+    verb(
+        "play", "plays", "played", "spiele spielst spielt spielen spielen", "gespielt", subjects: .animate,
+        .intransitive),
+    verb(
+        "wait", "waits", "waited", "warte wartest wartet warten warten", "gewartet", subjects: .animate, .intransitive),
     verb("work", "works", "worked", "arbeite arbeitest arbeitet arbeiten arbeiten", "gearbeitet", .intransitive),
     verb("sing", "sings", "sang", "singe singst singt singen singen", "gesungen", .intransitive),
     verb("go", "goes", "went", "gehe gehst geht gehen gehen", "gegangen", subjects: .animate, .motion, sein: true),
     verb("run", "runs", "ran", "laufe läufst läuft laufen laufen", "gelaufen", subjects: .animate, .motion, sein: true),
-    verb("come", "comes", "came", "komme kommst kommt kommen kommen", "gekommen", subjects: .animate, .motion, sein: true),
+    verb(
+        "come", "comes", "came", "komme kommst kommt kommen kommen", "gekommen", subjects: .animate, .motion, sein: true
+    ),
     verb("say", "says", "said", "sage sagst sagt sagen sagen", "gesagt", .saying),
     verb("think", "thinks", "thought", "denke denkst denkt denken denken", "gedacht", .saying),
-    verb("know", "knows", "knew", "weiß weißt weiß wissen wissen", "gewusst", .saying),
+    verb("know", "knows", "knew", "weiß weißt weiß wissen wissen", "gewusst", .saying)
 ]
 
 private let haben = ["habe", "hast", "hat", "haben", "haben"]
 private let sein = ["bin", "bist", "ist", "sind", "sind"]
 
 /// Pronouns: English subject, object; German nominative, accusative, dative; verb person.
-private struct Pronoun { let english: String, englishObject: String, nominative: String, accusative: String, dative: String, person: Int }
+private struct Pronoun {
+    let english: String, englishObject: String, nominative: String, accusative: String, dative: String, person: Int
+}
 private let pronouns: [Pronoun] = [
     .init(english: "I", englishObject: "me", nominative: "ich", accusative: "mich", dative: "mir", person: 0),
     .init(english: "you", englishObject: "you", nominative: "du", accusative: "dich", dative: "dir", person: 1),
     .init(english: "he", englishObject: "him", nominative: "er", accusative: "ihn", dative: "ihm", person: 2),
     .init(english: "she", englishObject: "her", nominative: "sie", accusative: "sie", dative: "ihr", person: 2),
     .init(english: "we", englishObject: "us", nominative: "wir", accusative: "uns", dative: "uns", person: 3),
-    .init(english: "they", englishObject: "them", nominative: "sie", accusative: "sie", dative: "ihnen", person: 4),
+    .init(english: "they", englishObject: "them", nominative: "sie", accusative: "sie", dative: "ihnen", person: 4)
 ]
 
 /// Determiners: English singular / plural form (nil: not used), German forms by [case][gender].
@@ -200,30 +286,43 @@ private struct Determiner {
 }
 
 private func possessive(_ stem: String) -> [[String?]] {
-    [[stem, stem + "e", stem, stem + "e"], [stem + "en", stem + "e", stem, stem + "e"], [stem + "em", stem + "er", stem + "em", stem + "en"]]
+    [
+        [stem, stem + "e", stem, stem + "e"], [stem + "en", stem + "e", stem, stem + "e"],
+        [stem + "em", stem + "er", stem + "em", stem + "en"]
+    ]
 }
 
-private let definite = Determiner(english: "the", englishPlural: "the",
-                                  german: [["der", "die", "das", "die"], ["den", "die", "das", "die"], ["dem", "der", "dem", "den"]],
-                                  declension: .weak, indefinite: false)
-private let demonstrative = Determiner(english: "this", englishPlural: "these",
-                                       german: [["dieser", "diese", "dieses", "diese"], ["diesen", "diese", "dieses", "diese"], ["diesem", "dieser", "diesem", "diesen"]],
-                                       declension: .weak, indefinite: false)
-private let indefinite = Determiner(english: "a", englishPlural: "",
-                                    german: [["ein", "eine", "ein", ""], ["einen", "eine", "ein", ""], ["einem", "einer", "einem", ""]],
-                                    declension: .mixed, indefinite: true)
-private let negative = Determiner(english: nil, englishPlural: nil, german: possessive("kein"), declension: .mixed, indefinite: false)
+private let definite = Determiner(
+    english: "the", englishPlural: "the",
+    german: [["der", "die", "das", "die"], ["den", "die", "das", "die"], ["dem", "der", "dem", "den"]],
+    declension: .weak, indefinite: false)
+private let demonstrative = Determiner(
+    english: "this", englishPlural: "these",
+    german: [
+        ["dieser", "diese", "dieses", "diese"], ["diesen", "diese", "dieses", "diese"],
+        ["diesem", "dieser", "diesem", "diesen"]
+    ],
+    declension: .weak, indefinite: false)
+private let indefinite = Determiner(
+    english: "a", englishPlural: "",
+    german: [["ein", "eine", "ein", ""], ["einen", "eine", "ein", ""], ["einem", "einer", "einem", ""]],
+    declension: .mixed, indefinite: true)
+private let negative = Determiner(
+    english: nil, englishPlural: nil, german: possessive("kein"), declension: .mixed, indefinite: false)
 private let determiners: [Determiner] = [
     definite, definite, definite, indefinite, indefinite, demonstrative,
     Determiner(english: "my", englishPlural: "my", german: possessive("mein"), declension: .mixed, indefinite: false),
-    Determiner(english: "our", englishPlural: "our", german: possessive("unser"), declension: .mixed, indefinite: false),
-    Determiner(english: "your", englishPlural: "your", german: possessive("dein"), declension: .mixed, indefinite: false),
+    Determiner(
+        english: "our", englishPlural: "our", german: possessive("unser"), declension: .mixed, indefinite: false),
+    Determiner(
+        english: "your", englishPlural: "your", german: possessive("dein"), declension: .mixed, indefinite: false)
 ]
 
 /// The ending of an adjective after a determiner of `declension`.
-private func adjectiveEnding(_ declension: Determiner.Declension, _ c: Case, _ g: Gender, articleEmpty: Bool) -> String {
+private func adjectiveEnding(_ declension: Determiner.Declension, _ c: Case, _ g: Gender, articleEmpty: Bool) -> String
+{
     if c == .dative { return "en" }
-    if g == .plural { return articleEmpty ? "e" : "en" }   // strong plural without article: -e
+    if g == .plural { return articleEmpty ? "e" : "en" }  // strong plural without article: -e
     switch declension {
     case .weak:
         return c == .accusative && g == .masculine ? "en" : "e"
@@ -269,7 +368,8 @@ private struct NounPhrase {
         let article = determiner.german[c.rawValue][gender.rawValue] ?? ""
         var words: [String] = article.isEmpty ? [] : [article]
         if let adjective {
-            words.append(adjective.germanStem + adjectiveEnding(determiner.declension, c, gender, articleEmpty: article.isEmpty))
+            words.append(
+                adjective.germanStem + adjectiveEnding(determiner.declension, c, gender, articleEmpty: article.isEmpty))
         }
         words.append(plural ? (c == .dative ? noun.germanDativePlural : noun.germanPlural) : noun.german)
         return words
@@ -310,9 +410,11 @@ private enum Participant {
 /// A prepositional phrase: a location (dative) or a direction (accusative), or company (mit + dative).
 private struct Preposition { let english: String, german: String, fits: Category }
 private let locations: [Preposition] = [
-    .init(english: "in", german: "in", fits: .place), .init(english: "behind", german: "hinter", fits: [.place, .thing]),
-    .init(english: "in front of", german: "vor", fits: [.place, .thing]), .init(english: "next to", german: "neben", fits: [.place, .thing]),
-    .init(english: "under", german: "unter", fits: .thing),
+    .init(english: "in", german: "in", fits: .place),
+    .init(english: "behind", german: "hinter", fits: [.place, .thing]),
+    .init(english: "in front of", german: "vor", fits: [.place, .thing]),
+    .init(english: "next to", german: "neben", fits: [.place, .thing]),
+    .init(english: "under", german: "unter", fits: .thing)
 ]
 
 private struct Clause {
@@ -395,7 +497,9 @@ private struct Clause {
         if question {
             words = [finite] + subject.german(.nominative) + germanMiddle(includeTime: false)
         } else if let time, time.fronted {
-            words = time.german.split(separator: " ").map(String.init) + [finite] + subject.german(.nominative) + germanMiddle(includeTime: false)
+            words =
+                time.german.split(separator: " ").map(String.init) + [finite] + subject.german(.nominative)
+                + germanMiddle(includeTime: false)
         } else {
             words = subject.german(.nominative) + [finite] + germanMiddle(includeTime: true)
         }
@@ -448,7 +552,10 @@ private struct SentenceGenerator {
         switch verb.kind {
         case .transitive:
             clause.object = participant(verb.objects, pronounChance: 0.15, avoidPerson: subject.person)
-            if chance(0.2) { clause.prepositional = location(); hasLocation = true }
+            if chance(0.2) {
+                clause.prepositional = location()
+                hasLocation = true
+            }
         case .ditransitive:
             clause.object = .phrase(phrase(verb.objects))
             clause.recipient = participant(.person, pronounChance: 0.3, avoidPerson: subject.person)
@@ -472,7 +579,8 @@ private struct SentenceGenerator {
         // Negation is left out beside a location, where `nicht` would stand contrastively.
         clause.negated = !hasLocation && chance(0.2)
         if allowTime && chance(0.25) {
-            let adverbs: [(String, String)] = clause.past
+            let adverbs: [(String, String)] =
+                clause.past
                 ? [("yesterday", "gestern"), ("last week", "letzte Woche"), ("on Monday", "am Montag")]
                 : [("today", "heute"), ("every day", "jeden Tag"), ("on Monday", "am Montag"), ("now", "jetzt")]
             let (english, german) = pick(adverbs)
@@ -486,7 +594,9 @@ private struct SentenceGenerator {
         let preposition = pick(locations)
         let place = phrase(preposition.fits, allowAdjective: false)
         var german = [preposition.german] + place.german(.dative)
-        if preposition.german == "in" && german.count >= 2 && german[1] == "dem" { german = ["im"] + german.dropFirst(2) }
+        if preposition.german == "in" && german.count >= 2 && german[1] == "dem" {
+            german = ["im"] + german.dropFirst(2)
+        }
         return ([preposition.english] + place.english(), german)
     }
 

@@ -19,7 +19,8 @@ public enum CaptionAttentionMap {
         let scaled = ImagePreprocessor(size: panel).resize(picture)
         let G = caption.gridSize
         for (k, word) in words.enumerated() {
-            let left = margin + (k % perRow) * (panel + margin), top = titleHeight + (k / perRow) * (panel + labelHeight + margin)
+            let left = margin + (k % perRow) * (panel + margin),
+                top = titleHeight + (k / perRow) * (panel + labelHeight + margin)
             let weights = caption.attention[k]
             let peak = max(weights.max() ?? 1, 1e-6)
             for y in 0..<panel {
@@ -30,15 +31,23 @@ public enum CaptionAttentionMap {
                     let x0 = Int(gx), y0 = Int(gy), x1 = min(x0 + 1, G - 1), y1 = min(y0 + 1, G - 1)
                     let fx = Float(gx - Double(x0)), fy = Float(gy - Double(y0))
                     func w(_ xx: Int, _ yy: Int) -> Float { yy * G + xx < weights.count ? weights[yy * G + xx] : 0 }
-                    let a = (w(x0, y0) * (1 - fx) + w(x1, y0) * fx) * (1 - fy) + (w(x0, y1) * (1 - fx) + w(x1, y1) * fx) * fy
+                    let a =
+                        (w(x0, y0) * (1 - fx) + w(x1, y0) * fx) * (1 - fy) + (w(x0, y1) * (1 - fx) + w(x1, y1) * fx)
+                        * fy
                     let light = 0.2 + 0.8 * min(1, a / peak)
                     let p = (y * panel + x) * 3
-                    image.set(left + x, top + y, (UInt8(Float(scaled[p]) * light), UInt8(Float(scaled[p + 1]) * light),
-                                                  UInt8(Float(scaled[p + 2]) * light)))
+                    image.set(
+                        left + x, top + y,
+                        (
+                            UInt8(Float(scaled[p]) * light), UInt8(Float(scaled[p + 1]) * light),
+                            UInt8(Float(scaled[p + 2]) * light)
+                        ))
                 }
             }
             let label = String(word.prefix(20))
-            image.drawText(label, x: left + max(0, (panel - RGBImage.textWidth(label, scale: 2)) / 2), y: top + panel + 5, color: ink, scale: 2)
+            image.drawText(
+                label, x: left + max(0, (panel - RGBImage.textWidth(label, scale: 2)) / 2), y: top + panel + 5,
+                color: ink, scale: 2)
         }
         return image
     }

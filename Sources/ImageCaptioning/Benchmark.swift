@@ -7,17 +7,22 @@ import RNNEngine
 /// gate), vocabulary 500, captions of 16 tokens, attention penalty 1.
 public enum CaptionBenchmark {
     public static let name = "caption"
-    static let batch = 32, imageSize = 64, captionLength = 16, vocabulary = 500, embedding = 128, hidden = 256, attentionSize = 256
+    static let batch = 32, imageSize = 64, captionLength = 16, vocabulary = 500, embedding = 128, hidden = 256,
+        attentionSize = 256
 
     /// One JSON line for training steps (forward, cross-entropy and penalty, backward, clipping
     /// at 5, Adam) and one for greedy captions of 16 tokens for the whole batch.
     public static func run(seconds: Double) throws -> [String] {
         let B = batch, S = imageSize, T = captionLength, V = vocabulary
         var rng = RandomGenerator(seed: 0)
-        let tokens = [CaptionCodec.padding, CaptionCodec.unknown, CaptionCodec.start, CaptionCodec.end] + (4..<V).map { "w\($0)" }
-        let config = CaptionConfig(imageSize: S, embeddingSize: embedding, hiddenSize: hidden, attentionSize: attentionSize,
-                                   dropout: 0, attentionPenalty: 1)
-        let network = try CaptionNetwork(config: config, codec: CaptionCodec(vocabulary: Vocabulary(tokens: tokens)), rng: &rng)
+        let tokens =
+            [CaptionCodec.padding, CaptionCodec.unknown, CaptionCodec.start, CaptionCodec.end]
+            + (4..<V).map { "w\($0)" }
+        let config = CaptionConfig(
+            imageSize: S, embeddingSize: embedding, hiddenSize: hidden, attentionSize: attentionSize,
+            dropout: 0, attentionPenalty: 1)
+        let network = try CaptionNetwork(
+            config: config, codec: CaptionCodec(vocabulary: Vocabulary(tokens: tokens)), rng: &rng)
         let optimizer = Adam(store: network.parameters, learningRate: 1e-3)
         let images = Tensor(zeros: [B, 3, S, S])
         rng.fillUniform(images, -1, 1)
@@ -33,7 +38,9 @@ public enum CaptionBenchmark {
         return try BenchmarkWorkloads.timedTaskSteps(
             name: name, seconds: seconds, steps: [("train", trainStep), ("decode", decodeStep)], unit: "images_per_s",
             itemsPerStep: Double(B),
-            fields: [("batch", .int(B)), ("image_size", .int(S)), ("caption_length", .int(T)), ("vocab", .int(V)),
-                     ("embed", .int(embedding)), ("hidden", .int(hidden)), ("attention", .int(attentionSize))])
+            fields: [
+                ("batch", .int(B)), ("image_size", .int(S)), ("caption_length", .int(T)), ("vocab", .int(V)),
+                ("embed", .int(embedding)), ("hidden", .int(hidden)), ("attention", .int(attentionSize))
+            ])
     }
 }

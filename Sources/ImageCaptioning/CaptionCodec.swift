@@ -32,7 +32,9 @@ public struct CaptionCodec: Sendable {
     public static func build(captions: [String], minimumFrequency: Int = 1, maximumSize: Int = 50_000) -> CaptionCodec {
         var counts: [String: Int] = [:]
         for caption in captions { for word in words(caption) { counts[word, default: 0] += 1 } }
-        let kept = counts.filter { $0.value >= minimumFrequency }.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+        let kept = counts.filter { $0.value >= minimumFrequency }.sorted {
+            $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key
+        }
         let tokens = [padding, unknown, start, end] + kept.prefix(max(0, maximumSize - 4)).map(\.key)
         return CaptionCodec(vocabulary: Vocabulary(tokens: tokens))
     }

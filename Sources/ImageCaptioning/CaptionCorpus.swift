@@ -9,7 +9,9 @@ public struct CaptionedImage: Equatable, Sendable {
     public var origin: String
 
     public init(imagePath: String, captions: [String], origin: String) {
-        self.imagePath = imagePath; self.captions = captions; self.origin = origin
+        self.imagePath = imagePath
+        self.captions = captions
+        self.origin = origin
     }
 }
 
@@ -24,7 +26,8 @@ public enum CaptionCorpusError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .missing(let p): return "\(p): no such file or directory"
         case .unknownLayout(let p):
-            return "\(p): not a captioning data directory: expected train.tsv, valid.tsv and test.tsv (image<TAB>caption), or Flickr8k's Flickr8k.token.txt with Flickr_8k.trainImages.txt, devImages and testImages"
+            return
+                "\(p): not a captioning data directory: expected train.tsv, valid.tsv and test.tsv (image<TAB>caption), or Flickr8k's Flickr8k.token.txt with Flickr_8k.trainImages.txt, devImages and testImages"
         case .badLine(let origin, let reason): return "\(origin): \(reason)"
         case .badImage(let origin, let reason): return "\(origin): \(reason)"
         case .emptySplit(let p, let split): return "\(p): the \(split) split has no image with a caption"
@@ -49,12 +52,17 @@ public struct CaptionCorpus: Sendable {
     public var skipped: [String]
 
     public init(train: [CaptionedImage], valid: [CaptionedImage], test: [CaptionedImage], skipped: [String] = []) {
-        self.train = train; self.valid = valid; self.test = test; self.skipped = skipped
+        self.train = train
+        self.valid = valid
+        self.test = test
+        self.skipped = skipped
     }
 
     public static func load(path: String) throws -> CaptionCorpus {
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw CaptionCorpusError.missing(path: path) }
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw CaptionCorpusError.missing(path: path)
+        }
         guard isDirectory.boolValue else { throw CaptionCorpusError.unknownLayout(path: path) }
         let join = { (name: String) in (path as NSString).appendingPathComponent(name) }
         var skipped: [String] = []
@@ -63,23 +71,27 @@ public struct CaptionCorpus: Sendable {
         var sources = [path, path, path]
         if FileManager.default.fileExists(atPath: join("train.tsv")) {
             sources = ["train.tsv", "valid.tsv", "test.tsv"].map(join)
-            corpus = CaptionCorpus(train: try manifest(join("train.tsv"), directory: path, skipped: &skipped),
-                                   valid: try manifest(join("valid.tsv"), directory: path, skipped: &skipped),
-                                   test: try manifest(join("test.tsv"), directory: path, skipped: &skipped))
+            corpus = CaptionCorpus(
+                train: try manifest(join("train.tsv"), directory: path, skipped: &skipped),
+                valid: try manifest(join("valid.tsv"), directory: path, skipped: &skipped),
+                test: try manifest(join("test.tsv"), directory: path, skipped: &skipped))
         } else if FileManager.default.fileExists(atPath: join("Flickr8k.token.txt")) {
             corpus = try flickr8k(path, skipped: &skipped)
         } else {
             throw CaptionCorpusError.unknownLayout(path: path)
         }
         corpus.skipped = skipped
-        for (k, (split, name)) in [(corpus.train, "training"), (corpus.valid, "validation"), (corpus.test, "test")].enumerated() where split.isEmpty {
+        for (k, (split, name)) in [(corpus.train, "training"), (corpus.valid, "validation"), (corpus.test, "test")]
+            .enumerated() where split.isEmpty
+        {
             throw CaptionCorpusError.emptySplit(path: sources[k], split: name)
         }
         return corpus
     }
 
-    static let reader = ManifestReader(missing: { CaptionCorpusError.missing(path: $0) },
-                                       badLine: { CaptionCorpusError.badLine(origin: $0, reason: $1) })
+    static let reader = ManifestReader(
+        missing: { CaptionCorpusError.missing(path: $0) },
+        badLine: { CaptionCorpusError.badLine(origin: $0, reason: $1) })
 
     static func lines(_ path: String) throws -> [(number: Int, text: String)] { try reader.lines(path) }
 
@@ -99,8 +111,13 @@ public struct CaptionCorpus: Sendable {
 
     static func manifest(_ path: String, directory: String, skipped: inout [String]) throws -> [CaptionedImage] {
         var entries: [(String, String, String)] = []
-        for line in try reader.manifest(path, directory: directory, columns: ("image", "caption"), layout: "a captioning directory") {
-            guard !CaptionCodec.words(line.text).isEmpty else { skipped.append(line.origin); continue }
+        for line in try reader.manifest(
+            path, directory: directory, columns: ("image", "caption"), layout: "a captioning directory")
+        {
+            guard !CaptionCodec.words(line.text).isEmpty else {
+                skipped.append(line.origin)
+                continue
+            }
             entries.append((line.path, line.text, line.origin))
         }
         return grouped(entries)
@@ -118,9 +135,15 @@ public struct CaptionCorpus: Sendable {
                 throw CaptionCorpusError.badLine(origin: origin, reason: "expected `name.jpg#k<TAB>caption`")
             }
             let name = String(fields[0][..<hash])
-            guard !CaptionCodec.words(String(fields[1])).isEmpty else { skipped.append(origin); continue }
+            guard !CaptionCodec.words(String(fields[1])).isEmpty else {
+                skipped.append(origin)
+                continue
+            }
             let png = (name as NSString).deletingPathExtension + ".png"
-            let path = folders.map { ($0 as NSString).appendingPathComponent(png) }.first { FileManager.default.fileExists(atPath: $0) }
+            let path =
+                folders.map { ($0 as NSString).appendingPathComponent(png) }.first {
+                    FileManager.default.fileExists(atPath: $0)
+                }
                 ?? (folders[0] as NSString).appendingPathComponent(png)
             captions[name, default: []].append((path, String(fields[1]), origin))
         }
@@ -130,14 +153,16 @@ public struct CaptionCorpus: Sendable {
             for (number, line) in try lines(file) {
                 let name = line.trimmingCharacters(in: .whitespaces)
                 guard let found = captions[name] else {
-                    throw CaptionCorpusError.badLine(origin: "\(file) line \(number)", reason: "\(name) has no caption in Flickr8k.token.txt")
+                    throw CaptionCorpusError.badLine(
+                        origin: "\(file) line \(number)", reason: "\(name) has no caption in Flickr8k.token.txt")
                 }
                 entries += found
             }
             return grouped(entries)
         }
-        return CaptionCorpus(train: try split("Flickr_8k.trainImages.txt"), valid: try split("Flickr_8k.devImages.txt"),
-                             test: try split("Flickr_8k.testImages.txt"))
+        return CaptionCorpus(
+            train: try split("Flickr_8k.trainImages.txt"), valid: try split("Flickr_8k.devImages.txt"),
+            test: try split("Flickr_8k.testImages.txt"))
     }
 }
 

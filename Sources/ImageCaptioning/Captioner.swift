@@ -25,8 +25,10 @@ public struct CaptionOptions: Sendable {
     public var batchSize: Int
 
     public init(beamSize: Int = 1, maximumLength: Int = 20, lengthNormalization: Double = 1, batchSize: Int = 32) {
-        self.beamSize = beamSize; self.maximumLength = maximumLength
-        self.lengthNormalization = lengthNormalization; self.batchSize = batchSize
+        self.beamSize = beamSize
+        self.maximumLength = maximumLength
+        self.lengthNormalization = lengthNormalization
+        self.batchSize = batchSize
     }
 
     public func validate() throws {
@@ -50,12 +52,16 @@ extension CaptionNetwork {
         try options.validate()
         var results: [GeneratedCaption] = []
         for start in stride(from: 0, to: images.count, by: options.batchSize) {
-            let batch = Variable(preprocessor.batch(Array(images[start..<min(start + options.batchSize, images.count)])))
+            let batch = Variable(
+                preprocessor.batch(Array(images[start..<min(start + options.batchSize, images.count)])))
             for hypothesis in try decode(batch, options: options) {
-                let words = hypothesis.tokens.map { codec.displayToken($0) } + (hypothesis.finished ? [CaptionCodec.end] : [])
-                results.append(GeneratedCaption(text: codec.decode(hypothesis.tokens), tokens: words,
-                                                logProbability: hypothesis.logProbability, finished: hypothesis.finished,
-                                                attention: hypothesis.trace, gridSize: config.gridSize))
+                let words =
+                    hypothesis.tokens.map { codec.displayToken($0) } + (hypothesis.finished ? [CaptionCodec.end] : [])
+                results.append(
+                    GeneratedCaption(
+                        text: codec.decode(hypothesis.tokens), tokens: words,
+                        logProbability: hypothesis.logProbability, finished: hypothesis.finished,
+                        attention: hypothesis.trace, gridSize: config.gridSize))
             }
         }
         return results
@@ -66,22 +72,25 @@ extension CaptionNetwork {
         let tape = Tape.inference()
         let encoded = try encode(images, tape: tape)
         let B = images.shape[0]
-        return try decodeWithAttention(batch: B, initialState: encoded.initialState, memory: encoded.memory,
-                                       decoding: decoding(tape: tape), beamSize: options.beamSize,
-                                       lengthNormalization: options.lengthNormalization,
-                                       maximumLengths: [Int](repeating: options.maximumLength, count: B), tape: tape).map { $0[0] }
+        return try decodeWithAttention(
+            batch: B, initialState: encoded.initialState, memory: encoded.memory,
+            decoding: decoding(tape: tape), beamSize: options.beamSize,
+            lengthNormalization: options.lengthNormalization,
+            maximumLengths: [Int](repeating: options.maximumLength, count: B), tape: tape
+        ).map { $0[0] }
     }
 
     /// The decoder as `decodeWithAttention` runs it: padding and the start token never come next.
     func decoding(tape: Tape) -> AttentionDecoding<RecurrentState> {
-        AttentionDecoding(startToken: CaptionCodec.startId, endToken: CaptionCodec.endId,
-                          excluded: [CaptionCodec.paddingId, CaptionCodec.startId],
-                          step: { tokens, state, memory in
-                              let embedded = try self.embedding(tokens, shape: [tokens.count], tape: tape)
-                              let (next, weights) = try self.step(embedded, state: state, memory: memory, tape: tape)
-                              return (self.output(next.hidden, tape: tape).value, next, weights.value)
-                          },
-                          reorder: { state, rows in try state.selectingRows(rows, tape: tape) })
+        AttentionDecoding(
+            startToken: CaptionCodec.startId, endToken: CaptionCodec.endId,
+            excluded: [CaptionCodec.paddingId, CaptionCodec.startId],
+            step: { tokens, state, memory in
+                let embedded = try self.embedding(tokens, shape: [tokens.count], tape: tape)
+                let (next, weights) = try self.step(embedded, state: state, memory: memory, tape: tape)
+                return (self.output(next.hidden, tape: tape).value, next, weights.value)
+            },
+            reorder: { state, rows in try state.selectingRows(rows, tape: tape) })
     }
 
     /// Greedy decoding of exactly `steps` words per image, never stopping at the end token:
@@ -90,9 +99,11 @@ extension CaptionNetwork {
         let tape = Tape.inference()
         let encoded = try encode(Variable(images), tape: tape)
         let B = images.shape[0]
-        return try decodeWithAttention(batch: B, initialState: encoded.initialState, memory: encoded.memory,
-                                       decoding: decoding(tape: tape), beamSize: 1, lengthNormalization: 0,
-                                       maximumLengths: [Int](repeating: steps, count: B), stopAtEnd: false, tape: tape)
-            .map(\.[0].tokens)
+        return try decodeWithAttention(
+            batch: B, initialState: encoded.initialState, memory: encoded.memory,
+            decoding: decoding(tape: tape), beamSize: 1, lengthNormalization: 0,
+            maximumLengths: [Int](repeating: steps, count: B), stopAtEnd: false, tape: tape
+        )
+        .map(\.[0].tokens)
     }
 }

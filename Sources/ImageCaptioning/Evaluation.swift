@@ -23,8 +23,9 @@ public func scoreCaptions(_ hypotheses: [String], references: [[String]]) -> Cap
         for n in 0..<4 { statistics[n].add(hypothesis: candidate, references: references) }
     }
     let bleu = statistics.map(\.score.score)
-    return CaptionScore(bleu1: bleu[0], bleu2: bleu[1], bleu3: bleu[2], bleu4: bleu[3],
-                        cider: corpusCIDErD(candidates: candidates, references: refs).score, images: hypotheses.count)
+    return CaptionScore(
+        bleu1: bleu[0], bleu2: bleu[1], bleu3: bleu[2], bleu4: bleu[3],
+        cider: corpusCIDErD(candidates: candidates, references: refs).score, images: hypotheses.count)
 }
 
 extension CaptionNetwork {

@@ -17,14 +17,17 @@ public struct ImagePreprocessor: Sendable {
 
     /// The image resized to size × size, 8-bit RGB, row by row.
     public func resize(_ image: RGBImage) -> [UInt8] {
-        let horizontal = Self.weights(from: image.width, to: size), vertical = Self.weights(from: image.height, to: size)
+        let horizontal = Self.weights(from: image.width, to: size),
+            vertical = Self.weights(from: image.height, to: size)
         // Rows first (width), then columns (height), in floating point.
         var rows = [Float](repeating: 0, count: image.height * size * 3)
         for y in 0..<image.height {
             for (x, taps) in horizontal.enumerated() {
                 for c in 0..<3 {
                     var value: Float = 0
-                    for (source, weight) in taps { value += weight * Float(image.pixels[(y * image.width + source) * 3 + c]) }
+                    for (source, weight) in taps {
+                        value += weight * Float(image.pixels[(y * image.width + source) * 3 + c])
+                    }
                     rows[(y * size + x) * 3 + c] = value
                 }
             }

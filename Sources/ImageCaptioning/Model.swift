@@ -18,14 +18,28 @@ public struct CaptionConfig: Codable, Equatable, Sendable {
     public var attentionPenalty: Float
 
     enum CodingKeys: String, CodingKey {
-        case imageSize = "image_size", channels, batchNorm = "batch_norm", embeddingSize = "embedding_size"
-        case hiddenSize = "hidden_size", attentionSize = "attention_size", dropout, attentionPenalty = "attention_penalty"
+        case imageSize = "image_size"
+        case channels
+        case batchNorm = "batch_norm"
+        case embeddingSize = "embedding_size"
+        case hiddenSize = "hidden_size"
+        case attentionSize = "attention_size"
+        case dropout
+        case attentionPenalty = "attention_penalty"
     }
 
-    public init(imageSize: Int = 64, channels: [Int] = [32, 64, 128, 256], batchNorm: Bool = false, embeddingSize: Int = 128,
-                hiddenSize: Int = 256, attentionSize: Int = 256, dropout: Float = 0.3, attentionPenalty: Float = 1) {
-        self.imageSize = imageSize; self.channels = channels; self.batchNorm = batchNorm; self.embeddingSize = embeddingSize
-        self.hiddenSize = hiddenSize; self.attentionSize = attentionSize; self.dropout = dropout; self.attentionPenalty = attentionPenalty
+    public init(
+        imageSize: Int = 64, channels: [Int] = [32, 64, 128, 256], batchNorm: Bool = false, embeddingSize: Int = 128,
+        hiddenSize: Int = 256, attentionSize: Int = 256, dropout: Float = 0.3, attentionPenalty: Float = 1
+    ) {
+        self.imageSize = imageSize
+        self.channels = channels
+        self.batchNorm = batchNorm
+        self.embeddingSize = embeddingSize
+        self.hiddenSize = hiddenSize
+        self.attentionSize = attentionSize
+        self.dropout = dropout
+        self.attentionPenalty = attentionPenalty
     }
 
     /// Positions of the feature grid a side.
@@ -38,14 +52,20 @@ public struct CaptionConfig: Codable, Equatable, Sendable {
     }
 
     public func validate() throws {
-        guard imageSize > 0, !channels.isEmpty, channels.allSatisfy({ $0 > 0 }), embeddingSize > 0, hiddenSize > 0, attentionSize > 0 else {
+        guard imageSize > 0, !channels.isEmpty, channels.allSatisfy({ $0 > 0 }), embeddingSize > 0, hiddenSize > 0,
+            attentionSize > 0
+        else {
             throw CaptionError.invalidConfig("sizes and channels must be positive")
         }
         guard gridSize >= 1, imageSize % (1 << (channels.count - 1)) == 0 else {
-            throw CaptionError.invalidConfig("--image-size \(imageSize) must be a multiple of \(1 << (channels.count - 1)) for \(channels.count) convolution blocks")
+            throw CaptionError.invalidConfig(
+                "--image-size \(imageSize) must be a multiple of \(1 << (channels.count - 1)) for \(channels.count) convolution blocks"
+            )
         }
         guard dropout >= 0, dropout < 1 else { throw CaptionError.invalidConfig("dropout must be in [0, 1)") }
-        guard attentionPenalty >= 0 else { throw CaptionError.invalidConfig("the attention penalty must not be negative") }
+        guard attentionPenalty >= 0 else {
+            throw CaptionError.invalidConfig("the attention penalty must not be negative")
+        }
     }
 }
 
@@ -80,8 +100,10 @@ public final class CaptionNetwork {
         var convolutions: [Conv2d] = [], norms: [BatchNorm?] = []
         var index = 0, inputChannels = 3
         for (block, channels) in config.channels.enumerated() {
-            convolutions.append(Conv2d(inputChannels: inputChannels, outputChannels: channels, kernelSize: 3, padding: 1,
-                                       name: "cnn.\(index)", store: parameters, rng: &rng))
+            convolutions.append(
+                Conv2d(
+                    inputChannels: inputChannels, outputChannels: channels, kernelSize: 3, padding: 1,
+                    name: "cnn.\(index)", store: parameters, rng: &rng))
             index += 1
             if config.batchNorm {
                 norms.append(BatchNorm(channels: channels, name: "cnn.\(index)", store: parameters))
@@ -89,19 +111,22 @@ public final class CaptionNetwork {
             } else {
                 norms.append(nil)
             }
-            index += block < config.channels.count - 1 ? 2 : 1   // ReLU, and max pooling but after the last block
+            index += block < config.channels.count - 1 ? 2 : 1  // ReLU, and max pooling but after the last block
             inputChannels = channels
         }
         self.convolutions = convolutions
         self.norms = norms
         let D = inputChannels, E = config.embeddingSize, H = config.hiddenSize, V = codec.vocabulary.count
-        embedding = Embedding(vocabularySize: V, embeddingSize: E, paddingIndex: Int(CaptionCodec.paddingId),
-                              name: "embedding", store: parameters, rng: &rng)
+        embedding = Embedding(
+            vocabularySize: V, embeddingSize: E, paddingIndex: Int(CaptionCodec.paddingId),
+            name: "embedding", store: parameters, rng: &rng)
         initialHidden = Linear(inputSize: D, outputSize: H, name: "init_h", store: parameters, rng: &rng)
         initialCell = Linear(inputSize: D, outputSize: H, name: "init_c", store: parameters, rng: &rng)
-        attention = Attention(.additive, querySize: H, memorySize: D, attentionSize: config.attentionSize, prefix: "",
-                              additive: AdditiveLayers(key: "att_feat", query: "att_hidden", energy: "att_out", keyBias: true, energyBias: true),
-                              store: parameters, rng: &rng)
+        attention = Attention(
+            .additive, querySize: H, memorySize: D, attentionSize: config.attentionSize, prefix: "",
+            additive: AdditiveLayers(
+                key: "att_feat", query: "att_hidden", energy: "att_out", keyBias: true, energyBias: true),
+            store: parameters, rng: &rng)
         gate = Linear(inputSize: H, outputSize: D, name: "gate", store: parameters, rng: &rng)
         cell = RecurrentCell(.lstm, inputSize: E + D, hiddenSize: H, prefix: "cell", store: parameters, rng: &rng)
         output = Linear(inputSize: H, outputSize: V, name: "output", store: parameters, rng: &rng)
@@ -133,10 +158,11 @@ public final class CaptionNetwork {
             if block < convolutions.count - 1 { x = maxPool2d(x, kernelSize: 2, tape: tape) }
         }
         let B = x.shape[0], D = x.shape[1], L = x.shape[2] * x.shape[3]
-        let grid = permute(reshape(x, [B, D, L], tape: tape), [0, 2, 1], tape: tape)     // (B, L, D)
+        let grid = permute(reshape(x, [B, D, L], tape: tape), [0, 2, 1], tape: tape)  // (B, L, D)
         let average = mean(grid, axis: 1, tape: tape)
-        let state = RecurrentState(hidden: tanh(initialHidden(average, tape: tape), tape: tape),
-                                   cell: tanh(initialCell(average, tape: tape), tape: tape))
+        let state = RecurrentState(
+            hidden: tanh(initialHidden(average, tape: tape), tape: tape),
+            cell: tanh(initialCell(average, tape: tape), tape: tape))
         return EncodedImages(memory: try attention.prepare(memory: grid, tape: tape), initialState: state)
     }
 
@@ -144,8 +170,10 @@ public final class CaptionNetwork {
 
     /// One decoder step for embedded previous words (B, E): the new state and the attention
     /// weights over the grid (B, positions).
-    func step(_ embedded: Variable, state: RecurrentState, memory: Attention.Memory,
-              tape: Tape) throws -> (state: RecurrentState, weights: Variable) {
+    func step(
+        _ embedded: Variable, state: RecurrentState, memory: Attention.Memory,
+        tape: Tape
+    ) throws -> (state: RecurrentState, weights: Variable) {
         let (context, weights) = try attention(query: state.hidden, memory: memory, tape: tape)
         let gated = multiply(sigmoid(gate(state.hidden, tape: tape), tape: tape), context, tape: tape)
         let next = cell(concatenate([embedded, gated], axis: 1, tape: tape), state: state, tape: tape)
@@ -154,8 +182,10 @@ public final class CaptionNetwork {
 
     /// Teacher-forced logits (T·B, V), time-major, for `captions` (ids without start or end),
     /// the matching expected ids (padding 0), and the attention weights of every step (T, B, L).
-    public func forward(images: Variable, captions: [[Int32]], tape: Tape,
-                        rng: inout RandomGenerator) throws -> (logits: Variable, targets: [Int32], weights: Variable) {
+    public func forward(
+        images: Variable, captions: [[Int32]], tape: Tape,
+        rng: inout RandomGenerator
+    ) throws -> (logits: Variable, targets: [Int32], weights: Variable) {
         precondition(images.shape[0] == captions.count, "\(images.shape[0]) images for \(captions.count) captions")
         let encoded = try encode(images, tape: tape)
         let inputs = PaddedBatch(captions.map { [CaptionCodec.startId] + $0 }, padding: CaptionCodec.paddingId)
@@ -171,17 +201,23 @@ public final class CaptionNetwork {
             hidden.append(result.state.hidden)
             weights.append(result.weights)
         }
-        let outputs = dropout(concatenate(hidden, axis: 0, tape: tape), probability: config.dropout, tape: tape, rng: &rng)
+        let outputs = dropout(
+            concatenate(hidden, axis: 0, tape: tape), probability: config.dropout, tape: tape, rng: &rng)
         let L = encoded.memory.positions
-        return (output(outputs, tape: tape), expected.ids, reshape(concatenate(weights, axis: 0, tape: tape), [T, B, L], tape: tape))
+        return (
+            output(outputs, tape: tape), expected.ids,
+            reshape(concatenate(weights, axis: 0, tape: tape), [T, B, L], tape: tape)
+        )
     }
 
     /// Mean cross-entropy per caption token (end included, padding excluded) plus the doubly
     /// stochastic penalty λ · mean over images of Σ_positions (1 − Σ_t α_t)², the sum over each
     /// caption's own steps. Returns the loss and the token count.
     /// With `penalty` false, the cross-entropy alone (what validation reports).
-    public func loss(images: Variable, captions: [[Int32]], penalty: Bool = true, tape: Tape,
-                     rng: inout RandomGenerator) throws -> (loss: Variable, count: Int) {
+    public func loss(
+        images: Variable, captions: [[Int32]], penalty: Bool = true, tape: Tape,
+        rng: inout RandomGenerator
+    ) throws -> (loss: Variable, count: Int) {
         let parts = try lossParts(images: images, captions: captions, penalty: penalty, tape: tape, rng: &rng)
         guard let weighted = parts.penalty else { return (parts.crossEntropy, parts.count) }
         return (add(parts.crossEntropy, weighted, tape: tape), parts.count)
@@ -189,16 +225,19 @@ public final class CaptionNetwork {
 
     /// The two terms of `loss`: the mean cross-entropy per token, and the attention penalty
     /// already multiplied by λ (nil when `penalty` is false or λ is 0).
-    public func lossParts(images: Variable, captions: [[Int32]], penalty: Bool = true, tape: Tape,
-                          rng: inout RandomGenerator) throws -> (crossEntropy: Variable, penalty: Variable?, count: Int) {
+    public func lossParts(
+        images: Variable, captions: [[Int32]], penalty: Bool = true, tape: Tape,
+        rng: inout RandomGenerator
+    ) throws -> (crossEntropy: Variable, penalty: Variable?, count: Int) {
         let (logits, expected, weights) = try forward(images: images, captions: captions, tape: tape, rng: &rng)
         let tokens = expected.reduce(0) { $0 + ($1 == CaptionCodec.paddingId ? 0 : 1) }
-        let crossEntropy = softmaxCrossEntropy(logits, targets: expected, ignoreIndex: CaptionCodec.paddingId, tape: tape)
+        let crossEntropy = softmaxCrossEntropy(
+            logits, targets: expected, ignoreIndex: CaptionCodec.paddingId, tape: tape)
         guard penalty && config.attentionPenalty > 0 else { return (crossEntropy, nil, tokens) }
         let T = weights.shape[0], B = weights.shape[1]
         let steps = Tensor(zeros: [T, B, 1])
         for (b, caption) in captions.enumerated() { for t in 0...caption.count where t < T { steps[t * B + b] = 1 } }
-        let attended = sum(multiply(weights, Variable(steps), tape: tape), axis: 0, tape: tape)          // (B, L)
+        let attended = sum(multiply(weights, Variable(steps), tape: tape), axis: 0, tape: tape)  // (B, L)
         let missing = subtract(Variable(Tensor(shape: [1, 1], values: [1])), attended, tape: tape)
         let penalty = mean(sum(multiply(missing, missing, tape: tape), axis: 1, tape: tape), axis: 0, tape: tape)
         return (crossEntropy, reshape(scale(penalty, by: config.attentionPenalty, tape: tape), [1], tape: tape), tokens)
@@ -218,10 +257,14 @@ public final class CaptionNetwork {
     public static func load(path: String) throws -> CaptionNetwork {
         let file = try SafeTensors.read(path: path)
         let config = try file.taskConfig(CaptionConfig.self, task: taskName, path: path)
-        guard let text = file.metadata["zoo.vocabulary"] else { throw CheckpointError.missingMetadata(path: path, key: "zoo.vocabulary") }
+        guard let text = file.metadata["zoo.vocabulary"] else {
+            throw CheckpointError.missingMetadata(path: path, key: "zoo.vocabulary")
+        }
         let vocabulary = try Vocabulary(json: text, path: path)
         var rng = RandomGenerator(seed: 0)
-        let network = try modelFromCheckpoint(path: path) { try CaptionNetwork(config: config, codec: CaptionCodec(vocabulary: vocabulary), rng: &rng) }
+        let network = try modelFromCheckpoint(path: path) {
+            try CaptionNetwork(config: config, codec: CaptionCodec(vocabulary: vocabulary), rng: &rng)
+        }
         try network.parameters.load(file, path: path)
         return network
     }

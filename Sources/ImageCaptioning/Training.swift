@@ -13,12 +13,15 @@ public struct CaptionData: Sendable {
     /// Training captions left out for being longer than `maximumLength` words.
     public let skippedTooLong: Int
 
-    public init(corpus: CaptionCorpus, imageSize: Int, minimumFrequency: Int = 1, vocabularySize: Int = 50_000,
-                maximumLength: Int = 40) throws {
+    public init(
+        corpus: CaptionCorpus, imageSize: Int, minimumFrequency: Int = 1, vocabularySize: Int = 50_000,
+        maximumLength: Int = 40
+    ) throws {
         guard maximumLength > 0 else { throw CaptionError.invalidOptions("--max-length must be positive") }
         guard minimumFrequency > 0 else { throw CaptionError.invalidOptions("--min-frequency must be positive") }
-        let codec = CaptionCodec.build(captions: corpus.train.flatMap(\.captions), minimumFrequency: minimumFrequency,
-                                       maximumSize: vocabularySize)
+        let codec = CaptionCodec.build(
+            captions: corpus.train.flatMap(\.captions), minimumFrequency: minimumFrequency,
+            maximumSize: vocabularySize)
         let preprocessor = ImagePreprocessor(size: imageSize)
         train = try ImageSet(corpus.train, preprocessor: preprocessor)
         valid = try ImageSet(corpus.valid, preprocessor: preprocessor)
@@ -26,12 +29,17 @@ public struct CaptionData: Sendable {
         for (index, image) in corpus.train.enumerated() {
             for caption in image.captions {
                 let ids = codec.encode(caption)
-                if ids.count > maximumLength { tooLong += 1; continue }
+                if ids.count > maximumLength {
+                    tooLong += 1
+                    continue
+                }
                 if !ids.isEmpty { pairs.append((index, ids)) }
             }
         }
         guard !pairs.isEmpty else {
-            throw CaptionCorpusError.emptySplit(path: corpus.train.first?.origin ?? "training data", split: "training (every caption is longer than --max-length)")
+            throw CaptionCorpusError.emptySplit(
+                path: corpus.train.first?.origin ?? "training data",
+                split: "training (every caption is longer than --max-length)")
         }
         self.codec = codec
         self.pairs = pairs
@@ -51,7 +59,10 @@ public struct CaptionTrainingSettings: Codable, Sendable {
     public var validationImages: Int
 
     public init(batchSize: Int = 32, flip: Bool = false, shift: Int = 0, validationImages: Int = 1000) {
-        self.batchSize = batchSize; self.flip = flip; self.shift = shift; self.validationImages = validationImages
+        self.batchSize = batchSize
+        self.flip = flip
+        self.shift = shift
+        self.validationImages = validationImages
     }
 }
 
@@ -76,7 +87,8 @@ public final class CaptionTrainingTask: TrainingTask {
         valid.images = Array(valid.images.prefix(settings.validationImages))
         valid.entries = Array(valid.entries.prefix(settings.validationImages))
         validationSet = valid
-        sampler = try BucketedBatchSampler(lengths: data.pairs.map { $0.caption.count }, batchSize: settings.batchSize, seed: seed)
+        sampler = try BucketedBatchSampler(
+            lengths: data.pairs.map { $0.caption.count }, batchSize: settings.batchSize, seed: seed)
     }
 
     public var taskName: String { CaptionNetwork.taskName }
@@ -89,11 +101,18 @@ public final class CaptionTrainingTask: TrainingTask {
     public func trainingLoss(tape: Tape, rng: inout RandomGenerator) throws -> (loss: Variable, count: Int) {
         let batch = sampler.next().map { data.pairs[$0] }
         let flips = settings.flip ? batch.map { _ in rng.int(below: 2) == 1 } : nil
-        let shifts = settings.shift > 0
-            ? batch.map { _ in (rng.int(below: 2 * settings.shift + 1) - settings.shift, rng.int(below: 2 * settings.shift + 1) - settings.shift) }
+        let shifts =
+            settings.shift > 0
+            ? batch.map { _ in
+                (
+                    rng.int(below: 2 * settings.shift + 1) - settings.shift,
+                    rng.int(below: 2 * settings.shift + 1) - settings.shift
+                )
+            }
             : nil
         let images = network.preprocessor.batch(batch.map { data.train.images[$0.image] }, flips: flips, shifts: shifts)
-        let parts = try network.lossParts(images: Variable(images), captions: batch.map(\.caption), tape: tape, rng: &rng)
+        let parts = try network.lossParts(
+            images: Variable(images), captions: batch.map(\.caption), tape: tape, rng: &rng)
         let penalty = parts.penalty.map { Double($0.value[0]) } ?? 0
         lastParts = TrainingLossParts(perUnit: Double(parts.crossEntropy.value[0]), extras: [("penalty", penalty)])
         guard let weighted = parts.penalty else { return (parts.crossEntropy, parts.count) }
@@ -116,8 +135,9 @@ public final class CaptionTrainingTask: TrainingTask {
         for start in stride(from: 0, to: usable.count, by: settings.batchSize) {
             let items = Array(usable[start..<min(start + settings.batchSize, usable.count)])
             let images = network.preprocessor.batch(items.map { validationSet.images[$0] })
-            let (loss, count) = try network.loss(images: Variable(images), captions: items.map { captions[$0] }, penalty: false,
-                                                 tape: Tape.inference(), rng: &rng)
+            let (loss, count) = try network.loss(
+                images: Variable(images), captions: items.map { captions[$0] }, penalty: false,
+                tape: Tape.inference(), rng: &rng)
             sum += Double(loss.value[0]) * Double(count)
             tokens += count
         }
@@ -131,11 +151,17 @@ public final class CaptionTrainingTask: TrainingTask {
     public func validate() throws -> ValidationResult {
         let score = try network.evaluate(validationSet, options: CaptionOptions(beamSize: 1, batchSize: 64))
         let loss = try validationLoss()
-        return ValidationResult(metrics: [("bleu4", score.bleu4), ("bleu1", score.bleu1), ("cider", score.cider), ("loss", loss), ("ppl", exp(loss))],
-                                primary: "bleu4", higherIsBetter: true)
+        return ValidationResult(
+            metrics: [
+                ("bleu4", score.bleu4), ("bleu1", score.bleu1), ("cider", score.cider), ("loss", loss),
+                ("ppl", exp(loss))
+            ],
+            primary: "bleu4", higherIsBetter: true)
     }
 
-    public func saveProgress() -> (tensors: [(String, Tensor)], metadata: [String: String]) { ([], sampler.progressMetadata) }
+    public func saveProgress() -> (tensors: [(String, Tensor)], metadata: [String: String]) {
+        ([], sampler.progressMetadata)
+    }
 
     public func restoreProgress(tensors: [String: Tensor], metadata: [String: String], path: String) throws {
         try sampler.restore(progressMetadata: metadata, path: path)

@@ -20,7 +20,8 @@ public final class CharacterLanguageModelScorer: PrefixScorer {
 
     public init(model: LanguageModelNetwork, symbols: [Character], capacity: Int = 20_000) throws {
         guard model.config.tokens == .char else {
-            throw LanguageModelError.invalidConfig("shallow fusion needs a character language model (zoo train lm --tokens char)")
+            throw LanguageModelError.invalidConfig(
+                "shallow fusion needs a character language model (zoo train lm --tokens char)")
         }
         self.model = model
         self.symbols = symbols
@@ -44,7 +45,8 @@ public final class CharacterLanguageModelScorer: PrefixScorer {
             parentState = cache[String(prefix.dropLast())]?.state
             input = model.vocabulary.id(of: String(prefix.last!)) ?? model.vocabulary.id(of: " ") ?? 0
         }
-        let (logits, state) = try model.forward([input], steps: 1, batch: 1, state: parentState, tape: Tape.inference(), rng: &rng)
+        let (logits, state) = try model.forward(
+            [input], steps: 1, batch: 1, state: parentState, tape: Tape.inference(), rng: &rng)
         let normalized = try logSoftmax(logits, axis: 2, tape: Tape.inference()).value
         let values = symbolIds.map { id in id.map { normalized[Int($0)] } ?? Self.unknownLogProbability }
         if cache.count >= capacity { cache.removeAll(keepingCapacity: true) }

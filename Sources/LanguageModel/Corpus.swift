@@ -49,11 +49,13 @@ public enum CorpusError: Error, CustomStringConvertible, Equatable {
         case .missing(let p): return "\(p): no such file or directory"
         case .empty(let p): return "\(p): the corpus is empty"
         case .notText(let p, let reason): return "\(p): not a text file (\(reason))"
-        case .missingSplit(let d, let f): return "\(d): a corpus directory needs train.txt, valid.txt and test.txt; \(f) is missing"
+        case .missingSplit(let d, let f):
+            return "\(d): a corpus directory needs train.txt, valid.txt and test.txt; \(f) is missing"
         case .wouldOverwrite(let p):
             return "\(p) already exists; pass --overwrite to replace it, or choose another --out"
         case .tooSmall(let p, let tokens, let needed):
-            return "\(p): \(tokens) tokens, too few (at least \(needed) are needed; a single file is split 90/5/5 by characters)"
+            return
+                "\(p): \(tokens) tokens, too few (at least \(needed) are needed; a single file is split 90/5/5 by characters)"
         }
     }
 }
@@ -66,26 +68,37 @@ public struct CorpusText: Sendable {
     /// Where each split came from, for error messages.
     public var trainSource: String, validSource: String, testSource: String
 
-    public init(train: String, valid: String, test: String, trainSource: String, validSource: String, testSource: String) {
-        self.train = train; self.valid = valid; self.test = test
-        self.trainSource = trainSource; self.validSource = validSource; self.testSource = testSource
+    public init(
+        train: String, valid: String, test: String, trainSource: String, validSource: String, testSource: String
+    ) {
+        self.train = train
+        self.valid = valid
+        self.test = test
+        self.trainSource = trainSource
+        self.validSource = validSource
+        self.testSource = testSource
     }
 
     /// Reads `path`: a directory with train.txt, valid.txt and test.txt, or one file split
     /// 90/5/5 in order (at line boundaries).
     public static func load(path: String) throws -> CorpusText {
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw CorpusError.missing(path: path) }
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw CorpusError.missing(path: path)
+        }
         if isDirectory.boolValue {
             var texts: [String] = []
             for name in ["train.txt", "valid.txt", "test.txt"] {
                 let file = (path as NSString).appendingPathComponent(name)
-                guard FileManager.default.fileExists(atPath: file) else { throw CorpusError.missingSplit(directory: path, file: name) }
+                guard FileManager.default.fileExists(atPath: file) else {
+                    throw CorpusError.missingSplit(directory: path, file: name)
+                }
                 texts.append(try readText(file))
             }
             let join = { (name: String) in (path as NSString).appendingPathComponent(name) }
-            return CorpusText(train: texts[0], valid: texts[1], test: texts[2],
-                              trainSource: join("train.txt"), validSource: join("valid.txt"), testSource: join("test.txt"))
+            return CorpusText(
+                train: texts[0], valid: texts[1], test: texts[2],
+                trainSource: join("train.txt"), validSource: join("valid.txt"), testSource: join("test.txt"))
         }
         return split(try readText(path), source: path)
     }
@@ -98,7 +111,10 @@ public struct CorpusText: Sendable {
             // Move forward to the next line start, if one is near.
             var probe = index
             while probe < scalars.count, probe - index < 2000 {
-                if scalars[probe] == "\n" { index = probe + 1; break }
+                if scalars[probe] == "\n" {
+                    index = probe + 1
+                    break
+                }
                 probe += 1
             }
             return min(index, scalars.count)
@@ -109,8 +125,9 @@ public struct CorpusText: Sendable {
             view.append(contentsOf: scalars[range])
             return String(view)
         }
-        return CorpusText(train: string(0..<a), valid: string(a..<b), test: string(b..<scalars.count),
-                          trainSource: source + " (first 90%)", validSource: source + " (next 5%)", testSource: source + " (last 5%)")
+        return CorpusText(
+            train: string(0..<a), valid: string(a..<b), test: string(b..<scalars.count),
+            trainSource: source + " (first 90%)", validSource: source + " (next 5%)", testSource: source + " (last 5%)")
     }
 
     /// Reads a UTF-8 text file; rejects binary files with a clear reason.
@@ -144,7 +161,9 @@ public struct Corpus: Sendable {
     public init(text: CorpusText, tokenization: Tokenization) throws {
         self.tokenization = tokenization
         let trainTokens = tokenization.tokens(text.train)
-        guard trainTokens.count >= 2 else { throw CorpusError.tooSmall(path: text.trainSource, tokens: trainTokens.count, needed: 2) }
+        guard trainTokens.count >= 2 else {
+            throw CorpusError.tooSmall(path: text.trainSource, tokens: trainTokens.count, needed: 2)
+        }
         var vocabulary = Vocabulary(tokens: [])
         if tokenization == .word { vocabulary.add(Tokenization.unknown) }
         for token in trainTokens { vocabulary.add(token) }
@@ -153,12 +172,16 @@ public struct Corpus: Sendable {
         valid = Corpus.encode(tokenization.tokens(text.valid), vocabulary: vocabulary).ids
         test = Corpus.encode(tokenization.tokens(text.test), vocabulary: vocabulary).ids
         // Validation needs a token to predict from another: refuse now, not after an epoch.
-        guard valid.count >= 2 else { throw CorpusError.tooSmall(path: text.validSource, tokens: valid.count, needed: 2) }
+        guard valid.count >= 2 else {
+            throw CorpusError.tooSmall(path: text.validSource, tokens: valid.count, needed: 2)
+        }
     }
 
     /// Maps tokens to ids: an unseen token becomes `<unk>` when the vocabulary has one
     /// (counted in `mappedToUnknown`) and is dropped otherwise (counted in `dropped`).
-    public static func encode(_ tokens: [String], vocabulary: Vocabulary) -> (ids: [Int32], dropped: Int, mappedToUnknown: Int) {
+    public static func encode(_ tokens: [String], vocabulary: Vocabulary) -> (
+        ids: [Int32], dropped: Int, mappedToUnknown: Int
+    ) {
         let unk = vocabulary.id(of: Tokenization.unknown)
         var ids: [Int32] = []
         ids.reserveCapacity(tokens.count)

@@ -17,7 +17,10 @@ public struct LanguageModelScore: Codable, Sendable {
     public var mappedToUnknown: Int
 
     enum CodingKeys: String, CodingKey {
-        case loss, perplexity, bitsPerToken = "bits_per_token", bitsPerChar = "bits_per_char", tokens, unknown
+        case loss, perplexity
+        case bitsPerToken = "bits_per_token"
+        case bitsPerChar = "bits_per_char"
+        case tokens, unknown
         case mappedToUnknown = "mapped_to_unk"
     }
 
@@ -36,7 +39,9 @@ extension LanguageModelNetwork {
     /// Scores `ids` as one stream: equal to a batch-size-1 pass from a zero state over the whole
     /// text, every token after the first predicted from all before it. Runs in chunks of
     /// `chunk` timesteps with the state carried, the output layer one GEMM per chunk.
-    public func score(_ ids: [Int32], unknown: Int = 0, mappedToUnknown: Int = 0, chunk: Int = 256) throws -> LanguageModelScore {
+    public func score(_ ids: [Int32], unknown: Int = 0, mappedToUnknown: Int = 0, chunk: Int = 256) throws
+        -> LanguageModelScore
+    {
         var rng = RandomGenerator(seed: 0)
         var state: RecurrentState? = nil
         var nats = 0.0
@@ -57,8 +62,9 @@ extension LanguageModelNetwork {
             state = newState
             start += T
         }
-        return LanguageModelScore(nats: nats, count: count, unknown: unknown, mappedToUnknown: mappedToUnknown,
-                                  characters: config.tokens == .char)
+        return LanguageModelScore(
+            nats: nats, count: count, unknown: unknown, mappedToUnknown: mappedToUnknown,
+            characters: config.tokens == .char)
     }
 
     /// Scores a text: tokenised with the model's tokenization; unseen tokens map to `<unk>` or

@@ -8,14 +8,18 @@ extension LanguageModelNetwork {
     /// The prompt's tokens the model has no entry for (nor an `<unk>` to read them as): generation
     /// leaves them out. A caller checks this before it shows the prompt.
     public func unknownPromptTokens(_ prompt: String) -> [String] {
-        config.tokens.tokens(prompt).filter { vocabulary.id(of: $0) == nil && vocabulary.id(of: Tokenization.unknown) == nil }
+        config.tokens.tokens(prompt).filter {
+            vocabulary.id(of: $0) == nil && vocabulary.id(of: Tokenization.unknown) == nil
+        }
     }
 
-    public func generate(prompt: String, length: Int, sampling: SamplingOptions = SamplingOptions(),
-                         rng: inout RandomGenerator, onText: ((String) -> Void)? = nil) throws -> String {
+    public func generate(
+        prompt: String, length: Int, sampling: SamplingOptions = SamplingOptions(),
+        rng: inout RandomGenerator, onText: ((String) -> Void)? = nil
+    ) throws -> String {
         var ids = Corpus.encode(config.tokens.tokens(prompt), vocabulary: vocabulary).ids
         if config.tokens == .word, !prompt.hasSuffix("\n"), ids.last == vocabulary.id(of: Tokenization.endOfSentence) {
-            ids.removeLast()   // a one-line prompt continues its line
+            ids.removeLast()  // a one-line prompt continues its line
         }
         if ids.isEmpty {
             if !prompt.isEmpty && prompt.unicodeScalars.contains(where: { !$0.properties.isWhitespace }) {
@@ -30,7 +34,8 @@ extension LanguageModelNetwork {
         let V = vocabularySize
         for _ in 0..<length {
             let tape = Tape.inference()
-            let (logits, newState) = try forward(input, steps: input.count, batch: 1, state: state, tape: tape, rng: &rng)
+            let (logits, newState) = try forward(
+                input, steps: input.count, batch: 1, state: state, tape: tape, rng: &rng)
             state = newState
             let last = logits.value.data + (input.count - 1) * V
             let next = sampleToken(logits: last, count: V, options: sampling, rng: &rng)

@@ -3,8 +3,8 @@ import Foundation
 /// The vanishing-gradient experiment: how much of the loss at the last step of a sequence
 /// reaches each earlier hidden state, ‖∂L_T/∂h_t‖ for t = 1…T, in a character model
 /// (embedding → one recurrent cell → linear) on windows of real text, at initialisation and
-/// after training on a task (`GradientFlowTask`). The recurrence multiplies the gradient by one Jacobian per step, so a plain RNN's
-/// shrinks geometrically going back in time, while the LSTM's cell state and the GRU's update
+/// after training on a task (`GradientFlowTask`). The recurrence multiplies the gradient by one
+/// Jacobian per step, so a plain RNN's shrinks geometrically going back in time, while the LSTM's cell state and the GRU's update
 /// gate carry it across.
 public struct GradientFlow: Sendable {
     public let cell: CellKind
@@ -52,19 +52,24 @@ public struct GradientFlowSettings: Sendable {
 }
 
 /// Runs the experiment for `cell` on `text` (a training split's ids).
-public func measureGradientFlow(_ cell: CellKind, ids: [Int32], vocabularySize: Int,
-                                settings: GradientFlowSettings) throws -> GradientFlow {
+public func measureGradientFlow(
+    _ cell: CellKind, ids: [Int32], vocabularySize: Int,
+    settings: GradientFlowSettings
+) throws -> GradientFlow {
     let T = settings.length, B = settings.batchSize
     guard ids.count > T + 1 else {
         throw TrainingError.invalid("the text has \(ids.count) tokens, too few for sequences of \(T + 1)")
     }
     var rng = RandomGenerator(seed: settings.seed)
     let store = ParameterStore()
-    let embedding = Embedding(vocabularySize: vocabularySize, embeddingSize: settings.embeddingSize, name: "encoder",
-                              store: store, rng: &rng)
-    let recurrent = RecurrentCell(cell, inputSize: settings.embeddingSize, hiddenSize: settings.hiddenSize, prefix: "rnn",
-                                  store: store, rng: &rng)
-    let output = Linear(inputSize: settings.hiddenSize, outputSize: vocabularySize, name: "decoder", store: store, rng: &rng)
+    let embedding = Embedding(
+        vocabularySize: vocabularySize, embeddingSize: settings.embeddingSize, name: "encoder",
+        store: store, rng: &rng)
+    let recurrent = RecurrentCell(
+        cell, inputSize: settings.embeddingSize, hiddenSize: settings.hiddenSize, prefix: "rnn",
+        store: store, rng: &rng)
+    let output = Linear(
+        inputSize: settings.hiddenSize, outputSize: vocabularySize, name: "decoder", store: store, rng: &rng)
     store.pack()
     let w = recurrent.weights.hiddenWeight.value
     for k in 0..<w.count { w.data[k] *= settings.recurrentScale }
@@ -97,7 +102,7 @@ public func measureGradientFlow(_ cell: CellKind, ids: [Int32], vocabularySize: 
     }
 
     var measureRNG = RandomGenerator(seed: settings.seed &+ 1)
-    let probe = batch(&measureRNG)   // the same batch before and after training
+    let probe = batch(&measureRNG)  // the same batch before and after training
     func measure() throws -> [Double] {
         store.zeroGradients()
         let tape = Tape(recording: true, training: false)
@@ -110,19 +115,22 @@ public func measureGradientFlow(_ cell: CellKind, ids: [Int32], vocabularySize: 
     }
 
     let initial = try measure()
-    let optimizer: Optimizer = settings.sgd ? SGD(store: store, learningRate: settings.learningRate)
-                                            : Adam(store: store, learningRate: settings.learningRate)
+    let optimizer: Optimizer =
+        settings.sgd
+        ? SGD(store: store, learningRate: settings.learningRate)
+        : Adam(store: store, learningRate: settings.learningRate)
     var losses: [Double] = []
     for _ in 0..<settings.trainingSteps {
         let (inputs, targets) = batch(&rng)
         let loss = try optimizationStep(store, optimizer, clip: settings.clip) { tape in
             let (_, logits) = try unroll(inputs, tape: tape)
             return settings.task == .next
-                ? softmaxCrossEntropy(concatenate(logits, axis: 0, tape: tape), targets: targets.flatMap { $0 }, tape: tape)
+                ? softmaxCrossEntropy(
+                    concatenate(logits, axis: 0, tape: tape), targets: targets.flatMap { $0 }, tape: tape)
                 : softmaxCrossEntropy(logits[T - 1], targets: targets[T - 1], tape: tape)
         }
         losses.append(loss)
-        guard loss.isFinite else { break }   // diverged: the curve shows where
+        guard loss.isFinite else { break }  // diverged: the curve shows where
     }
     let trained = losses.last?.isFinite == false ? [] : try measure()
     return GradientFlow(cell: cell, length: T, initial: initial, trained: trained, trainingLosses: losses)

@@ -13,14 +13,24 @@ public struct LanguageModelConfig: Codable, Equatable, Sendable {
     public var dropout: Float
 
     enum CodingKeys: String, CodingKey {
-        case cell, embeddingSize = "embedding_size", hiddenSize = "hidden_size", layers, tokens, tied, dropout
+        case cell
+        case embeddingSize = "embedding_size"
+        case hiddenSize = "hidden_size"
+        case layers, tokens, tied, dropout
     }
 
     /// The defaults are `zoo train lm`'s.
-    public init(cell: CellKind = .lstm, embeddingSize: Int = 64, hiddenSize: Int = 256, layers: Int = 1,
-                tokens: Tokenization = .char, tied: Bool = false, dropout: Float = 0) {
-        self.cell = cell; self.embeddingSize = embeddingSize; self.hiddenSize = hiddenSize
-        self.layers = layers; self.tokens = tokens; self.tied = tied; self.dropout = dropout
+    public init(
+        cell: CellKind = .lstm, embeddingSize: Int = 64, hiddenSize: Int = 256, layers: Int = 1,
+        tokens: Tokenization = .char, tied: Bool = false, dropout: Float = 0
+    ) {
+        self.cell = cell
+        self.embeddingSize = embeddingSize
+        self.hiddenSize = hiddenSize
+        self.layers = layers
+        self.tokens = tokens
+        self.tied = tied
+        self.dropout = dropout
     }
 
     public init(from decoder: Decoder) throws {
@@ -47,7 +57,8 @@ public struct LanguageModelConfig: Codable, Equatable, Sendable {
         }
         guard dropout >= 0, dropout < 1 else { throw LanguageModelError.invalidConfig("dropout must be in [0, 1)") }
         if tied && embeddingSize != hiddenSize {
-            throw LanguageModelError.invalidConfig("tied weights need --embedding-size equal to --hidden-size (\(embeddingSize) ≠ \(hiddenSize))")
+            throw LanguageModelError.invalidConfig(
+                "tied weights need --embedding-size equal to --hidden-size (\(embeddingSize) ≠ \(hiddenSize))")
         }
     }
 }
@@ -85,14 +96,18 @@ public final class LanguageModelNetwork {
         self.vocabulary = vocabulary
         let V = vocabulary.count
         // pytorch/examples' init: encoder and decoder weights uniform ±0.1, decoder bias 0.
-        encoder = Embedding(vocabularySize: V, embeddingSize: config.embeddingSize, name: "encoder", store: parameters, rng: &rng)
+        encoder = Embedding(
+            vocabularySize: V, embeddingSize: config.embeddingSize, name: "encoder", store: parameters, rng: &rng)
         rng.fillUniform(encoder.weight.value, -0.1, 0.1)
-        rnn = RecurrentLayer(config.cell, inputSize: config.embeddingSize, hiddenSize: config.hiddenSize,
-                             layers: config.layers, dropout: config.dropout, prefix: "rnn", store: parameters, rng: &rng)
+        rnn = RecurrentLayer(
+            config.cell, inputSize: config.embeddingSize, hiddenSize: config.hiddenSize,
+            layers: config.layers, dropout: config.dropout, prefix: "rnn", store: parameters, rng: &rng)
         if config.tied {
             decoderWeight = encoder.weight
         } else {
-            decoderWeight = parameters.declare("decoder.weight", shape: [V, config.hiddenSize]) { rng.fillUniform($0, -0.1, 0.1) }
+            decoderWeight = parameters.declare("decoder.weight", shape: [V, config.hiddenSize]) {
+                rng.fillUniform($0, -0.1, 0.1)
+            }
         }
         decoderBias = parameters.declare("decoder.bias", shape: [V]) { $0.zero() }
         parameters.pack()
@@ -102,10 +117,13 @@ public final class LanguageModelNetwork {
     public func zeroState(batch: Int) -> RecurrentState { rnn.zeroState(batch: batch) }
 
     /// Logits (T, B, V) for token ids laid out (T, B), time-major.
-    public func forward(_ ids: [Int32], steps T: Int, batch B: Int, state: RecurrentState?,
-                        tape: Tape, rng: inout RandomGenerator) throws -> (logits: Variable, state: RecurrentState) {
-        let (hidden, newState) = try rnn(tokens: ids, steps: T, batch: B, embedding: encoder, inputDropout: config.dropout,
-                                     initialState: state, tape: tape, rng: &rng)
+    public func forward(
+        _ ids: [Int32], steps T: Int, batch B: Int, state: RecurrentState?,
+        tape: Tape, rng: inout RandomGenerator
+    ) throws -> (logits: Variable, state: RecurrentState) {
+        let (hidden, newState) = try rnn(
+            tokens: ids, steps: T, batch: B, embedding: encoder, inputDropout: config.dropout,
+            initialState: state, tape: tape, rng: &rng)
         let h = dropout(hidden, probability: config.dropout, tape: tape, rng: &rng)
         return (linear(h, weight: decoderWeight, bias: decoderBias, tape: tape), newState)
     }
@@ -139,7 +157,9 @@ public final class LanguageModelNetwork {
         }
         let vocabulary = try Vocabulary(json: vocabularyText, path: path)
         var rng = RandomGenerator(seed: 0)
-        let network = try modelFromCheckpoint(path: path) { try LanguageModelNetwork(config: config, vocabulary: vocabulary, rng: &rng) }
+        let network = try modelFromCheckpoint(path: path) {
+            try LanguageModelNetwork(config: config, vocabulary: vocabulary, rng: &rng)
+        }
         try network.loadState(file, path: path)
         return network
     }

@@ -38,7 +38,9 @@ public final class LanguageModelTrainingTask: TrainingTask {
         let B = settings.batchSize
         let rows = corpus.train.count / B
         guard rows >= 2 else {
-            throw TrainingError.invalid("the training split has \(corpus.train.count) tokens, too few for --batch-size \(B); lower it or add text")
+            throw TrainingError.invalid(
+                "the training split has \(corpus.train.count) tokens, too few for --batch-size \(B); lower it or add text"
+            )
         }
         self.network = network
         self.corpus = corpus
@@ -62,7 +64,7 @@ public final class LanguageModelTrainingTask: TrainingTask {
     public func trainingLoss(tape: Tape, rng: inout RandomGenerator) throws -> (loss: Variable, count: Int) {
         if position >= rows - 1 {
             position = 0
-            carried = nil   // a new epoch starts from a zero state
+            carried = nil  // a new epoch starts from a zero state
         }
         let B = settings.batchSize
         let T = min(settings.bptt, rows - 1 - position)
@@ -75,7 +77,9 @@ public final class LanguageModelTrainingTask: TrainingTask {
     }
 
     public func validationLoss() throws -> Double {
-        guard corpus.valid.count >= 2 else { throw CorpusError.tooSmall(path: "valid split", tokens: corpus.valid.count, needed: 2) }
+        guard corpus.valid.count >= 2 else {
+            throw CorpusError.tooSmall(path: "valid split", tokens: corpus.valid.count, needed: 2)
+        }
         return try network.score(corpus.valid).loss
     }
 
@@ -94,13 +98,15 @@ public final class LanguageModelTrainingTask: TrainingTask {
 
     public func restoreProgress(tensors: [String: Tensor], metadata: [String: String], path: String) throws {
         guard let text = metadata["position"], let saved = Int(text), saved >= 0, saved <= rows else {
-            throw CheckpointError.missingMetadata(path: path, key: "progress.position (was the data or --batch-size changed?)")
+            throw CheckpointError.missingMetadata(
+                path: path, key: "progress.position (was the data or --batch-size changed?)")
         }
         position = saved
         if let hidden = tensors["hidden"] {
             let expected = [network.config.layers, settings.batchSize, network.config.hiddenSize]
             guard hidden.shape == expected else {
-                throw CheckpointError.shapeMismatch(path: path, name: "progress.hidden", found: hidden.shape, expected: expected)
+                throw CheckpointError.shapeMismatch(
+                    path: path, name: "progress.hidden", found: hidden.shape, expected: expected)
             }
             carried = RecurrentState(hidden: Variable(hidden), cell: tensors["cell"].map { Variable($0) })
         } else {
@@ -113,6 +119,7 @@ extension TrainingOptions {
     /// `zoo train lm`'s schedule: 600 steps, validation every 200, a progress line every 50,
     /// Adam at 2e-3, clipping at 5. Without a directory the run writes no files.
     public static func languageModel(steps: Int = 600, outputDirectory: String? = nil) -> TrainingOptions {
-        TrainingOptions(steps: steps, evaluateEvery: 200, logEvery: 50, learningRate: 2e-3, outputDirectory: outputDirectory)
+        TrainingOptions(
+            steps: steps, evaluateEvery: 200, logEvery: 50, learningRate: 2e-3, outputDirectory: outputDirectory)
     }
 }

@@ -32,14 +32,17 @@ public enum AudioError: Error, CustomStringConvertible, Equatable {
         case .unwritable(let p, let reason): return "\(p): cannot write the audio (libsndfile: \(reason))"
         case .empty(let p): return "\(p): the audio has no samples"
         case .truncated(let p, let detail):
-            return "\(p): the file is shorter than its header says (\(detail)); it was cut off while being written or copied"
+            return
+                "\(p): the file is shorter than its header says (\(detail)); it was cut off while being written or copied"
         case .notAudio(let p, let reason):
-            return "\(p): not audio in a format libsndfile reads (\(reason)); headerless samples (.raw, .pcm) say no sample rate or "
+            return
+                "\(p): not audio in a format libsndfile reads (\(reason)); headerless samples (.raw, .pcm) say no sample rate or "
                 + "encoding: write them into a WAV or FLAC file first"
         case .damaged(let p, let detail):
             return "\(p): the audio is damaged: the decoder reported \(detail)"
         case .tooLong(let p, let seconds, let limit):
-            return "\(p): \(Int(seconds)) s of audio, more than the \(Int(limit)) s an utterance may have; cut it into utterances"
+            return
+                "\(p): \(Int(seconds)) s of audio, more than the \(Int(limit)) s an utterance may have; cut it into utterances"
         }
     }
 }
@@ -78,8 +81,10 @@ public enum AudioFile {
             let errors = lines.filter { $0.contains("libmpg123") && $0.contains("error") }
             if let first = errors.first {
                 let message = first.split(separator: "]", maxSplits: 1).last.map(String.init) ?? String(first)
-                throw AudioError.damaged(path: path, detail: "\(message.trimmingCharacters(in: .whitespaces))"
-                                         + (errors.count > 1 ? " and \(errors.count - 1) more errors" : ""))
+                throw AudioError.damaged(
+                    path: path,
+                    detail: "\(message.trimmingCharacters(in: .whitespaces))"
+                        + (errors.count > 1 ? " and \(errors.count - 1) more errors" : ""))
             }
             return result
         }
@@ -98,14 +103,21 @@ public enum AudioFile {
         defer { sf_close(file) }
         try checkComplete(file, path: path)
         let frames = Int(info.frames), channels = Int(info.channels), rate = Int(info.samplerate)
-        guard rate > 0, channels > 0 else { throw AudioError.unreadable(path: path, reason: "no sample rate or channels in the header") }
+        guard rate > 0, channels > 0 else {
+            throw AudioError.unreadable(path: path, reason: "no sample rate or channels in the header")
+        }
         guard frames > 0 else { throw AudioError.empty(path: path) }
         let seconds = Double(frames) / Double(rate)
-        guard seconds <= maximumSeconds else { throw AudioError.tooLong(path: path, seconds: seconds, limit: maximumSeconds) }
+        guard seconds <= maximumSeconds else {
+            throw AudioError.tooLong(path: path, seconds: seconds, limit: maximumSeconds)
+        }
         let (samples, overflow) = frames.multipliedReportingOverflow(by: channels)
         guard !overflow, samples <= maximumSamples else {
-            throw AudioError.unreadable(path: path, reason: "its header claims \(frames) frames of \(channels) channels, more than the "
-                + "\(maximumSamples / (1 << 20)) Mi samples (\(maximumSamples * 4 / (1 << 30)) GiB) an utterance may decode to")
+            throw AudioError.unreadable(
+                path: path,
+                reason: "its header claims \(frames) frames of \(channels) channels, more than the "
+                    + "\(maximumSamples / (1 << 20)) Mi samples (\(maximumSamples * 4 / (1 << 30)) GiB) an utterance may decode to"
+            )
         }
         // Read in blocks and mixed down as they come: memory follows the samples the file really
         // holds, not what its header claims.
@@ -115,7 +127,10 @@ public enum AudioFile {
         mono.reserveCapacity(min(frames, block))
         let scale = 1 / Float(channels)
         while mono.count < frames {
-            let read = Int(interleaved.withUnsafeMutableBufferPointer { sf_readf_float(file, $0.baseAddress, sf_count_t(min(block, frames - mono.count))) })
+            let read = Int(
+                interleaved.withUnsafeMutableBufferPointer {
+                    sf_readf_float(file, $0.baseAddress, sf_count_t(min(block, frames - mono.count)))
+                })
             guard read > 0 else { break }
             if channels == 1 {
                 mono.append(contentsOf: interleaved[0..<read])
@@ -133,7 +148,10 @@ public enum AudioFile {
 
     /// The container and encoding of a written file.
     public enum Format: String, CaseIterable, Sendable {
-        case wav16 = "wav-pcm16", wavFloat = "wav-float", flac, oggVorbis = "ogg-vorbis"
+        case wav16 = "wav-pcm16"
+        case wavFloat = "wav-float"
+        case flac
+        case oggVorbis = "ogg-vorbis"
 
         var libsndfile: Int32 {
             switch self {
@@ -154,13 +172,16 @@ public enum AudioFile {
     }
 
     /// Writes interleaved samples (`channels` per frame) at `sampleRate`.
-    public static func write(_ samples: [Float], channels: Int = 1, sampleRate: Int, format: Format, to path: String) throws {
+    public static func write(_ samples: [Float], channels: Int = 1, sampleRate: Int, format: Format, to path: String)
+        throws
+    {
         var info = SF_INFO()
         info.samplerate = Int32(sampleRate)
         info.channels = Int32(channels)
         info.format = format.libsndfile
         guard sf_format_check(&info) != 0 else {
-            throw AudioError.unwritable(path: path, reason: "\(format.rawValue) at \(sampleRate) Hz with \(channels) channels is not supported")
+            throw AudioError.unwritable(
+                path: path, reason: "\(format.rawValue) at \(sampleRate) Hz with \(channels) channels is not supported")
         }
         guard let file = sf_open(path, Int32(SFM_WRITE), &info) else {
             throw AudioError.unwritable(path: path, reason: String(cString: sf_strerror(nil)))
@@ -192,7 +213,8 @@ public enum AudioFile {
     private static func readHeader(path: String) throws -> (frames: Int, sampleRate: Int, channels: Int) {
         var info = SF_INFO()
         guard let file = sf_open(path, Int32(SFM_READ), &info) else {
-            let reason = FileManager.default.fileExists(atPath: path) ? String(cString: sf_strerror(nil)) : "no such file"
+            let reason =
+                FileManager.default.fileExists(atPath: path) ? String(cString: sf_strerror(nil)) : "no such file"
             throw AudioError.unreadable(path: path, reason: reason)
         }
         defer { sf_close(file) }
@@ -200,7 +222,9 @@ public enum AudioFile {
         let frames = Int(info.frames), rate = Int(info.samplerate)
         guard frames > 0, rate > 0 else { throw AudioError.empty(path: path) }
         let seconds = Double(frames) / Double(rate)
-        guard seconds <= maximumSeconds else { throw AudioError.tooLong(path: path, seconds: seconds, limit: maximumSeconds) }
+        guard seconds <= maximumSeconds else {
+            throw AudioError.tooLong(path: path, seconds: seconds, limit: maximumSeconds)
+        }
         return (frames, rate, Int(info.channels))
     }
 

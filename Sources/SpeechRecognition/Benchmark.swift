@@ -15,8 +15,10 @@ public enum SpeechBenchmark {
         let B = batch, T = frames
         var rng = RandomGenerator(seed: 0)
         let alphabet = Alphabet(symbols: Array(Alphabet.english.symbols.prefix(symbols - 1)))
-        let network = try SpeechNetwork(config: SpeechConfig(features: features, stacking: 1, hiddenSize: hidden, layers: layers,
-                                                             dropout: 0, alphabet: alphabet), rng: &rng)
+        let network = try SpeechNetwork(
+            config: SpeechConfig(
+                features: features, stacking: 1, hiddenSize: hidden, layers: layers,
+                dropout: 0, alphabet: alphabet), rng: &rng)
         let optimizer = Adam(store: network.parameters, learningRate: 1e-3)
         var lengths = (0..<B).map { _ in T / 2 + rng.int(below: T / 2 + 1) }
         lengths[0] = T
@@ -34,13 +36,16 @@ public enum SpeechBenchmark {
             }
         }
         let inferStep = {
-            _ = SpeechNetwork.greedyPaths(try network.logits(input, lengths: lengths, tape: Tape.inference(), rng: &rng).value,
-                                          lengths: lengths)
+            _ = SpeechNetwork.greedyPaths(
+                try network.logits(input, lengths: lengths, tape: Tape.inference(), rng: &rng).value,
+                lengths: lengths)
         }
         return try BenchmarkWorkloads.timedTaskSteps(
             name: name, seconds: seconds, steps: [("train", trainStep), ("infer", inferStep)], unit: "frames_per_s",
             itemsPerStep: Double(lengths.reduce(0, +)),
-            fields: [("batch", .int(B)), ("frames", .int(T)), ("features", .int(features)), ("hidden", .int(hidden)),
-                     ("layers", .int(layers)), ("bidirectional", .bool(true)), ("symbols", .int(symbols))])
+            fields: [
+                ("batch", .int(B)), ("frames", .int(T)), ("features", .int(features)), ("hidden", .int(hidden)),
+                ("layers", .int(layers)), ("bidirectional", .bool(true)), ("symbols", .int(symbols))
+            ])
     }
 }

@@ -27,8 +27,14 @@ public struct LogMelSettings: Codable, Equatable, Sendable {
     public var floor = 1e-10
 
     enum CodingKeys: String, CodingKey {
-        case sampleRate = "sample_rate", windowLength = "window_length", hop, fftSize = "fft_size", melBins = "mel_bins"
-        case minimumFrequency = "minimum_frequency", maximumFrequency = "maximum_frequency", floor
+        case sampleRate = "sample_rate"
+        case windowLength = "window_length"
+        case hop
+        case fftSize = "fft_size"
+        case melBins = "mel_bins"
+        case minimumFrequency = "minimum_frequency"
+        case maximumFrequency = "maximum_frequency"
+        case floor
     }
 
     public init() {}
@@ -91,14 +97,17 @@ public final class LogMelExtractor: @unchecked Sendable {
             }
         }
         let spectrum = Tensor(uninitialized: [F, 2 * K])
-        BLAS.sgemm(m: F, n: 2 * K, k: N, a: frames.data, lda: N, b: basis.data, ldb: 2 * K, beta: 0, c: spectrum.data, ldc: 2 * K)
+        BLAS.sgemm(
+            m: F, n: 2 * K, k: N, a: frames.data, lda: N, b: basis.data, ldb: 2 * K, beta: 0, c: spectrum.data,
+            ldc: 2 * K)
         let power = Tensor(uninitialized: [F, K])
         for f in 0..<F {
             let row = spectrum.data + f * 2 * K
             for k in 0..<K { power[f * K + k] = row[k] * row[k] + row[K + k] * row[K + k] }
         }
         let energies = Tensor(uninitialized: [F, M])
-        BLAS.sgemm(m: F, n: M, k: K, a: power.data, lda: K, b: filterbank.data, ldb: M, beta: 0, c: energies.data, ldc: M)
+        BLAS.sgemm(
+            m: F, n: M, k: K, a: power.data, lda: K, b: filterbank.data, ldb: M, beta: 0, c: energies.data, ldc: M)
         let floor = Float(settings.floor)
         for i in 0..<(F * M) { energies[i] = logf(max(energies[i], floor)) }
         return energies
@@ -110,7 +119,11 @@ public final class LogMelExtractor: @unchecked Sendable {
         let out = Tensor(uninitialized: features.shape)
         for m in 0..<M {
             var mean = 0.0, square = 0.0
-            for f in 0..<F { let v = Double(features[f * M + m]); mean += v; square += v * v }
+            for f in 0..<F {
+                let v = Double(features[f * M + m])
+                mean += v
+                square += v * v
+            }
             mean /= Double(F)
             let deviation = max(square / Double(F) - mean * mean, 0).squareRoot()
             let scale = Float(1 / max(deviation, 1e-5))

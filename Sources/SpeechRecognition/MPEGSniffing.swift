@@ -30,17 +30,24 @@ enum MPEGSniffing {
     }
 
     static func verdict(_ bytes: [UInt8]) -> Verdict {
-        if bytes.count >= 3 && bytes[0] == 0x49 && bytes[1] == 0x44 && bytes[2] == 0x33 { return .mpeg }   // "ID3"
+        if bytes.count >= 3 && bytes[0] == 0x49 && bytes[1] == 0x44 && bytes[2] == 0x33 { return .mpeg }  // "ID3"
         guard let first = FrameHeader(bytes, at: 0) else {
             return bytes.count >= 2 && bytes[0] == 0xFF && bytes[1] & 0xE0 == 0xE0
                 ? .falseStart("it starts with an MPEG frame sync whose header is invalid") : .notMPEG
         }
         var offset = first.length
         for frame in 1..<framesChecked {
-            if offset >= bytes.count { return bytes.count < 16_384 && offset == bytes.count ? .mpeg : .falseStart(
-                "its first MPEG frame header promises \(first.length)-byte frames, but the file ends at \(bytes.count) bytes") }
+            if offset >= bytes.count {
+                return bytes.count < 16_384 && offset == bytes.count
+                    ? .mpeg
+                    : .falseStart(
+                        "its first MPEG frame header promises \(first.length)-byte frames, but the file ends at \(bytes.count) bytes"
+                    )
+            }
             guard let next = FrameHeader(bytes, at: offset), next.sameStream(as: first) else {
-                return .falseStart("it starts like an MPEG frame, but frame \(frame + 1) is not at byte \(offset) where the first header puts it")
+                return .falseStart(
+                    "it starts like an MPEG frame, but frame \(frame + 1) is not at byte \(offset) where the first header puts it"
+                )
             }
             offset += next.length
         }
@@ -50,8 +57,8 @@ enum MPEGSniffing {
     /// An MPEG audio frame header (ISO 11172-3 / 13818-3): 11 sync bits, then version, layer,
     /// bitrate, sample rate and padding.
     struct FrameHeader {
-        let version: Int   // 3: MPEG-1, 2: MPEG-2, 0: MPEG-2.5
-        let layer: Int     // 1, 2 or 3
+        let version: Int  // 3: MPEG-1, 2: MPEG-2, 0: MPEG-2.5
+        let layer: Int  // 1, 2 or 3
         let sampleRate: Int
         let length: Int
 
@@ -61,7 +68,9 @@ enum MPEGSniffing {
             let version = (b1 >> 3) & 3, layerBits = (b1 >> 1) & 3
             let bitrateIndex = b2 >> 4, rateIndex = (b2 >> 2) & 3, padding = (b2 >> 1) & 1
             // Reserved values, free-format and "bad" bitrates are not a stream we can follow.
-            guard version != 1, layerBits != 0, bitrateIndex != 0, bitrateIndex != 15, rateIndex != 3 else { return nil }
+            guard version != 1, layerBits != 0, bitrateIndex != 0, bitrateIndex != 15, rateIndex != 3 else {
+                return nil
+            }
             let layer = 4 - layerBits
             let mpeg1 = version == 3
             let kilobits: [Int]

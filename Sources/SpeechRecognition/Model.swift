@@ -55,22 +55,34 @@ public struct SpeechConfig: Codable, Equatable, Sendable {
     public var normalization: FeatureNormalization
 
     enum CodingKeys: String, CodingKey {
-        case cell, features, stacking, hiddenSize = "hidden_size", layers, dropout, alphabet, normalization
+        case cell, features, stacking
+        case hiddenSize = "hidden_size"
+        case layers, dropout, alphabet, normalization
     }
 
-    public init(cell: CellKind = .lstm, features: Int = 80, stacking: Int = 3, hiddenSize: Int = 256, layers: Int = 3,
-                dropout: Float = 0.1, alphabet: Alphabet = .english, normalization: FeatureNormalization = .utterance) {
-        self.cell = cell; self.features = features; self.stacking = stacking; self.hiddenSize = hiddenSize
-        self.layers = layers; self.dropout = dropout; self.alphabet = alphabet; self.normalization = normalization
+    public init(
+        cell: CellKind = .lstm, features: Int = 80, stacking: Int = 3, hiddenSize: Int = 256, layers: Int = 3,
+        dropout: Float = 0.1, alphabet: Alphabet = .english, normalization: FeatureNormalization = .utterance
+    ) {
+        self.cell = cell
+        self.features = features
+        self.stacking = stacking
+        self.hiddenSize = hiddenSize
+        self.layers = layers
+        self.dropout = dropout
+        self.alphabet = alphabet
+        self.normalization = normalization
     }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(cell: try c.decode(CellKind.self, forKey: .cell), features: try c.decode(Int.self, forKey: .features),
-                  stacking: try c.decode(Int.self, forKey: .stacking), hiddenSize: try c.decode(Int.self, forKey: .hiddenSize),
-                  layers: try c.decode(Int.self, forKey: .layers), dropout: try c.decode(Float.self, forKey: .dropout),
-                  alphabet: try c.decode(Alphabet.self, forKey: .alphabet),
-                  normalization: try c.decodeIfPresent(FeatureNormalization.self, forKey: .normalization) ?? .utterance)
+        self.init(
+            cell: try c.decode(CellKind.self, forKey: .cell), features: try c.decode(Int.self, forKey: .features),
+            stacking: try c.decode(Int.self, forKey: .stacking),
+            hiddenSize: try c.decode(Int.self, forKey: .hiddenSize),
+            layers: try c.decode(Int.self, forKey: .layers), dropout: try c.decode(Float.self, forKey: .dropout),
+            alphabet: try c.decode(Alphabet.self, forKey: .alphabet),
+            normalization: try c.decodeIfPresent(FeatureNormalization.self, forKey: .normalization) ?? .utterance)
     }
 
     public var json: String {
@@ -114,11 +126,13 @@ public final class SpeechNetwork {
     public init(config: SpeechConfig, rng: inout RandomGenerator) throws {
         try config.validate()
         self.config = config
-        rnn = RecurrentLayer(config.cell, inputSize: config.features * config.stacking, hiddenSize: config.hiddenSize,
-                             layers: config.layers, bidirectional: true, dropout: config.dropout, prefix: "rnn",
-                             store: parameters, rng: &rng)
-        output = Linear(inputSize: 2 * config.hiddenSize, outputSize: config.alphabet.classes, name: "output",
-                        store: parameters, rng: &rng)
+        rnn = RecurrentLayer(
+            config.cell, inputSize: config.features * config.stacking, hiddenSize: config.hiddenSize,
+            layers: config.layers, bidirectional: true, dropout: config.dropout, prefix: "rnn",
+            store: parameters, rng: &rng)
+        output = Linear(
+            inputSize: 2 * config.hiddenSize, outputSize: config.alphabet.classes, name: "output",
+            store: parameters, rng: &rng)
         featureMean = parameters.declareBuffer("normalizer.mean", shape: [config.features])
         featureDeviation = parameters.declareBuffer("normalizer.std", shape: [config.features]) { $0.fill(1) }
         parameters.pack()
@@ -149,7 +163,11 @@ public final class SpeechNetwork {
         var frames = 0
         for utterance in features {
             for f in 0..<utterance.shape[0] {
-                for m in 0..<M { let v = Double(utterance[f * M + m]); sum[m] += v; square[m] += v * v }
+                for m in 0..<M {
+                    let v = Double(utterance[f * M + m])
+                    sum[m] += v
+                    square[m] += v * v
+                }
             }
             frames += utterance.shape[0]
         }
@@ -177,7 +195,9 @@ public final class SpeechNetwork {
         var tensors = file
         if config.normalization == .utterance && file.tensors["normalizer.mean"] == nil {
             // Written before the statistics were part of the model: per-utterance runs never read them.
-            for (name, value) in [("normalizer.mean", network.featureMean.value), ("normalizer.std", network.featureDeviation.value)] {
+            for (name, value) in [
+                ("normalizer.mean", network.featureMean.value), ("normalizer.std", network.featureDeviation.value)
+            ] {
                 tensors.names.append(name)
                 tensors.tensors[name] = value.copy()
             }
@@ -187,8 +207,10 @@ public final class SpeechNetwork {
     }
 
     /// Transcribes audio files (any format and rate libsndfile reads).
-    public func transcribe(files: [String], batchSize: Int = 16, beam: PrefixBeamOptions? = nil,
-                           scorer: (any PrefixScorer)? = nil) throws -> [String] {
+    public func transcribe(
+        files: [String], batchSize: Int = 16, beam: PrefixBeamOptions? = nil,
+        scorer: (any PrefixScorer)? = nil
+    ) throws -> [String] {
         let extractor = LogMelExtractor()
         let features = try files.map { extractor.features(try AudioFile.read(path: $0)) }
         return try transcribe(features: features, batchSize: batchSize, beam: beam, scorer: scorer)
@@ -206,9 +228,12 @@ public final class SpeechNetwork {
             (frame: $0.step * config.stacking, text: String(config.alphabet.symbols[Int($0.id) - 1]))
         }
         let M = features.shape[1]
-        let values = (0..<features.shape[0]).map { f in Array(UnsafeBufferPointer(start: features.data + f * M, count: M)) }
+        let values = (0..<features.shape[0]).map { f in
+            Array(UnsafeBufferPointer(start: features.data + f * M, count: M))
+        }
         let hop = Double(extractor.settings.hop) / Double(extractor.settings.sampleRate)
-        try SpectrogramPlot(values: values, secondsPerFrame: hop, marks: marks, title: title).render().writePNG(to: path)
+        try SpectrogramPlot(values: values, secondsPerFrame: hop, marks: marks, title: title).render().writePNG(
+            to: path)
     }
 
     /// Best path per utterance: the most likely class at each step, repeats merged, blanks removed.

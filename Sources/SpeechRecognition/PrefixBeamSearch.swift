@@ -11,9 +11,13 @@ public struct PrefixBeamOptions: Sendable {
     /// Characters below this probability at a step are not tried there.
     public var pruneProbability: Double
 
-    public init(beamSize: Int = 8, languageModelWeight: Double = 0.5, wordBonus: Double = 1, pruneProbability: Double = 1e-3) {
-        self.beamSize = beamSize; self.languageModelWeight = languageModelWeight
-        self.wordBonus = wordBonus; self.pruneProbability = pruneProbability
+    public init(
+        beamSize: Int = 8, languageModelWeight: Double = 0.5, wordBonus: Double = 1, pruneProbability: Double = 1e-3
+    ) {
+        self.beamSize = beamSize
+        self.languageModelWeight = languageModelWeight
+        self.wordBonus = wordBonus
+        self.pruneProbability = pruneProbability
     }
 }
 
@@ -23,12 +27,20 @@ public struct PrefixBeamOptions: Sendable {
 /// scorer, each added character also gets α log p_LM(character | prefix) and each word β.
 ///
 /// - logProbabilities: (T, C) log-softmax outputs of one utterance, class 0 the blank.
-public func ctcPrefixBeamSearch(_ logProbabilities: [[Float]], alphabet: Alphabet, options: PrefixBeamOptions = PrefixBeamOptions(),
-                                scorer: (any PrefixScorer)? = nil) throws -> String {
+public func ctcPrefixBeamSearch(
+    _ logProbabilities: [[Float]], alphabet: Alphabet, options: PrefixBeamOptions = PrefixBeamOptions(),
+    scorer: (any PrefixScorer)? = nil
+) throws -> String {
     if let scorer, scorer.symbols != alphabet.symbols {
-        throw SpeechError.invalidConfig("the language model scores the characters \(String(scorer.symbols).debugDescription), the recogniser writes \(String(alphabet.symbols).debugDescription)")
+        throw SpeechError.invalidConfig(
+            "the language model scores the characters \(String(scorer.symbols).debugDescription), the recogniser writes \(String(alphabet.symbols).debugDescription)"
+        )
     }
-    struct Beam { var blank: Double; var symbol: Double; var bonus: Double }   // log p ending in blank / symbol; LM + β so far
+    struct Beam {
+        var blank: Double
+        var symbol: Double
+        var bonus: Double
+    }  // log p ending in blank / symbol; LM + β so far
     func add(_ a: Double, _ b: Double) -> Double {
         if a == -.infinity { return b }
         if b == -.infinity { return a }
@@ -54,7 +66,7 @@ public func ctcPrefixBeamSearch(_ logProbabilities: [[Float]], alphabet: Alphabe
                 let character = alphabet.symbols[c - 1]
                 let p = Double(frame[c])
                 if let last = prefix.last, last == character {
-                    update(prefix, symbol: beam.symbol + p, bonus: beam.bonus)   // a repeat collapses
+                    update(prefix, symbol: beam.symbol + p, bonus: beam.bonus)  // a repeat collapses
                 }
                 // A new character: after a blank always, after the same character only through a blank.
                 let from = prefix.last == character ? beam.blank : total
@@ -64,14 +76,18 @@ public func ctcPrefixBeamSearch(_ logProbabilities: [[Float]], alphabet: Alphabe
                 update(prefix + String(character), symbol: from + p, bonus: bonus)
             }
         }
-        beams = Dictionary(uniqueKeysWithValues: next.sorted { add($0.value.blank, $0.value.symbol) + $0.value.bonus
-                                                                 > add($1.value.blank, $1.value.symbol) + $1.value.bonus }
-                                                     .prefix(options.beamSize).map { ($0.key, $0.value) })
+        beams = Dictionary(
+            uniqueKeysWithValues: next.sorted {
+                add($0.value.blank, $0.value.symbol) + $0.value.bonus
+                    > add($1.value.blank, $1.value.symbol) + $1.value.bonus
+            }
+            .prefix(options.beamSize).map { ($0.key, $0.value) })
     }
     // The last word earns its bonus too; the best by total score.
     let best = beams.max { a, b in
         func score(_ entry: (key: String, value: Beam)) -> Double {
-            add(entry.value.blank, entry.value.symbol) + entry.value.bonus + (entry.key.isEmpty || entry.key.last == " " ? 0 : options.wordBonus)
+            add(entry.value.blank, entry.value.symbol) + entry.value.bonus
+                + (entry.key.isEmpty || entry.key.last == " " ? 0 : options.wordBonus)
         }
         return score(a) < score(b)
     }

@@ -12,7 +12,7 @@ public struct Resampler: Sendable {
     public let rolloff: Double
     public let beta: Double
     private let table: [Float]
-    private static let resolution = 512   // table entries per zero crossing
+    private static let resolution = 512  // table entries per zero crossing
 
     public init(zeroCrossings: Int = 16, rolloff: Double = 0.95, beta: Double = 8.6) {
         self.zeroCrossings = zeroCrossings
@@ -21,7 +21,7 @@ public struct Resampler: Sendable {
         let n = zeroCrossings * Self.resolution
         let denominator = Self.besselI0(beta)
         table = (0...n + 1).map { i in
-            let x = Double(i) / Double(Self.resolution)   // in zero crossings
+            let x = Double(i) / Double(Self.resolution)  // in zero crossings
             guard x <= Double(zeroCrossings) else { return 0 }
             let sinc = x == 0 ? 1 : sin(Double.pi * x) / (Double.pi * x)
             let r = x / Double(zeroCrossings)
@@ -52,9 +52,11 @@ public struct Resampler: Sendable {
 
     /// `clip` at `rate` Hz.
     public func resample(_ clip: AudioClip, to rate: Int) -> AudioClip {
-        guard rate != clip.sampleRate, !clip.samples.isEmpty else { return AudioClip(samples: clip.samples, sampleRate: rate) }
+        guard rate != clip.sampleRate, !clip.samples.isEmpty else {
+            return AudioClip(samples: clip.samples, sampleRate: rate)
+        }
         let ratio = Double(rate) / Double(clip.sampleRate)
-        let cutoff = min(1, ratio) * rolloff            // of the input's Nyquist frequency
+        let cutoff = min(1, ratio) * rolloff  // of the input's Nyquist frequency
         let halfWidth = Double(zeroCrossings) / cutoff  // in input samples
         let input = clip.samples, count = input.count
         let outputCount = Int((Double(count) * ratio).rounded())
@@ -63,7 +65,8 @@ public struct Resampler: Sendable {
             output.withUnsafeMutableBufferPointer { y in
                 for n in 0..<outputCount {
                     let t = Double(n) / ratio
-                    let first = max(0, Int((t - halfWidth).rounded(.up))), last = min(count - 1, Int((t + halfWidth).rounded(.down)))
+                    let first = max(0, Int((t - halfWidth).rounded(.up))),
+                        last = min(count - 1, Int((t + halfWidth).rounded(.down)))
                     guard first <= last else { continue }
                     var sum: Float = 0
                     for k in first...last { sum += x[k] * kernel((t - Double(k)) * cutoff) }

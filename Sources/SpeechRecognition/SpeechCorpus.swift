@@ -9,7 +9,9 @@ public struct Utterance: Equatable, Sendable {
     public var origin: String
 
     public init(audioPath: String, transcript: String, origin: String) {
-        self.audioPath = audioPath; self.transcript = transcript; self.origin = origin
+        self.audioPath = audioPath
+        self.transcript = transcript
+        self.origin = origin
     }
 }
 
@@ -24,7 +26,8 @@ public enum SpeechCorpusError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .missing(let p): return "\(p): no such file or directory"
         case .unknownLayout(let p):
-            return "\(p): not a speech data directory: expected train.tsv, valid.tsv and test.tsv (audio<TAB>transcript), an LJSpeech metadata.csv with wavs/, or LibriSpeech *.trans.txt files"
+            return
+                "\(p): not a speech data directory: expected train.tsv, valid.tsv and test.tsv (audio<TAB>transcript), an LJSpeech metadata.csv with wavs/, or LibriSpeech *.trans.txt files"
         case .badLine(let origin, let reason): return "\(origin): \(reason)"
         case .badAudio(let origin, let reason): return "\(origin): \(reason)"
         case .emptySplit(let p, let split): return "\(p): the \(split) split has no utterance"
@@ -47,12 +50,16 @@ public struct SpeechCorpus: Sendable {
     public var test: [Utterance]
 
     public init(train: [Utterance], valid: [Utterance], test: [Utterance]) {
-        self.train = train; self.valid = valid; self.test = test
+        self.train = train
+        self.valid = valid
+        self.test = test
     }
 
     public static func load(path: String) throws -> SpeechCorpus {
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw SpeechCorpusError.missing(path: path) }
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw SpeechCorpusError.missing(path: path)
+        }
         guard isDirectory.boolValue else { throw SpeechCorpusError.unknownLayout(path: path) }
         let join = { (name: String) in (path as NSString).appendingPathComponent(name) }
         let corpus: SpeechCorpus
@@ -60,29 +67,34 @@ public struct SpeechCorpus: Sendable {
         var sources = [path, path, path]
         if FileManager.default.fileExists(atPath: join("train.tsv")) {
             sources = ["train.tsv", "valid.tsv", "test.tsv"].map(join)
-            corpus = SpeechCorpus(train: try manifest(join("train.tsv"), directory: path),
-                                  valid: try manifest(join("valid.tsv"), directory: path),
-                                  test: try manifest(join("test.tsv"), directory: path))
+            corpus = SpeechCorpus(
+                train: try manifest(join("train.tsv"), directory: path),
+                valid: try manifest(join("valid.tsv"), directory: path),
+                test: try manifest(join("test.tsv"), directory: path))
         } else if FileManager.default.fileExists(atPath: join("metadata.csv")) {
             corpus = try ljSpeech(path)
         } else {
             corpus = try libriSpeech(path)
         }
-        for (k, (split, name)) in [(corpus.train, "training"), (corpus.valid, "validation"), (corpus.test, "test")].enumerated() where split.isEmpty {
+        for (k, (split, name)) in [(corpus.train, "training"), (corpus.valid, "validation"), (corpus.test, "test")]
+            .enumerated() where split.isEmpty
+        {
             throw SpeechCorpusError.emptySplit(path: sources[k], split: name)
         }
         return corpus
     }
 
-    static let reader = ManifestReader(missing: { SpeechCorpusError.missing(path: $0) },
-                                       badLine: { SpeechCorpusError.badLine(origin: $0, reason: $1) })
+    static let reader = ManifestReader(
+        missing: { SpeechCorpusError.missing(path: $0) },
+        badLine: { SpeechCorpusError.badLine(origin: $0, reason: $1) })
 
     static func lines(_ path: String) throws -> [(number: Int, text: String)] { try reader.lines(path) }
 
     static func manifest(_ path: String, directory: String) throws -> [Utterance] {
-        try reader.manifest(path, directory: directory, columns: ("audio", "transcript"), layout: "a speech directory").map {
-            Utterance(audioPath: $0.path, transcript: $0.text, origin: $0.origin)
-        }
+        try reader.manifest(path, directory: directory, columns: ("audio", "transcript"), layout: "a speech directory")
+            .map {
+                Utterance(audioPath: $0.path, transcript: $0.text, origin: $0.origin)
+            }
     }
 
     static func ljSpeech(_ directory: String) throws -> SpeechCorpus {
@@ -90,16 +102,21 @@ public struct SpeechCorpus: Sendable {
         let utterances = try lines(metadata).map { number, line -> Utterance in
             let fields = line.split(separator: "|", omittingEmptySubsequences: false)
             let origin = "\(metadata) line \(number)"
-            guard fields.count >= 2 else { throw SpeechCorpusError.badLine(origin: origin, reason: "expected `id|text|normalized text`") }
+            guard fields.count >= 2 else {
+                throw SpeechCorpusError.badLine(origin: origin, reason: "expected `id|text|normalized text`")
+            }
             let text = fields.count >= 3 && !fields[2].isEmpty ? fields[2] : fields[1]
-            return Utterance(audioPath: (directory as NSString).appendingPathComponent("wavs/\(fields[0]).wav"),
-                             transcript: String(text), origin: origin)
+            return Utterance(
+                audioPath: (directory as NSString).appendingPathComponent("wavs/\(fields[0]).wav"),
+                transcript: String(text), origin: origin)
         }
         return split(utterances) { URL(fileURLWithPath: $0.audioPath).lastPathComponent }
     }
 
     static func libriSpeech(_ directory: String) throws -> SpeechCorpus {
-        guard let enumerator = FileManager.default.enumerator(atPath: directory) else { throw SpeechCorpusError.unknownLayout(path: directory) }
+        guard let enumerator = FileManager.default.enumerator(atPath: directory) else {
+            throw SpeechCorpusError.unknownLayout(path: directory)
+        }
         var bySplit: [String: [Utterance]] = [:]
         var all: [Utterance] = []
         for case let relative as String in enumerator where relative.hasSuffix(".trans.txt") {
@@ -108,23 +125,31 @@ public struct SpeechCorpus: Sendable {
             for (number, line) in try lines(file) {
                 let parts = line.split(separator: " ", maxSplits: 1)
                 guard parts.count == 2 else {
-                    throw SpeechCorpusError.badLine(origin: "\(file) line \(number)", reason: "expected `utterance-id TEXT`")
+                    throw SpeechCorpusError.badLine(
+                        origin: "\(file) line \(number)", reason: "expected `utterance-id TEXT`")
                 }
-                let utterance = Utterance(audioPath: (folder as NSString).appendingPathComponent("\(parts[0]).flac"),
-                                          transcript: String(parts[1]), origin: "\(file) line \(number)")
+                let utterance = Utterance(
+                    audioPath: (folder as NSString).appendingPathComponent("\(parts[0]).flac"),
+                    transcript: String(parts[1]), origin: "\(file) line \(number)")
                 all.append(utterance)
                 let top = relative.split(separator: "/").first.map(String.init) ?? ""
-                for prefix in ["train", "dev", "test"] where top.hasPrefix(prefix) { bySplit[prefix, default: []].append(utterance) }
+                for prefix in ["train", "dev", "test"] where top.hasPrefix(prefix) {
+                    bySplit[prefix, default: []].append(utterance)
+                }
             }
         }
         guard !all.isEmpty else { throw SpeechCorpusError.unknownLayout(path: directory) }
         all.sort { $0.audioPath < $1.audioPath }
         if let train = bySplit["train"], let valid = bySplit["dev"], let test = bySplit["test"] {
-            return SpeechCorpus(train: train.sorted { $0.audioPath < $1.audioPath }, valid: valid.sorted { $0.audioPath < $1.audioPath },
-                                test: test.sorted { $0.audioPath < $1.audioPath })
+            return SpeechCorpus(
+                train: train.sorted { $0.audioPath < $1.audioPath },
+                valid: valid.sorted { $0.audioPath < $1.audioPath },
+                test: test.sorted { $0.audioPath < $1.audioPath })
         }
         // Speakers, not utterances, are split: the test voices are voices training never heard.
-        return split(all) { URL(fileURLWithPath: $0.audioPath).lastPathComponent.split(separator: "-").first.map(String.init) ?? "" }
+        return split(all) {
+            URL(fileURLWithPath: $0.audioPath).lastPathComponent.split(separator: "-").first.map(String.init) ?? ""
+        }
     }
 
     /// 90/5/5 by a stable hash of `key`.
@@ -160,11 +185,17 @@ extension Alphabet {
     public func normalize(_ transcript: String) -> (text: String, dropped: Int) {
         var result = "", dropped = 0
         for character in transcript.lowercased().replacingOccurrences(of: "’", with: "'") {
-            let candidate: Character? = id(of: character) != nil ? character
-                : character.isWhitespace ? " "
-                : String(character).decomposedStringWithCanonicalMapping.unicodeScalars.first
-                    .map(Character.init).flatMap { id(of: $0) != nil ? $0 : nil }
-            guard let symbol = candidate else { dropped += 1; continue }
+            let candidate: Character? =
+                id(of: character) != nil
+                ? character
+                : character.isWhitespace
+                    ? " "
+                    : String(character).decomposedStringWithCanonicalMapping.unicodeScalars.first
+                        .map(Character.init).flatMap { id(of: $0) != nil ? $0 : nil }
+            guard let symbol = candidate else {
+                dropped += 1
+                continue
+            }
             if symbol == " " && (result.isEmpty || result.last == " ") { continue }
             result.append(symbol)
         }

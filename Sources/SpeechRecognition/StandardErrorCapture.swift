@@ -33,7 +33,10 @@ enum StandardErrorCapture {
             return String(decoding: data, as: UTF8.self)
         }
         let result: T
-        do { result = try body() } catch { _ = restore(); throw error }
+        do { result = try body() } catch {
+            _ = restore()
+            throw error
+        }
         return (result, restore())
     }
 }

@@ -15,15 +15,19 @@ public struct SpeechData: @unchecked Sendable {
     public var valid: Split
 
     /// Reads and featurises every training and validation utterance (test is left to evaluation).
-    public init(corpus: SpeechCorpus, alphabet: Alphabet, extractor: LogMelExtractor = LogMelExtractor(),
-                progress: @Sendable (String) -> Void = { _ in }) throws {
+    public init(
+        corpus: SpeechCorpus, alphabet: Alphabet, extractor: LogMelExtractor = LogMelExtractor(),
+        progress: @Sendable (String) -> Void = { _ in }
+    ) throws {
         train = try Self.load(corpus.train, alphabet: alphabet, extractor: extractor, progress: progress)
         valid = try Self.load(corpus.valid, alphabet: alphabet, extractor: extractor, progress: progress)
     }
 
     /// Reads and featurises utterances (a progress line every 500).
-    public static func load(_ utterances: [Utterance], alphabet: Alphabet, extractor: LogMelExtractor = LogMelExtractor(),
-                            progress: @Sendable (String) -> Void = { _ in }) throws -> Split {
+    public static func load(
+        _ utterances: [Utterance], alphabet: Alphabet, extractor: LogMelExtractor = LogMelExtractor(),
+        progress: @Sendable (String) -> Void = { _ in }
+    ) throws -> Split {
         // Utterances are independent: two threads read and featurise them, in order.
         let done = Mutex(0)
         let features = try concurrentMap(count: utterances.count) { index -> Tensor in
@@ -34,7 +38,10 @@ public struct SpeechData: @unchecked Sendable {
             } catch {
                 throw SpeechCorpusError.badAudio(origin: utterance.origin, reason: "\(error)")
             }
-            let finished = done.withLock { value -> Int in value += 1; return value }
+            let finished = done.withLock { value -> Int in
+                value += 1
+                return value
+            }
             if finished % 500 == 0 { progress("features: \(finished)/\(utterances.count) utterances") }
             return result
         }
@@ -59,10 +66,16 @@ public struct SpeechTrainingSettings: Codable, Sendable {
     /// An utterance whose transcript cannot fit its frames counts as zero loss instead of an error.
     public var zeroInfinity: Bool
 
-    public init(batchSize: Int = 16, frequencyMasks: Int = 2, frequencyMaskWidth: Int = 15, timeMasks: Int = 2,
-                timeMaskWidth: Int = 20, zeroInfinity: Bool = false) {
-        self.batchSize = batchSize; self.frequencyMasks = frequencyMasks; self.frequencyMaskWidth = frequencyMaskWidth
-        self.timeMasks = timeMasks; self.timeMaskWidth = timeMaskWidth; self.zeroInfinity = zeroInfinity
+    public init(
+        batchSize: Int = 16, frequencyMasks: Int = 2, frequencyMaskWidth: Int = 15, timeMasks: Int = 2,
+        timeMaskWidth: Int = 20, zeroInfinity: Bool = false
+    ) {
+        self.batchSize = batchSize
+        self.frequencyMasks = frequencyMasks
+        self.frequencyMaskWidth = frequencyMaskWidth
+        self.timeMasks = timeMasks
+        self.timeMaskWidth = timeMaskWidth
+        self.zeroInfinity = zeroInfinity
     }
 }
 
@@ -76,7 +89,9 @@ func stackedBatch(_ features: [Tensor], stacking k: Int) -> (input: Variable, le
         let frames = utterance.shape[0]
         for t in 0..<lengths[b] {
             let row = input.data + (t * B + b) * M * k
-            for j in 0..<k where t * k + j < frames { (row + j * M).update(from: utterance.data + (t * k + j) * M, count: M) }
+            for j in 0..<k where t * k + j < frames {
+                (row + j * M).update(from: utterance.data + (t * k + j) * M, count: M)
+            }
         }
     }
     return (Variable(input), lengths)
@@ -99,16 +114,20 @@ func specAugment(_ features: Tensor, settings: SpeechTrainingSettings, rng: inou
 }
 
 extension SpeechNetwork {
-    /// Transcripts of featurised utterances (log-mel, not yet normalised), decoded `batchSize` at a time: greedy (the best
-    /// path) without `beam`, else CTC prefix beam search, with the scorer's language model fused in.
-    public func transcribe(features: [Tensor], batchSize: Int = 16, beam: PrefixBeamOptions? = nil,
-                           scorer: (any PrefixScorer)? = nil) throws -> [String] {
+    /// Transcripts of featurised utterances (log-mel, not yet normalised), decoded `batchSize` at
+    /// a time: greedy (the best path) without `beam`, else CTC prefix beam search, with the scorer's language model fused in.
+    public func transcribe(
+        features: [Tensor], batchSize: Int = 16, beam: PrefixBeamOptions? = nil,
+        scorer: (any PrefixScorer)? = nil
+    ) throws -> [String] {
         try decode(normalized: features.map { normalize($0) }, batchSize: batchSize, beam: beam, scorer: scorer)
     }
 
     /// The same for features already normalised (what training holds).
-    func decode(normalized features: [Tensor], batchSize: Int, beam: PrefixBeamOptions? = nil,
-                scorer: (any PrefixScorer)? = nil) throws -> [String] {
+    func decode(
+        normalized features: [Tensor], batchSize: Int, beam: PrefixBeamOptions? = nil,
+        scorer: (any PrefixScorer)? = nil
+    ) throws -> [String] {
         var rng = RandomGenerator(seed: 0)
         // Longest first, so that finished utterances drop out of the recurrent products.
         let order = features.indices.sorted { features[$0].shape[0] > features[$1].shape[0] }
@@ -126,7 +145,9 @@ extension SpeechNetwork {
             let logProbabilities = try logSoftmax(logits, axis: 2, tape: Tape.inference()).value
             let B = lengths.count, C = config.alphabet.classes
             for (b, item) in items.enumerated() {
-                let frames = (0..<lengths[b]).map { t in Array(UnsafeBufferPointer(start: logProbabilities.data + (t * B + b) * C, count: C)) }
+                let frames = (0..<lengths[b]).map { t in
+                    Array(UnsafeBufferPointer(start: logProbabilities.data + (t * B + b) * C, count: C))
+                }
                 texts[item] = try ctcPrefixBeamSearch(frames, alphabet: config.alphabet, options: beam, scorer: scorer)
             }
         }
@@ -147,7 +168,9 @@ public final class SpeechTrainingTask: TrainingTask {
     /// (a resumed run loads its own), then keeps the features normalised.
     public init(network: SpeechNetwork, data: SpeechData, settings: SpeechTrainingSettings, seed: UInt64) throws {
         guard settings.batchSize > 0 else { throw TrainingError.invalid("--batch-size must be positive") }
-        guard !data.train.features.isEmpty, !data.valid.features.isEmpty else { throw TrainingError.invalid("no training or validation utterance") }
+        guard !data.train.features.isEmpty, !data.valid.features.isEmpty else {
+            throw TrainingError.invalid("no training or validation utterance")
+        }
         // Every utterance of both splits is checked before step 1: one that cannot fit used to
         // stop the run at its first validation.
         if !settings.zeroInfinity {
@@ -156,7 +179,8 @@ public final class SpeechTrainingTask: TrainingTask {
                     let frames = (features.shape[0] + network.config.stacking - 1) / network.config.stacking
                     let needed = ctcFramesNeeded(split.labels[index])
                     if frames < needed {
-                        throw Self.transcriptTooLong(split.utterances[index], labels: split.labels[index].count, needed: needed, frames: frames)
+                        throw Self.transcriptTooLong(
+                            split.utterances[index], labels: split.labels[index].count, needed: needed, frames: frames)
                     }
                 }
             }
@@ -168,7 +192,8 @@ public final class SpeechTrainingTask: TrainingTask {
         normalized.valid.features = data.valid.features.map { network.normalize($0) }
         self.data = normalized
         self.settings = settings
-        sampler = try BucketedBatchSampler(lengths: data.train.features.map { $0.shape[0] }, batchSize: settings.batchSize, seed: seed)
+        sampler = try BucketedBatchSampler(
+            lengths: data.train.features.map { $0.shape[0] }, batchSize: settings.batchSize, seed: seed)
     }
 
     public var taskName: String { SpeechNetwork.taskName }
@@ -179,20 +204,28 @@ public final class SpeechTrainingTask: TrainingTask {
     public var checkpointMetadata: [String: String] { network.checkpointMetadata }
 
     /// The CTC loss of a batch; an utterance whose transcript cannot fit its frames is named.
-    func loss(_ indices: [Int], split: SpeechData.Split, augment: Bool, tape: Tape, rng: inout RandomGenerator) throws -> Variable {
-        let features = indices.map { augment ? specAugment(split.features[$0], settings: settings, rng: &rng) : split.features[$0] }
+    func loss(_ indices: [Int], split: SpeechData.Split, augment: Bool, tape: Tape, rng: inout RandomGenerator) throws
+        -> Variable
+    {
+        let features = indices.map {
+            augment ? specAugment(split.features[$0], settings: settings, rng: &rng) : split.features[$0]
+        }
         let (input, lengths) = stackedBatch(features, stacking: network.config.stacking)
         let logits = try network.logits(input, lengths: lengths, tape: tape, rng: &rng)
         do {
-            return try ctcLoss(logits, targets: indices.map { split.labels[$0] }, inputLengths: lengths,
-                               zeroInfinity: settings.zeroInfinity, tape: tape)
+            return try ctcLoss(
+                logits, targets: indices.map { split.labels[$0] }, inputLengths: lengths,
+                zeroInfinity: settings.zeroInfinity, tape: tape)
         } catch EngineError.ctcLabelsTooLong(let item, let labels, let needed, let frames) {
-            throw Self.transcriptTooLong(split.utterances[indices[item]], labels: labels, needed: needed, frames: frames)
+            throw Self.transcriptTooLong(
+                split.utterances[indices[item]], labels: labels, needed: needed, frames: frames)
         }
     }
 
     static func transcriptTooLong(_ utterance: Utterance, labels: Int, needed: Int, frames: Int) -> TrainingError {
-        .invalid("\(utterance.origin): the transcript needs \(needed) model steps for its \(labels) characters but the audio gives \(frames); lower the stacking, or pass --zero-infinity to skip such utterances")
+        .invalid(
+            "\(utterance.origin): the transcript needs \(needed) model steps for its \(labels) characters but the audio gives \(frames); lower the stacking, or pass --zero-infinity to skip such utterances"
+        )
     }
 
     public func trainingLoss(tape: Tape, rng: inout RandomGenerator) throws -> (loss: Variable, count: Int) {
@@ -206,7 +239,9 @@ public final class SpeechTrainingTask: TrainingTask {
         let count = data.valid.features.count
         for start in stride(from: 0, to: count, by: settings.batchSize) {
             let indices = Array(start..<min(start + settings.batchSize, count))
-            sum += Double(try loss(indices, split: data.valid, augment: false, tape: Tape.inference(), rng: &rng).value[0]) * Double(indices.count)
+            sum +=
+                Double(try loss(indices, split: data.valid, augment: false, tape: Tape.inference(), rng: &rng).value[0])
+                * Double(indices.count)
         }
         return sum / Double(count)
     }
@@ -218,10 +253,14 @@ public final class SpeechTrainingTask: TrainingTask {
         let hypotheses = try network.decode(normalized: data.valid.features, batchSize: settings.batchSize)
         let wer = wordErrorRate(hypotheses: hypotheses, references: data.valid.transcripts).rate * 100
         let cer = characterErrorRate(hypotheses: hypotheses, references: data.valid.transcripts).rate * 100
-        return ValidationResult(metrics: [("wer", wer), ("cer", cer), ("loss", try validationLoss())], primary: "wer", higherIsBetter: false)
+        return ValidationResult(
+            metrics: [("wer", wer), ("cer", cer), ("loss", try validationLoss())], primary: "wer", higherIsBetter: false
+        )
     }
 
-    public func saveProgress() -> (tensors: [(String, Tensor)], metadata: [String: String]) { ([], sampler.progressMetadata) }
+    public func saveProgress() -> (tensors: [(String, Tensor)], metadata: [String: String]) {
+        ([], sampler.progressMetadata)
+    }
 
     public func restoreProgress(tensors: [String: Tensor], metadata: [String: String], path: String) throws {
         try sampler.restore(progressMetadata: metadata, path: path)

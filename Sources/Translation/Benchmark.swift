@@ -14,13 +14,18 @@ public enum TranslationBenchmark {
     public static func run(seconds: Double) throws -> [String] {
         let B = batch, S = sourceLength, T = targetLength, V = vocabulary
         var rng = RandomGenerator(seed: 0)
-        let tokens = [SentenceCodec.padding, SentenceCodec.unknown, SentenceCodec.start, SentenceCodec.end] + (4..<V).map { "w\($0)" }
+        let tokens =
+            [SentenceCodec.padding, SentenceCodec.unknown, SentenceCodec.start, SentenceCodec.end]
+            + (4..<V).map { "w\($0)" }
         let codec = SentenceCodec(vocabulary: Vocabulary(tokens: tokens), bytePairs: nil)
-        let config = TranslationConfig(cell: .lstm, embeddingSize: embedding, hiddenSize: hidden, layers: 1, bidirectional: true,
-                                       attention: .general, inputFeeding: true, dropout: 0, tied: false)
+        let config = TranslationConfig(
+            cell: .lstm, embeddingSize: embedding, hiddenSize: hidden, layers: 1, bidirectional: true,
+            attention: .general, inputFeeding: true, dropout: 0, tied: false)
         let network = try TranslationNetwork(config: config, source: codec, target: codec, rng: &rng)
         let optimizer = Adam(store: network.parameters, learningRate: 1e-3)
-        let sources = (0..<B).map { _ in (0..<(10 + rng.int(below: S - 9))).map { _ in Int32(1 + rng.int(below: V - 1)) } }
+        let sources = (0..<B).map { _ in
+            (0..<(10 + rng.int(below: S - 9))).map { _ in Int32(1 + rng.int(below: V - 1)) }
+        }
         // T decoder steps: the start token and T − 1 target tokens in, T tokens out (the last one the end token).
         let targets = (0..<B).map { _ in (0..<(T - 1)).map { _ in Int32(1 + rng.int(below: V - 1)) } }
 
@@ -33,7 +38,9 @@ public enum TranslationBenchmark {
         return try BenchmarkWorkloads.timedTaskSteps(
             name: name, seconds: seconds, steps: [("train", trainStep), ("decode", decodeStep)], unit: "tokens_per_s",
             itemsPerStep: Double(B * T),
-            fields: [("batch", .int(B)), ("source_length", .int(S)), ("target_length", .int(T)), ("vocab", .int(V)),
-                     ("embed", .int(embedding)), ("hidden", .int(hidden)), ("attention", .string("general"))])
+            fields: [
+                ("batch", .int(B)), ("source_length", .int(S)), ("target_length", .int(T)), ("vocab", .int(V)),
+                ("embed", .int(embedding)), ("hidden", .int(hidden)), ("attention", .string("general"))
+            ])
     }
 }

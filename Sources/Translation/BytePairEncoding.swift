@@ -16,7 +16,9 @@ public struct BytePairEncoding: Codable, Equatable, Sendable {
     public init(merges: [[String]]) {
         self.merges = merges
         var ranks: [String: Int] = [:]
-        for (rank, pair) in merges.enumerated() where pair.count == 2 { ranks[pair[0] + " " + pair[1]] = ranks[pair[0] + " " + pair[1]] ?? rank }
+        for (rank, pair) in merges.enumerated() where pair.count == 2 {
+            ranks[pair[0] + " " + pair[1]] = ranks[pair[0] + " " + pair[1]] ?? rank
+        }
         self.ranks = ranks
     }
 
@@ -58,7 +60,9 @@ public struct BytePairEncoding: Codable, Equatable, Sendable {
             var best: (pair: Pair, count: Int)?
             for (pair, count) in pairCounts where count >= 2 {
                 if let b = best {
-                    if count > b.count || (count == b.count && (pair.left, pair.right) < (b.pair.left, b.pair.right)) { best = (pair, count) }
+                    if count > b.count || (count == b.count && (pair.left, pair.right) < (b.pair.left, b.pair.right)) {
+                        best = (pair, count)
+                    }
                 } else {
                     best = (pair, count)
                 }
@@ -83,7 +87,10 @@ public struct BytePairEncoding: Codable, Equatable, Sendable {
         while symbols.count > 1 {
             var bestRank = Int.max, bestIndex = -1
             for k in 0..<(symbols.count - 1) {
-                if let rank = ranks[symbols[k] + " " + symbols[k + 1]], rank < bestRank { bestRank = rank; bestIndex = k }
+                if let rank = ranks[symbols[k] + " " + symbols[k + 1]], rank < bestRank {
+                    bestRank = rank
+                    bestIndex = k
+                }
             }
             guard bestIndex >= 0 else { break }
             let left = symbols[bestIndex], right = symbols[bestIndex + 1]

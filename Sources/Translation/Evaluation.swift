@@ -13,7 +13,8 @@ public struct TranslationScore: Codable, Sendable {
     public var unknownSourceTokens: Int
 
     enum CodingKeys: String, CodingKey {
-        case bleu, chrf, sentences, unknownSourceTokens = "unknown_source_tokens"
+        case bleu, chrf, sentences
+        case unknownSourceTokens = "unknown_source_tokens"
     }
 }
 
@@ -49,13 +50,16 @@ public struct ReferenceSet: Sendable {
 extension TranslationNetwork {
     /// Translates the pairs' sources (each distinct one once) and scores them against every
     /// reference given for it.
-    public func evaluate(_ pairs: [SentencePair], options: TranslationOptions = TranslationOptions()) throws -> TranslationScore {
+    public func evaluate(_ pairs: [SentencePair], options: TranslationOptions = TranslationOptions()) throws
+        -> TranslationScore
+    {
         let set = ReferenceSet(pairs)
         let translations = try translate(set.sources, options: options)
         let hypotheses = translations.map { $0.first?.text ?? "" }
         let (bleu, chrf) = set.score(hypotheses)
-        return TranslationScore(bleu: bleu, chrf: chrf,
-                                sentences: set.sources.count,
-                                unknownSourceTokens: translations.reduce(0) { $0 + ($1.first?.unknownSourceTokens ?? 0) })
+        return TranslationScore(
+            bleu: bleu, chrf: chrf,
+            sentences: set.sources.count,
+            unknownSourceTokens: translations.reduce(0) { $0 + ($1.first?.unknownSourceTokens ?? 0) })
     }
 }

@@ -19,17 +19,29 @@ public struct TranslationConfig: Codable, Equatable, Sendable {
     public var tied: Bool
 
     enum CodingKeys: String, CodingKey {
-        case cell, embeddingSize = "embedding_size", hiddenSize = "hidden_size", layers, bidirectional, attention
-        case inputFeeding = "input_feeding", dropout, tied
+        case cell
+        case embeddingSize = "embedding_size"
+        case hiddenSize = "hidden_size"
+        case layers, bidirectional, attention
+        case inputFeeding = "input_feeding"
+        case dropout, tied
     }
 
     /// The defaults are `zoo train translation`'s.
-    public init(cell: CellKind = .lstm, embeddingSize: Int = 128, hiddenSize: Int = 256, layers: Int = 1,
-                bidirectional: Bool = true, attention: AttentionScore = .general, inputFeeding: Bool = true,
-                dropout: Float = 0.1, tied: Bool = false) {
-        self.cell = cell; self.embeddingSize = embeddingSize; self.hiddenSize = hiddenSize; self.layers = layers
-        self.bidirectional = bidirectional; self.attention = attention; self.inputFeeding = inputFeeding
-        self.dropout = dropout; self.tied = tied
+    public init(
+        cell: CellKind = .lstm, embeddingSize: Int = 128, hiddenSize: Int = 256, layers: Int = 1,
+        bidirectional: Bool = true, attention: AttentionScore = .general, inputFeeding: Bool = true,
+        dropout: Float = 0.1, tied: Bool = false
+    ) {
+        self.cell = cell
+        self.embeddingSize = embeddingSize
+        self.hiddenSize = hiddenSize
+        self.layers = layers
+        self.bidirectional = bidirectional
+        self.attention = attention
+        self.inputFeeding = inputFeeding
+        self.dropout = dropout
+        self.tied = tied
     }
 
     public var json: String {
@@ -39,13 +51,17 @@ public struct TranslationConfig: Codable, Equatable, Sendable {
     }
 
     public func validate() throws {
-        guard embeddingSize > 0, hiddenSize > 0, layers > 0 else { throw TranslationError.invalidConfig("sizes and layers must be positive") }
+        guard embeddingSize > 0, hiddenSize > 0, layers > 0 else {
+            throw TranslationError.invalidConfig("sizes and layers must be positive")
+        }
         guard dropout >= 0, dropout < 1 else { throw TranslationError.invalidConfig("dropout must be in [0, 1)") }
         if bidirectional && hiddenSize % 2 != 0 {
-            throw TranslationError.invalidConfig("a bidirectional encoder needs an even --hidden-size (half per direction), not \(hiddenSize)")
+            throw TranslationError.invalidConfig(
+                "a bidirectional encoder needs an even --hidden-size (half per direction), not \(hiddenSize)")
         }
         if tied && embeddingSize != hiddenSize {
-            throw TranslationError.invalidConfig("tied weights need --embedding-size equal to --hidden-size (\(embeddingSize) ≠ \(hiddenSize))")
+            throw TranslationError.invalidConfig(
+                "tied weights need --embedding-size equal to --hidden-size (\(embeddingSize) ≠ \(hiddenSize))")
         }
     }
 }
@@ -80,33 +96,46 @@ public final class TranslationNetwork {
     let generatorWeight: Variable
     let generatorBias: Parameter
 
-    public init(config: TranslationConfig, source: SentenceCodec, target: SentenceCodec, rng: inout RandomGenerator) throws {
+    public init(config: TranslationConfig, source: SentenceCodec, target: SentenceCodec, rng: inout RandomGenerator)
+        throws
+    {
         try config.validate()
         self.config = config
         self.source = source
         self.target = target
         let E = config.embeddingSize, H = config.hiddenSize
-        sourceEmbedding = Embedding(vocabularySize: source.vocabulary.count, embeddingSize: E, paddingIndex: 0,
-                                    name: "src_embedding", store: parameters, rng: &rng)
-        targetEmbedding = Embedding(vocabularySize: target.vocabulary.count, embeddingSize: E, paddingIndex: 0,
-                                    name: "tgt_embedding", store: parameters, rng: &rng)
-        encoder = RecurrentLayer(config.cell, inputSize: E, hiddenSize: config.bidirectional ? H / 2 : H, layers: config.layers,
-                                 bidirectional: config.bidirectional, dropout: config.dropout, prefix: "encoder",
-                                 store: parameters, rng: &rng)
+        sourceEmbedding = Embedding(
+            vocabularySize: source.vocabulary.count, embeddingSize: E, paddingIndex: 0,
+            name: "src_embedding", store: parameters, rng: &rng)
+        targetEmbedding = Embedding(
+            vocabularySize: target.vocabulary.count, embeddingSize: E, paddingIndex: 0,
+            name: "tgt_embedding", store: parameters, rng: &rng)
+        encoder = RecurrentLayer(
+            config.cell, inputSize: E, hiddenSize: config.bidirectional ? H / 2 : H, layers: config.layers,
+            bidirectional: config.bidirectional, dropout: config.dropout, prefix: "encoder",
+            store: parameters, rng: &rng)
         var cells: [RecurrentCell] = []
         for layer in 0..<config.layers {
-            cells.append(RecurrentCell(config.cell, inputSize: layer == 0 ? E + (config.inputFeeding ? H : 0) : H, hiddenSize: H,
-                                       prefix: "decoder.\(layer)", store: parameters, rng: &rng))
+            cells.append(
+                RecurrentCell(
+                    config.cell, inputSize: layer == 0 ? E + (config.inputFeeding ? H : 0) : H, hiddenSize: H,
+                    prefix: "decoder.\(layer)", store: parameters, rng: &rng))
         }
         decoderCells = cells
-        attention = Attention(config.attention, querySize: H, memorySize: H, prefix: "attention", store: parameters, rng: &rng)
-        attentionOut = Linear(inputSize: 2 * H, outputSize: H, bias: false, name: "attention_out", store: parameters, rng: &rng)
-        generatorWeight = config.tied ? targetEmbedding.weight
+        attention = Attention(
+            config.attention, querySize: H, memorySize: H, prefix: "attention", store: parameters, rng: &rng)
+        attentionOut = Linear(
+            inputSize: 2 * H, outputSize: H, bias: false, name: "attention_out", store: parameters, rng: &rng)
+        generatorWeight =
+            config.tied
+            ? targetEmbedding.weight
             : parameters.declare("generator.weight", shape: [target.vocabulary.count, H]) { _ in }
         generatorBias = parameters.declare("generator.bias", shape: [target.vocabulary.count]) { _ in }
         // OpenNMT-py's initialisation: every parameter uniform ±0.1, the padding rows zero.
         for parameter in parameters.parameters { rng.fillUniform(parameter.value, -0.1, 0.1) }
-        for table in [sourceEmbedding.weight, targetEmbedding.weight] { (table.value.data).update(repeating: 0, count: E) }
+        for table in [sourceEmbedding.weight, targetEmbedding.weight] {
+            (table.value.data).update(repeating: 0, count: E)
+        }
         parameters.pack()
     }
 
@@ -124,14 +153,17 @@ public final class TranslationNetwork {
     public func encode(_ sources: [[Int32]], tape: Tape, rng: inout RandomGenerator) throws -> EncodedSource {
         let padded = PaddedBatch(sources, padding: SentenceCodec.paddingId)
         let S = padded.steps, B = padded.batch
-        let embedded = dropout(try sourceEmbedding(padded.ids, shape: [S, B], tape: tape),
-                               probability: config.dropout, tape: tape, rng: &rng)
+        let embedded = dropout(
+            try sourceEmbedding(padded.ids, shape: [S, B], tape: tape),
+            probability: config.dropout, tape: tape, rng: &rng)
         let (output, state) = try encoder(embedded, lengths: padded.lengths, tape: tape, rng: &rng)
-        let memory = try attention.prepare(memory: permute(output, [1, 0, 2], tape: tape), lengths: padded.lengths, tape: tape)
+        let memory = try attention.prepare(
+            memory: permute(output, [1, 0, 2], tape: tape), lengths: padded.lengths, tape: tape)
         let directions = encoder.directions, half = encoder.hiddenSize
         // Decoder layer l starts from encoder layer l: both directions' final states side by side.
         func layerState(_ stacked: Variable, _ layer: Int) -> Variable {
-            let rows = slice(stacked, axis: 0, (layer * directions)..<((layer + 1) * directions), tape: tape)  // (D, B, H/D)
+            // (D, B, H/D)
+            let rows = slice(stacked, axis: 0, (layer * directions)..<((layer + 1) * directions), tape: tape)
             if directions == 1 { return reshape(rows, [B, half], tape: tape) }
             return reshape(permute(rows, [1, 0, 2], tape: tape), [B, directions * half], tape: tape)
         }
@@ -155,14 +187,18 @@ public final class TranslationNetwork {
 
     /// One decoder step for embedded inputs (B, E): the attentional vector (B, H), the new state
     /// and the attention weights (B, S).
-    func step(_ embedded: Variable, state: DecoderState, memory: Attention.Memory, tape: Tape,
-              rng: inout RandomGenerator) throws -> (output: Variable, state: DecoderState, weights: Variable) {
+    func step(
+        _ embedded: Variable, state: DecoderState, memory: Attention.Memory, tape: Tape,
+        rng: inout RandomGenerator
+    ) throws -> (output: Variable, state: DecoderState, weights: Variable) {
         var x = config.inputFeeding ? concatenate([embedded, state.feed], axis: 1, tape: tape) : embedded
         var layers: [RecurrentState] = []
         for (l, cell) in decoderCells.enumerated() {
             let next = cell(x, state: state.layers[l], tape: tape)
             layers.append(next)
-            x = l + 1 < decoderCells.count ? dropout(next.hidden, probability: config.dropout, tape: tape, rng: &rng) : next.hidden
+            x =
+                l + 1 < decoderCells.count
+                ? dropout(next.hidden, probability: config.dropout, tape: tape, rng: &rng) : next.hidden
         }
         let (context, weights) = try attention(query: x, memory: memory, tape: tape)
         let output = tanh(attentionOut(concatenate([context, x], axis: 1, tape: tape), tape: tape), tape: tape)
@@ -176,15 +212,18 @@ public final class TranslationNetwork {
 
     /// Teacher-forced logits ((T+1)·B, V), time-major, for `targets` (ids without start or end
     /// token), and the matching target ids with padding 0 — what the loss compares.
-    public func forward(sources: [[Int32]], targets: [[Int32]], tape: Tape,
-                        rng: inout RandomGenerator) throws -> (logits: Variable, targets: [Int32]) {
+    public func forward(
+        sources: [[Int32]], targets: [[Int32]], tape: Tape,
+        rng: inout RandomGenerator
+    ) throws -> (logits: Variable, targets: [Int32]) {
         precondition(sources.count == targets.count, "\(sources.count) sources for \(targets.count) targets")
         let encoded = try encode(sources, tape: tape, rng: &rng)
         let inputs = PaddedBatch(targets.map { [SentenceCodec.startId] + $0 }, padding: SentenceCodec.paddingId)
         let expected = PaddedBatch(targets.map { $0 + [SentenceCodec.endId] }, padding: SentenceCodec.paddingId)
         let T = inputs.steps, B = inputs.batch
-        let embedded = dropout(try targetEmbedding(inputs.ids, shape: [T, B], tape: tape),
-                               probability: config.dropout, tape: tape, rng: &rng)
+        let embedded = dropout(
+            try targetEmbedding(inputs.ids, shape: [T, B], tape: tape),
+            probability: config.dropout, tape: tape, rng: &rng)
         var state = initialDecoderState(encoded)
         var outputs: [Variable] = []
         for t in 0..<T {
@@ -193,17 +232,23 @@ public final class TranslationNetwork {
             outputs.append(result.output)
             state = result.state
         }
-        let hidden = dropout(concatenate(outputs, axis: 0, tape: tape), probability: config.dropout, tape: tape, rng: &rng)
+        let hidden = dropout(
+            concatenate(outputs, axis: 0, tape: tape), probability: config.dropout, tape: tape, rng: &rng)
         return (generate(hidden, tape: tape), expected.ids)
     }
 
     /// Mean cross-entropy per target token (end token included, padding excluded).
-    public func loss(sources: [[Int32]], targets: [[Int32]], labelSmoothing: Float = 0, tape: Tape,
-                     rng: inout RandomGenerator) throws -> (loss: Variable, count: Int) {
+    public func loss(
+        sources: [[Int32]], targets: [[Int32]], labelSmoothing: Float = 0, tape: Tape,
+        rng: inout RandomGenerator
+    ) throws -> (loss: Variable, count: Int) {
         let (logits, expected) = try forward(sources: sources, targets: targets, tape: tape, rng: &rng)
         let tokens = expected.reduce(0) { $0 + ($1 == SentenceCodec.paddingId ? 0 : 1) }
-        return (softmaxCrossEntropy(logits, targets: expected, ignoreIndex: SentenceCodec.paddingId,
-                                    labelSmoothing: labelSmoothing, tape: tape), tokens)
+        return (
+            softmaxCrossEntropy(
+                logits, targets: expected, ignoreIndex: SentenceCodec.paddingId,
+                labelSmoothing: labelSmoothing, tape: tape), tokens
+        )
     }
 
     // MARK: Checkpoints
@@ -216,8 +261,10 @@ public final class TranslationNetwork {
     }
 
     public var checkpointMetadata: [String: String] {
-        var metadata = ["zoo.task": Self.taskName, "zoo.config": config.json,
-                        "zoo.source_vocabulary": source.vocabulary.json, "zoo.target_vocabulary": target.vocabulary.json]
+        var metadata = [
+            "zoo.task": Self.taskName, "zoo.config": config.json,
+            "zoo.source_vocabulary": source.vocabulary.json, "zoo.target_vocabulary": target.vocabulary.json
+        ]
         if let bpe = source.bytePairs { metadata["zoo.source_bpe"] = Self.json(bpe) }
         if let bpe = target.bytePairs { metadata["zoo.target_bpe"] = Self.json(bpe) }
         return metadata

@@ -5,7 +5,10 @@ import RNNEngine
 public struct SentencePair: Equatable, Sendable {
     public var source: String
     public var target: String
-    public init(source: String, target: String) { self.source = source; self.target = target }
+    public init(source: String, target: String) {
+        self.source = source
+        self.target = target
+    }
 }
 
 /// Errors about the user's parallel data, each naming the file (and line) and what is wrong.
@@ -29,7 +32,8 @@ public enum ParallelCorpusError: Error, CustomStringConvertible, Equatable {
         case .invalidUTF8(let p, let line): return "\(p) line \(line): not valid UTF-8"
         case .notText(let p, let reason): return "\(p): not a text file (\(reason))"
         case .noPairs(let p, let reason): return "\(p): no usable sentence pair (\(reason))"
-        case .wouldOverwrite(let p): return "\(p) already exists; pass --overwrite to replace it, or choose another --out"
+        case .wouldOverwrite(let p):
+            return "\(p) already exists; pass --overwrite to replace it, or choose another --out"
         }
     }
 }
@@ -51,10 +55,16 @@ public struct ParallelCorpus: Sendable {
     /// Lines with an empty source or target, skipped.
     public var skipped: [SkippedLine]
 
-    public init(train: [SentencePair], valid: [SentencePair], test: [SentencePair],
-                trainSource: String, validSource: String, testSource: String, skipped: [SkippedLine] = []) {
-        self.train = train; self.valid = valid; self.test = test
-        self.trainSource = trainSource; self.validSource = validSource; self.testSource = testSource
+    public init(
+        train: [SentencePair], valid: [SentencePair], test: [SentencePair],
+        trainSource: String, validSource: String, testSource: String, skipped: [SkippedLine] = []
+    ) {
+        self.train = train
+        self.valid = valid
+        self.test = test
+        self.trainSource = trainSource
+        self.validSource = validSource
+        self.testSource = testSource
         self.skipped = skipped
     }
 
@@ -68,25 +78,34 @@ public struct ParallelCorpus: Sendable {
         }
         if isDirectory.boolValue {
             let files = ["train.tsv", "valid.tsv", "test.tsv"].map { (path as NSString).appendingPathComponent($0) }
-            for (file, name) in zip(files, ["train.tsv", "valid.tsv", "test.tsv"]) where !FileManager.default.fileExists(atPath: file) {
+            for (file, name) in zip(files, ["train.tsv", "valid.tsv", "test.tsv"])
+            where !FileManager.default.fileExists(atPath: file) {
                 throw ParallelCorpusError.missingSplit(directory: path, file: name)
             }
             var skipped: [SkippedLine] = []
             var splits: [[SentencePair]] = []
             for file in files {
                 let (pairs, skips) = try readPairs(file)
-                guard !pairs.isEmpty else { throw ParallelCorpusError.noPairs(path: file, reason: "every line has an empty side") }
+                guard !pairs.isEmpty else {
+                    throw ParallelCorpusError.noPairs(path: file, reason: "every line has an empty side")
+                }
                 splits.append(pairs)
                 skipped += skips
             }
-            return ParallelCorpus(train: splits[0], valid: splits[1], test: splits[2],
-                                  trainSource: files[0], validSource: files[1], testSource: files[2], skipped: skipped)
+            return ParallelCorpus(
+                train: splits[0], valid: splits[1], test: splits[2],
+                trainSource: files[0], validSource: files[1], testSource: files[2], skipped: skipped)
         }
         let (pairs, skipped) = try readPairs(path)
         var corpus = split(pairs, source: path)
         corpus.skipped = skipped
-        for (split, name) in [(corpus.train, "training"), (corpus.valid, "validation"), (corpus.test, "test")] where split.isEmpty {
-            throw ParallelCorpusError.noPairs(path: path, reason: "\(pairs.count) pairs leave the \(name) split empty; a single file is split 90/5/5, so give it more pairs or a directory of three files")
+        for (split, name) in [(corpus.train, "training"), (corpus.valid, "validation"), (corpus.test, "test")]
+        where split.isEmpty {
+            throw ParallelCorpusError.noPairs(
+                path: path,
+                reason:
+                    "\(pairs.count) pairs leave the \(name) split empty; a single file is split 90/5/5, so give it more pairs or a directory of three files"
+            )
         }
         return corpus
     }
@@ -101,17 +120,22 @@ public struct ParallelCorpus: Sendable {
             default: train.append(pair)
             }
         }
-        return ParallelCorpus(train: train, valid: valid, test: test, trainSource: source + " (90% by source hash)",
-                              validSource: source + " (5% by source hash)", testSource: source + " (5% by source hash)")
+        return ParallelCorpus(
+            train: train, valid: valid, test: test, trainSource: source + " (90% by source hash)",
+            validSource: source + " (5% by source hash)", testSource: source + " (5% by source hash)")
     }
 
     /// The pairs of one TSV file. A line without a tab or with invalid UTF-8 is an error naming
     /// the line; a pair with an empty side is skipped and reported; blank lines are ignored.
     public static func readPairs(_ path: String) throws -> (pairs: [SentencePair], skipped: [SkippedLine]) {
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw ParallelCorpusError.missing(path: path) }
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ParallelCorpusError.missing(path: path)
+        }
         if isDirectory.boolValue { throw ParallelCorpusError.notText(path: path, reason: "it is a directory") }
-        guard let data = TextFile.bytes(atPath: path) else { throw ParallelCorpusError.notText(path: path, reason: "it cannot be read") }
+        guard let data = TextFile.bytes(atPath: path) else {
+            throw ParallelCorpusError.notText(path: path, reason: "it cannot be read")
+        }
         if data.isEmpty { throw ParallelCorpusError.empty(path: path) }
         if data.contains(0) { throw ParallelCorpusError.notText(path: path, reason: "it contains NUL bytes") }
         var pairs: [SentencePair] = []
@@ -130,7 +154,8 @@ public struct ParallelCorpus: Sendable {
             let source = fields[0].trimmingCharacters(in: .whitespaces)
             let target = fields[1].trimmingCharacters(in: .whitespaces)
             if source.isEmpty || target.isEmpty {
-                skipped.append(SkippedLine(path: path, line: lineNumber, reason: source.isEmpty ? "empty source" : "empty target"))
+                skipped.append(
+                    SkippedLine(path: path, line: lineNumber, reason: source.isEmpty ? "empty source" : "empty target"))
                 continue
             }
             pairs.append(SentencePair(source: source, target: target))

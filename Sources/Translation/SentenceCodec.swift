@@ -20,10 +20,15 @@ public struct VocabularySettings: Codable, Equatable, Sendable {
     /// Tokens seen fewer times in the training split become `<unk>`.
     public var minimumFrequency: Int
 
-    public init(subword: SubwordKind = .none, merges: Int = 8000, jointMerges: Bool = true,
-                maximumSize: Int = 50_000, minimumFrequency: Int = 1) {
-        self.subword = subword; self.merges = merges; self.jointMerges = jointMerges
-        self.maximumSize = maximumSize; self.minimumFrequency = minimumFrequency
+    public init(
+        subword: SubwordKind = .none, merges: Int = 8000, jointMerges: Bool = true,
+        maximumSize: Int = 50_000, minimumFrequency: Int = 1
+    ) {
+        self.subword = subword
+        self.merges = merges
+        self.jointMerges = jointMerges
+        self.maximumSize = maximumSize
+        self.minimumFrequency = minimumFrequency
     }
 }
 
@@ -45,13 +50,17 @@ public final class SentenceCodec: @unchecked Sendable {
 
     /// Builds a side's vocabulary from its training sentences: the special tokens, then the
     /// tokens seen at least `minimumFrequency` times, most frequent first, up to `maximumSize`.
-    public static func build(sentences: [String], bytePairs: BytePairEncoding?, settings: VocabularySettings) -> SentenceCodec {
+    public static func build(sentences: [String], bytePairs: BytePairEncoding?, settings: VocabularySettings)
+        -> SentenceCodec
+    {
         let provisional = SentenceCodec(vocabulary: Vocabulary(tokens: []), bytePairs: bytePairs)
         return build(tokenized: sentences.map { provisional.tokens($0) }, bytePairs: bytePairs, settings: settings)
     }
 
     /// The same from sentences already split into tokens (by `tokens(_:)` of a codec with these byte pairs).
-    public static func build(tokenized: [[String]], bytePairs: BytePairEncoding?, settings: VocabularySettings) -> SentenceCodec {
+    public static func build(tokenized: [[String]], bytePairs: BytePairEncoding?, settings: VocabularySettings)
+        -> SentenceCodec
+    {
         var counts: [String: Int] = [:]
         for tokens in tokenized { for token in tokens { counts[token, default: 0] += 1 } }
         let ranked = counts.filter { $0.value >= settings.minimumFrequency }
@@ -117,13 +126,15 @@ public final class SentenceCodec: @unchecked Sendable {
     /// Tokens as words: byte-pair subwords joined, words unchanged.
     public func words(_ tokens: [String]) -> [String] {
         // `<unk>` stands for a whole word.
-        bytePairs == nil ? tokens : BytePairEncoding.join(tokens.map { $0 == Self.unknown ? $0 + BytePairEncoding.endOfWord : $0 })
+        bytePairs == nil
+            ? tokens : BytePairEncoding.join(tokens.map { $0 == Self.unknown ? $0 + BytePairEncoding.endOfWord : $0 })
     }
 
     /// A token as a reader should see it (an attention map's axis): the end-of-word mark dropped.
     public func displayToken(_ id: Int32) -> String {
         let token = Int(id) < vocabulary.count ? vocabulary.token(id) : "?"
         guard bytePairs != nil else { return token }
-        return token.hasSuffix(BytePairEncoding.endOfWord) ? String(token.dropLast(BytePairEncoding.endOfWord.count)) : token + "@@"
+        return token.hasSuffix(BytePairEncoding.endOfWord)
+            ? String(token.dropLast(BytePairEncoding.endOfWord.count)) : token + "@@"
     }
 }

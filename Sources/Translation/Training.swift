@@ -15,7 +15,9 @@ public struct TranslationData: Sendable {
     /// - maximumLength: training pairs with a side longer than this many tokens are left out.
     public init(corpus: ParallelCorpus, vocabulary settings: VocabularySettings, maximumLength: Int) throws {
         guard maximumLength > 0 else { throw TranslationError.invalidOptions("--max-length must be positive") }
-        guard settings.subword == .none || settings.merges > 0 else { throw TranslationError.invalidOptions("--merges must be positive") }
+        guard settings.subword == .none || settings.merges > 0 else {
+            throw TranslationError.invalidOptions("--merges must be positive")
+        }
         self.corpus = corpus
         let sources = corpus.train.map(\.source), targets = corpus.train.map(\.target)
         // Each training sentence is split into words once; BPE learns from those words.
@@ -39,12 +41,14 @@ public struct TranslationData: Sendable {
         func subwords(_ sentences: [[String]], _ bpe: BytePairEncoding?) -> [[String]] {
             guard let bpe else { return sentences }
             var cache: [String: [String]] = [:]
-            return sentences.map { words in words.flatMap { word in
-                if let pieces = cache[word] { return pieces }
-                let pieces = bpe.segment(word)
-                cache[word] = pieces
-                return pieces
-            } }
+            return sentences.map { words in
+                words.flatMap { word in
+                    if let pieces = cache[word] { return pieces }
+                    let pieces = bpe.segment(word)
+                    cache[word] = pieces
+                    return pieces
+                }
+            }
         }
         let sourceTokens = subwords(sourceWords, sourceBPE), targetTokens = subwords(targetWords, targetBPE)
         let source = SentenceCodec.build(tokenized: sourceTokens, bytePairs: sourceBPE, settings: settings)
@@ -56,17 +60,24 @@ public struct TranslationData: Sendable {
         for (sourceSentence, targetSentence) in zip(sourceTokens, targetTokens) {
             let s = source.encode(tokens: sourceSentence).ids, t = target.encode(tokens: targetSentence).ids
             guard !s.isEmpty, !t.isEmpty else { continue }
-            if s.count > maximumLength || t.count > maximumLength { tooLong += 1; continue }
+            if s.count > maximumLength || t.count > maximumLength {
+                tooLong += 1
+                continue
+            }
             trainSources.append(s)
             trainTargets.append(t)
         }
         guard !trainSources.isEmpty else {
-            throw ParallelCorpusError.noPairs(path: corpus.trainSource, reason: "all \(corpus.train.count) pairs are longer than --max-length \(maximumLength) tokens")
+            throw ParallelCorpusError.noPairs(
+                path: corpus.trainSource,
+                reason: "all \(corpus.train.count) pairs are longer than --max-length \(maximumLength) tokens")
         }
         self.trainSources = trainSources
         self.trainTargets = trainTargets
         skippedTooLong = tooLong
-        let valid = corpus.valid.map { (source.encode($0.source).ids, target.encode($0.target).ids) }.filter { !$0.0.isEmpty && !$0.1.isEmpty }
+        let valid = corpus.valid.map { (source.encode($0.source).ids, target.encode($0.target).ids) }.filter {
+            !$0.0.isEmpty && !$0.1.isEmpty
+        }
         validSources = valid.map(\.0)
         validTargets = valid.map(\.1)
     }
@@ -82,9 +93,13 @@ public struct TranslationTrainingSettings: Codable, Sendable {
     /// Validation sentences decoded for BLEU at most (all of them when larger than the split).
     public var validationSentences: Int
 
-    public init(batchSize: Int = 64, labelSmoothing: Float = 0.1, validationBeam: Int = 1, validationSentences: Int = 2000) {
-        self.batchSize = batchSize; self.labelSmoothing = labelSmoothing
-        self.validationBeam = validationBeam; self.validationSentences = validationSentences
+    public init(
+        batchSize: Int = 64, labelSmoothing: Float = 0.1, validationBeam: Int = 1, validationSentences: Int = 2000
+    ) {
+        self.batchSize = batchSize
+        self.labelSmoothing = labelSmoothing
+        self.validationBeam = validationBeam
+        self.validationSentences = validationSentences
     }
 }
 
@@ -96,17 +111,22 @@ public final class TranslationTrainingTask: TrainingTask {
     public let settings: TranslationTrainingSettings
     private var sampler: BucketedBatchSampler
 
-    public init(network: TranslationNetwork, data: TranslationData, settings: TranslationTrainingSettings, seed: UInt64) throws {
+    public init(network: TranslationNetwork, data: TranslationData, settings: TranslationTrainingSettings, seed: UInt64)
+        throws
+    {
         guard settings.batchSize > 0 else { throw TrainingError.invalid("--batch-size must be positive") }
-        guard settings.labelSmoothing >= 0 && settings.labelSmoothing < 1 else { throw TrainingError.invalid("--label-smoothing must be in [0, 1)") }
+        guard settings.labelSmoothing >= 0 && settings.labelSmoothing < 1 else {
+            throw TrainingError.invalid("--label-smoothing must be in [0, 1)")
+        }
         guard !data.validSources.isEmpty else {
             throw TrainingError.invalid("\(data.corpus.validSource): no validation pair with both sides non-empty")
         }
         self.network = network
         self.data = data
         self.settings = settings
-        sampler = try BucketedBatchSampler(lengths: zip(data.trainSources, data.trainTargets).map { max($0.count, $1.count) },
-                                           batchSize: settings.batchSize, seed: seed)
+        sampler = try BucketedBatchSampler(
+            lengths: zip(data.trainSources, data.trainTargets).map { max($0.count, $1.count) },
+            batchSize: settings.batchSize, seed: seed)
     }
 
     public var taskName: String { TranslationNetwork.taskName }
@@ -120,8 +140,9 @@ public final class TranslationTrainingTask: TrainingTask {
 
     public func trainingLoss(tape: Tape, rng: inout RandomGenerator) throws -> (loss: Variable, count: Int) {
         let batch = sampler.next()
-        return try network.loss(sources: batch.map { data.trainSources[$0] }, targets: batch.map { data.trainTargets[$0] },
-                                labelSmoothing: settings.labelSmoothing, tape: tape, rng: &rng)
+        return try network.loss(
+            sources: batch.map { data.trainSources[$0] }, targets: batch.map { data.trainTargets[$0] },
+            labelSmoothing: settings.labelSmoothing, tape: tape, rng: &rng)
     }
 
     /// Mean cross-entropy per token of the validation pairs BLEU is computed on (teacher
@@ -132,8 +153,9 @@ public final class TranslationTrainingTask: TrainingTask {
         let count = min(data.validSources.count, settings.validationSentences)
         for start in stride(from: 0, to: count, by: settings.batchSize) {
             let end = min(start + settings.batchSize, count)
-            let (loss, count) = try network.loss(sources: Array(data.validSources[start..<end]), targets: Array(data.validTargets[start..<end]),
-                                                 tape: Tape.inference(), rng: &rng)
+            let (loss, count) = try network.loss(
+                sources: Array(data.validSources[start..<end]), targets: Array(data.validTargets[start..<end]),
+                tape: Tape.inference(), rng: &rng)
             sum += Double(loss.value[0]) * Double(count)
             tokens += count
         }
@@ -145,13 +167,17 @@ public final class TranslationTrainingTask: TrainingTask {
     /// BLEU (primary) and chrF of the validation split's translations, then its loss.
     public func validate() throws -> ValidationResult {
         let pairs = Array(data.corpus.valid.prefix(settings.validationSentences))
-        let score = try network.evaluate(pairs, options: TranslationOptions(beamSize: settings.validationBeam, batchSize: 64))
+        let score = try network.evaluate(
+            pairs, options: TranslationOptions(beamSize: settings.validationBeam, batchSize: 64))
         let loss = try validationLoss()
-        return ValidationResult(metrics: [("bleu", score.bleu), ("chrf", score.chrf), ("loss", loss), ("ppl", exp(loss))],
-                                primary: "bleu", higherIsBetter: true)
+        return ValidationResult(
+            metrics: [("bleu", score.bleu), ("chrf", score.chrf), ("loss", loss), ("ppl", exp(loss))],
+            primary: "bleu", higherIsBetter: true)
     }
 
-    public func saveProgress() -> (tensors: [(String, Tensor)], metadata: [String: String]) { ([], sampler.progressMetadata) }
+    public func saveProgress() -> (tensors: [(String, Tensor)], metadata: [String: String]) {
+        ([], sampler.progressMetadata)
+    }
 
     public func restoreProgress(tensors: [String: Tensor], metadata: [String: String], path: String) throws {
         try sampler.restore(progressMetadata: metadata, path: path)
@@ -162,6 +188,7 @@ extension TrainingOptions {
     /// `zoo train translation`'s schedule: Adam at 1e-3, clipping at 5, validation every 500
     /// steps. Without a directory the run writes no files.
     public static func translation(steps: Int = 3000, outputDirectory: String? = nil) -> TrainingOptions {
-        TrainingOptions(steps: steps, evaluateEvery: 500, logEvery: 100, learningRate: 1e-3, outputDirectory: outputDirectory)
+        TrainingOptions(
+            steps: steps, evaluateEvery: 500, logEvery: 100, learningRate: 1e-3, outputDirectory: outputDirectory)
     }
 }

@@ -14,9 +14,15 @@ public enum WordTokenizer {
             let characters = Array(word)
             var current = ""
             for (i, c) in characters.enumerated() {
-                if isPunctuation(c) && !joinsWord(c, before: i > 0 ? characters[i - 1] : nil,
-                                                  after: i + 1 < characters.count ? characters[i + 1] : nil) {
-                    if !current.isEmpty { result.append(current); current = "" }
+                if isPunctuation(c)
+                    && !joinsWord(
+                        c, before: i > 0 ? characters[i - 1] : nil,
+                        after: i + 1 < characters.count ? characters[i + 1] : nil)
+                {
+                    if !current.isEmpty {
+                        result.append(current)
+                        current = ""
+                    }
                     result.append(String(c))
                 } else {
                     current.append(c)
@@ -30,7 +36,7 @@ public enum WordTokenizer {
     public static func detokenize(_ tokens: [String]) -> String {
         var text = ""
         var quoteOpen = false
-        var attachNext = true   // no space before the first token
+        var attachNext = true  // no space before the first token
         for token in tokens {
             let isQuote = token == "\"" || token == "'"
             var attach = attachNext
@@ -49,14 +55,19 @@ public enum WordTokenizer {
         return text
     }
 
-    static let closing: Set<String> = [".", ",", "!", "?", ";", ":", ")", "]", "}", "%", "…", "»", "”", "’", "。", "、", "！", "？"]
+    static let closing: Set<String> = [
+        ".", ",", "!", "?", ";", ":", ")", "]", "}", "%", "…", "»", "”", "’", "。", "、", "！", "？"
+    ]
     static let opening: Set<String> = ["(", "[", "{", "¿", "¡", "«", "“", "‘"]
 
     static func isPunctuation(_ c: Character) -> Bool {
-        if let ascii = c.asciiValue {   // the common case, without a character-set lookup
-            return (33...47).contains(ascii) || (58...64).contains(ascii) || (91...96).contains(ascii) || (123...126).contains(ascii)
+        if let ascii = c.asciiValue {  // the common case, without a character-set lookup
+            return (33...47).contains(ascii) || (58...64).contains(ascii) || (91...96).contains(ascii)
+                || (123...126).contains(ascii)
         }
-        return c.unicodeScalars.allSatisfy { CharacterSet.punctuationCharacters.contains($0) || CharacterSet.symbols.contains($0) }
+        return c.unicodeScalars.allSatisfy {
+            CharacterSet.punctuationCharacters.contains($0) || CharacterSet.symbols.contains($0)
+        }
     }
 
     /// Whether punctuation `c` is part of the word around it.

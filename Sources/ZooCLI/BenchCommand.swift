@@ -1,7 +1,7 @@
 import ArgumentParser
+import EngineSupport
 import Foundation
 import ImageCaptioning
-import EngineSupport
 import RNNEngine
 import SpeechRecognition
 import Translation
@@ -19,11 +19,14 @@ struct BenchCommand: ParsableCommand {
 
     @Option(help: "Run one workload: \(BenchCommand.names.joined(separator: ", ")). (default: all)") var only: String?
     @Option(parsing: .unconditional, help: "Timed seconds per workload.") var seconds: Double = 3
-    @Option(parsing: .unconditional, help: "Threads for OpenBLAS and the engine, as the PyTorch reference's --threads.") var threads: Int = 2
+    @Option(parsing: .unconditional, help: "Threads for OpenBLAS and the engine, as the PyTorch reference's --threads.")
+    var threads: Int = 2
     @Flag(help: "Print the workload names, one a line, and exit.") var list = false
 
     /// The engine's workloads and the task models'.
-    static var names: [String] { BenchmarkWorkloads.names + [TranslationBenchmark.name, SpeechBenchmark.name, CaptionBenchmark.name] }
+    static var names: [String] {
+        BenchmarkWorkloads.names + [TranslationBenchmark.name, SpeechBenchmark.name, CaptionBenchmark.name]
+    }
 
     func validate() throws {
         if let only, !Self.names.contains(only) {
@@ -52,13 +55,22 @@ struct BenchCommand: ParsableCommand {
             fflush(nil)
         }
         if only == nil || only == TranslationBenchmark.name {
-            for line in try TranslationBenchmark.run(seconds: seconds) { print(line); fflush(nil) }
+            for line in try TranslationBenchmark.run(seconds: seconds) {
+                print(line)
+                fflush(nil)
+            }
         }
         if only == nil || only == SpeechBenchmark.name {
-            for line in try SpeechBenchmark.run(seconds: seconds) { print(line); fflush(nil) }
+            for line in try SpeechBenchmark.run(seconds: seconds) {
+                print(line)
+                fflush(nil)
+            }
         }
         if only == nil || only == CaptionBenchmark.name {
-            for line in try CaptionBenchmark.run(seconds: seconds) { print(line); fflush(nil) }
+            for line in try CaptionBenchmark.run(seconds: seconds) {
+                print(line)
+                fflush(nil)
+            }
         }
     }
 }

@@ -1,5 +1,5 @@
-import Foundation
 import EngineSupport
+import Foundation
 import RNNEngine
 
 /// The data an evaluation scores: `--data` when given, else the data the checkpoint's run was
@@ -35,7 +35,9 @@ struct EvaluationData {
             return
         }
         guard FileManager.default.fileExists(atPath: data) else {
-            throw RunError("\(data): the data this model was trained on (from \(settingsPath)) is gone; pass --data to score other data")
+            throw RunError(
+                "\(data): the data this model was trained on (from \(settingsPath)) is gone; pass --data to score other data"
+            )
         }
         path = data
         description = "\(data) (the run's data, from \(settingsPath))"

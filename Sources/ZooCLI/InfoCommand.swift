@@ -1,11 +1,12 @@
 import ArgumentParser
-import Foundation
 import EngineSupport
+import Foundation
 import RNNEngine
 
 struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "info", abstract: "Show the BLAS library, kernel, threads, CPU features and a measured sgemm speed.")
+        commandName: "info",
+        abstract: "Show the BLAS library, kernel, threads, CPU features and a measured sgemm speed.")
 
     @Flag(help: "Print one JSON object.") var json = false
     @OptionGroup var threads: ThreadsOption

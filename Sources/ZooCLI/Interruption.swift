@@ -17,7 +17,8 @@ enum Interruption {
             signal(signalNumber) { number in
                 // Only async-signal-safe work here: an atomic exchange, write(2) of static bytes,
                 // _exit(2). No String is built: a signal that lands inside malloc would deadlock.
-                let first = Interruption.received.compareExchange(expected: 0, desired: number, ordering: .relaxed).exchanged
+                let first = Interruption.received.compareExchange(expected: 0, desired: number, ordering: .relaxed)
+                    .exchanged
                 if !first { _exit(128 + number) }
                 let message: StaticString = "\nzoo: stopping after this step (press Ctrl-C again to quit at once)\n"
                 _ = write(2, message.utf8Start, message.utf8CodeUnitCount)

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Datasets
+import EngineSupport
 import Foundation
 import LanguageModel
-import EngineSupport
 import RNNEngine
 
 /// `zoo train lm`
@@ -15,12 +15,22 @@ struct TrainLanguageModel: ParsableCommand {
     @OptionGroup var model: ModelFlags<LanguageModelKind>
     @Option(help: "Tokens: char (Unicode characters) or word (whitespace-separated, <eos> per line). (default: char)")
     var tokens: String?
-    @Option(parsing: .unconditional, help: "Timesteps per batch, for truncated backpropagation through time. (default: \(TaskDefaults.languageModelBPTT))") var bptt: Int?
-    @Flag(inversion: .prefixedNo, help: "Tie the output layer's weights to the embedding (needs --embedding-size = --hidden-size). (default: --no-tied)")
+    @Option(
+        parsing: .unconditional,
+        help:
+            "Timesteps per batch, for truncated backpropagation through time. (default: \(TaskDefaults.languageModelBPTT))"
+    ) var bptt: Int?
+    @Flag(
+        inversion: .prefixedNo,
+        help:
+            "Tie the output layer's weights to the embedding (needs --embedding-size = --hidden-size). (default: --no-tied)"
+    )
     var tied: Bool?
 
     func validate() throws {
-        if let tokens, Tokenization(rawValue: tokens) == nil { throw ValidationError("--tokens must be char or word, not '\(tokens)'") }
+        if let tokens, Tokenization(rawValue: tokens) == nil {
+            throw ValidationError("--tokens must be char or word, not '\(tokens)'")
+        }
         if let bptt, bptt <= 0 { throw ValidationError("--bptt must be positive") }
     }
 
@@ -34,7 +44,8 @@ struct TrainLanguageModel: ParsableCommand {
         settings.tied = tied
         let dry = training.dryRun
         try model.resolve(into: &settings, resolver: resolver, tied: tied, dryRun: dry)
-        settings.batchSize = try resolver.value("--batch-size", training.batchSize, \.batchSize, default: dry ? 4 : defaults.batchSize)
+        settings.batchSize = try resolver.value(
+            "--batch-size", training.batchSize, \.batchSize, default: dry ? 4 : defaults.batchSize)
         settings.bptt = try resolver.value("--bptt", bptt, \.bptt, default: dry ? 16 : TaskDefaults.languageModelBPTT)
         let schedule = try training.resolveSchedule(into: &settings, resolver: resolver)
         return (settings, schedule)
@@ -54,21 +65,27 @@ struct TrainLanguageModel: ParsableCommand {
         let task = try LanguageModelTrainingTask(
             network: network, corpus: corpus,
             settings: LanguageModelTrainingSettings(batchSize: settings.batchSize ?? 1, bptt: settings.bptt ?? 1))
-        var options = training.trainingOptions(task: LanguageModelNetwork.taskName, stepsPerEpoch: task.stepsPerEpoch,
-                                               schedule: schedule)
+        var options = training.trainingOptions(
+            task: LanguageModelNetwork.taskName, stepsPerEpoch: task.stepsPerEpoch,
+            schedule: schedule)
         options.runSettings = settings
         if !training.json {
-            print("language model: \(config.cell.rawValue) \(config.layers)×\(config.hiddenSize), embedding \(config.embeddingSize), "
-                  + "\(corpus.vocabulary.count) \(tokenization.rawValue) tokens, \(network.parameters.count) parameters")
-            print("data: \(corpus.train.count) training tokens (\(task.stepsPerEpoch) steps per epoch), \(corpus.valid.count) validation tokens")
+            print(
+                "language model: \(config.cell.rawValue) \(config.layers)×\(config.hiddenSize), embedding \(config.embeddingSize), "
+                    + "\(corpus.vocabulary.count) \(tokenization.rawValue) tokens, \(network.parameters.count) parameters"
+            )
+            print(
+                "data: \(corpus.train.count) training tokens (\(task.stepsPerEpoch) steps per epoch), \(corpus.valid.count) validation tokens"
+            )
         }
         let summary = try runTraining(Trainer(task: task, options: options))
         if training.json {
             try printJSON(summary)
         } else {
             let best = summary.bestValidationScore.map { String(format: "%.4f", $0) } ?? "?"
-            print("done: \(summary.steps) steps in \(String(format: "%.1f", summary.seconds)) s; best validation \(summary.primaryMetric) \(best); "
-                  + "checkpoint \(summary.bestCheckpoint ?? "none")")
+            print(
+                "done: \(summary.steps) steps in \(String(format: "%.1f", summary.seconds)) s; best validation \(summary.primaryMetric) \(best); "
+                    + "checkpoint \(summary.bestCheckpoint ?? "none")")
         }
     }
 }
@@ -88,14 +105,17 @@ struct EvaluateLanguageModel: ParsableCommand {
         let split = evaluation.splitOption.split
         let score = try network.score(text: evaluation.splitOption.pick(valid: text.valid, test: text.test))
         guard score.tokens > 0 else {
-            throw RunError("\(evaluation.splitOption.pick(valid: text.validSource, test: text.testSource)): the \(split) split has no token the model can score (it needs two, in the model's vocabulary)")
+            throw RunError(
+                "\(evaluation.splitOption.pick(valid: text.validSource, test: text.testSource)): the \(split) split has no token the model can score (it needs two, in the model's vocabulary)"
+            )
         }
         if evaluation.json {
             try printJSON(score, adding: ["data": source.path ?? "built-in"])
         } else {
             print(source.line)
-            var line = String(format: "%@ split: loss %.4f nats/token | perplexity %.2f | %.4f bits/token", split,
-                              score.loss, score.perplexity, score.bitsPerToken)
+            var line = String(
+                format: "%@ split: loss %.4f nats/token | perplexity %.2f | %.4f bits/token", split,
+                score.loss, score.perplexity, score.bitsPerToken)
             if let bpc = score.bitsPerChar { line += String(format: " | %.4f bits/char", bpc) }
             line += " | \(score.tokens) tokens"
             if score.unknown > 0 { line += " | \(score.unknown) unknown dropped" }
@@ -107,16 +127,20 @@ struct EvaluateLanguageModel: ParsableCommand {
 
 /// `zoo sample`
 struct SampleCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "sample", abstract: "Generate text with a language model.")
+    static let configuration = CommandConfiguration(
+        commandName: "sample", abstract: "Generate text with a language model.")
 
     @Option(help: "Checkpoint. (default: runs/language-model/best.safetensors)") var checkpoint: String?
     @Option(help: "Text that primes the model. (default: none)") var prompt: String = ""
     @Option(parsing: .unconditional, help: "Tokens to generate.") var length: Int = 200
     @Option(parsing: .unconditional, help: "Sampling temperature; 0 is greedy.") var temperature: Float = 0.8
     @Option(parsing: .unconditional, help: "Sample among the K most likely tokens. (default: all)") var topK: Int?
-    @Option(parsing: .unconditional, help: "Sample among the most likely tokens whose probabilities sum to P. (default: 1, all)") var topP: Float?
+    @Option(
+        parsing: .unconditional,
+        help: "Sample among the most likely tokens whose probabilities sum to P. (default: 1, all)") var topP: Float?
     @Option(parsing: .unconditional, help: "Random seed.") var seed: UInt64 = 1
-    @Option(parsing: .unconditional, help: "Threads for the engine and OpenBLAS; generation is one token at a time.") var threads: Int = 1
+    @Option(parsing: .unconditional, help: "Threads for the engine and OpenBLAS; generation is one token at a time.")
+    var threads: Int = 1
 
     func validate() throws {
         if length < 0 { throw ValidationError("--length must not be negative") }
@@ -137,20 +161,25 @@ struct SampleCommand: ParsableCommand {
         let readable = network.config.tokens.tokens(prompt).count - unknown.count
         if !unknown.isEmpty {
             let shown = Array(Set(unknown)).sorted().prefix(10).map { $0 == "\n" ? "\\n" : $0 }.joined(separator: " ")
-            let what = "\(unknown.count) of the prompt's \(network.config.tokens == .word ? "words" : "characters") (\(shown)) are not in the model's vocabulary"
+            let what =
+                "\(unknown.count) of the prompt's \(network.config.tokens == .word ? "words" : "characters") (\(shown)) are not in the model's vocabulary"
             if readable == 0 && prompt.unicodeScalars.contains(where: { !$0.properties.isWhitespace }) {
-                throw RunError("the model knows none of the prompt's \(network.config.tokens == .word ? "words" : "characters") (\(shown)): "
-                    + "its vocabulary is that of the text it was trained on")
+                throw RunError(
+                    "the model knows none of the prompt's \(network.config.tokens == .word ? "words" : "characters") (\(shown)): "
+                        + "its vocabulary is that of the text it was trained on")
             }
             FileHandle.standardError.write(Data("zoo: \(what) and are left out\n".utf8))
         }
         // Word models generate whole words: keep a space between the prompt and the first one.
-        let separator = network.config.tokens == .word && !prompt.isEmpty && !(prompt.last?.isWhitespace ?? true) ? " " : ""
+        let separator =
+            network.config.tokens == .word && !prompt.isEmpty && !(prompt.last?.isWhitespace ?? true) ? " " : ""
         let output = FileHandle.standardOutput
         output.write(Data((prompt + separator).utf8))
         // Each token is written as it comes: a long sample shows progress, and Ctrl-C keeps what came.
-        _ = try network.generate(prompt: prompt, length: length,
-                                 sampling: SamplingOptions(temperature: temperature, topK: topK, topP: topP), rng: &rng) {
+        _ = try network.generate(
+            prompt: prompt, length: length,
+            sampling: SamplingOptions(temperature: temperature, topK: topK, topP: topP), rng: &rng
+        ) {
             output.write(Data($0.utf8))
         }
         output.write(Data("\n".utf8))

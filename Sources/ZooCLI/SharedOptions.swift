@@ -1,6 +1,6 @@
 import ArgumentParser
-import Foundation
 import EngineSupport
+import Foundation
 import RNNEngine
 
 /// Options every `zoo train <task>` takes (the shared training loop's), with the task's defaults.
@@ -9,24 +9,52 @@ struct TrainingFlags<Kind: TrainingTaskKind>: ParsableArguments {
     var data: String?
     @Option(help: "Output directory for checkpoints, metrics.jsonl and loss.png. (default: runs/\(Kind.defaults.name))")
     var out: String?
-    @Option(parsing: .unconditional, help: "Total optimizer steps of the run, counted across resumes. (default: \(Kind.defaults.steps))") var steps: Int?
-    @Option(parsing: .unconditional, help: "Passes over the training data, instead of --steps. (default: none)") var epochs: Int?
-    @Option(parsing: .unconditional, help: "Stop after this many seconds, with a last evaluation and checkpoint. (default: none)") var timeLimit: Double?
-    @Option(parsing: .unconditional, help: "Sequences per batch. (default: \(Kind.defaults.batchSize))") var batchSize: Int?
-    @Option(parsing: .unconditional, help: "Learning rate. (default: \(Kind.defaults.learningRate))") var learningRate: Float?
+    @Option(
+        parsing: .unconditional,
+        help: "Total optimizer steps of the run, counted across resumes. (default: \(Kind.defaults.steps))") var steps:
+        Int?
+    @Option(parsing: .unconditional, help: "Passes over the training data, instead of --steps. (default: none)")
+    var epochs: Int?
+    @Option(
+        parsing: .unconditional,
+        help: "Stop after this many seconds, with a last evaluation and checkpoint. (default: none)") var timeLimit:
+        Double?
+    @Option(parsing: .unconditional, help: "Sequences per batch. (default: \(Kind.defaults.batchSize))") var batchSize:
+        Int?
+    @Option(parsing: .unconditional, help: "Learning rate. (default: \(Kind.defaults.learningRate))") var learningRate:
+        Float?
     @Option(help: "Optimizer: adam, adamw or sgd. (default: adam)") var optimizer: String?
     @Option(parsing: .unconditional, help: "Momentum for sgd. (default: 0)") var momentum: Float?
-    @Option(parsing: .unconditional, help: "Weight decay: L2 for adam and sgd, decoupled for adamw. (default: 0)") var weightDecay: Float?
-    @Option(parsing: .unconditional, help: "Clip the global gradient norm to this value; 0: no clipping. (default: 5)") var clip: Float?
-    @Option(parsing: .unconditional, help: "Evaluate on the validation split every N steps. (default: one epoch, at least \(TaskDefaults.minimumEvaluationInterval) steps, at most \(Kind.defaults.maximumEvaluationInterval))") var evalEvery: Int?
-    @Option(parsing: .unconditional, help: "Print a progress line every N steps. (default: a quarter of --eval-every, at most \(TaskDefaults.maximumLogInterval))") var logEvery: Int?
-    @Option(parsing: .unconditional, help: "Stop after N evaluations without improvement. (default: never)") var patience: Int?
-    @Option(help: "Learning-rate schedule: plateau (cut it when validation stops improving) or constant. (default: plateau)")
+    @Option(parsing: .unconditional, help: "Weight decay: L2 for adam and sgd, decoupled for adamw. (default: 0)")
+    var weightDecay: Float?
+    @Option(parsing: .unconditional, help: "Clip the global gradient norm to this value; 0: no clipping. (default: 5)")
+    var clip: Float?
+    @Option(
+        parsing: .unconditional,
+        help:
+            "Evaluate on the validation split every N steps. (default: one epoch, at least \(TaskDefaults.minimumEvaluationInterval) steps, at most \(Kind.defaults.maximumEvaluationInterval))"
+    ) var evalEvery: Int?
+    @Option(
+        parsing: .unconditional,
+        help:
+            "Print a progress line every N steps. (default: a quarter of --eval-every, at most \(TaskDefaults.maximumLogInterval))"
+    ) var logEvery: Int?
+    @Option(parsing: .unconditional, help: "Stop after N evaluations without improvement. (default: never)")
+    var patience: Int?
+    @Option(
+        help: "Learning-rate schedule: plateau (cut it when validation stops improving) or constant. (default: plateau)"
+    )
     var lrSchedule: String?
-    @Option(parsing: .unconditional, help: "Evaluations without improvement tolerated before the plateau schedule cuts the rate. (default: 2)")
+    @Option(
+        parsing: .unconditional,
+        help: "Evaluations without improvement tolerated before the plateau schedule cuts the rate. (default: 2)")
     var lrPatience: Int?
-    @Option(parsing: .unconditional, help: "What a plateau cut multiplies the learning rate by. (default: 0.25)") var lrFactor: Float?
-    @Option(parsing: .unconditional, help: "The lowest learning rate the plateau schedule cuts to. (default: --learning-rate / 100)") var minLr: Float?
+    @Option(parsing: .unconditional, help: "What a plateau cut multiplies the learning rate by. (default: 0.25)")
+    var lrFactor: Float?
+    @Option(
+        parsing: .unconditional,
+        help: "The lowest learning rate the plateau schedule cuts to. (default: --learning-rate / 100)") var minLr:
+        Float?
     @Option(parsing: .unconditional, help: "Random seed. (default: 1)") var seed: UInt64?
     @OptionGroup var threads: ThreadsOption
     @Flag(help: "Continue the run in --out from its last checkpoint.") var resume = false
@@ -50,7 +78,9 @@ struct TrainingFlags<Kind: TrainingTaskKind>: ParsableArguments {
             throw ValidationError("--lr-schedule must be plateau or constant, not '\(lrSchedule)'")
         }
         if let lrPatience, lrPatience < 0 { throw ValidationError("--lr-patience must not be negative") }
-        if let lrFactor, !(lrFactor > 0 && lrFactor < 1) { throw ValidationError("--lr-factor must be between 0 and 1") }
+        if let lrFactor, !(lrFactor > 0 && lrFactor < 1) {
+            throw ValidationError("--lr-factor must be between 0 and 1")
+        }
         if let minLr, !(minLr >= 0) { throw ValidationError("--min-lr must not be negative") }
         if let minLr, let learningRate, minLr > learningRate {
             throw ValidationError("--min-lr \(minLr) is above --learning-rate \(learningRate)")
@@ -68,18 +98,24 @@ struct TrainingFlags<Kind: TrainingTaskKind>: ParsableArguments {
     /// epochs do not evaluate, and cut the learning rate, every few steps.
     func trainingOptions(task: String, stepsPerEpoch: Int, schedule: TrainingSchedule) -> TrainingOptions {
         let totalSteps = dryRun ? 3 : (steps ?? epochs.map { $0 * stepsPerEpoch } ?? Kind.defaults.steps)
-        let evaluateEvery = dryRun ? 3 : (schedule.evalEvery ?? defaultEvaluationInterval(
-            stepsPerEpoch: stepsPerEpoch, maximum: Kind.defaults.maximumEvaluationInterval))
+        let evaluateEvery =
+            dryRun
+            ? 3
+            : (schedule.evalEvery
+                ?? defaultEvaluationInterval(
+                    stepsPerEpoch: stepsPerEpoch, maximum: Kind.defaults.maximumEvaluationInterval))
         let defaultLogInterval = max(1, min(TaskDefaults.maximumLogInterval, evaluateEvery / 4))
         var options = TrainingOptions(
-            steps: totalSteps, evaluateEvery: evaluateEvery, logEvery: dryRun ? 1 : (schedule.logEvery ?? defaultLogInterval),
+            steps: totalSteps, evaluateEvery: evaluateEvery,
+            logEvery: dryRun ? 1 : (schedule.logEvery ?? defaultLogInterval),
             learningRate: schedule.learningRate, outputDirectory: outputDirectory(task: task))
         options.optimizer = TrainingOptions.OptimizerKind(rawValue: schedule.optimizer) ?? .adam
         options.momentum = schedule.momentum
         options.weightDecay = schedule.weightDecay
         options.clipNorm = schedule.clip > 0 ? schedule.clip : nil
         options.earlyStopPatience = schedule.patience
-        options.learningRateSchedule = TrainingOptions.LearningRateScheduleKind(rawValue: schedule.lrSchedule) ?? .plateau
+        options.learningRateSchedule =
+            TrainingOptions.LearningRateScheduleKind(rawValue: schedule.lrSchedule) ?? .plateau
         options.plateauPatience = schedule.lrPatience
         options.plateauFactor = schedule.lrFactor
         options.minimumLearningRate = schedule.minLr
@@ -100,7 +136,8 @@ struct TrainingFlags<Kind: TrainingTaskKind>: ParsableArguments {
     /// The schedule: each flag, else what the resumed run kept, else the default.
     func schedule(resolver: RunSettingsResolver) throws -> TrainingSchedule {
         TrainingSchedule(
-            learningRate: try resolver.value("--learning-rate", learningRate, \.learningRate, default: Kind.defaults.learningRate),
+            learningRate: try resolver.value(
+                "--learning-rate", learningRate, \.learningRate, default: Kind.defaults.learningRate),
             optimizer: try resolver.value("--optimizer", optimizer, \.optimizer, default: "adam"),
             momentum: try resolver.value("--momentum", momentum, \.momentum, default: 0),
             weightDecay: try resolver.value("--weight-decay", weightDecay, \.weightDecay, default: 0),
@@ -120,12 +157,15 @@ struct TrainingFlags<Kind: TrainingTaskKind>: ParsableArguments {
     func checkOutputDirectory(task: String) throws {
         let directory = outputDirectory(task: task)
         let fileManager = FileManager.default
-        let hasRun = ["last.safetensors", "best.safetensors"].contains { fileManager.fileExists(atPath: directory + "/" + $0) }
+        let hasRun = ["last.safetensors", "best.safetensors"].contains {
+            fileManager.fileExists(atPath: directory + "/" + $0)
+        }
         if hasRun && !resume && !overwrite && !(dryRun && out == nil) {
             throw RunError(commandLineMessage(.runExists(directory: directory)))
         }
         if resume && !fileManager.fileExists(atPath: directory + "/last.safetensors")
-            && !fileManager.fileExists(atPath: RunSettings.path(directory: directory)) {
+            && !fileManager.fileExists(atPath: RunSettings.path(directory: directory))
+        {
             throw RunError(commandLineMessage(.nothingToResume(directory: directory)))
         }
     }
@@ -163,10 +203,16 @@ struct TrainingFlags<Kind: TrainingTaskKind>: ParsableArguments {
 /// Model-shape options shared by the language model and translation, with the task's defaults.
 struct ModelFlags<Kind: TrainingTaskKind>: ParsableArguments {
     @Option(help: "Recurrent cell: lstm, gru, rnn (tanh) or rnn_relu. (default: lstm)") var cell: String?
-    @Option(parsing: .unconditional, help: "Hidden units per layer. (default: \(Kind.defaults.hiddenSize))") var hiddenSize: Int?
+    @Option(parsing: .unconditional, help: "Hidden units per layer. (default: \(Kind.defaults.hiddenSize))")
+    var hiddenSize: Int?
     @Option(parsing: .unconditional, help: "Recurrent layers. (default: 1)") var layers: Int?
-    @Option(parsing: .unconditional, help: "Embedding size. (default: \(Kind.defaults.embeddingSize); with --tied, the hidden size)") var embeddingSize: Int?
-    @Option(parsing: .unconditional, help: "Dropout probability. (default: \(String(format: "%g", Kind.defaults.dropout)))") var dropout: Float?
+    @Option(
+        parsing: .unconditional,
+        help: "Embedding size. (default: \(Kind.defaults.embeddingSize); with --tied, the hidden size)")
+    var embeddingSize: Int?
+    @Option(
+        parsing: .unconditional, help: "Dropout probability. (default: \(String(format: "%g", Kind.defaults.dropout)))")
+    var dropout: Float?
 
     /// --cell, --layers, --dropout, --hidden-size and --embedding-size (with `tied`, the hidden
     /// size) into `settings`: each flag, else the resumed run's, else the task's default (a
@@ -178,8 +224,9 @@ struct ModelFlags<Kind: TrainingTaskKind>: ParsableArguments {
         settings.dropout = try resolver.value("--dropout", dropout, \.dropout, default: defaults.dropout)
         // The sizes the real run would use are checked in a dry run too, which then shrinks them.
         let hidden = try resolver.value("--hidden-size", hiddenSize, \.hiddenSize, default: defaults.hiddenSize)
-        let embedding = try resolver.value("--embedding-size", embeddingSize, \.embeddingSize,
-                                           default: tied ? hidden : defaults.embeddingSize)
+        let embedding = try resolver.value(
+            "--embedding-size", embeddingSize, \.embeddingSize,
+            default: tied ? hidden : defaults.embeddingSize)
         if tied && embedding != hidden {
             throw RunError("--tied needs --embedding-size equal to --hidden-size, not \(embedding) and \(hidden)")
         }
@@ -189,7 +236,9 @@ struct ModelFlags<Kind: TrainingTaskKind>: ParsableArguments {
     }
 
     func validate() throws {
-        if let cell, CellKind(name: cell) == nil { throw ValidationError("--cell must be lstm, gru, rnn or rnn_relu, not '\(cell)'") }
+        if let cell, CellKind(name: cell) == nil {
+            throw ValidationError("--cell must be lstm, gru, rnn or rnn_relu, not '\(cell)'")
+        }
         if let layers, layers <= 0 { throw ValidationError("--layers must be positive") }
         if let hiddenSize, hiddenSize <= 0 { throw ValidationError("--hidden-size must be positive") }
         if let embeddingSize, embeddingSize <= 0 { throw ValidationError("--embedding-size must be positive") }
@@ -215,10 +264,18 @@ struct TrainingSchedule: Equatable {
 
     /// Its fields in run.json.
     func record(into settings: inout RunSettings) {
-        settings.learningRate = learningRate; settings.optimizer = optimizer; settings.momentum = momentum
-        settings.weightDecay = weightDecay; settings.clip = clip; settings.evalEvery = evalEvery
-        settings.logEvery = logEvery; settings.patience = patience; settings.seed = seed
-        settings.lrSchedule = lrSchedule; settings.lrPatience = lrPatience; settings.lrFactor = lrFactor
+        settings.learningRate = learningRate
+        settings.optimizer = optimizer
+        settings.momentum = momentum
+        settings.weightDecay = weightDecay
+        settings.clip = clip
+        settings.evalEvery = evalEvery
+        settings.logEvery = logEvery
+        settings.patience = patience
+        settings.seed = seed
+        settings.lrSchedule = lrSchedule
+        settings.lrPatience = lrPatience
+        settings.lrFactor = lrFactor
         settings.minLr = minLr
     }
 }
@@ -228,7 +285,8 @@ func resolveCheckpoint(_ path: String?, for task: TaskDefaults) throws -> String
     let resolved = path ?? "runs/\(task.name)/best.safetensors"
     guard FileManager.default.fileExists(atPath: resolved) else {
         if path == nil {
-            throw RunError("no checkpoint at \(resolved); train one first with `\(task.trainCommand)`, or pass --checkpoint")
+            throw RunError(
+                "no checkpoint at \(resolved); train one first with `\(task.trainCommand)`, or pass --checkpoint")
         }
         throw RunError("\(resolved): no such checkpoint")
     }
@@ -247,7 +305,10 @@ func printJSON<T: Encodable>(_ value: T) throws {
 /// split, the threads and --json, with the task's defaults.
 struct EvaluationFlags<Kind: TrainingTaskKind>: ParsableArguments {
     @Option(help: "Checkpoint. (default: runs/\(Kind.defaults.name)/best.safetensors)") var checkpoint: String?
-    @Option(help: "Data: \(Kind.defaults.dataFormat). (default: the run's data, from run.json beside the checkpoint; else \(Kind.defaults.builtInData))")
+    @Option(
+        help:
+            "Data: \(Kind.defaults.dataFormat). (default: the run's data, from run.json beside the checkpoint; else \(Kind.defaults.builtInData))"
+    )
     var data: String?
     @OptionGroup var splitOption: SplitOption
     @OptionGroup var threads: ThreadsOption
@@ -260,14 +321,18 @@ struct EvaluationFlags<Kind: TrainingTaskKind>: ParsableArguments {
     }
 
     /// The data to score: --data, else the run's (`EvaluationData`).
-    func evaluationData(checkpoint path: String) throws -> EvaluationData { try EvaluationData(given: data, checkpoint: path) }
+    func evaluationData(checkpoint path: String) throws -> EvaluationData {
+        try EvaluationData(given: data, checkpoint: path)
+    }
 }
 
 struct SplitOption: ParsableArguments {
     @Option(help: "Split to score: valid or test.") var split: String = "test"
 
     func validate() throws {
-        guard ["valid", "test"].contains(split) else { throw ValidationError("--split must be valid or test, not '\(split)'") }
+        guard ["valid", "test"].contains(split) else {
+            throw ValidationError("--split must be valid or test, not '\(split)'")
+        }
     }
 
     /// `valid` or `test` of a task's splits.
@@ -316,8 +381,10 @@ func effectiveThreads(requested: Int?) -> Int {
     let available = AvailableProcessors.count
     guard let requested else { return Engine.defaultThreads }
     if requested > available {
-        FileHandle.standardError.write(Data(
-            "zoo: --threads \(requested) is more than the \(available) CPUs this process may use; using \(available)\n".utf8))
+        FileHandle.standardError.write(
+            Data(
+                "zoo: --threads \(requested) is more than the \(available) CPUs this process may use; using \(available)\n"
+                    .utf8))
         return available
     }
     return requested
@@ -328,7 +395,10 @@ func effectiveThreads(requested: Int?) -> Int {
 func runTraining(_ trainer: Trainer) throws -> TrainingSummary {
     Interruption.install()
     trainer.shouldStop = { Interruption.requested }
-    trainer.output = { print($0); fflush(nil) }
+    trainer.output = {
+        print($0)
+        fflush(nil)
+    }
     trainer.lossCurvePlotter = LossCurveChart()
     do {
         return try trainer.run()
@@ -345,21 +415,25 @@ func runTraining(_ trainer: Trainer) throws -> TrainingSummary {
 func commandLineMessage(_ error: TrainingError) -> String {
     switch error {
     case .runExists(let d):
-        return "\(d) already holds a training run; pass --resume to continue it, --overwrite to replace it, or choose another --out"
+        return
+            "\(d) already holds a training run; pass --resume to continue it, --overwrite to replace it, or choose another --out"
     case .nothingToResume(let d):
         return "\(d): nothing to resume (no last.safetensors); train without --resume first"
     case .interrupted(let d, let step):
         return "stopped after step \(step) and saved it in \(d); run the same command with --resume to continue"
     case .alreadyPast(let d, let step, let steps):
-        return "\(d) is already at step \(step), not below the \(steps) steps asked for; pass a larger --steps to train further"
+        return
+            "\(d) is already at step \(step), not below the \(steps) steps asked for; pass a larger --steps to train further"
     case .diverged(let step, let loss):
         return "training diverged at step \(step) (loss \(loss)); lower --learning-rate or keep --clip on"
     case .unreadableSettings:
         return "\(error); start a new run with --overwrite"
-    case let .contradictsRun(d, setting, given, kept):
-        return "\(setting) \(given) contradicts the run in \(d), which was started with \(kept); leave the flag out to resume that run, or start a new one with --overwrite"
+    case .contradictsRun(let d, let setting, let given, let kept):
+        return
+            "\(setting) \(given) contradicts the run in \(d), which was started with \(kept); leave the flag out to resume that run, or start a new one with --overwrite"
     case .settingsDiffer(let d, let keys):
-        return "\(d) was started with other settings (\(keys.joined(separator: ", ")) differ from its run.json); leave those flags out to resume it, or start a new run with --overwrite"
+        return
+            "\(d) was started with other settings (\(keys.joined(separator: ", ")) differ from its run.json); leave those flags out to resume it, or start a new run with --overwrite"
     case .invalid:
         return error.description
     }

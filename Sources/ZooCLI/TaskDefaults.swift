@@ -26,21 +26,28 @@ struct TaskDefaults {
 
     static let languageModel = TaskDefaults(
         name: LanguageModelNetwork.taskName,
-        builtInData: "the built-in corpus", dataFormat: "a file or a train/valid/test directory", trainCommand: "zoo train lm",
-        steps: 600, batchSize: 32, learningRate: 2e-3, hiddenSize: 256, embeddingSize: 64, dropout: 0, maximumEvaluationInterval: 200)
+        builtInData: "the built-in corpus", dataFormat: "a file or a train/valid/test directory",
+        trainCommand: "zoo train lm",
+        steps: 600, batchSize: 32, learningRate: 2e-3, hiddenSize: 256, embeddingSize: 64, dropout: 0,
+        maximumEvaluationInterval: 200)
     static let translation = TaskDefaults(
         name: TranslationNetwork.taskName,
-        builtInData: "the built-in corpus", dataFormat: "a TSV file or a train/valid/test directory", trainCommand: "zoo train translation",
-        steps: 4000, batchSize: 64, learningRate: 1e-3, hiddenSize: 256, embeddingSize: 128, dropout: 0.1, maximumEvaluationInterval: 500)
+        builtInData: "the built-in corpus", dataFormat: "a TSV file or a train/valid/test directory",
+        trainCommand: "zoo train translation",
+        steps: 4000, batchSize: 64, learningRate: 1e-3, hiddenSize: 256, embeddingSize: 128, dropout: 0.1,
+        maximumEvaluationInterval: 500)
     /// Speech has no embedding.
     static let speech = TaskDefaults(
         name: SpeechNetwork.taskName,
         builtInData: "the built-in corpus", dataFormat: "a speech data directory", trainCommand: "zoo train speech",
-        steps: 2000, batchSize: 16, learningRate: 1e-3, hiddenSize: 256, embeddingSize: 0, dropout: 0.1, maximumEvaluationInterval: 500)
+        steps: 2000, batchSize: 16, learningRate: 1e-3, hiddenSize: 256, embeddingSize: 0, dropout: 0.1,
+        maximumEvaluationInterval: 500)
     static let captioning = TaskDefaults(
         name: CaptionNetwork.taskName,
-        builtInData: "the built-in scenes", dataFormat: "a captioning data directory", trainCommand: "zoo train captioning",
-        steps: 2500, batchSize: 32, learningRate: 1e-3, hiddenSize: 256, embeddingSize: 128, dropout: 0.3, maximumEvaluationInterval: 500)
+        builtInData: "the built-in scenes", dataFormat: "a captioning data directory",
+        trainCommand: "zoo train captioning",
+        steps: 2500, batchSize: 32, learningRate: 1e-3, hiddenSize: 256, embeddingSize: 128, dropout: 0.3,
+        maximumEvaluationInterval: 500)
     /// Timesteps per language-model batch.
     static let languageModelBPTT = 64
     /// Evaluate every epoch, but at least `minimumEvaluationInterval` and at most the task's

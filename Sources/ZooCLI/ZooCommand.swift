@@ -1,6 +1,6 @@
 import ArgumentParser
-import Foundation
 import EngineSupport
+import Foundation
 import RNNEngine
 
 /// The `zoo` command: train, evaluate and run recurrent networks on the CPU.
@@ -9,14 +9,18 @@ public struct ZooCommand: ParsableCommand {
         commandName: "zoo",
         abstract: "Train, evaluate and run recurrent neural networks on the CPU.",
         version: zooVersion,
-        subcommands: [TrainCommand.self, EvalCommand.self, SampleCommand.self, TranslateCommand.self, TranscribeCommand.self, TuneCommand.self, CaptionCommand.self, DataCommand.self,
-                      ScoreCommand.self, GradientsCommand.self, InfoCommand.self, BenchCommand.self])
+        subcommands: [
+            TrainCommand.self, EvalCommand.self, SampleCommand.self, TranslateCommand.self, TranscribeCommand.self,
+            TuneCommand.self, CaptionCommand.self, DataCommand.self,
+            ScoreCommand.self, GradientsCommand.self, InfoCommand.self, BenchCommand.self
+        ])
 
     public init() {}
 
     /// `zoo` alone: what to run first.
     public func run() throws {
-        print("""
+        print(
+            """
             zoo trains, evaluates and runs recurrent neural networks on the CPU.
 
             Start here (about a minute on 2 cores):

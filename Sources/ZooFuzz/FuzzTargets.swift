@@ -10,8 +10,12 @@ import Translation
 /// of bounds or allocate without bound. Built only by scripts/fuzz.sh (swiftc's
 /// -sanitize=fuzzer,address in its own build folder); ZOO_FUZZ_TARGET picks the loader.
 enum FuzzTarget: String, CaseIterable {
-    case png, audio, safetensors, vocabulary, bpe, textCorpus = "text-corpus", parallelCorpus = "parallel-corpus"
-    case speechManifest = "speech-manifest", captionManifest = "caption-manifest", runSettings = "run-json"
+    case png, audio, safetensors, vocabulary, bpe
+    case textCorpus = "text-corpus"
+    case parallelCorpus = "parallel-corpus"
+    case speechManifest = "speech-manifest"
+    case captionManifest = "caption-manifest"
+    case runSettings = "run-json"
 
     /// What the target reads.
     var summary: String {
@@ -32,7 +36,8 @@ enum FuzzTarget: String, CaseIterable {
     static let selected: FuzzTarget = {
         let name = ProcessInfo.processInfo.environment["ZOO_FUZZ_TARGET"] ?? ""
         guard let target = FuzzTarget(rawValue: name) else {
-            FileHandle.standardError.write(Data("ZOO_FUZZ_TARGET must be one of: \(allCases.map(\.rawValue).joined(separator: " "))\n".utf8))
+            FileHandle.standardError.write(
+                Data("ZOO_FUZZ_TARGET must be one of: \(allCases.map(\.rawValue).joined(separator: " "))\n".utf8))
             exit(2)
         }
         return target
@@ -49,7 +54,7 @@ enum FuzzTarget: String, CaseIterable {
         let directory = Self.workspace
         func file(_ name: String) -> String {
             let path = directory + "/" + name
-            try? data.write(to: URL(fileURLWithPath: path))   // not atomic: no temporary file and rename per input
+            try? data.write(to: URL(fileURLWithPath: path))  // not atomic: no temporary file and rename per input
             return path
         }
         switch self {
@@ -82,7 +87,8 @@ enum FuzzTarget: String, CaseIterable {
             _ = try? CaptionCorpus.load(path: directory)
         case .runSettings:
             _ = file("run.json")
-            if let resolver = try? RunSettingsResolver(resuming: true, directory: directory), let saved = resolver.saved {
+            if let resolver = try? RunSettingsResolver(resuming: true, directory: directory), let saved = resolver.saved
+            {
                 _ = try? resolver.value("--hidden-size", 64, \.hiddenSize, default: 32)
                 _ = saved.differences(from: RunSettings(task: saved.task))
             }
@@ -100,8 +106,11 @@ public func fuzzTestOneInput(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> CI
 /// libFuzzer's driver (LLVMFuzzerRunDriver), called from the executable's entry point, which
 /// the package manager names `<module>_main`.
 @_silgen_name("LLVMFuzzerRunDriver")
-func runFuzzerDriver(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-                     _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
+func runFuzzerDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+) -> CInt
 
 @_cdecl("ZooFuzz_main")
 public func zooFuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {

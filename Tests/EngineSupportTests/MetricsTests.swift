@@ -1,7 +1,8 @@
 import Foundation
-import XCTest
-@testable import EngineSupport
 import RNNEngine
+import XCTest
+
+@testable import EngineSupport
 
 /// BLEU, chrF, WER and CER against sacreBLEU and jiwer on real sentences with several
 /// references (Golden/make_metric_golden.py writes metrics/expected.json).
@@ -39,19 +40,31 @@ final class MetricsTests: XCTestCase {
         let bleu1 = corpusBLEU(hypotheses: hypotheses, references: one)
         XCTAssertEqual(bleu1.score, try number(golden, "bleu_one_reference"), accuracy: 1e-9)
         XCTAssertEqual(bleu1.brevityPenalty, try number(golden, "bleu_brevity_penalty_one_reference"), accuracy: 1e-12)
-        XCTAssertEqual(corpusBLEU(hypotheses: ["xyz qqq"], references: [["a b c d e"]]).score, try number(golden, "bleu_no_match"))
-        XCTAssertEqual(corpusBLEU(hypotheses: ["the cat"], references: [["the cat sat"]]).score,
-                       try number(golden, "bleu_short"), accuracy: 1e-9)
-        XCTAssertEqual(corpusCharacterF(hypotheses: hypotheses, references: two), try number(golden, "chrf_two_references"), accuracy: 1e-9)
-        XCTAssertEqual(corpusCharacterF(hypotheses: hypotheses, references: one), try number(golden, "chrf_one_reference"), accuracy: 1e-9)
+        XCTAssertEqual(
+            corpusBLEU(hypotheses: ["xyz qqq"], references: [["a b c d e"]]).score, try number(golden, "bleu_no_match"))
+        XCTAssertEqual(
+            corpusBLEU(hypotheses: ["the cat"], references: [["the cat sat"]]).score,
+            try number(golden, "bleu_short"), accuracy: 1e-9)
+        XCTAssertEqual(
+            corpusCharacterF(hypotheses: hypotheses, references: two), try number(golden, "chrf_two_references"),
+            accuracy: 1e-9)
+        XCTAssertEqual(
+            corpusCharacterF(hypotheses: hypotheses, references: one), try number(golden, "chrf_one_reference"),
+            accuracy: 1e-9)
     }
 
     func testWERAndCERMatchJiwer() throws {
         let golden = try expected()
         let hypotheses = try lines("hypotheses.txt"), references = try lines("references1.txt")
-        XCTAssertEqual(wordErrorRate(hypotheses: hypotheses, references: references).rate, try number(golden, "wer"), accuracy: 1e-12)
-        XCTAssertEqual(characterErrorRate(hypotheses: hypotheses, references: references).rate, try number(golden, "cer"), accuracy: 1e-12)
-        XCTAssertEqual(wordErrorRate(hypotheses: ["a b", ""], references: ["", ""]).rate, try number(golden, "wer_empty_references"))
+        XCTAssertEqual(
+            wordErrorRate(hypotheses: hypotheses, references: references).rate, try number(golden, "wer"),
+            accuracy: 1e-12)
+        XCTAssertEqual(
+            characterErrorRate(hypotheses: hypotheses, references: references).rate, try number(golden, "cer"),
+            accuracy: 1e-12)
+        XCTAssertEqual(
+            wordErrorRate(hypotheses: ["a b", ""], references: ["", ""]).rate,
+            try number(golden, "wer_empty_references"))
         // Hand-checked: "a" → "the" and "there" inserted, over four reference words.
         let counts = wordErrorRate(hypotheses: ["the cat sat down there"], references: ["a cat sat down"])
         XCTAssertEqual(counts.substitutions + counts.deletions + counts.insertions, 2)

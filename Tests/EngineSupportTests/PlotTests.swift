@@ -1,8 +1,9 @@
 import Foundation
+import RNNEngine
 import TestSupport
 import XCTest
+
 @testable import EngineSupport
-import RNNEngine
 
 /// Every kind of plot renders with its text and decodes as a PNG of the expected size.
 final class PlotTests: TemporaryDirectoryTestCase {
@@ -21,10 +22,12 @@ final class PlotTests: TemporaryDirectoryTestCase {
     /// on the plot's right edge under the legend: a dot nobody saw.
     func testALoneValidationPointIsVisibleAndTheLegendMovesAway() throws {
         let orange = LineChart.palette[1]
-        let chart = LineChart(series: [
-            LineChart.Series(points: [(1, 2.7046), (2, 2.7063), (3, 2.7033)], color: LineChart.palette[0], name: "training"),
-            LineChart.Series(points: [(3, 2.7065)], color: orange, name: "validation"),
-        ], title: "loss", xLabel: "step", yLabel: "loss")
+        let chart = LineChart(
+            series: [
+                LineChart.Series(
+                    points: [(1, 2.7046), (2, 2.7063), (3, 2.7033)], color: LineChart.palette[0], name: "training"),
+                LineChart.Series(points: [(3, 2.7065)], color: orange, name: "validation")
+            ], title: "loss", xLabel: "step", yLabel: "loss")
         let image = chart.render()
         var marker = 0, legendSample = 0
         for y in 0..<image.height {
@@ -39,11 +42,15 @@ final class PlotTests: TemporaryDirectoryTestCase {
     }
 
     func testLossChartHasTitleAxesLegendAndDecodes() throws {
-        let chart = LineChart(series: [
-            LineChart.Series(points: (1...50).map { (Double($0), 4 / Double($0)) }, color: LineChart.palette[0], name: "training"),
-            LineChart.Series(points: stride(from: 10, through: 50, by: 10).map { (Double($0), 5 / Double($0)) },
-                             color: LineChart.palette[1], name: "validation"),
-        ], title: "loss", xLabel: "step", yLabel: "loss")
+        let chart = LineChart(
+            series: [
+                LineChart.Series(
+                    points: (1...50).map { (Double($0), 4 / Double($0)) }, color: LineChart.palette[0], name: "training"
+                ),
+                LineChart.Series(
+                    points: stride(from: 10, through: 50, by: 10).map { (Double($0), 5 / Double($0)) },
+                    color: LineChart.palette[1], name: "validation")
+            ], title: "loss", xLabel: "step", yLabel: "loss")
         let path = directory + "/loss.png"
         try chart.render().writePNG(to: path)
         let image = try RGBImage(pngFile: path)
@@ -67,7 +74,10 @@ final class PlotTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(linear.step, 1)
         XCTAssertEqual(linear.ticks, [1, 2, 3, 4])
         XCTAssertEqual(LineChart.label(2.5, axis: Axis.linear(2.1, 2.9)), "2.5")
-        var chart = LineChart(series: [LineChart.Series(points: (0..<64).map { (Double($0), pow(10, -Double($0) / 8)) }, color: LineChart.palette[0])])
+        var chart = LineChart(series: [
+            LineChart.Series(
+                points: (0..<64).map { (Double($0), pow(10, -Double($0) / 8)) }, color: LineChart.palette[0])
+        ])
         chart.title = "gradient"
         XCTAssertEqual(chart.render().width, 800)
     }
@@ -76,7 +86,9 @@ final class PlotTests: TemporaryDirectoryTestCase {
         let text = directory + "/text.png"
         try "not an image".write(toFile: text, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try RGBImage(pngFile: text)) { XCTAssertTrue("\($0)".contains("text.png"), "\($0)") }
-        XCTAssertThrowsError(try RGBImage(pngFile: directory + "/missing.png")) { XCTAssertTrue("\($0)".contains("no such file")) }
+        XCTAssertThrowsError(try RGBImage(pngFile: directory + "/missing.png")) {
+            XCTAssertTrue("\($0)".contains("no such file"))
+        }
         // A valid PNG cut short.
         let whole = directory + "/whole.png"
         try RGBImage(width: 64, height: 64, background: (10, 200, 30)).writePNG(to: whole)

@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import XCTest
+
 @testable import LanguageModel
 @testable import RNNEngine
 
@@ -12,8 +13,9 @@ final class LanguageModelTests: TemporaryDirectoryTestCase {
     }
 
     func testWordCorpusMapsUnseenWordsToUnknown() throws {
-        let text = CorpusText(train: "the cat sat\nthe dog sat\n", valid: "the bird sat\n", test: "a cat\n",
-                              trainSource: "t", validSource: "v", testSource: "s")
+        let text = CorpusText(
+            train: "the cat sat\nthe dog sat\n", valid: "the bird sat\n", test: "a cat\n",
+            trainSource: "t", validSource: "v", testSource: "s")
         let corpus = try Corpus(text: text, tokenization: .word)
         let unk = try XCTUnwrap(corpus.vocabulary.id(of: "<unk>"))
         XCTAssertEqual(corpus.valid[1], unk)
@@ -44,10 +46,14 @@ final class LanguageModelTests: TemporaryDirectoryTestCase {
         }
         let empty = directory + "/empty.txt"
         XCTAssertTrue(fm.createFile(atPath: empty, contents: Data()))
-        XCTAssertThrowsError(try CorpusText.load(path: empty)) { XCTAssertEqual($0 as? CorpusError, .empty(path: empty)) }
+        XCTAssertThrowsError(try CorpusText.load(path: empty)) {
+            XCTAssertEqual($0 as? CorpusError, .empty(path: empty))
+        }
         let blank = directory + "/blank.txt"
         XCTAssertTrue(fm.createFile(atPath: blank, contents: Data(" \n\n".utf8)))
-        XCTAssertThrowsError(try CorpusText.load(path: blank)) { XCTAssertEqual($0 as? CorpusError, .empty(path: blank)) }
+        XCTAssertThrowsError(try CorpusText.load(path: blank)) {
+            XCTAssertEqual($0 as? CorpusError, .empty(path: blank))
+        }
         let binary = directory + "/model.bin"
         XCTAssertTrue(fm.createFile(atPath: binary, contents: Data([0x89, 0x50, 0x4E, 0x47, 0x00, 0x01])))
         XCTAssertThrowsError(try CorpusText.load(path: binary)) { error in
@@ -69,7 +75,8 @@ final class LanguageModelTests: TemporaryDirectoryTestCase {
         var rng = RandomGenerator(seed: 3)
         let vocabulary = Vocabulary(tokens: ["a", "b", "\n", "é"])
         for tied in [false, true] {
-            let config = LanguageModelConfig(cell: .gru, embeddingSize: 6, hiddenSize: 6, layers: 2, tokens: .char, tied: tied)
+            let config = LanguageModelConfig(
+                cell: .gru, embeddingSize: 6, hiddenSize: 6, layers: 2, tokens: .char, tied: tied)
             let network = try LanguageModelNetwork(config: config, vocabulary: vocabulary, rng: &rng)
             let path = directory + "/lm-\(tied).safetensors"
             try network.save(to: path)
@@ -77,12 +84,14 @@ final class LanguageModelTests: TemporaryDirectoryTestCase {
             XCTAssertEqual(loaded.config, config)
             XCTAssertEqual(loaded.vocabulary, vocabulary)
             XCTAssertEqual(loaded.parameters.values.array, network.parameters.values.array)
-            XCTAssertEqual(try SafeTensors.read(path: path).tensors["decoder.weight"]?.shape, [4, 6], "PyTorch's state_dict names")
+            XCTAssertEqual(
+                try SafeTensors.read(path: path).tensors["decoder.weight"]?.shape, [4, 6], "PyTorch's state_dict names")
         }
         let other = directory + "/other.safetensors"
         try SafeTensors.write([("x", Tensor(zeros: [1]))], metadata: ["zoo.task": "translation"], to: other)
         XCTAssertThrowsError(try LanguageModelNetwork.load(path: other)) {
-            XCTAssertEqual($0 as? CheckpointError, .wrongTask(path: other, found: "translation", expected: "language-model"))
+            XCTAssertEqual(
+                $0 as? CheckpointError, .wrongTask(path: other, found: "translation", expected: "language-model"))
         }
         // The right task with the wrong shape names the tensor and both shapes.
         let config = LanguageModelConfig(cell: .lstm, embeddingSize: 4, hiddenSize: 5, tokens: .char)
@@ -92,7 +101,8 @@ final class LanguageModelTests: TemporaryDirectoryTestCase {
         let wrong = directory + "/wrong.safetensors"
         try SafeTensors.write(tensors, metadata: network.checkpointMetadata, to: wrong)
         XCTAssertThrowsError(try LanguageModelNetwork.load(path: wrong)) {
-            XCTAssertEqual("\($0)", "\(wrong): tensor 'encoder.weight' has shape [7, 4] in the file but the model expects [4, 4]")
+            XCTAssertEqual(
+                "\($0)", "\(wrong): tensor 'encoder.weight' has shape [7, 4] in the file but the model expects [4, 4]")
         }
     }
 
@@ -119,7 +129,11 @@ final class LanguageModelTests: TemporaryDirectoryTestCase {
         b2.output = { split.append($0) }
         try b2.run()
         // Every training line of the uninterrupted run appears identically in the resumed one.
-        let trainLines = { (lines: [String]) in lines.filter { $0.contains("train_loss") }.map { $0.replacingOccurrences(of: #""units_per_s": [0-9.e+]+, "#, with: "", options: .regularExpression) }.map { $0.replacingOccurrences(of: #", "eta_s": [0-9.e+-]+"#, with: "", options: .regularExpression) } }
+        let trainLines = { (lines: [String]) in
+            lines.filter { $0.contains("train_loss") }.map {
+                $0.replacingOccurrences(of: #""units_per_s": [0-9.e+]+, "#, with: "", options: .regularExpression)
+            }.map { $0.replacingOccurrences(of: #", "eta_s": [0-9.e+-]+"#, with: "", options: .regularExpression) }
+        }
         XCTAssertEqual(trainLines(split), trainLines(whole))
 
         // A run shorter than the evaluation interval evaluates once at its end, and resumes.
@@ -144,10 +158,12 @@ final class LanguageModelTests: TemporaryDirectoryTestCase {
             var rng = RandomGenerator(seed: 5)
             let config = LanguageModelConfig(cell: .lstm, embeddingSize: 8, hiddenSize: 8, tokens: .char, tied: true)
             let network = try LanguageModelNetwork(config: config, vocabulary: corpus.vocabulary, rng: &rng)
-            let task = try LanguageModelTrainingTask(network: network, corpus: corpus,
-                                                     settings: LanguageModelTrainingSettings(batchSize: 4, bptt: 8))
-            var options = TrainingOptions(steps: steps, evaluateEvery: 5, logEvery: 5, learningRate: 0.02,
-                                          outputDirectory: directory + "/tied")
+            let task = try LanguageModelTrainingTask(
+                network: network, corpus: corpus,
+                settings: LanguageModelTrainingSettings(batchSize: 4, bptt: 8))
+            var options = TrainingOptions(
+                steps: steps, evaluateEvery: 5, logEvery: 5, learningRate: 0.02,
+                outputDirectory: directory + "/tied")
             options.resume = resume
             let trainer = Trainer(task: task, options: options)
             trainer.output = { _ in }
@@ -172,7 +188,8 @@ final class LanguageModelTests: TemporaryDirectoryTestCase {
         }
         func progress(_ lines: [String]) -> [String] {
             lines.filter { $0.hasPrefix(#"{"step""#) }.map {
-                $0.replacingOccurrences(of: #", "(units_per_s|eta_s)": [0-9.e+-]+"#, with: "", options: .regularExpression)
+                $0.replacingOccurrences(
+                    of: #", "(units_per_s|eta_s)": [0-9.e+-]+"#, with: "", options: .regularExpression)
             }
         }
         var whole: [String] = []
@@ -184,7 +201,10 @@ final class LanguageModelTests: TemporaryDirectoryTestCase {
         let b = try trainer(steps: 30, out: directory + "/cut", resume: false)
         b.output = { cut.append($0) }
         var steps = 0
-        b.shouldStop = { steps += 1; return steps >= 13 }   // asked after every step: stops after step 13
+        b.shouldStop = {
+            steps += 1
+            return steps >= 13
+        }  // asked after every step: stops after step 13
         XCTAssertThrowsError(try b.run()) { error in
             guard case TrainingError.interrupted(_, let step) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(step, 13)
@@ -195,7 +215,9 @@ final class LanguageModelTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(progress(cut), progress(whole))
         let finalWhole = try SafeTensors.read(path: directory + "/whole/last.safetensors")
         let finalCut = try SafeTensors.read(path: directory + "/cut/last.safetensors")
-        for name in finalWhole.names { XCTAssertEqual(finalCut.tensors[name]?.array, finalWhole.tensors[name]?.array, name) }
+        for name in finalWhole.names {
+            XCTAssertEqual(finalCut.tensors[name]?.array, finalWhole.tensors[name]?.array, name)
+        }
         XCTAssertTrue(cut.contains { $0.hasPrefix(#"{"event": "resumed", "step": 13"#) }, "\(cut)")
 
         // Resuming with fewer steps than the run has says so.
@@ -209,10 +231,12 @@ final class LanguageModelTests: TemporaryDirectoryTestCase {
         let text = String(repeating: "abcabd abcabd\nxyz xyz\n", count: 40)
         let corpus = try Corpus(text: CorpusText.split(text, source: "generated"), tokenization: .char)
         var rng = RandomGenerator(seed: 5)
-        let network = try LanguageModelNetwork(config: LanguageModelConfig(embeddingSize: 8, hiddenSize: 16),
-                                               vocabulary: corpus.vocabulary, rng: &rng)
-        let task = try LanguageModelTrainingTask(network: network, corpus: corpus,
-                                                 settings: LanguageModelTrainingSettings(batchSize: 4, bptt: 8))
+        let network = try LanguageModelNetwork(
+            config: LanguageModelConfig(embeddingSize: 8, hiddenSize: 16),
+            vocabulary: corpus.vocabulary, rng: &rng)
+        let task = try LanguageModelTrainingTask(
+            network: network, corpus: corpus,
+            settings: LanguageModelTrainingSettings(batchSize: 4, bptt: 8))
         var options = TrainingOptions.languageModel(steps: 10)
         options.evaluateEvery = 5
         options.logEvery = 5
@@ -230,7 +254,8 @@ final class LanguageModelTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(validations, [5, 10])
         XCTAssertEqual(progress, 2)
         XCTAssertNil(summary.bestCheckpoint)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: FileManager.default.currentDirectoryPath), before)
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: FileManager.default.currentDirectoryPath), before)
         var resume = options
         resume.resume = true
         XCTAssertThrowsError(try Trainer(task: task, options: resume).run()) { error in
@@ -248,9 +273,11 @@ final class LanguageModelTests: TemporaryDirectoryTestCase {
         var rng = RandomGenerator(seed: 5)
         let config = LanguageModelConfig(cell: cell, embeddingSize: 8, hiddenSize: 16, tokens: .char, dropout: 0.1)
         let network = try LanguageModelNetwork(config: config, vocabulary: corpus.vocabulary, rng: &rng)
-        let task = try LanguageModelTrainingTask(network: network, corpus: corpus,
-                                                 settings: LanguageModelTrainingSettings(batchSize: 4, bptt: 8))
-        var options = TrainingOptions(steps: steps, evaluateEvery: 10, logEvery: logEvery, learningRate: 0.02, outputDirectory: out)
+        let task = try LanguageModelTrainingTask(
+            network: network, corpus: corpus,
+            settings: LanguageModelTrainingSettings(batchSize: 4, bptt: 8))
+        var options = TrainingOptions(
+            steps: steps, evaluateEvery: 10, logEvery: logEvery, learningRate: 0.02, outputDirectory: out)
         options.resume = resume
         options.json = true
         let trainer = Trainer(task: task, options: options)
@@ -262,17 +289,21 @@ final class LanguageModelTests: TemporaryDirectoryTestCase {
     /// over a window while an LSTM whose forget gates start open keeps it; with PyTorch's
     /// forget gates (near 0.5) the LSTM's vanishes too. Recall training targets the first token.
     func testGradientFlowSeparatesTheCells() throws {
-        let ids = try Corpus(text: .split(String(repeating: "the quick brown fox jumps over the lazy dog.\n", count: 40), source: "fox"),
-                             tokenization: .char)
+        let ids = try Corpus(
+            text: .split(String(repeating: "the quick brown fox jumps over the lazy dog.\n", count: 40), source: "fox"),
+            tokenization: .char)
         var settings = GradientFlowSettings()
         settings.length = 40
         settings.trainingSteps = 2
         settings.hiddenSize = 32
         let ratio = { (flow: GradientFlow) in flow.initial[0] / flow.initial[flow.length - 1] }
-        let rnn = try measureGradientFlow(.rnnTanh, ids: ids.train, vocabularySize: ids.vocabulary.count, settings: settings)
-        let lstm = try measureGradientFlow(.lstm, ids: ids.train, vocabularySize: ids.vocabulary.count, settings: settings)
+        let rnn = try measureGradientFlow(
+            .rnnTanh, ids: ids.train, vocabularySize: ids.vocabulary.count, settings: settings)
+        let lstm = try measureGradientFlow(
+            .lstm, ids: ids.train, vocabularySize: ids.vocabulary.count, settings: settings)
         settings.forgetBias = 0
-        let closed = try measureGradientFlow(.lstm, ids: ids.train, vocabularySize: ids.vocabulary.count, settings: settings)
+        let closed = try measureGradientFlow(
+            .lstm, ids: ids.train, vocabularySize: ids.vocabulary.count, settings: settings)
         XCTAssertLessThan(ratio(rnn), 1e-4)
         XCTAssertGreaterThan(ratio(lstm), 1e-2)
         XCTAssertLessThan(ratio(closed), ratio(lstm) * 1e-3)

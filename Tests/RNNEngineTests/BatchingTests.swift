@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import RNNEngine
 
 final class BatchingTests: XCTestCase {

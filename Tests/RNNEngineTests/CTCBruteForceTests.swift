@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import RNNEngine
 
 /// CTC against brute force: the probability of a label sequence is the sum, over every frame-
@@ -25,7 +26,10 @@ final class CTCBruteForceTests: XCTestCase {
             // Every path: lengths[b] frames, each one of C symbols.
             for code in 0..<Int(pow(Double(C), Double(lengths[b]))) {
                 var path: [Int] = [], rest = code
-                for _ in 0..<lengths[b] { path.append(rest % C); rest /= C }
+                for _ in 0..<lengths[b] {
+                    path.append(rest % C)
+                    rest /= C
+                }
                 var collapsed: [Int32] = []
                 var previous = -1
                 for symbol in path {

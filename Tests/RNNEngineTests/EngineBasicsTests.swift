@@ -1,8 +1,9 @@
+import CKernels
 import Foundation
 import TestSupport
 import XCTest
+
 @testable import RNNEngine
-import CKernels
 
 final class EngineBasicsTests: XCTestCase {
     func testSgemmMatchesReferenceInEveryLayout() {
@@ -14,10 +15,12 @@ final class EngineBasicsTests: XCTestCase {
                 let b = randomTensor(transB ? [n, k] : [k, n], &rng)
                 let c = randomTensor([m, n], &rng), expected = c.copy()
                 let lda = a.shape[1], ldb = b.shape[1]
-                BLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5, a: a.data, lda: lda,
-                           b: b.data, ldb: ldb, beta: 2, c: c.data, ldc: n)
-                referenceSgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5, a: a.data, lda: lda,
-                               b: b.data, ldb: ldb, beta: 2, c: expected.data, ldc: n)
+                BLAS.sgemm(
+                    transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5, a: a.data, lda: lda,
+                    b: b.data, ldb: ldb, beta: 2, c: c.data, ldc: n)
+                referenceSgemm(
+                    transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5, a: a.data, lda: lda,
+                    b: b.data, ldb: ldb, beta: 2, c: expected.data, ldc: n)
                 assertClose(c, expected, relative: 1e-5, absolute: 1e-5, "transA \(transA) transB \(transB)")
             }
         }
@@ -34,22 +37,26 @@ final class EngineBasicsTests: XCTestCase {
                     // op(B) is k × (n + 9); the blocks are its columns 3..<3+n and 0..<2.
                     let width = n + 9
                     let w = randomTensor(transposed ? [width, k] : [k, width], &rng)
-                    let a = randomTensor([m, k + 2], &rng)   // lda > k
+                    let a = randomTensor([m, k + 2], &rng)  // lda > k
                     let blocks = [3..<(3 + n), 0..<2]
-                    let packed = PackedColumns(w.data, leadingDimension: w.shape[1], transposed: transposed,
-                                               k: k, columnBlocks: blocks, rows: m, uses: 2,
-                                               owner: { $0 % Engine.threads })
+                    let packed = PackedColumns(
+                        w.data, leadingDimension: w.shape[1], transposed: transposed,
+                        k: k, columnBlocks: blocks, rows: m, uses: 2,
+                        owner: { $0 % Engine.threads })
                     for accumulate in [false, true] {
                         for (index, block) in blocks.enumerated() {
                             let c = randomTensor([m, block.count + 4], &rng), expected = c.copy()
-                            packed.multiply(block: index, m: m, a: a.data, lda: k + 2, accumulate: accumulate,
-                                            c: c.data, ldc: block.count + 4)
+                            packed.multiply(
+                                block: index, m: m, a: a.data, lda: k + 2, accumulate: accumulate,
+                                c: c.data, ldc: block.count + 4)
                             let b = transposed ? w.data + block.lowerBound * k : w.data + block.lowerBound
-                            referenceSgemm(transB: transposed, m: m, n: block.count, k: k, a: a.data, lda: k + 2,
-                                           b: b, ldb: w.shape[1], beta: accumulate ? 1 : 0,
-                                           c: expected.data, ldc: block.count + 4)
-                            assertClose(c, expected, relative: 1e-5, absolute: 1e-4,
-                                        "baseline \(baseline) m \(m) n \(n) k \(k) transposed \(transposed) block \(index)")
+                            referenceSgemm(
+                                transB: transposed, m: m, n: block.count, k: k, a: a.data, lda: k + 2,
+                                b: b, ldb: w.shape[1], beta: accumulate ? 1 : 0,
+                                c: expected.data, ldc: block.count + 4)
+                            assertClose(
+                                c, expected, relative: 1e-5, absolute: 1e-4,
+                                "baseline \(baseline) m \(m) n \(n) k \(k) transposed \(transposed) block \(index)")
                         }
                     }
                 }
@@ -60,7 +67,9 @@ final class EngineBasicsTests: XCTestCase {
     /// Changing the thread count ends the old team's workers (it kept them for the life of the
     /// process), and a caller still holding the old team runs its forks alone.
     func testReplacedTeamsEndTheirThreads() throws {
-        func threadCount() throws -> Int { try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count }
+        func threadCount() throws -> Int {
+            try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count
+        }
         let original = Engine.threads
         defer { Engine.setThreads(original) }
         Engine.setThreads(3)
@@ -71,7 +80,7 @@ final class EngineBasicsTests: XCTestCase {
             parallelChunks(64) { _ in }
         }
         var after = try threadCount()
-        for _ in 0..<200 where after > before + 3 {   // workers take a moment to wake and end
+        for _ in 0..<200 where after > before + 3 {  // workers take a moment to wake and end
             usleep(10_000)
             after = try threadCount()
         }
@@ -123,10 +132,14 @@ final class EngineBasicsTests: XCTestCase {
         XCTAssertEqual(step.learningRate(atStep: 25), 0.25)
         var plateau = PlateauDecay(factor: 0.25, patience: 1)
         var lr: Float = 1
-        lr = plateau.update(loss: 2.0, learningRate: lr); XCTAssertEqual(lr, 1)
-        lr = plateau.update(loss: 1.5, learningRate: lr); XCTAssertEqual(lr, 1)
-        lr = plateau.update(loss: 1.6, learningRate: lr); XCTAssertEqual(lr, 1, "within patience")
-        lr = plateau.update(loss: 1.7, learningRate: lr); XCTAssertEqual(lr, 0.25)
+        lr = plateau.update(loss: 2.0, learningRate: lr)
+        XCTAssertEqual(lr, 1)
+        lr = plateau.update(loss: 1.5, learningRate: lr)
+        XCTAssertEqual(lr, 1)
+        lr = plateau.update(loss: 1.6, learningRate: lr)
+        XCTAssertEqual(lr, 1, "within patience")
+        lr = plateau.update(loss: 1.7, learningRate: lr)
+        XCTAssertEqual(lr, 0.25)
     }
 
     func testTinyLSTMLanguageModelLearns() throws {
@@ -141,7 +154,12 @@ final class EngineBasicsTests: XCTestCase {
         let optimizer = Adam(store: store, learningRate: 0.03)
         let sequence = (0..<(T + 1) * B).map { Int32($0 % V) }
         var inputs: [Int32] = [], targets: [Int32] = []
-        for t in 0..<T { for b in 0..<B { inputs.append(sequence[b * 3 + t]); targets.append(sequence[b * 3 + t + 1]) } }
+        for t in 0..<T {
+            for b in 0..<B {
+                inputs.append(sequence[b * 3 + t])
+                targets.append(sequence[b * 3 + t + 1])
+            }
+        }
         var losses: [Float] = []
         for _ in 0..<60 {
             let tape = Tape()
@@ -167,8 +185,9 @@ final class PackedBatchTests: XCTestCase {
             let store = ParameterStore()
             let T = 6, I = 5, H = 4, lengths = [6, 4, 4, 1]
             let B = lengths.count
-            let rnn = RecurrentLayer(kind, inputSize: I, hiddenSize: H, layers: 2, bidirectional: true, dropout: 0,
-                                     prefix: "rnn", store: store, rng: &rng)
+            let rnn = RecurrentLayer(
+                kind, inputSize: I, hiddenSize: H, layers: 2, bidirectional: true, dropout: 0,
+                prefix: "rnn", store: store, rng: &rng)
             let x = randomTensor([T, B, I], &rng)
             let (y, state) = try rnn(Variable(x), lengths: lengths, tape: Tape.inference(), rng: &rng)
             for b in 0..<B {
@@ -178,12 +197,15 @@ final class PackedBatchTests: XCTestCase {
                 for t in 0..<T {
                     for j in 0..<(2 * H) {
                         let expected = t < lengths[b] ? yb.value[t * 2 * H + j] : 0
-                        XCTAssertEqual(y.value[(t * B + b) * 2 * H + j], expected, accuracy: 1e-5, "\(kind) row \(b) t \(t)")
+                        XCTAssertEqual(
+                            y.value[(t * B + b) * 2 * H + j], expected, accuracy: 1e-5, "\(kind) row \(b) t \(t)")
                     }
                 }
                 for layer in 0..<4 {
                     for j in 0..<H {
-                        XCTAssertEqual(state.hidden.value[(layer * B + b) * H + j], stateb.hidden.value[layer * H + j], accuracy: 1e-5)
+                        XCTAssertEqual(
+                            state.hidden.value[(layer * B + b) * H + j], stateb.hidden.value[layer * H + j],
+                            accuracy: 1e-5)
                     }
                 }
             }
@@ -201,8 +223,10 @@ final class ActivationAccuracyTests: XCTestCase {
         XCTAssertNotEqual(n % 8, 0)
         var output = [Float](repeating: 0, count: n)
         forEachKernelCompilation { baseline in
-            func worst(_ kernel: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void,
-                       relative: Bool, _ expected: (Double) -> Double) -> Double {
+            func worst(
+                _ kernel: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void,
+                relative: Bool, _ expected: (Double) -> Double
+            ) -> Double {
                 kernel(inputs, &output, n)
                 return zip(inputs, output).map { x, y in
                     let e = expected(Double(x))

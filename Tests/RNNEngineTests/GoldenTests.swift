@@ -1,5 +1,6 @@
 import TestSupport
 import XCTest
+
 @testable import RNNEngine
 
 /// Compares the engine with values PyTorch computed (Golden/make_golden.py writes them).
@@ -21,8 +22,9 @@ final class GoldenTests: XCTestCase {
         let layers = Int(golden.metadata["layers"] ?? "") ?? 0
         var rng = RandomGenerator(seed: 0)
         let store = ParameterStore()
-        let rnn = RecurrentLayer(kind, inputSize: I, hiddenSize: H, layers: layers, bidirectional: true,
-                                 prefix: "rnn", store: store, rng: &rng)
+        let rnn = RecurrentLayer(
+            kind, inputSize: I, hiddenSize: H, layers: layers, bidirectional: true,
+            prefix: "rnn", store: store, rng: &rng)
         store.pack()
         var weights = SafeTensorsFile()
         for p in store.parameters {
@@ -36,8 +38,9 @@ final class GoldenTests: XCTestCase {
         let cell = kind.hasCellState ? Variable(try golden.tensor("c0"), requiresGrad: true) : nil
         let lengths = try golden.tensor("lengths").array.map { Int($0) }
         let tape = Tape()
-        let (y, state) = try rnn(input, lengths: lengths, initialState: RecurrentState(hidden: hidden, cell: cell),
-                             tape: tape, rng: &rng)
+        let (y, state) = try rnn(
+            input, lengths: lengths, initialState: RecurrentState(hidden: hidden, cell: cell),
+            tape: tape, rng: &rng)
         let name = kind.rawValue
         assertClose(y.value, try golden.tensor("y"), "\(name) output")
         assertClose(state.hidden.value, try golden.tensor("h_n"), "\(name) h_n")
@@ -55,9 +58,12 @@ final class GoldenTests: XCTestCase {
         tape.backward(from: seed)
         assertClose(input.grad!, try golden.tensor("grad.x"), relative: 1e-4, absolute: 1e-5, "\(name) dx")
         assertClose(hidden.grad!, try golden.tensor("grad.h0"), relative: 1e-4, absolute: 1e-5, "\(name) dh0")
-        if let cell { assertClose(cell.grad!, try golden.tensor("grad.c0"), relative: 1e-4, absolute: 1e-5, "\(name) dc0") }
+        if let cell {
+            assertClose(cell.grad!, try golden.tensor("grad.c0"), relative: 1e-4, absolute: 1e-5, "\(name) dc0")
+        }
         for p in store.parameters {
-            assertClose(p.grad!, try golden.tensor("grad." + p.name), relative: 1e-4, absolute: 1e-5, "\(name) d\(p.name)")
+            assertClose(
+                p.grad!, try golden.tensor("grad." + p.name), relative: 1e-4, absolute: 1e-5, "\(name) d\(p.name)")
         }
     }
 
@@ -66,7 +72,7 @@ final class GoldenTests: XCTestCase {
         let makers: [(String, (ParameterStore) -> Optimizer)] = [
             ("adam", { Adam(store: $0, learningRate: 0.01, weightDecay: 0.1) }),
             ("adamw", { Adam.adamW(store: $0, learningRate: 0.01, weightDecay: 0.1) }),
-            ("sgd", { SGD(store: $0, learningRate: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.01) }),
+            ("sgd", { SGD(store: $0, learningRate: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.01) })
         ]
         try forEachKernelCompilation { baseline in
             for (name, make) in makers {
@@ -78,7 +84,9 @@ final class GoldenTests: XCTestCase {
                 for step in 0..<4 {
                     p.grad!.copy(from: try golden.tensor("g\(step)"))
                     optimizer.step()
-                    assertClose(p.value, try golden.tensor("\(name).p\(step + 1)"), relative: 1e-5, absolute: 1e-6, "\(name) step \(step + 1), baseline \(baseline)")
+                    assertClose(
+                        p.value, try golden.tensor("\(name).p\(step + 1)"), relative: 1e-5, absolute: 1e-6,
+                        "\(name) step \(step + 1), baseline \(baseline)")
                 }
             }
         }
@@ -135,7 +143,8 @@ final class GoldenTests: XCTestCase {
         let logits = Variable(try golden.tensor("logits"), requiresGrad: true)
         let padded = try golden.tensor("targets"), targetLengths = try golden.tensor("target_lengths")
         let width = padded.shape[1]
-        let targets = (0..<padded.shape[0]).map { b in (0..<Int(targetLengths[b])).map { Int32(padded[b * width + $0]) } }
+        let targets = (0..<padded.shape[0]).map { b in (0..<Int(targetLengths[b])).map { Int32(padded[b * width + $0]) }
+        }
         let inputLengths = try golden.tensor("input_lengths").array.map { Int($0) }
         let tape = Tape()
         let loss = try ctcLoss(logits, targets: targets, inputLengths: inputLengths, tape: tape)

@@ -1,5 +1,6 @@
 import TestSupport
 import XCTest
+
 @testable import RNNEngine
 
 /// Finite-difference checks of every operation's backward pass.
@@ -19,7 +20,8 @@ final class GradientCheckTests: XCTestCase {
     func testEmbeddingSkipsPaddingRow() throws {
         var rng = RandomGenerator(seed: 2)
         let store = ParameterStore()
-        let embedding = Embedding(vocabularySize: 5, embeddingSize: 3, paddingIndex: 0, name: "encoder", store: store, rng: &rng)
+        let embedding = Embedding(
+            vocabularySize: 5, embeddingSize: 3, paddingIndex: 0, name: "encoder", store: store, rng: &rng)
         let plain = Embedding(vocabularySize: 5, embeddingSize: 3, name: "plain", store: store, rng: &rng)
         store.pack()
         XCTAssertEqual(Array(embedding.weight.value.buffer.prefix(3)), [0, 0, 0])
@@ -89,8 +91,9 @@ final class GradientCheckTests: XCTestCase {
             let store = ParameterStore()
             let T = 5, B = 3, V = 6, E = 4, H = 3
             let table = Embedding(vocabularySize: V, embeddingSize: E, name: "encoder", store: store, rng: &rng)
-            let rnn = RecurrentLayer(kind, inputSize: E, hiddenSize: H, layers: 2, bidirectional: bidirectional,
-                                     prefix: "rnn", store: store, rng: &rng)
+            let rnn = RecurrentLayer(
+                kind, inputSize: E, hiddenSize: H, layers: 2, bidirectional: bidirectional,
+                prefix: "rnn", store: store, rng: &rng)
             store.pack()
             let ids: [Int32] = (0..<(T * B)).map { Int32(($0 * 7 + 3) % V) }
             let w = randomTensor([T, B, rnn.outputSize], &rng)
@@ -99,33 +102,50 @@ final class GradientCheckTests: XCTestCase {
                 store.zeroGradients()
                 let tape = Tape()
                 var dropoutRNG = RandomGenerator(seed: 1)
-                let y = fused
-                    ? try rnn(tokens: ids, steps: T, batch: B, embedding: table.weight, lengths: lengths, tape: tape, rng: &dropoutRNG).output
-                    : try rnn(try table(ids, shape: [T, B], tape: tape), lengths: lengths, tape: tape, rng: &dropoutRNG).output
+                let y =
+                    fused
+                    ? try rnn(
+                        tokens: ids, steps: T, batch: B, embedding: table.weight, lengths: lengths, tape: tape,
+                        rng: &dropoutRNG
+                    ).output
+                    : try rnn(try table(ids, shape: [T, B], tape: tape), lengths: lengths, tape: tape, rng: &dropoutRNG)
+                        .output
                 tape.backward(from: weightedSum(y, w, tape: tape))
                 return (y.value.array, store.gradients.array)
             }
             let plain = try run(fused: false), fused = try run(fused: true)
-            assertClose(Tensor(shape: [plain.output.count], values: fused.output),
-                        Tensor(shape: [plain.output.count], values: plain.output), relative: 1e-5, absolute: 1e-6, "\(kind) output")
-            assertClose(Tensor(shape: [plain.gradients.count], values: fused.gradients),
-                        Tensor(shape: [plain.gradients.count], values: plain.gradients), relative: 1e-4, absolute: 1e-6, "\(kind) gradients")
+            assertClose(
+                Tensor(shape: [plain.output.count], values: fused.output),
+                Tensor(shape: [plain.output.count], values: plain.output), relative: 1e-5, absolute: 1e-6,
+                "\(kind) output")
+            assertClose(
+                Tensor(shape: [plain.gradients.count], values: fused.gradients),
+                Tensor(shape: [plain.gradients.count], values: plain.gradients), relative: 1e-4, absolute: 1e-6,
+                "\(kind) gradients")
             store.zeroGradients()
-            checkGradients(of: [table.weight] + store.parameters.filter { $0.name.contains("ih_l0") }, maxElementsPerVariable: 10) { tape in
+            checkGradients(
+                of: [table.weight] + store.parameters.filter { $0.name.contains("ih_l0") }, maxElementsPerVariable: 10
+            ) { tape in
                 var dropoutRNG = RandomGenerator(seed: 1)
-                return weightedSum(try rnn(tokens: ids, steps: T, batch: B, embedding: table.weight, lengths: lengths,
-                                       tape: tape, rng: &dropoutRNG).output, w, tape: tape)
+                return weightedSum(
+                    try rnn(
+                        tokens: ids, steps: T, batch: B, embedding: table.weight, lengths: lengths,
+                        tape: tape, rng: &dropoutRNG
+                    ).output, w, tape: tape)
             }
         }
     }
 
-    private func checkRecurrent(_ kind: CellKind, layers: Int, bidirectional: Bool, masked: Bool, sortedLengths: Bool = false, dropout: Float,
-                                file: StaticString = #filePath, line: UInt = #line) {
+    private func checkRecurrent(
+        _ kind: CellKind, layers: Int, bidirectional: Bool, masked: Bool, sortedLengths: Bool = false, dropout: Float,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         var rng = RandomGenerator(seed: 6)
         let store = ParameterStore()
         let T = 4, B = 3, I = 3, H = 2
-        let rnn = RecurrentLayer(kind, inputSize: I, hiddenSize: H, layers: layers, bidirectional: bidirectional,
-                                 dropout: dropout, prefix: "rnn", store: store, rng: &rng)
+        let rnn = RecurrentLayer(
+            kind, inputSize: I, hiddenSize: H, layers: layers, bidirectional: bidirectional,
+            dropout: dropout, prefix: "rnn", store: store, rng: &rng)
         store.pack()
         let D = bidirectional ? 2 : 1
         let x = Variable(randomTensor([T, B, I], &rng), requiresGrad: true)
@@ -137,10 +157,12 @@ final class GradientCheckTests: XCTestCase {
         let checked: [Variable] = [x, h0] + (c0.map { [$0] } ?? []) + store.parameters
         // ReLU has a kink at 0: a small step keeps the difference quotient on one side of it.
         let step: Float = kind == .rnnRelu ? 1e-3 : 1e-2
-        checkGradients(of: checked, maxElementsPerVariable: 12, step: step, tolerance: 2e-2, file: file, line: line) { tape in
+        checkGradients(of: checked, maxElementsPerVariable: 12, step: step, tolerance: 2e-2, file: file, line: line) {
+            tape in
             var dropoutRNG = RandomGenerator(seed: 77)
-            let (y, state) = try rnn(x, lengths: lengths, initialState: RecurrentState(hidden: h0, cell: c0),
-                                 tape: tape, rng: &dropoutRNG)
+            let (y, state) = try rnn(
+                x, lengths: lengths, initialState: RecurrentState(hidden: h0, cell: c0),
+                tape: tape, rng: &dropoutRNG)
             var total = weightedSum(y, wy, tape: tape).value[0] + weightedSum(state.hidden, wh, tape: tape).value[0]
             if let cell = state.cell { total += weightedSum(cell, wc, tape: tape).value[0] }
             return sumOfLosses(y: y, state: state, wy: wy, wh: wh, wc: wc, tape: tape, expected: total)
@@ -148,8 +170,10 @@ final class GradientCheckTests: XCTestCase {
     }
 
     /// Σ y∘wy + Σ h_n∘wh (+ Σ c_n∘wc) as one scalar on the tape.
-    private func sumOfLosses(y: Variable, state: RecurrentState, wy: Tensor, wh: Tensor, wc: Tensor,
-                             tape: Tape, expected: Float) -> Variable {
+    private func sumOfLosses(
+        y: Variable, state: RecurrentState, wy: Tensor, wh: Tensor, wc: Tensor,
+        tape: Tape, expected: Float
+    ) -> Variable {
         let out = Variable(Tensor(shape: [1], values: [expected]), requiresGrad: tape.isRecording)
         if out.requiresGrad {
             tape.record {

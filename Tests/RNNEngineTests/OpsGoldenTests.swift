@@ -1,5 +1,6 @@
 import TestSupport
 import XCTest
+
 @testable import RNNEngine
 
 /// The tape ops, attention, convolution and the step cells against PyTorch: forward values and
@@ -7,15 +8,20 @@ import XCTest
 final class OpsGoldenTests: XCTestCase {
     /// Checks op `name`: its inputs `<name>.in<i>`, outputs `<name>.out<i>`, and gradients
     /// `<name>.grad<i>` for the loss Σ w ∘ out.
-    private func check(_ golden: SafeTensorsFile, _ name: String, inputs: Int,
-                       _ build: ([Variable], Tape) throws -> [Variable]) throws {
+    private func check(
+        _ golden: SafeTensorsFile, _ name: String, inputs: Int,
+        _ build: ([Variable], Tape) throws -> [Variable]
+    ) throws {
         let xs = try (0..<inputs).map { Variable(try golden.tensor("\(name).in\($0)").copy(), requiresGrad: true) }
         let tape = Tape()
         let ys = try build(xs, tape)
-        for (i, y) in ys.enumerated() { assertClose(y.value, try golden.tensor("\(name).out\(i)"), "\(name) output \(i)") }
+        for (i, y) in ys.enumerated() {
+            assertClose(y.value, try golden.tensor("\(name).out\(i)"), "\(name) output \(i)")
+        }
         backward(from: ys, weights: try ys.indices.map { try golden.tensor("\(name).w\($0)") }, tape: tape)
         for (i, x) in xs.enumerated() {
-            assertClose(x.grad ?? Tensor(zeros: x.shape), try golden.tensor("\(name).grad\(i)"), "\(name) gradient \(i)")
+            assertClose(
+                x.grad ?? Tensor(zeros: x.shape), try golden.tensor("\(name).grad\(i)"), "\(name) gradient \(i)")
         }
     }
 
@@ -34,14 +40,17 @@ final class OpsGoldenTests: XCTestCase {
         try check(g, "reshape", inputs: 1) { x, t in [reshape(x[0], [6, 4], tape: t)] }
         try check(g, "permute", inputs: 1) { x, t in [permute(x[0], [2, 0, 1], tape: t)] }
         try check(g, "matmul", inputs: 2) { x, t in [matmul(x[0], transposed: true, x[1], tape: t)] }
-        try check(g, "batched_matmul", inputs: 2) { x, t in [batchedMatmul(x[0], transposed: false, x[1], transposed: true, tape: t)] }
+        try check(g, "batched_matmul", inputs: 2) { x, t in
+            [batchedMatmul(x[0], transposed: false, x[1], transposed: true, tape: t)]
+        }
         let softmaxMask = try g.tensor("softmax.mask").array.map { $0 != 0 }
         try check(g, "softmax", inputs: 1) { x, t in [try softmax(x[0], axis: 2, mask: softmaxMask, tape: t)] }
         let logMask = try g.tensor("log_softmax.mask").array.map { $0 != 0 }
         try check(g, "log_softmax", inputs: 1) { x, t in [try logSoftmax(x[0], axis: 0, mask: logMask, tape: t)] }
         try check(g, "sum", inputs: 1) { x, t in [sum(x[0], axis: 1, tape: t)] }
         try check(g, "mean", inputs: 1) { x, t in [mean(x[0], axis: 0, tape: t)] }
-        try check(g, "index_select", inputs: 1) { x, t in [try indexSelect(x[0], axis: 1, indices: [2, 0, 2], tape: t)] }
+        try check(g, "index_select", inputs: 1) { x, t in [try indexSelect(x[0], axis: 1, indices: [2, 0, 2], tape: t)]
+        }
     }
 
     func testAttentionMatchesPyTorch() throws {
@@ -53,8 +62,9 @@ final class OpsGoldenTests: XCTestCase {
             let query = Variable(try g.tensor("\(name).query"), requiresGrad: true)
             var rng = RandomGenerator(seed: 1)
             let store = ParameterStore()
-            let attention = Attention(score, querySize: query.shape[2], memorySize: memory.shape[2], attentionSize: 7,
-                                      prefix: "attention", store: store, rng: &rng)
+            let attention = Attention(
+                score, querySize: query.shape[2], memorySize: memory.shape[2], attentionSize: 7,
+                prefix: "attention", store: store, rng: &rng)
             store.pack()
             try loadParameters(store, from: g, prefix: "\(name).")
             let tape = Tape()
@@ -67,7 +77,8 @@ final class OpsGoldenTests: XCTestCase {
                     XCTAssertEqual(weights.value[(b * 2 + 1) * memory.shape[1] + s], 0, "masked weight is exactly 0")
                 }
             }
-            backward(from: [context, weights], weights: [try g.tensor("\(name).w0"), try g.tensor("\(name).w1")], tape: tape)
+            backward(
+                from: [context, weights], weights: [try g.tensor("\(name).w0"), try g.tensor("\(name).w1")], tape: tape)
             assertClose(memory.grad!, try g.tensor("\(name).grad.memory"), "\(name) d memory")
             assertClose(query.grad!, try g.tensor("\(name).grad.query"), "\(name) d query")
             for p in store.parameters {
@@ -80,7 +91,9 @@ final class OpsGoldenTests: XCTestCase {
         let g = try loadGolden("convolution.safetensors")
         var rng = RandomGenerator(seed: 1)
         let store = ParameterStore()
-        let conv = Conv2d(inputChannels: 3, outputChannels: 4, kernelSize: 3, stride: 2, padding: 1, name: "conv", store: store, rng: &rng)
+        let conv = Conv2d(
+            inputChannels: 3, outputChannels: 4, kernelSize: 3, stride: 2, padding: 1, name: "conv", store: store,
+            rng: &rng)
         let bn = BatchNorm(channels: 3, name: "bn", store: store)
         store.pack()
         conv.weight.value.copy(from: try g.tensor("conv.weight"))
@@ -101,7 +114,7 @@ final class OpsGoldenTests: XCTestCase {
         let pools: [(String, (Variable, Tape) -> Variable)] = [
             ("max_pool", { maxPool2d($0, kernelSize: 2, tape: $1) }),
             ("avg_pool", { avgPool2d($0, kernelSize: 3, stride: 2, padding: 1, tape: $1) }),
-            ("max_pool_padded", { maxPool2d($0, kernelSize: 3, stride: 2, padding: 1, tape: $1) }),
+            ("max_pool_padded", { maxPool2d($0, kernelSize: 3, stride: 2, padding: 1, tape: $1) })
         ]
         for (name, pool) in pools {
             let x = Variable(try g.tensor("\(name).x"), requiresGrad: true)
@@ -150,7 +163,8 @@ final class OpsGoldenTests: XCTestCase {
         XCTAssertEqual(bn.batchesTracked.value[0], 1)
         let data = try SafeTensors.encode(store.namedTensors, dtypes: store.namedDTypes)
         let header = String(decoding: data.dropFirst(8).prefix(600), as: UTF8.self)
-        XCTAssertTrue(header.contains(#"".num_batches_tracked":{"data_offsets":"#) && header.contains(#""dtype":"I64""#), header)
+        XCTAssertTrue(
+            header.contains(#"".num_batches_tracked":{"data_offsets":"#) && header.contains(#""dtype":"I64""#), header)
         let back = try SafeTensors.decode(data, path: "memory")
         XCTAssertEqual(back.tensors[".num_batches_tracked"]?[0], 1)
         assertClose(back.tensors[".running_var"]!, bn.runningVariance.value)
@@ -166,7 +180,8 @@ final class OpsGoldenTests: XCTestCase {
             let c0 = kind == .lstm ? Variable(try g.tensor("\(name).c0"), requiresGrad: true) : nil
             var rng = RandomGenerator(seed: 1)
             let store = ParameterStore()
-            let cell = RecurrentCell(kind, inputSize: x1.shape[1], hiddenSize: h0.shape[1], prefix: "cell", store: store, rng: &rng)
+            let cell = RecurrentCell(
+                kind, inputSize: x1.shape[1], hiddenSize: h0.shape[1], prefix: "cell", store: store, rng: &rng)
             store.pack()
             try loadParameters(store, from: g, prefix: "\(name).")
             let tape = Tape()
@@ -174,7 +189,9 @@ final class OpsGoldenTests: XCTestCase {
             let s2 = cell(x2, state: s1, tape: tape)
             var outputs = [s1.hidden, s2.hidden]
             if let c = s2.cell { outputs.append(c) }
-            for (i, y) in outputs.enumerated() { assertClose(y.value, try g.tensor("\(name).out\(i)"), "\(name) output \(i)") }
+            for (i, y) in outputs.enumerated() {
+                assertClose(y.value, try g.tensor("\(name).out\(i)"), "\(name) output \(i)")
+            }
             backward(from: outputs, weights: try outputs.indices.map { try g.tensor("\(name).w\($0)") }, tape: tape)
             for (v, key) in [(x1, "x1"), (x2, "x2"), (h0, "h0")] + (c0.map { [($0, "c0")] } ?? []) {
                 assertClose(v.grad!, try g.tensor("\(name).grad.\(key)"), "\(name) d\(key)")

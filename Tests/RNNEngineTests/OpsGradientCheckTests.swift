@@ -1,5 +1,6 @@
 import TestSupport
 import XCTest
+
 @testable import RNNEngine
 
 /// Finite-difference checks of the tape ops, attention, convolution and the step cells.
@@ -17,10 +18,12 @@ final class OpsGradientCheckTests: XCTestCase {
     }
 
     /// Checks op `f` of `inputs` against finite differences.
-    private func checkOp(_ inputs: [Variable], tolerance: Float = 2e-2, file: StaticString = #filePath, line: UInt = #line,
-                         _ f: @escaping ([Variable], Tape) throws -> [Variable]) {
+    private func checkOp(
+        _ inputs: [Variable], tolerance: Float = 2e-2, file: StaticString = #filePath, line: UInt = #line,
+        _ f: @escaping ([Variable], Tape) throws -> [Variable]
+    ) {
         var weights: [Int: Tensor] = [:]
-        for v in inputs { v.clearGradient() }   // a variable checked before starts again from zero
+        for v in inputs { v.clearGradient() }  // a variable checked before starts again from zero
         checkGradients(of: inputs, tolerance: tolerance, file: file, line: line) { tape in
             let ys: [Variable]
             do { ys = try f(inputs, tape) } catch {
@@ -64,7 +67,8 @@ final class OpsGradientCheckTests: XCTestCase {
                 let a = variable(transA ? [4, 3] : [3, 4]), b = variable(transB ? [5, 4] : [4, 5])
                 checkOp([a, b]) { x, t in [matmul(x[0], transposed: transA, x[1], transposed: transB, tape: t)] }
                 let ba = variable(transA ? [2, 4, 3] : [2, 3, 4]), bb = variable(transB ? [2, 5, 4] : [2, 4, 5])
-                checkOp([ba, bb]) { x, t in [batchedMatmul(x[0], transposed: transA, x[1], transposed: transB, tape: t)] }
+                checkOp([ba, bb]) { x, t in [batchedMatmul(x[0], transposed: transA, x[1], transposed: transB, tape: t)]
+                }
             }
         }
     }
@@ -103,15 +107,22 @@ final class OpsGradientCheckTests: XCTestCase {
 
     func testAdditiveAttentionWithBiases() throws {
         let store = ParameterStore()
-        let attention = Attention(.additive, querySize: 4, memorySize: 6, attentionSize: 5, prefix: "",
-                                  additive: AdditiveLayers(key: "att_feat", query: "att_hidden", energy: "att_out", keyBias: true, energyBias: true),
-                                  store: store, rng: &rng)
+        let attention = Attention(
+            .additive, querySize: 4, memorySize: 6, attentionSize: 5, prefix: "",
+            additive: AdditiveLayers(
+                key: "att_feat", query: "att_hidden", energy: "att_out", keyBias: true, energyBias: true),
+            store: store, rng: &rng)
         store.pack()
-        XCTAssertEqual(Set(store.parameters.map(\.name)), ["att_feat.weight", "att_feat.bias", "att_hidden.weight", "att_hidden.bias",
-                                                          "att_out.weight", "att_out.bias"])
+        XCTAssertEqual(
+            Set(store.parameters.map(\.name)),
+            [
+                "att_feat.weight", "att_feat.bias", "att_hidden.weight", "att_hidden.bias",
+                "att_out.weight", "att_out.bias"
+            ])
         let memory = variable([3, 4, 6]), query = variable([3, 4])
         checkOp([memory, query] + store.parameters) { x, t in
-            let (context, weights) = try attention(query: x[1], memory: try attention.prepare(memory: x[0], tape: t), tape: t)
+            let (context, weights) = try attention(
+                query: x[1], memory: try attention.prepare(memory: x[0], tape: t), tape: t)
             return [context, weights]
         }
     }
@@ -119,8 +130,9 @@ final class OpsGradientCheckTests: XCTestCase {
     func testAttentionOfEveryScore() throws {
         for score in AttentionScore.allCases {
             let store = ParameterStore()
-            let attention = Attention(score, querySize: 4, memorySize: score == .dot ? 4 : 6, attentionSize: 5,
-                                      prefix: "attention", store: store, rng: &rng)
+            let attention = Attention(
+                score, querySize: 4, memorySize: score == .dot ? 4 : 6, attentionSize: 5,
+                prefix: "attention", store: store, rng: &rng)
             store.pack()
             let memory = variable([3, 4, attention.memorySize]), query = variable([3, 4]), queries = variable([3, 2, 4])
             checkOp([memory, query] + store.parameters) { x, t in
@@ -139,20 +151,23 @@ final class OpsGradientCheckTests: XCTestCase {
     /// rows does: same keys, lengths and outputs, without computing the keys again.
     func testSelectedMemoryRowsAttendAsPreparedOnes() throws {
         for score in AttentionScore.allCases {
-            let attention = Attention(score, querySize: 4, memorySize: score == .dot ? 4 : 6, attentionSize: 5,
-                                      prefix: "attention", store: ParameterStore(), rng: &rng)
+            let attention = Attention(
+                score, querySize: 4, memorySize: score == .dot ? 4 : 6, attentionSize: 5,
+                prefix: "attention", store: ParameterStore(), rng: &rng)
             let tape = Tape.inference()
             let memory = variable([3, 4, attention.memorySize])
             let prepared = try attention.prepare(memory: memory, lengths: [4, 1, 3], tape: tape)
             let rows = [0, 0, 2, 2, 1, 1]
             let selected = try prepared.selectingRows(rows, tape: tape)
-            let direct = try attention.prepare(memory: try indexSelect(memory, axis: 0, indices: rows, tape: tape),
-                                               lengths: rows.map { [4, 1, 3][$0] }, tape: tape)
+            let direct = try attention.prepare(
+                memory: try indexSelect(memory, axis: 0, indices: rows, tape: tape),
+                lengths: rows.map { [4, 1, 3][$0] }, tape: tape)
             XCTAssertEqual(selected.lengths, direct.lengths)
             assertClose(selected.values.value, direct.values.value, relative: 0, absolute: 0)
             assertClose(selected.keys.value, direct.keys.value, relative: 1e-6, absolute: 1e-6, "\(score) keys")
             let query = variable([6, 4])
-            let a = try attention(query: query, memory: selected, tape: tape), b = try attention(query: query, memory: direct, tape: tape)
+            let a = try attention(query: query, memory: selected, tape: tape),
+                b = try attention(query: query, memory: direct, tape: tape)
             assertClose(a.context.value, b.context.value, relative: 1e-5, absolute: 1e-6, "\(score) context")
         }
     }
@@ -162,7 +177,9 @@ final class OpsGradientCheckTests: XCTestCase {
     /// groups, on one thread and two.
     func testFusedReLUConvolutionEqualsConvolutionThenReLU() {
         for (size, channels) in [(48, 3), (6, 4)] {
-            let conv = Conv2d(inputChannels: channels, outputChannels: 5, kernelSize: 3, padding: 1, name: "c", store: ParameterStore(), rng: &rng)
+            let conv = Conv2d(
+                inputChannels: channels, outputChannels: 5, kernelSize: 3, padding: 1, name: "c",
+                store: ParameterStore(), rng: &rng)
             let x = variable([3, channels, size, size])
             let weights = randomTensor([3, 5, size, size], &rng)
             forEachThreadCount {
@@ -176,7 +193,9 @@ final class OpsGradientCheckTests: XCTestCase {
                 }
                 for (fused, separate) in zip(results[0], results[1]) {
                     XCTAssertEqual(fused.shape, separate.shape)
-                    for k in 0..<fused.count { XCTAssertEqual(fused[k], separate[k], accuracy: 1e-4 * max(1, abs(separate[k]))) }
+                    for k in 0..<fused.count {
+                        XCTAssertEqual(fused[k], separate[k], accuracy: 1e-4 * max(1, abs(separate[k])))
+                    }
                 }
             }
         }
@@ -187,7 +206,9 @@ final class OpsGradientCheckTests: XCTestCase {
     /// order, as PyTorch does.
     func testMaxPoolingPicksTheFirstLargest() {
         let (N, C, H, W) = (2, 3, 7, 21), Ho = 3, Wo = 10
-        let x = Variable(Tensor(shape: [N, C, H, W], values: (0..<(N * C * H * W)).map { _ in Float(rng.int(below: 4)) }), requiresGrad: true)
+        let x = Variable(
+            Tensor(shape: [N, C, H, W], values: (0..<(N * C * H * W)).map { _ in Float(rng.int(below: 4)) }),
+            requiresGrad: true)
         let weights = randomTensor([N, C, Ho, Wo], &rng)
         forEachThreadCount {
             x.clearGradient()
@@ -196,14 +217,20 @@ final class OpsGradientCheckTests: XCTestCase {
             XCTAssertEqual(y.shape, [N, C, Ho, Wo])
             backward(from: [y], weights: [weights], tape: tape)
             var expectedGradient = [Float](repeating: 0, count: x.value.count)
-            for plane in 0..<(N * C) { for oy in 0..<Ho { for ox in 0..<Wo {
-                let window = [(0, 0), (0, 1), (1, 0), (1, 1)].map { (plane * H + 2 * oy + $0.0) * W + 2 * ox + $0.1 }
-                let largest = window.map { x.value[$0] }.max()!
-                let first = window.first { x.value[$0] == largest }!
-                let o = (plane * Ho + oy) * Wo + ox
-                XCTAssertEqual(y.value[o], largest)
-                expectedGradient[first] += weights[o]
-            } } }
+            for plane in 0..<(N * C) {
+                for oy in 0..<Ho {
+                    for ox in 0..<Wo {
+                        let window = [(0, 0), (0, 1), (1, 0), (1, 1)].map {
+                            (plane * H + 2 * oy + $0.0) * W + 2 * ox + $0.1
+                        }
+                        let largest = window.map { x.value[$0] }.max()!
+                        let first = window.first { x.value[$0] == largest }!
+                        let o = (plane * Ho + oy) * Wo + ox
+                        XCTAssertEqual(y.value[o], largest)
+                        expectedGradient[first] += weights[o]
+                    }
+                }
+            }
             for k in 0..<expectedGradient.count { XCTAssertEqual(x.grad![k], expectedGradient[k]) }
         }
     }
@@ -216,54 +243,94 @@ final class OpsGradientCheckTests: XCTestCase {
     /// The input gradient too (the direct kernel over the bordered output gradient), added to
     /// what the input's gradient already held.
     func testStrideOneConvolutionMatchesTheDefinition() {
-        let cases: [(images: Int, channels: Int, outputs: Int, height: Int, width: Int, kernel: Int, padding: Int, bias: Bool, relu: Bool)] = [
-            (1, 3, 1, 5, 5, 3, 1, true, false), (3, 2, 5, 9, 11, 3, 1, true, true), (2, 4, 13, 6, 19, 3, 0, false, false),
-            (1, 3, 7, 4, 8, 1, 0, true, true), (5, 2, 32, 7, 3, 2, 2, true, false), (2, 1, 6, 12, 17, 5, 2, false, true),
-            (1, 5, 11, 3, 24, 3, 1, true, true),
-        ]
+        let cases:
+            [(
+                images: Int, channels: Int, outputs: Int, height: Int, width: Int, kernel: Int, padding: Int,
+                bias: Bool, relu: Bool
+            )] = [
+                (1, 3, 1, 5, 5, 3, 1, true, false), (3, 2, 5, 9, 11, 3, 1, true, true),
+                (2, 4, 13, 6, 19, 3, 0, false, false),
+                (1, 3, 7, 4, 8, 1, 0, true, true), (5, 2, 32, 7, 3, 2, 2, true, false),
+                (2, 1, 6, 12, 17, 5, 2, false, true),
+                (1, 5, 11, 3, 24, 3, 1, true, true)
+            ]
         for c in cases {
-            let conv = Conv2d(inputChannels: c.channels, outputChannels: c.outputs, kernelSize: c.kernel, padding: c.padding,
-                              bias: c.bias, name: "c", store: ParameterStore(), rng: &rng)
+            let conv = Conv2d(
+                inputChannels: c.channels, outputChannels: c.outputs, kernelSize: c.kernel, padding: c.padding,
+                bias: c.bias, name: "c", store: ParameterStore(), rng: &rng)
             let x = variable([c.images, c.channels, c.height, c.width])
             let Ho = c.height + 2 * c.padding - c.kernel + 1, Wo = c.width + 2 * c.padding - c.kernel + 1
             var expected = [Float](repeating: 0, count: c.images * c.outputs * Ho * Wo)
-            for n in 0..<c.images { for o in 0..<c.outputs { for oy in 0..<Ho { for ox in 0..<Wo {
-                var sum = Double(conv.bias?.value[o] ?? 0)
-                for ch in 0..<c.channels { for i in 0..<c.kernel { for j in 0..<c.kernel {
-                    let iy = oy - c.padding + i, ix = ox - c.padding + j
-                    guard iy >= 0, iy < c.height, ix >= 0, ix < c.width else { continue }
-                    sum += Double(conv.weight.value[((o * c.channels + ch) * c.kernel + i) * c.kernel + j])
-                        * Double(x.value[((n * c.channels + ch) * c.height + iy) * c.width + ix])
-                } } }
-                expected[((n * c.outputs + o) * Ho + oy) * Wo + ox] = Float(c.relu ? max(sum, 0) : sum)
-            } } } }
-            // dX = 0.5 (already there) + Σ_o Σ_ij W[o, c, i, j] · dY[o, y + p − i, x + p − j], dY masked by ReLU.
+            for n in 0..<c.images {
+                for o in 0..<c.outputs {
+                    for oy in 0..<Ho {
+                        for ox in 0..<Wo {
+                            var sum = Double(conv.bias?.value[o] ?? 0)
+                            for ch in 0..<c.channels {
+                                for i in 0..<c.kernel {
+                                    for j in 0..<c.kernel {
+                                        let iy = oy - c.padding + i, ix = ox - c.padding + j
+                                        guard iy >= 0, iy < c.height, ix >= 0, ix < c.width else { continue }
+                                        sum +=
+                                            Double(
+                                                conv.weight.value[((o * c.channels + ch) * c.kernel + i) * c.kernel + j]
+                                            )
+                                            * Double(x.value[((n * c.channels + ch) * c.height + iy) * c.width + ix])
+                                    }
+                                }
+                            }
+                            expected[((n * c.outputs + o) * Ho + oy) * Wo + ox] = Float(c.relu ? max(sum, 0) : sum)
+                        }
+                    }
+                }
+            }
+            // dX = 0.5 (already there) + Σ_o Σ_ij W[o, c, i, j] · dY[o, y + p − i, x + p − j],
+            // dY masked by ReLU.
             let lossWeights = randomTensor([c.images, c.outputs, Ho, Wo], &rng)
             var expectedGradient = [Double](repeating: 0.5, count: x.value.count)
-            for n in 0..<c.images { for o in 0..<c.outputs { for oy in 0..<Ho { for ox in 0..<Wo {
-                let index = ((n * c.outputs + o) * Ho + oy) * Wo + ox
-                guard !c.relu || expected[index] > 0 else { continue }
-                for ch in 0..<c.channels { for i in 0..<c.kernel { for j in 0..<c.kernel {
-                    let iy = oy - c.padding + i, ix = ox - c.padding + j
-                    guard iy >= 0, iy < c.height, ix >= 0, ix < c.width else { continue }
-                    expectedGradient[((n * c.channels + ch) * c.height + iy) * c.width + ix] +=
-                        Double(conv.weight.value[((o * c.channels + ch) * c.kernel + i) * c.kernel + j]) * Double(lossWeights[index])
-                } } }
-            } } } }
+            for n in 0..<c.images {
+                for o in 0..<c.outputs {
+                    for oy in 0..<Ho {
+                        for ox in 0..<Wo {
+                            let index = ((n * c.outputs + o) * Ho + oy) * Wo + ox
+                            guard !c.relu || expected[index] > 0 else { continue }
+                            for ch in 0..<c.channels {
+                                for i in 0..<c.kernel {
+                                    for j in 0..<c.kernel {
+                                        let iy = oy - c.padding + i, ix = ox - c.padding + j
+                                        guard iy >= 0, iy < c.height, ix >= 0, ix < c.width else { continue }
+                                        expectedGradient[((n * c.channels + ch) * c.height + iy) * c.width + ix] +=
+                                            Double(
+                                                conv.weight.value[((o * c.channels + ch) * c.kernel + i) * c.kernel + j]
+                                            ) * Double(lossWeights[index])
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
             forEachKernelCompilation { baseline in
                 forEachThreadCount {
                     let y = conv(x, activation: c.relu ? .relu : .identity, tape: Tape.inference()).value
                     XCTAssertEqual(y.shape, [c.images, c.outputs, Ho, Wo])
                     for k in 0..<expected.count where abs(y[k] - expected[k]) > 1e-5 * max(1, abs(expected[k])) {
-                        XCTFail("\(c), baseline \(baseline), \(Engine.threads) threads: output \(k) is \(y[k]), expected \(expected[k])")
+                        XCTFail(
+                            "\(c), baseline \(baseline), \(Engine.threads) threads: output \(k) is \(y[k]), expected \(expected[k])"
+                        )
                         return
                     }
                     x.clearGradient()
                     x.gradient().fill(0.5)
                     let tape = Tape()
-                    backward(from: [conv(x, activation: c.relu ? .relu : .identity, tape: tape)], weights: [lossWeights], tape: tape)
-                    for k in 0..<expectedGradient.count where abs(Double(x.grad![k]) - expectedGradient[k]) > 1e-5 * max(1, abs(expectedGradient[k])) {
-                        XCTFail("\(c), baseline \(baseline), \(Engine.threads) threads: input gradient \(k) is \(x.grad![k]), expected \(expectedGradient[k])")
+                    backward(
+                        from: [conv(x, activation: c.relu ? .relu : .identity, tape: tape)], weights: [lossWeights],
+                        tape: tape)
+                    for k in 0..<expectedGradient.count
+                    where abs(Double(x.grad![k]) - expectedGradient[k]) > 1e-5 * max(1, abs(expectedGradient[k])) {
+                        XCTFail(
+                            "\(c), baseline \(baseline), \(Engine.threads) threads: input gradient \(k) is \(x.grad![k]), expected \(expectedGradient[k])"
+                        )
                         return
                     }
                 }
@@ -273,7 +340,9 @@ final class OpsGradientCheckTests: XCTestCase {
 
     func testConvolutionPoolingAndBatchNorm() {
         let store = ParameterStore()
-        let conv = Conv2d(inputChannels: 2, outputChannels: 3, kernelSize: 3, stride: 2, padding: 1, name: "conv", store: store, rng: &rng)
+        let conv = Conv2d(
+            inputChannels: 2, outputChannels: 3, kernelSize: 3, stride: 2, padding: 1, name: "conv", store: store,
+            rng: &rng)
         let bn = BatchNorm(channels: 3, name: "bn", store: store)
         store.pack()
         rng.fillUniform(bn.weight.value, 0.5, 1.5)
@@ -285,14 +354,18 @@ final class OpsGradientCheckTests: XCTestCase {
         // Stride 1 copies whole runs of input rows: kernels wider than the padding, and padding
         // wider than the kernel's reach.
         for (kernel, padding) in [(3, 1), (3, 0), (2, 2)] {
-            let unit = Conv2d(inputChannels: 2, outputChannels: 2, kernelSize: kernel, padding: padding, name: "unit\(kernel)\(padding)",
-                              store: ParameterStore(), rng: &rng)
+            let unit = Conv2d(
+                inputChannels: 2, outputChannels: 2, kernelSize: kernel, padding: padding,
+                name: "unit\(kernel)\(padding)",
+                store: ParameterStore(), rng: &rng)
             checkOp([x, unit.weight, unit.bias!]) { x, t in [unit(x[0], tape: t)] }
         }
         // ReLU fused into the convolution, against finite differences. A step may carry a
         // pre-activation across 0, where the derivative jumps: the loss weighs only outputs
         // whose pre-activation is further from 0 than any step of 1e-3 can move it.
-        let fused = Conv2d(inputChannels: 2, outputChannels: 3, kernelSize: 3, padding: 1, name: "fused", store: ParameterStore(), rng: &rng)
+        let fused = Conv2d(
+            inputChannels: 2, outputChannels: 3, kernelSize: 3, padding: 1, name: "fused", store: ParameterStore(),
+            rng: &rng)
         let preActivations = fused(x, tape: Tape.inference()).value
         let lossWeights = randomTensor(preActivations.shape, &rng)
         for k in 0..<lossWeights.count where abs(preActivations[k]) < 0.1 { lossWeights[k] = 0 }
@@ -303,8 +376,10 @@ final class OpsGradientCheckTests: XCTestCase {
             }
         }
         // Pooling windows whose inputs are well apart, so a small step never changes the max.
-        let spread = Variable(Tensor(shape: [1, 2, 5, 4], values: (0..<40).map { Float(($0 * 17) % 40) * 0.1 }.shuffledDeterministically()),
-                              requiresGrad: true)
+        let spread = Variable(
+            Tensor(
+                shape: [1, 2, 5, 4], values: (0..<40).map { Float(($0 * 17) % 40) * 0.1 }.shuffledDeterministically()),
+            requiresGrad: true)
         checkOp([spread]) { x, t in [maxPool2d(x[0], kernelSize: 2, tape: t)] }
         checkOp([spread]) { x, t in [maxPool2d(x[0], kernelSize: 3, stride: 2, padding: 1, tape: t)] }
         checkOp([x]) { x, t in [avgPool2d(x[0], kernelSize: 3, stride: 2, padding: 1, tape: t)] }
@@ -332,7 +407,9 @@ final class OpsGradientCheckTests: XCTestCase {
     func testInitialStateGradientIsAccumulated() {
         for kind in [CellKind.lstm, .gru] {
             let store = ParameterStore()
-            let layer = RecurrentLayer(kind, inputSize: 3, hiddenSize: 4, layers: 2, bidirectional: true, prefix: "rnn", store: store, rng: &rng)
+            let layer = RecurrentLayer(
+                kind, inputSize: 3, hiddenSize: 4, layers: 2, bidirectional: true, prefix: "rnn", store: store,
+                rng: &rng)
             store.pack()
             let x = variable([3, 2, 3]), h0 = variable([4, 2, 4]), c0 = variable([4, 2, 4])
             checkOp([h0, c0]) { v, t in
@@ -361,9 +438,9 @@ private func maskInfinite(_ y: Variable, tape: Tape) -> Variable {
     return result
 }
 
-private extension Array where Element == Float {
+extension Array where Element == Float {
     /// A fixed reordering, so that neighbouring pooling inputs are not in order.
-    func shuffledDeterministically() -> [Float] {
+    fileprivate func shuffledDeterministically() -> [Float] {
         var generator = RandomGenerator(seed: 5)
         var result = self
         for i in stride(from: count - 1, to: 0, by: -1) {

@@ -1,7 +1,8 @@
 import Foundation
-import XCTest
-@testable import RNNEngine
 import TestSupport
+import XCTest
+
+@testable import RNNEngine
 
 final class SafeTensorsTests: TemporaryDirectoryTestCase {
     func testRoundTripKeepsTensorsOrderAndMetadata() throws {
@@ -9,8 +10,9 @@ final class SafeTensorsTests: TemporaryDirectoryTestCase {
         let b = Tensor(shape: [1], values: [.pi])
         let empty = Tensor(zeros: [0, 4])
         let path = directory + "/model.safetensors"
-        try SafeTensors.write([("z.first", a), ("a.second", b), ("empty", empty)],
-                              metadata: ["zoo.task": "language-model", "zoo.vocabulary": "[\"a\",\"\\n\"]"], to: path)
+        try SafeTensors.write(
+            [("z.first", a), ("a.second", b), ("empty", empty)],
+            metadata: ["zoo.task": "language-model", "zoo.vocabulary": "[\"a\",\"\\n\"]"], to: path)
         let file = try SafeTensors.read(path: path)
         XCTAssertEqual(file.names, ["z.first", "a.second", "empty"])
         XCTAssertEqual(file.tensors["z.first"]?.shape, [2, 3])
@@ -32,7 +34,8 @@ final class SafeTensorsTests: TemporaryDirectoryTestCase {
         assertClose(try XCTUnwrap(file.tensors["f32"]), Tensor(shape: [2, 3], values: expected), "f32")
         assertClose(try XCTUnwrap(file.tensors["f64"]), Tensor(shape: [2, 3], values: expected), "f64")
         assertClose(try XCTUnwrap(file.tensors["f16"]), Tensor(shape: [2, 3], values: expected), relative: 1e-3, "f16")
-        assertClose(try XCTUnwrap(file.tensors["bf16"]), Tensor(shape: [2, 3], values: expected), relative: 1e-2, "bf16")
+        assertClose(
+            try XCTUnwrap(file.tensors["bf16"]), Tensor(shape: [2, 3], values: expected), relative: 1e-2, "bf16")
         // The integer and boolean dtypes PyTorch writes (num_batches_tracked is I64).
         XCTAssertEqual(file.tensors["i64"]?.array, [0, 1, 2])
         XCTAssertEqual(file.tensors["i32"]?.array, [-2, 0, 7])
@@ -52,9 +55,12 @@ final class SafeTensorsTests: TemporaryDirectoryTestCase {
     /// U+FEFF that begins a string, and a vocabulary with "\u{FEFF}HTTP-Proxy" and "HTTP-Proxy"
     /// came back with a duplicate, so a finished run's checkpoint did not load.
     func testEveryStringRoundTripsByteForByte() throws {
-        let strings = ["\u{FEFF}HTTP-Proxy", "HTTP-Proxy", "\u{FEFF}", "a\u{FEFF}", "👩\u{200D}💻", "zwnj\u{200C}x",
-                       "non\u{00A0}breaking", "e\u{0301}", "\u{05E9}\u{05DC}\u{05D5}\u{05DD}\u{200F}", "\u{200E}ltr", "/path\\quote\"",
-                       "tab\tnewline\n", "\u{0}nul"]
+        let strings = [
+            "\u{FEFF}HTTP-Proxy", "HTTP-Proxy", "\u{FEFF}", "a\u{FEFF}", "👩\u{200D}💻", "zwnj\u{200C}x",
+            "non\u{00A0}breaking", "e\u{0301}", "\u{05E9}\u{05DC}\u{05D5}\u{05DD}\u{200F}", "\u{200E}ltr",
+            "/path\\quote\"",
+            "tab\tnewline\n", "\u{0}nul"
+        ]
         let vocabulary = Vocabulary(tokens: strings)
         XCTAssertEqual(vocabulary.count, strings.count)
         var metadata = ["zoo.vocabulary": vocabulary.json]
@@ -96,16 +102,20 @@ final class SafeTensorsTests: TemporaryDirectoryTestCase {
     /// A shape whose element count overflows, or tensors that share bytes: a malformed file,
     /// not a crash.
     func testHostileShapesAndOffsetsAreMalformed() throws {
-        let huge = file(header: #"{"w":{"dtype":"F32","shape":[8589934592,8589934592],"data_offsets":[0,4]}}"#, dataBytes: 4)
+        let huge = file(
+            header: #"{"w":{"dtype":"F32","shape":[8589934592,8589934592],"data_offsets":[0,4]}}"#, dataBytes: 4)
         XCTAssertThrowsError(try SafeTensors.decode(huge, path: "huge.safetensors")) { error in
             XCTAssertTrue("\(error)".contains("needs more bytes than a file can hold"), "\(error)")
         }
-        let overlapping = file(header: #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#,
-                               dataBytes: 12)
+        let overlapping = file(
+            header:
+                #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#,
+            dataBytes: 12)
         XCTAssertThrowsError(try SafeTensors.decode(overlapping, path: "overlap.safetensors")) { error in
             XCTAssertTrue("\(error)".contains("tensors 'a' [0, 8] and 'b' [4, 12] overlap"), "\(error)")
         }
-        let beyondInt = file(header: #"{"w":{"dtype":"F32","shape":[99999999999999999999],"data_offsets":[0,4]}}"#, dataBytes: 4)
+        let beyondInt = file(
+            header: #"{"w":{"dtype":"F32","shape":[99999999999999999999],"data_offsets":[0,4]}}"#, dataBytes: 4)
         XCTAssertThrowsError(try SafeTensors.decode(beyondInt, path: "huge.safetensors"))
     }
 
@@ -120,7 +130,7 @@ final class SafeTensorsTests: TemporaryDirectoryTestCase {
             ("bad offsets", try header(#"{"w":{"dtype":"F32","shape":[4],"data_offsets":[0,64]}}"#, dataBytes: 16)),
             ("size mismatch", try header(#"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}}"#, dataBytes: 16)),
             ("missing shape", try header(#"{"w":{"dtype":"F32","data_offsets":[0,16]}}"#, dataBytes: 16)),
-            ("bad metadata", try header(#"{"__metadata__":{"a":1}}"#, dataBytes: 0)),
+            ("bad metadata", try header(#"{"__metadata__":{"a":1}}"#, dataBytes: 0))
         ]
         for (label, bytes) in cases {
             let path = directory + "/\(label).safetensors"
@@ -150,21 +160,28 @@ final class SafeTensorsTests: TemporaryDirectoryTestCase {
         store.pack()
         let path = directory + "/ckpt.safetensors"
 
-        try SafeTensors.write([("decoder.weight", Tensor(zeros: [2, 4])), ("decoder.bias", Tensor(zeros: [2]))], to: path)
+        try SafeTensors.write(
+            [("decoder.weight", Tensor(zeros: [2, 4])), ("decoder.bias", Tensor(zeros: [2]))], to: path)
         XCTAssertThrowsError(try store.load(try SafeTensors.read(path: path), path: path)) { error in
-            XCTAssertEqual("\(error)", "\(path): tensor 'decoder.weight' has shape [2, 4] in the file but the model expects [2, 3]")
+            XCTAssertEqual(
+                "\(error)", "\(path): tensor 'decoder.weight' has shape [2, 4] in the file but the model expects [2, 3]"
+            )
         }
         try SafeTensors.write([("decoder.weight", Tensor(zeros: [2, 3]))], to: path)
         XCTAssertThrowsError(try store.load(try SafeTensors.read(path: path), path: path)) { error in
             XCTAssertEqual(error as? CheckpointError, .missingTensor(path: path, name: "decoder.bias"))
         }
-        try SafeTensors.write([("decoder.weight", Tensor(zeros: [2, 3])), ("decoder.bias", Tensor(zeros: [2])),
-                               ("encoder.weight", Tensor(zeros: [1]))], to: path)
+        try SafeTensors.write(
+            [
+                ("decoder.weight", Tensor(zeros: [2, 3])), ("decoder.bias", Tensor(zeros: [2])),
+                ("encoder.weight", Tensor(zeros: [1]))
+            ], to: path)
         XCTAssertThrowsError(try store.load(try SafeTensors.read(path: path), path: path)) { error in
             XCTAssertEqual(error as? CheckpointError, .unexpectedTensor(path: path, name: "encoder.weight"))
         }
         let values = Tensor(shape: [2, 3], values: [1, 2, 3, 4, 5, 6])
-        try SafeTensors.write([("decoder.weight", values), ("decoder.bias", Tensor(shape: [2], values: [7, 8]))], to: path)
+        try SafeTensors.write(
+            [("decoder.weight", values), ("decoder.bias", Tensor(shape: [2], values: [7, 8]))], to: path)
         try store.load(try SafeTensors.read(path: path), path: path)
         XCTAssertEqual(store.values.array, [1, 2, 3, 4, 5, 6, 7, 8])
     }

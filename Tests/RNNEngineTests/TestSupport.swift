@@ -1,8 +1,9 @@
+import CKernels
 import Foundation
 import TestSupport
 import XCTest
+
 @testable import RNNEngine
-import CKernels
 
 /// The directory of the committed PyTorch golden files.
 let goldenDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden").path
@@ -19,8 +20,9 @@ extension SafeTensorsFile {
 
 /// Σ x ∘ w: a scalar loss whose gradient with respect to x is w.
 func weightedSum(_ x: Variable, _ w: Tensor, tape: Tape) -> Variable {
-    let out = Variable(Tensor(shape: [1], values: [Float(zip(x.value.buffer, w.buffer).reduce(0.0) { $0 + Double($1.0 * $1.1) })]),
-                       requiresGrad: tape.needsGradient(x))
+    let out = Variable(
+        Tensor(shape: [1], values: [Float(zip(x.value.buffer, w.buffer).reduce(0.0) { $0 + Double($1.0 * $1.1) })]),
+        requiresGrad: tape.needsGradient(x))
     if out.requiresGrad {
         tape.record {
             guard let d = out.grad?[0] else { return }

@@ -1,7 +1,8 @@
 import Foundation
-import XCTest
-@testable import RNNEngine
 import TestSupport
+import XCTest
+
+@testable import RNNEngine
 
 /// The shared loop with a task whose primary metric is to be maximised, warmup, frozen
 /// parameters and buffers.
@@ -34,7 +35,7 @@ final class TrainerTests: TemporaryDirectoryTestCase {
         var stepsPerEpoch: Int { 10 }
         func trainingLoss(tape: Tape, rng: inout RandomGenerator) throws -> (loss: Variable, count: Int) {
             let x = Variable(Tensor(shape: [2, 2], values: [1, 2, 3, 5]))
-            _ = norm(x, tape: tape)   // moves the running statistics
+            _ = norm(x, tape: tape)  // moves the running statistics
             let loss = add(sum(trainable, tape: tape), sum(frozen, tape: tape), tape: tape)
             return (loss, 1)
         }
@@ -42,8 +43,9 @@ final class TrainerTests: TemporaryDirectoryTestCase {
         func metrics(forLoss loss: Double) -> [(String, Double)] { [] }
         func validate() throws -> ValidationResult {
             defer { evaluations += 1 }
-            return ValidationResult(metrics: [("loss", 1), ("accuracy", scores[min(evaluations, scores.count - 1)])],
-                                    primary: "accuracy", higherIsBetter: true)
+            return ValidationResult(
+                metrics: [("loss", 1), ("accuracy", scores[min(evaluations, scores.count - 1)])],
+                primary: "accuracy", higherIsBetter: true)
         }
         var checkpointMetadata: [String: String] { [:] }
         func saveProgress() -> (tensors: [(String, Tensor)], metadata: [String: String]) { ([], [:]) }
@@ -51,7 +53,8 @@ final class TrainerTests: TemporaryDirectoryTestCase {
     }
 
     private func options(steps: Int, out: String) -> TrainingOptions {
-        var options = TrainingOptions(steps: steps, evaluateEvery: 10, logEvery: 10, learningRate: 1, outputDirectory: out)
+        var options = TrainingOptions(
+            steps: steps, evaluateEvery: 10, logEvery: 10, learningRate: 1, outputDirectory: out)
         options.optimizer = .sgd
         options.clipNorm = nil
         options.json = true
@@ -81,7 +84,8 @@ final class TrainerTests: TemporaryDirectoryTestCase {
         // Decayed (× 0.25) by the evaluation at step 30 that did not improve; a progress line
         // comes before its step's evaluation, so step 40's shows it.
         XCTAssertEqual(rates, [1, 1, 1, 0.25], "\(lines)")
-        XCTAssertTrue(lines.contains { $0.contains(#""valid_accuracy": 0.7"#) && $0.contains(#""best": true"#) }, "\(lines)")
+        XCTAssertTrue(
+            lines.contains { $0.contains(#""valid_accuracy": 0.7"#) && $0.contains(#""best": true"#) }, "\(lines)")
     }
 
     /// The default plateau schedule waits two evaluations, says when it cuts, and stops at its
@@ -91,11 +95,12 @@ final class TrainerTests: TemporaryDirectoryTestCase {
             var options = options(steps: 200, out: directory + "/\(schedule)")
             options.learningRateSchedule = schedule
             var lines: [String] = []
-            let trainer = Trainer(task: ScriptedTask(scores: [0.5]), options: options)   // never better
+            let trainer = Trainer(task: ScriptedTask(scores: [0.5]), options: options)  // never better
             trainer.output = { lines.append($0) }
             try trainer.run()
             let rates = lines.compactMap { line -> Double? in
-                (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["learning_rate"] as? Double
+                (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["learning_rate"]
+                    as? Double
             }
             return (rates, lines)
         }
@@ -141,7 +146,9 @@ final class TrainerTests: TemporaryDirectoryTestCase {
         more.resume = true
         let second = Trainer(task: ScriptedTask(scores: [0.5]), options: more)
         second.output = { _ in }
-        XCTAssertThrowsError(try second.run()) { XCTAssertTrue("\($0)".contains("cannot read the run's metrics log"), "\($0)") }
+        XCTAssertThrowsError(try second.run()) {
+            XCTAssertTrue("\($0)".contains("cannot read the run's metrics log"), "\($0)")
+        }
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out + "/metrics.jsonl")), damaged)
     }
 
@@ -186,9 +193,13 @@ final class TrainerTests: TemporaryDirectoryTestCase {
         let second = Trainer(task: ScriptedTask(scores: [0.5]), options: again)
         second.output = { _ in }
         var steps = 0
-        second.shouldStop = { steps += 1; return steps >= 3 }
+        second.shouldStop = {
+            steps += 1
+            return steps >= 3
+        }
         XCTAssertThrowsError(try second.run())
-        XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/best.safetensors"), "the old run's best checkpoint is gone")
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: out + "/best.safetensors"), "the old run's best checkpoint is gone")
         XCTAssertEqual(try SafeTensors.read(path: out + "/last.safetensors").metadata["zoo.step"], "3")
         let log = try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8)
         XCTAssertFalse(log.contains(#""step": 20"#) || log.contains(#""step": 10"#), log)
@@ -224,7 +235,7 @@ final class TrainerTests: TemporaryDirectoryTestCase {
         }
         XCTAssertEqual(try RunSettings.read(path: out + "/run.json"), settings)
         var unmarked = settings
-        unmarked.data = "/data/corpus é.txt"   // the same path without its leading byte-order mark
+        unmarked.data = "/data/corpus é.txt"  // the same path without its leading byte-order mark
         XCTAssertEqual(unmarked.differences(from: settings), ["data"])
         XCTAssertEqual(settings.differences(from: settings), [])
 
@@ -238,14 +249,20 @@ final class TrainerTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(try resolver.value("--hidden-size", nil, \.hiddenSize, default: 32), 64)
         XCTAssertEqual(try resolver.value("--layers", nil, \.layers, default: 3), 3)
         XCTAssertThrowsError(try resolver.value("--hidden-size", 65, \.hiddenSize, default: 32)) {
-            XCTAssertEqual("\($0)", "--hidden-size 65 contradicts the run in \(out), which was started with 64; leave it out to resume that run, or start a new one")
+            XCTAssertEqual(
+                "\($0)",
+                "--hidden-size 65 contradicts the run in \(out), which was started with 64; leave it out to resume that run, or start a new one"
+            )
         }
     }
 
     /// A run.json that is not one (not JSON, a wrong type, a huge file) is an error naming it.
     func testAnUnreadableRunSettingsFileIsNamed() throws {
         let path = directory + "/run.json"
-        for (bytes, reason) in [(Array("{\"task\": 3}".utf8), "task"), (Array("[1, 2".utf8), "JSON"), ([UInt8](repeating: 0x20, count: 1 << 20 + 1), "more than a run's settings")] {
+        for (bytes, reason) in [
+            (Array("{\"task\": 3}".utf8), "task"), (Array("[1, 2".utf8), "JSON"),
+            ([UInt8](repeating: 0x20, count: 1 << 20 + 1), "more than a run's settings")
+        ] {
             try Data(bytes).write(to: URL(fileURLWithPath: path))
             XCTAssertThrowsError(try RunSettings.read(path: path)) {
                 XCTAssertTrue("\($0)".hasPrefix(path + ": cannot read the run's settings"), "\($0)")

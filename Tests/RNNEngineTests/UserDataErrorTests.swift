@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import XCTest
+
 @testable import RNNEngine
 
 /// Values from user data that an op cannot take raise typed errors naming what is wrong; the
@@ -39,7 +40,9 @@ final class UserDataErrorTests: XCTestCase {
         XCTAssertThrowsError(try embedding([1, 5], shape: [2], tape: Tape())) {
             XCTAssertEqual($0 as? EngineError, .indexOutOfRange(what: "token id", index: 5, bound: 5))
         }
-        XCTAssertThrowsError(try rnn(tokens: [1, -1], steps: 2, batch: 1, embedding: embedding.weight, tape: Tape(), rng: &rng)) {
+        XCTAssertThrowsError(
+            try rnn(tokens: [1, -1], steps: 2, batch: 1, embedding: embedding.weight, tape: Tape(), rng: &rng)
+        ) {
             XCTAssertEqual($0 as? EngineError, .indexOutOfRange(what: "token id", index: -1, bound: 5))
         }
         let x = Variable(Tensor(zeros: [3, 2, 3]))

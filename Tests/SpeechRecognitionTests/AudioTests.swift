@@ -1,12 +1,15 @@
 import Foundation
 import RNNEngine
-@testable import SpeechRecognition
 import TestSupport
 import XCTest
 
+@testable import SpeechRecognition
+
 /// A tone of `frequency` Hz, `seconds` long, at `rate`.
 func tone(_ frequency: Double, seconds: Double, rate: Int, amplitude: Float = 0.5) -> [Float] {
-    (0..<Int(seconds * Double(rate))).map { amplitude * Float(sin(2 * Double.pi * frequency * Double($0) / Double(rate))) }
+    (0..<Int(seconds * Double(rate))).map {
+        amplitude * Float(sin(2 * Double.pi * frequency * Double($0) / Double(rate)))
+    }
 }
 
 /// The amplitude of the `frequency` component of `samples` (a projection on sin and cos),
@@ -36,7 +39,7 @@ final class AudioFileTests: TemporaryDirectoryTestCase {
             // Mixed down: each tone at half its amplitude.
             XCTAssertEqual(amplitude(of: 440, in: clip.samples, rate: 22_050), 0.25, accuracy: 0.01, "\(format)")
             XCTAssertEqual(amplitude(of: 880, in: clip.samples, rate: 22_050), 0.25, accuracy: 0.01, "\(format)")
-            if format != .oggVorbis {   // lossless: sample for sample, to 16-bit precision
+            if format != .oggVorbis {  // lossless: sample for sample, to 16-bit precision
                 for (k, value) in clip.samples.enumerated() where k % 97 == 0 {
                     XCTAssertEqual(value, (left[k] + right[k]) / 2, accuracy: 1.0 / 16384, "\(format) sample \(k)")
                 }
@@ -50,23 +53,29 @@ final class AudioFileTests: TemporaryDirectoryTestCase {
         XCTAssertThrowsError(try AudioFile.read(path: garbage)) { error in
             let text = "\(error)"
             XCTAssertTrue(text.hasPrefix("\(garbage): cannot read the audio (libsndfile: "), text)
-            XCTAssertGreaterThan(text.count, garbage.count + 40, text)   // libsndfile's own words follow
+            XCTAssertGreaterThan(text.count, garbage.count + 40, text)  // libsndfile's own words follow
         }
         // A file cut short, one with a header and no samples, an empty file, text named .wav.
-        let whole = try Data(contentsOf: URL(fileURLWithPath: repositoryPath("Tests/SpeechRecognitionTests/Golden/sweep.wav")))
+        let whole = try Data(
+            contentsOf: URL(fileURLWithPath: repositoryPath("Tests/SpeechRecognitionTests/Golden/sweep.wav")))
         let truncated = directory + "/truncated.wav", headerOnly = directory + "/header.wav"
         try whole.prefix(10_000).write(to: URL(fileURLWithPath: truncated))
         try whole.prefix(44).write(to: URL(fileURLWithPath: headerOnly))
         XCTAssertThrowsError(try AudioFile.read(path: truncated)) {
-            XCTAssertTrue("\($0)".hasPrefix("\(truncated): the file is shorter than its header says (libsndfile: data : 25600 (should be"), "\($0)")
+            XCTAssertTrue(
+                "\($0)".hasPrefix(
+                    "\(truncated): the file is shorter than its header says (libsndfile: data : 25600 (should be"),
+                "\($0)")
         }
         XCTAssertThrowsError(try AudioFile.header(path: truncated))
-        XCTAssertThrowsError(try AudioFile.read(path: headerOnly)) {   // its header still promises 0.8 s
+        XCTAssertThrowsError(try AudioFile.read(path: headerOnly)) {  // its header still promises 0.8 s
             XCTAssertTrue("\($0)".contains("shorter than its header says"), "\($0)")
         }
         let noSamples = directory + "/silence.wav"
         try AudioFile.write([], sampleRate: 16_000, format: .wav16, to: noSamples)
-        XCTAssertThrowsError(try AudioFile.read(path: noSamples)) { XCTAssertEqual("\($0)", "\(noSamples): the audio has no samples") }
+        XCTAssertThrowsError(try AudioFile.read(path: noSamples)) {
+            XCTAssertEqual("\($0)", "\(noSamples): the audio has no samples")
+        }
         for (name, bytes) in [("empty.wav", Data()), ("text.wav", Data("hello\n".utf8))] {
             let path = directory + "/" + name
             try bytes.write(to: URL(fileURLWithPath: path))
@@ -87,9 +96,17 @@ final class AudioSizeLimitTests: TemporaryDirectoryTestCase {
         // fLaC and one STREAMINFO block: blocks of 4096, 384 kHz, 8 channels, 16 bits, 10⁹ frames
         // (2604 s, under the hour), no MD5, and no audio at all.
         var bits: [Bool] = []
-        func put(_ value: UInt64, _ count: Int) { for k in (0..<count).reversed() { bits.append(value >> UInt64(k) & 1 == 1) } }
-        put(4096, 16); put(4096, 16); put(0, 24); put(0, 24)
-        put(384_000, 20); put(7, 3); put(15, 5); put(1_000_000_000, 36)
+        func put(_ value: UInt64, _ count: Int) {
+            for k in (0..<count).reversed() { bits.append(value >> UInt64(k) & 1 == 1) }
+        }
+        put(4096, 16)
+        put(4096, 16)
+        put(0, 24)
+        put(0, 24)
+        put(384_000, 20)
+        put(7, 3)
+        put(15, 5)
+        put(1_000_000_000, 36)
         var info = stride(from: 0, to: bits.count, by: 8).map { start in
             bits[start..<start + 8].reduce(UInt8(0)) { $0 << 1 | ($1 ? 1 : 0) }
         }
@@ -98,8 +115,10 @@ final class AudioSizeLimitTests: TemporaryDirectoryTestCase {
         let path = directory + "/claims.flac"
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         XCTAssertThrowsError(try AudioFile.read(path: path)) { error in
-            XCTAssertTrue("\(error)".hasPrefix("\(path): cannot read the audio (libsndfile: its header claims 1000000000 frames of 8 channels"),
-                          "\(error)")
+            XCTAssertTrue(
+                "\(error)".hasPrefix(
+                    "\(path): cannot read the audio (libsndfile: its header claims 1000000000 frames of 8 channels"),
+                "\(error)")
         }
     }
 }
@@ -112,7 +131,7 @@ final class MPEGAudioTests: TemporaryDirectoryTestCase {
     func frames(_ count: Int, damaged: Bool = false) -> [UInt8] {
         var frame = [UInt8](repeating: 0, count: 417)
         frame[0...3] = [0xFF, 0xFB, 0x90, 0x00]
-        if damaged { for k in 6..<20 { frame[k] = 0xFF } }   // big_values 511, beyond the 288 allowed
+        if damaged { for k in 6..<20 { frame[k] = 0xFF } }  // big_values 511, beyond the 288 allowed
         return Array((0..<count).map { _ in frame }.joined())
     }
 
@@ -142,13 +161,19 @@ final class MPEGAudioTests: TemporaryDirectoryTestCase {
         guard case .falseStart = MPEGSniffing.verdict(pcm) else { return XCTFail("\(MPEGSniffing.verdict(pcm))") }
         let path = try write(pcm, "hello.raw")
         XCTAssertThrowsError(try AudioFile.read(path: path)) { error in
-            XCTAssertTrue("\(error)".hasPrefix("\(path): not audio in a format libsndfile reads (it starts like an MPEG frame, but frame 2"), "\(error)")
+            XCTAssertTrue(
+                "\(error)".hasPrefix(
+                    "\(path): not audio in a format libsndfile reads (it starts like an MPEG frame, but frame 2"),
+                "\(error)")
         }
         XCTAssertThrowsError(try AudioFile.header(path: path))
         // Frames of another stream, or one cut inside its second frame.
-        XCTAssertEqual(MPEGSniffing.verdict(frames(1) + [0xFF, 0xF3, 0x90, 0x00] + [UInt8](repeating: 0, count: 500)),
-                       .falseStart("it starts like an MPEG frame, but frame 2 is not at byte 417 where the first header puts it"))
-        guard case .falseStart = MPEGSniffing.verdict(Array(frames(2).prefix(600))) else { return XCTFail("a cut stream") }
+        XCTAssertEqual(
+            MPEGSniffing.verdict(frames(1) + [0xFF, 0xF3, 0x90, 0x00] + [UInt8](repeating: 0, count: 500)),
+            .falseStart("it starts like an MPEG frame, but frame 2 is not at byte 417 where the first header puts it"))
+        guard case .falseStart = MPEGSniffing.verdict(Array(frames(2).prefix(600))) else {
+            return XCTFail("a cut stream")
+        }
     }
 
     func testADamagedStreamFailsTheReadWithTheDecodersWords() throws {
@@ -165,18 +190,21 @@ final class ResamplerTests: XCTestCase {
     func testDownsamplingKeepsThePassbandAndRemovesWhatWouldAlias() {
         let rate = 44_100
         let resampler = Resampler()
-        let kept = resampler.resample(AudioClip(samples: tone(1000, seconds: 0.5, rate: rate), sampleRate: rate), to: 16_000)
+        let kept = resampler.resample(
+            AudioClip(samples: tone(1000, seconds: 0.5, rate: rate), sampleRate: rate), to: 16_000)
         XCTAssertEqual(kept.samples.count, 8000)
         XCTAssertEqual(amplitude(of: 1000, in: kept.samples, rate: 16_000), 0.5, accuracy: 0.005)
         // 10 kHz is above 16 kHz's Nyquist frequency: linear interpolation would fold it to 6 kHz.
-        let removed = resampler.resample(AudioClip(samples: tone(10_000, seconds: 0.5, rate: rate), sampleRate: rate), to: 16_000)
+        let removed = resampler.resample(
+            AudioClip(samples: tone(10_000, seconds: 0.5, rate: rate), sampleRate: rate), to: 16_000)
         XCTAssertLessThan(amplitude(of: 6000, in: removed.samples, rate: 16_000), 0.001)
         let energy = removed.samples[2000..<6000].reduce(0) { $0 + Double($1 * $1) } / 4000
         XCTAssertLessThan(energy, 1e-6)
     }
 
     func testUpsamplingKeepsTheTone() {
-        let up = Resampler().resample(AudioClip(samples: tone(1000, seconds: 0.5, rate: 8000), sampleRate: 8000), to: 16_000)
+        let up = Resampler().resample(
+            AudioClip(samples: tone(1000, seconds: 0.5, rate: 8000), sampleRate: 8000), to: 16_000)
         XCTAssertEqual(up.samples.count, 8000)
         XCTAssertEqual(amplitude(of: 1000, in: up.samples, rate: 16_000), 0.5, accuracy: 0.005)
     }
@@ -186,7 +214,7 @@ final class LogMelTests: XCTestCase {
     func testFramesAndTheBinOfATone() {
         let extractor = LogMelExtractor()
         let features = extractor.features(AudioClip(samples: tone(1000, seconds: 1, rate: 16_000), sampleRate: 16_000))
-        XCTAssertEqual(features.shape, [98, 80])   // 1 + (16000 − 400) / 160
+        XCTAssertEqual(features.shape, [98, 80])  // 1 + (16000 − 400) / 160
         // The filter whose centre is nearest 1 kHz holds the most energy in every frame.
         func mel(_ f: Double) -> Double { 2595 * log10(1 + f / 700) }
         let expected = Int((mel(1000) / mel(8000) * 81).rounded()) - 1
@@ -232,7 +260,9 @@ final class LogMelGoldenTests: XCTestCase {
                 if difference > bounds[k] { outside += 1 }
                 worstRatio = max(worstRatio, difference / bounds[k])
             }
-            XCTAssertEqual(outside, 0, "\(threads) BLAS threads: \(outside) features beyond their bound (worst \(worstRatio) × its bound)")
+            XCTAssertEqual(
+                outside, 0,
+                "\(threads) BLAS threads: \(outside) features beyond their bound (worst \(worstRatio) × its bound)")
         }
         // The bound is no blanket: where the sweep is (the loudest tenth of the features) it
         // stays below 3.1e-3, and a symmetric instead of a periodic window lands 57 times over
@@ -262,7 +292,9 @@ func logMelRoundingBounds(_ samples: [Double], settings: LogMelSettings) -> [Dou
     let frames = samples.count <= N ? 1 : 1 + (samples.count - N) / settings.hop
     var bounds: [Double] = []
     for f in 0..<frames {
-        let frame = (0..<N).map { n in f * settings.hop + n < samples.count ? samples[f * settings.hop + n] * window[n] : 0 }
+        let frame = (0..<N).map { n in
+            f * settings.hop + n < samples.count ? samples[f * settings.hop + n] * window[n] : 0
+        }
         // Each DFT term is off by at most (γ_N + 3u)·Σ|x_n·w_n| (the product, the window's and
         // the basis's storage), with |cos|, |sin| ≤ 1.
         let magnitudeSum = frame.reduce(0) { $0 + abs($1) }
@@ -270,7 +302,10 @@ func logMelRoundingBounds(_ samples: [Double], settings: LogMelSettings) -> [Dou
         var power = [Double](repeating: 0, count: K), powerError = [Double](repeating: 0, count: K)
         for k in 0..<K {
             var re = 0.0, im = 0.0
-            for n in 0..<N { re += frame[n] * cosine[k * n % settings.fftSize]; im -= frame[n] * sine[k * n % settings.fftSize] }
+            for n in 0..<N {
+                re += frame[n] * cosine[k * n % settings.fftSize]
+                im -= frame[n] * sine[k * n % settings.fftSize]
+            }
             power[k] = re * re + im * im
             powerError[k] = 2 * (abs(re) + abs(im)) * termError + 2 * termError * termError + 3 * u * power[k]
         }
@@ -287,8 +322,9 @@ func logMelRoundingBounds(_ samples: [Double], settings: LogMelSettings) -> [Dou
             energyError += (gamma(K) + u) * energy
             // The computed energy lies in [E − ΔE, E + ΔE], floored like the reference's.
             let floor = settings.floor, reference = log(max(energy, floor))
-            let logError = max(log(max(energy + energyError, floor)) - reference,
-                               reference - log(max(energy - energyError, floor)))
+            let logError = max(
+                log(max(energy + energyError, floor)) - reference,
+                reference - log(max(energy - energyError, floor)))
             bounds.append(logError + 3 * u * abs(reference))
         }
     }

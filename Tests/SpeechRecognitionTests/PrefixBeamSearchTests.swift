@@ -1,7 +1,8 @@
 import Foundation
+import XCTest
+
 @testable import LanguageModel
 @testable import SpeechRecognition
-import XCTest
 
 final class PrefixBeamSearchTests: XCTestCase {
     let alphabet = Alphabet(symbols: Array("ab"))
@@ -10,8 +11,12 @@ final class PrefixBeamSearchTests: XCTestCase {
     /// "a" (a-, -a, aa) add up to 0.64. Prefix beam search sums them; greedy cannot.
     func testAlignmentsOfOneTextAreSummed() throws {
         let frame: [Float] = [log(0.6), log(0.4), -50]
-        XCTAssertEqual(try ctcPrefixBeamSearch([frame, frame], alphabet: alphabet, options: PrefixBeamOptions(beamSize: 4, wordBonus: 0)), "a")
-        XCTAssertEqual(try ctcPrefixBeamSearch([frame, frame], alphabet: alphabet, options: PrefixBeamOptions(beamSize: 1, wordBonus: 0)), "")
+        XCTAssertEqual(
+            try ctcPrefixBeamSearch(
+                [frame, frame], alphabet: alphabet, options: PrefixBeamOptions(beamSize: 4, wordBonus: 0)), "a")
+        XCTAssertEqual(
+            try ctcPrefixBeamSearch(
+                [frame, frame], alphabet: alphabet, options: PrefixBeamOptions(beamSize: 1, wordBonus: 0)), "")
         // A repeat needs a blank between: a a collapses to "a", a - a is "aa".
         let a: [Float] = [-50, 0, -50], blank: [Float] = [0, -50, -50]
         XCTAssertEqual(try ctcPrefixBeamSearch([a, a], alphabet: alphabet), "a")
@@ -23,8 +28,10 @@ final class PrefixBeamSearchTests: XCTestCase {
         var rng = RandomGenerator(seed: 1)
         let text = String(repeating: "ba ba ba\n", count: 80)
         let corpus = try Corpus(text: CorpusText.split(text, source: "test"), tokenization: .char)
-        let model = try LanguageModelNetwork(config: LanguageModelConfig(embeddingSize: 8, hiddenSize: 16), vocabulary: corpus.vocabulary, rng: &rng)
-        let task = try LanguageModelTrainingTask(network: model, corpus: corpus, settings: LanguageModelTrainingSettings(batchSize: 4, bptt: 16))
+        let model = try LanguageModelNetwork(
+            config: LanguageModelConfig(embeddingSize: 8, hiddenSize: 16), vocabulary: corpus.vocabulary, rng: &rng)
+        let task = try LanguageModelTrainingTask(
+            network: model, corpus: corpus, settings: LanguageModelTrainingSettings(batchSize: 4, bptt: 16))
         var options = TrainingOptions.languageModel(steps: 60)
         options.learningRate = 0.02
         _ = try Trainer(task: task, options: options).run()
@@ -32,18 +39,24 @@ final class PrefixBeamSearchTests: XCTestCase {
         // Each frame: a and b equally likely, then a blank.
         let either: [Float] = [-50, log(0.5), log(0.5)], blank: [Float] = [0, -50, -50]
         let frames = [either, blank, either, blank]
-        let fused = try ctcPrefixBeamSearch(frames, alphabet: alphabet,
-                                            options: PrefixBeamOptions(beamSize: 8, languageModelWeight: 1, wordBonus: 0), scorer: scorer)
+        let fused = try ctcPrefixBeamSearch(
+            frames, alphabet: alphabet,
+            options: PrefixBeamOptions(beamSize: 8, languageModelWeight: 1, wordBonus: 0), scorer: scorer)
         XCTAssertEqual(fused, "ba")
 
         // A cache of 3 prefixes stays within them and gives the same answers.
         let small = try CharacterLanguageModelScorer(model: model, symbols: alphabet.symbols, capacity: 3)
         for prefix in ["b", "ba", "ba ", "ba b", "ba ba", "a", "ab"] {
-            XCTAssertEqual(try small.logProbabilities(after: prefix), try scorer.logProbabilities(after: prefix), prefix)
+            XCTAssertEqual(
+                try small.logProbabilities(after: prefix), try scorer.logProbabilities(after: prefix), prefix)
             XCTAssertLessThanOrEqual(small.cachedPrefixes, 3)
         }
-        XCTAssertEqual(try ctcPrefixBeamSearch(frames, alphabet: alphabet, options: PrefixBeamOptions(beamSize: 8, languageModelWeight: 1,
-                                                                                                   wordBonus: 0), scorer: small), "ba")
+        XCTAssertEqual(
+            try ctcPrefixBeamSearch(
+                frames, alphabet: alphabet,
+                options: PrefixBeamOptions(
+                    beamSize: 8, languageModelWeight: 1,
+                    wordBonus: 0), scorer: small), "ba")
         // A scorer made for other characters (here the same ones in another order) is refused.
         let reordered = try CharacterLanguageModelScorer(model: model, symbols: Array("ba"))
         XCTAssertThrowsError(try ctcPrefixBeamSearch(frames, alphabet: alphabet, scorer: reordered)) {

@@ -3,18 +3,24 @@ import RNNEngine
 import XCTest
 
 /// Asserts |a − b| ≤ absolute + relative · |b| elementwise, reporting the worst element.
-public func assertClose(_ a: Tensor, _ b: Tensor, relative: Float = 1e-5, absolute: Float = 1e-6,
-                 _ message: String = "", file: StaticString = #filePath, line: UInt = #line) {
+public func assertClose(
+    _ a: Tensor, _ b: Tensor, relative: Float = 1e-5, absolute: Float = 1e-6,
+    _ message: String = "", file: StaticString = #filePath, line: UInt = #line
+) {
     XCTAssertEqual(a.count, b.count, "\(message): sizes \(a.shape) vs \(b.shape)", file: file, line: line)
     guard a.count == b.count else { return }
     var worst = 0, worstExcess: Float = -.infinity
     for k in 0..<a.count {
-        if a[k] == b[k] { continue }   // equal, infinities included
+        if a[k] == b[k] { continue }  // equal, infinities included
         // A NaN on either side is as far off as it gets.
         let excess = a[k].isNaN || b[k].isNaN ? Float.infinity : abs(a[k] - b[k]) - (absolute + relative * abs(b[k]))
-        if excess > worstExcess { worstExcess = excess; worst = k }
+        if excess > worstExcess {
+            worstExcess = excess
+            worst = k
+        }
     }
-    XCTAssertLessThanOrEqual(worstExcess, 0, "\(message): element \(worst): \(a[worst]) vs \(b[worst])", file: file, line: line)
+    XCTAssertLessThanOrEqual(
+        worstExcess, 0, "\(message): element \(worst): \(a[worst]) vs \(b[worst])", file: file, line: line)
 }
 
 /// Checks the gradients that `loss` computes for `variables` against central finite differences.
@@ -60,4 +66,3 @@ public func checkGradients(
         }
     }
 }
-

@@ -1,5 +1,5 @@
-import Foundation
 import EngineSupport
+import Foundation
 import RNNEngine
 import TestSupport
 import XCTest
@@ -16,7 +16,9 @@ final class CaptioningCommandTests: TemporaryDirectoryTestCase {
         XCTAssertTrue(again.stderr.contains("already exists"), again.stderr)
 
         // A dry run checks the real model's settings too: its tiny encoder would take 30 pixels.
-        let odd = try zoo(["train", "captioning", "--data", data, "--dry-run", "--out", directory + "/odd", "--image-size", "30"])
+        let odd = try zoo([
+            "train", "captioning", "--data", data, "--dry-run", "--out", directory + "/odd", "--image-size", "30"
+        ])
         XCTAssertNotEqual(odd.status, 0)
         XCTAssertTrue(odd.stderr.contains("--image-size 30 must be a multiple of 8"), odd.stderr)
 
@@ -27,15 +29,20 @@ final class CaptioningCommandTests: TemporaryDirectoryTestCase {
         let checkpoint = run + "/best.safetensors"
         // Progress reports the cross-entropy per token (what validation's loss is) and the
         // attention penalty apart; the sum of the two read like a loss that never fell.
-        let log = try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8).split(separator: "\n").compactMap {
+        let log = try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8).split(separator: "\n").compactMap
+        {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
         }
         let progress = try XCTUnwrap(log.first { $0["train_loss"] != nil })
         let validation = try XCTUnwrap(log.first { $0["valid_loss"] != nil })
-        let trainLoss = try XCTUnwrap(progress["train_loss"] as? Double), validLoss = try XCTUnwrap(validation["valid_loss"] as? Double)
+        let trainLoss = try XCTUnwrap(progress["train_loss"] as? Double),
+            validLoss = try XCTUnwrap(validation["valid_loss"] as? Double)
         XCTAssertGreaterThan(try XCTUnwrap(progress["train_penalty"] as? Double), 0, "\(progress)")
-        XCTAssertEqual(try XCTUnwrap(progress["train_ppl"] as? Double), exp(trainLoss), accuracy: 1e-3 * exp(trainLoss))   // the log keeps 6 digits
-        XCTAssertLessThan(abs(trainLoss - validLoss), 0.5, "training \(trainLoss) and validation \(validLoss) cross-entropy, 3 steps in")
+        // The log keeps 6 digits.
+        XCTAssertEqual(try XCTUnwrap(progress["train_ppl"] as? Double), exp(trainLoss), accuracy: 1e-3 * exp(trainLoss))
+        XCTAssertLessThan(
+            abs(trainLoss - validLoss), 0.5,
+            "training \(trainLoss) and validation \(validLoss) cross-entropy, 3 steps in")
         XCTAssertTrue(train.stdout.contains("| penalty "), train.stdout)
 
         let map = directory + "/map.png"
@@ -46,7 +53,9 @@ final class CaptioningCommandTests: TemporaryDirectoryTestCase {
         XCTAssertTrue(caption.stdout.hasPrefix(images[0] + "\t"), caption.stdout)
         for k in 1...2 { XCTAssertGreaterThan(try RGBImage(pngFile: directory + "/map-\(k).png").width, 100) }
 
-        let evaluate = try zoo(["eval", "captioning", "--checkpoint", checkpoint, "--data", data, "--beam", "1", "--limit", "4", "--json"])
+        let evaluate = try zoo([
+            "eval", "captioning", "--checkpoint", checkpoint, "--data", data, "--beam", "1", "--limit", "4", "--json"
+        ])
         XCTAssertEqual(evaluate.status, 0, evaluate.stderr)
         let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(evaluate.stdout.utf8)) as? [String: Any])
         for key in ["bleu1", "bleu2", "bleu3", "bleu4", "cider", "images"] { XCTAssertNotNil(object[key], key) }

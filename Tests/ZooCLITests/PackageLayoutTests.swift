@@ -33,7 +33,9 @@ final class PackageLayoutTests: XCTestCase {
         for target in targets {
             let name = try XCTUnwrap(target["name"] as? String)
             // Each dependency is {"byName"|"target"|"product": [name, ...]}.
-            let names = (target["dependencies"] as? [[String: [Any]]] ?? []).compactMap { $0.values.first?.first as? String }
+            let names = (target["dependencies"] as? [[String: [Any]]] ?? []).compactMap {
+                $0.values.first?.first as? String
+            }
             result[name] = Set(names)
         }
         return result
@@ -42,17 +44,22 @@ final class PackageLayoutTests: XCTestCase {
     func testTheCoreStandsAloneAndDependenciesPointOneWay() throws {
         let dependencies = try targetDependencies()
         let core = try XCTUnwrap(dependencies["RNNEngine"])
-        XCTAssertTrue(core.isSubset(of: Self.cTargets), "RNNEngine depends on \(core.subtracting(Self.cTargets).sorted())")
+        XCTAssertTrue(
+            core.isSubset(of: Self.cTargets), "RNNEngine depends on \(core.subtracting(Self.cTargets).sorted())")
         let support = try XCTUnwrap(dependencies["EngineSupport"])
-        XCTAssertTrue(support.isSubset(of: Self.cTargets.union(["RNNEngine"])),
-                      "EngineSupport depends on \(support.subtracting(Self.cTargets.union(["RNNEngine"])).sorted())")
+        XCTAssertTrue(
+            support.isSubset(of: Self.cTargets.union(["RNNEngine"])),
+            "EngineSupport depends on \(support.subtracting(Self.cTargets.union(["RNNEngine"])).sorted())")
         let coreTests = try XCTUnwrap(dependencies["RNNEngineTests"])
-        XCTAssertTrue(coreTests.isSubset(of: Self.cTargets.union(["RNNEngine", "TestSupport"])),
-                      "RNNEngineTests depends on \(coreTests.sorted())")
+        XCTAssertTrue(
+            coreTests.isSubset(of: Self.cTargets.union(["RNNEngine", "TestSupport"])),
+            "RNNEngineTests depends on \(coreTests.sorted())")
         XCTAssertEqual(dependencies["TestSupport"], ["RNNEngine"])
         for task in Self.tasks.sorted() {
             let uses = try XCTUnwrap(dependencies[task], task)
-            XCTAssertTrue(uses.isDisjoint(with: Self.tasks), "\(task) depends on the task \(uses.intersection(Self.tasks).sorted())")
+            XCTAssertTrue(
+                uses.isDisjoint(with: Self.tasks),
+                "\(task) depends on the task \(uses.intersection(Self.tasks).sorted())")
         }
     }
 
@@ -60,12 +67,15 @@ final class PackageLayoutTests: XCTestCase {
     /// build only once someone added the dependency the test above forbids.
     func testNoCoreSourceImportsSupportOrATask() throws {
         let root = repositoryPath("Sources/RNNEngine")
-        let files = try XCTUnwrap(FileManager.default.subpathsOfDirectory(atPath: root)).filter { $0.hasSuffix(".swift") }
+        let files = try XCTUnwrap(FileManager.default.subpathsOfDirectory(atPath: root)).filter {
+            $0.hasSuffix(".swift")
+        }
         XCTAssertGreaterThan(files.count, 20)
         let forbidden = Self.tasks.union(["EngineSupport", "Datasets", "ZooCLI"])
         for file in files {
             let text = try String(contentsOfFile: root + "/" + file, encoding: .utf8)
-            for line in text.split(separator: "\n") where line.hasPrefix("import ") || line.hasPrefix("@_exported import ") {
+            for line in text.split(separator: "\n")
+            where line.hasPrefix("import ") || line.hasPrefix("@_exported import ") {
                 let module = String(line.split(separator: " ").last ?? "")
                 XCTAssertFalse(forbidden.contains(module), "Sources/RNNEngine/\(file) imports \(module)")
             }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TestSupport
 import XCTest
+
 @testable import ZooCLI
 
 /// docs/reference.md and the command line stay in step: every command that runs has a section
@@ -42,15 +43,19 @@ final class ReferenceDocumentTests: XCTestCase {
         var compared = 0
         for (command, helpDefaults) in commandDefaults().sorted(by: { $0.key < $1.key }) {
             for (option, helpDefault) in helpDefaults.sorted(by: { $0.key < $1.key }) {
-                guard let documentedDefault = documented[command]?[option] else { continue }   // the other test names it
+                guard let documentedDefault = documented[command]?[option] else { continue }  // the other test names it
                 compared += 1
                 let doc = Self.normalised(documentedDefault), help = helpDefault.map(Self.normalised)
                 if let help {
-                    XCTAssertTrue(Self.agree(documented: doc, help: help),
-                                  "`\(command) \(option)`: docs/reference.md says '\(documentedDefault)', the help '\(helpDefault!)'")
+                    XCTAssertTrue(
+                        Self.agree(documented: doc, help: help),
+                        "`\(command) \(option)`: docs/reference.md says '\(documentedDefault)', the help '\(helpDefault!)'"
+                    )
                 } else {
-                    XCTAssertTrue(["off", "required", "none"].contains(doc),
-                                  "`\(command) \(option)`: docs/reference.md says '\(documentedDefault)', the help shows no default")
+                    XCTAssertTrue(
+                        ["off", "required", "none"].contains(doc),
+                        "`\(command) \(option)`: docs/reference.md says '\(documentedDefault)', the help shows no default"
+                    )
                 }
             }
         }
@@ -87,7 +92,9 @@ final class ReferenceDocumentTests: XCTestCase {
                 var options: [String: String?] = [:]
                 let lines = ZooCommand.helpMessage(for: type, columns: 10_000).split(separator: "\n")
                 for (index, line) in lines.enumerated() {
-                    guard let match = line.firstMatch(of: /^\s+(?:-\w, )?(--[a-z0-9-]+)/), match.1 != "--help", match.1 != "--version" else { continue }
+                    guard let match = line.firstMatch(of: /^\s+(?:-\w, )?(--[a-z0-9-]+)/), match.1 != "--help",
+                        match.1 != "--version"
+                    else { continue }
                     // A long option name puts its description on the next line.
                     var described = String(line)
                     if index + 1 < lines.count, !lines[index + 1].trimmingCharacters(in: .whitespaces).hasPrefix("-") {
@@ -112,7 +119,8 @@ final class ReferenceDocumentTests: XCTestCase {
         var section: String?
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
             if line.hasPrefix("#") {
-                let heading = line.drop { $0 == "#" }.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "`", with: "")
+                let heading = line.drop { $0 == "#" }.trimmingCharacters(in: .whitespaces).replacingOccurrences(
+                    of: "`", with: "")
                 section = line.hasPrefix("### ") && heading.hasPrefix("zoo") ? heading : nil
                 if let section { result[section, default: [:]] = result[section] ?? [:] }
             } else if let section, let match = line.firstMatch(of: /^\| `(--[a-z0-9-]+)`[^|]*\| ([^|]*) \|/) {

@@ -20,16 +20,22 @@ final class SpeechCommandTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(evaluate.status, 0, evaluate.stderr)
         let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(evaluate.stdout.utf8)) as? [String: Any])
         for key in ["wer", "cer", "utterances"] { XCTAssertNotNil(object[key], key) }
-        let transcribe = try zoo(["transcribe", "--checkpoint", checkpoint, "--plot", directory + "/plot.png",
-                                  directory + "/u0.wav", directory + "/u2.flac"])
+        let transcribe = try zoo([
+            "transcribe", "--checkpoint", checkpoint, "--plot", directory + "/plot.png",
+            directory + "/u0.wav", directory + "/u2.flac"
+        ])
         XCTAssertEqual(transcribe.status, 0, transcribe.stderr)
         // Several files: `path<TAB>transcript` a line, without spaces at either end.
         let lines = transcribe.stdout.split(separator: "\n", omittingEmptySubsequences: false)
         XCTAssertEqual(lines.count, 3, transcribe.stdout)
         for (line, file) in zip(lines, [directory + "/u0.wav", directory + "/u2.flac"]) {
             XCTAssertTrue(line.hasPrefix(file + "\t"), transcribe.stdout)
-            XCTAssertEqual(line.split(separator: "\t", omittingEmptySubsequences: false).last.map { $0.trimmingCharacters(in: .whitespaces) },
-                           line.split(separator: "\t", omittingEmptySubsequences: false).last.map(String.init), "spaces at an end: '\(line)'")
+            XCTAssertEqual(
+                line.split(separator: "\t", omittingEmptySubsequences: false).last.map {
+                    $0.trimmingCharacters(in: .whitespaces)
+                },
+                line.split(separator: "\t", omittingEmptySubsequences: false).last.map(String.init),
+                "spaces at an end: '\(line)'")
         }
         for k in 1...2 { XCTAssertGreaterThan(try RGBImage(pngFile: directory + "/plot-\(k).png").width, 100) }
 
@@ -38,15 +44,20 @@ final class SpeechCommandTests: TemporaryDirectoryTestCase {
         try Data(String(repeating: "ab ca bca cab\n", count: 40).utf8).write(to: URL(fileURLWithPath: text))
         XCTAssertEqual(try zoo(["train", "lm", "--data", text, "--dry-run", "--out", directory + "/lm"]).status, 0)
         let lm = directory + "/lm/best.safetensors"
-        let fused = try zoo(["transcribe", "--checkpoint", checkpoint, "--beam", "4", "--lm", lm, directory + "/u0.wav"])
+        let fused = try zoo(["transcribe", "--checkpoint", checkpoint, "--beam", "4", "--lm", lm, directory + "/u0.wav"]
+        )
         XCTAssertEqual(fused.status, 0, fused.stderr)
-        let tune = try zoo(["tune", "speech", "--checkpoint", checkpoint, "--lm", lm, "--data", directory, "--beam", "2", "--json"])
+        let tune = try zoo([
+            "tune", "speech", "--checkpoint", checkpoint, "--lm", lm, "--data", directory, "--beam", "2", "--json"
+        ])
         XCTAssertEqual(tune.status, 0, tune.stderr)
-        XCTAssertEqual(tune.stdout.split(separator: "\n").count, 31, tune.stdout)   // 6 × 5 settings and the best
+        XCTAssertEqual(tune.stdout.split(separator: "\n").count, 31, tune.stdout)  // 6 × 5 settings and the best
         XCTAssertTrue(tune.stdout.contains(#"{"best":"#), tune.stdout)
         let greedyWithLM = try zoo(["transcribe", "--checkpoint", checkpoint, "--lm", lm, directory + "/u0.wav"])
         XCTAssertTrue(greedyWithLM.stderr.contains("--lm needs beam search"), greedyWithLM.stderr)
-        let weightWithoutLM = try zoo(["transcribe", "--checkpoint", checkpoint, "--beam", "4", "--lm-weight", "0.3", directory + "/u0.wav"])
+        let weightWithoutLM = try zoo([
+            "transcribe", "--checkpoint", checkpoint, "--beam", "4", "--lm-weight", "0.3", directory + "/u0.wav"
+        ])
         XCTAssertNotEqual(weightWithoutLM.status, 0, "--lm-weight without --lm used to be ignored")
         XCTAssertTrue(weightWithoutLM.stderr.contains("pass one with --lm"), weightWithoutLM.stderr)
     }
@@ -57,8 +68,10 @@ final class SpeechCommandTests: TemporaryDirectoryTestCase {
         try Data("u0.wav\tab\nbroken.wav\tca\n".utf8).write(to: URL(fileURLWithPath: directory + "/valid.tsv"))
         let result = try zoo(["train", "speech", "--data", directory, "--dry-run", "--out", directory + "/run"])
         XCTAssertNotEqual(result.status, 0)
-        XCTAssertTrue(result.stderr.contains("\(directory!)/valid.tsv line 2: \(directory!)/broken.wav: cannot read the audio (libsndfile: "),
-                      result.stderr)
+        XCTAssertTrue(
+            result.stderr.contains(
+                "\(directory!)/valid.tsv line 2: \(directory!)/broken.wav: cannot read the audio (libsndfile: "),
+            result.stderr)
         // A validation transcript too long for its audio is named before step 1, not at the
         // first validation.
         try Data(("u0.wav\tab\nu2.flac\t" + String(repeating: "abc ", count: 40) + "\n").utf8)
@@ -89,6 +102,7 @@ func writeToneCorpus(in directory: String) throws {
         lines.append("\(name)\t\(text)")
     }
     for split in ["train", "valid", "test"] {
-        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: directory + "/\(split).tsv"))
+        try Data((lines.joined(separator: "\n") + "\n").utf8).write(
+            to: URL(fileURLWithPath: directory + "/\(split).tsv"))
     }
 }

@@ -1,5 +1,5 @@
-import Foundation
 import EngineSupport
+import Foundation
 import RNNEngine
 import TestSupport
 import XCTest
@@ -24,7 +24,9 @@ final class TranslationCommandTests: TemporaryDirectoryTestCase {
                 seed = seed &* 6364136223846793005 &+ 1442695040888963407
                 sentence.append(words[Int(seed >> 33) % words.count])
             }
-            lines.append(sentence.joined(separator: " ") + ".\t" + sentence.reversed().map { $0.uppercased() + "o" }.joined(separator: " ") + ".")
+            lines.append(
+                sentence.joined(separator: " ") + ".\t"
+                    + sentence.reversed().map { $0.uppercased() + "o" }.joined(separator: " ") + ".")
         }
         return lines
     }
@@ -32,20 +34,26 @@ final class TranslationCommandTests: TemporaryDirectoryTestCase {
     func testDryRunThenTranslateEvaluateAndDrawAttention() throws {
         let data = try writePairs()
         let run = directory + "/run"
-        let train = try zoo(["train", "translation", "--data", data, "--dry-run", "--out", run, "--subword", "bpe", "--merges", "20"])
+        let train = try zoo([
+            "train", "translation", "--data", data, "--dry-run", "--out", run, "--subword", "bpe", "--merges", "20"
+        ])
         XCTAssertEqual(train.status, 0, train.stderr)
         XCTAssertTrue(train.stdout.contains("test (beam 5): BLEU"), train.stdout)
         let checkpoint = run + "/best.safetensors"
 
         let map = directory + "/map.png"
-        let translate = try zoo(["translate", "--checkpoint", checkpoint, "--beam", "3", "--n-best", "2", "--attention-map", map,
-                                 "the red cat sees a dog."])
+        let translate = try zoo([
+            "translate", "--checkpoint", checkpoint, "--beam", "3", "--n-best", "2", "--attention-map", map,
+            "the red cat sees a dog."
+        ])
         XCTAssertEqual(translate.status, 0, translate.stderr)
-        XCTAssertEqual(translate.stdout.split(separator: "\n").count, 2, translate.stdout)   // rank, score, text × 2
+        XCTAssertEqual(translate.stdout.split(separator: "\n").count, 2, translate.stdout)  // rank, score, text × 2
         XCTAssertTrue(translate.stdout.hasPrefix("1\t"), translate.stdout)
         XCTAssertNoThrow(try RGBImage(pngFile: map))
 
-        let evaluate = try zoo(["eval", "translation", "--checkpoint", checkpoint, "--data", data, "--beam", "1", "--json"])
+        let evaluate = try zoo([
+            "eval", "translation", "--checkpoint", checkpoint, "--data", data, "--beam", "1", "--json"
+        ])
         XCTAssertEqual(evaluate.status, 0, evaluate.stderr)
         let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(evaluate.stdout.utf8)) as? [String: Any])
         for key in ["bleu", "chrf", "sentences"] { XCTAssertNotNil(object[key], key) }
@@ -60,14 +68,18 @@ final class TranslationCommandTests: TemporaryDirectoryTestCase {
         for (name, lines) in [("train", pairs[0..<180]), ("valid", pairs[180...]), ("test", pairs[180..<190])] {
             try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: data + "/\(name).tsv"))
         }
-        let result = try zoo(["train", "translation", "--data", data, "--out", directory + "/run", "--steps", "300",
-                              "--hidden-size", "64", "--embedding-size", "32", "--json"])
+        let result = try zoo([
+            "train", "translation", "--data", data, "--out", directory + "/run", "--steps", "300",
+            "--hidden-size", "64", "--embedding-size", "32", "--json"
+        ])
         XCTAssertEqual(result.status, 0, result.stderr)
         let lines = result.stdout.split(separator: "\n").compactMap {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
         }
         let rates = lines.compactMap { $0["learning_rate"] as? Double }
-        let validation = lines.compactMap { line in (line["valid_loss"] as? Double).map { (loss: $0, bleu: line["valid_bleu"] as? Double ?? 0) } }
+        let validation = lines.compactMap { line in
+            (line["valid_loss"] as? Double).map { (loss: $0, bleu: line["valid_bleu"] as? Double ?? 0) }
+        }
         XCTAssertFalse(rates.isEmpty, result.stdout)
         XCTAssertGreaterThanOrEqual(rates.min() ?? 0, 1e-3 / 100 * 0.999, "the rate falls below its floor: \(rates)")
         XCTAssertEqual(validation.count, 3, "validations every 100 steps, not every epoch: \(result.stdout)")
@@ -80,7 +92,9 @@ final class TranslationCommandTests: TemporaryDirectoryTestCase {
         let checkpoint = directory + "/run/best.safetensors"
         let evaluate = try zoo(["eval", "translation", "--checkpoint", checkpoint, "--beam", "1"])
         XCTAssertEqual(evaluate.status, 0, evaluate.stderr)
-        XCTAssertTrue(evaluate.stdout.hasPrefix("data: \(data) (the run's data, from \(directory!)/run/run.json)\n"), evaluate.stdout)
+        XCTAssertTrue(
+            evaluate.stdout.hasPrefix("data: \(data) (the run's data, from \(directory!)/run/run.json)\n"),
+            evaluate.stdout)
         XCTAssertTrue(evaluate.stdout.contains("| 10 sentences"), evaluate.stdout)
         XCTAssertFalse(evaluate.stdout.contains("<unk>"), evaluate.stdout)
         let json = try zoo(["eval", "translation", "--checkpoint", checkpoint, "--beam", "1", "--json"])
@@ -108,14 +122,19 @@ final class TranslationCommandTests: TemporaryDirectoryTestCase {
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         XCTAssertEqual(process.terminationStatus, 0)
-        XCTAssertEqual(text.split(separator: "\n", omittingEmptySubsequences: false).count, 4, text)   // 3 lines, the empty one kept
+        // 3 lines, the empty one kept.
+        XCTAssertEqual(text.split(separator: "\n", omittingEmptySubsequences: false).count, 4, text)
 
         // Mostly unknown words get a hint; an empty line gets no (broken) attention map.
         let maps = directory + "/map.png"
-        let hinted = try zoo(["translate", "--checkpoint", run + "/best.safetensors", "--beam", "1", "--attention-map", maps,
-                              "the cat runs.", "", "quantum xylophone zebra."])
+        let hinted = try zoo([
+            "translate", "--checkpoint", run + "/best.safetensors", "--beam", "1", "--attention-map", maps,
+            "the cat runs.", "", "quantum xylophone zebra."
+        ])
         XCTAssertEqual(hinted.status, 0, hinted.stderr)
-        XCTAssertTrue(hinted.stderr.contains("sentence 3: 3 of its 4 source tokens are not in the model's vocabulary"), hinted.stderr)
+        XCTAssertTrue(
+            hinted.stderr.contains("sentence 3: 3 of its 4 source tokens are not in the model's vocabulary"),
+            hinted.stderr)
         XCTAssertFalse(hinted.stderr.contains("sentence 1:"), hinted.stderr)
         XCTAssertTrue(hinted.stderr.contains("sentence 2 is empty: no attention map written"), hinted.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/map-2.png"))
@@ -133,8 +152,11 @@ final class TranslationCommandTests: TemporaryDirectoryTestCase {
         let train = try zoo(["train", "translation", "--data", data, "--dry-run", "--out", run, "--min-frequency", "1"])
         XCTAssertEqual(train.status, 0, train.stderr)
         let checkpoint = try SafeTensors.read(path: run + "/best.safetensors")
-        XCTAssertFalse(checkpoint.metadata.values.contains { $0.unicodeScalars.contains("\u{FEFF}") }, "no token keeps a mark")
-        let translate = try zoo(["translate", "--checkpoint", run + "/best.safetensors", "--beam", "1", "\u{FEFF}the red cat."])
+        XCTAssertFalse(
+            checkpoint.metadata.values.contains { $0.unicodeScalars.contains("\u{FEFF}") }, "no token keeps a mark")
+        let translate = try zoo([
+            "translate", "--checkpoint", run + "/best.safetensors", "--beam", "1", "\u{FEFF}the red cat."
+        ])
         XCTAssertEqual(translate.status, 0, translate.stderr)
         XCTAssertFalse(translate.stderr.contains("<unk>"), translate.stderr)
     }
@@ -144,11 +166,13 @@ final class TranslationCommandTests: TemporaryDirectoryTestCase {
         try Data("one\tein\ntwo zwei\n".utf8).write(to: URL(fileURLWithPath: broken))
         let noTab = try zoo(["train", "translation", "--data", broken, "--dry-run", "--out", directory + "/r1"])
         XCTAssertNotEqual(noTab.status, 0)
-        XCTAssertTrue(noTab.stderr.contains("\(broken) line 2: expected `source<TAB>target`, found no tab"), noTab.stderr)
+        XCTAssertTrue(
+            noTab.stderr.contains("\(broken) line 2: expected `source<TAB>target`, found no tab"), noTab.stderr)
 
         let lmRun = directory + "/lm"
         let corpus = directory + "/text.txt"
-        try Data(String(repeating: "a small corpus of text for a tiny model.\n", count: 60).utf8).write(to: URL(fileURLWithPath: corpus))
+        try Data(String(repeating: "a small corpus of text for a tiny model.\n", count: 60).utf8).write(
+            to: URL(fileURLWithPath: corpus))
         XCTAssertEqual(try zoo(["train", "lm", "--data", corpus, "--dry-run", "--out", lmRun]).status, 0)
         let wrong = try zoo(["translate", "--checkpoint", lmRun + "/best.safetensors", "hello"])
         XCTAssertNotEqual(wrong.status, 0)

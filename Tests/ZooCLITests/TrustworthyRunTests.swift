@@ -16,9 +16,13 @@ final class TrustworthyRunTests: TemporaryDirectoryTestCase {
     /// A long training run of a tiny model (no checkpoint before step 1000), started and
     /// followed until its progress reaches `step`: the process, its pipes and what it printed.
     private func startTraining(out: String, corpus: String, until step: Int) throws
-        -> (process: Process, stdout: Pipe, stderr: Pipe, seen: Data, arguments: [String]) {
-        let arguments = ["train", "lm", "--data", corpus, "--out", out, "--hidden-size", "16", "--embedding-size", "8",
-                         "--batch-size", "4", "--bptt", "16", "--steps", "100000", "--eval-every", "1000", "--log-every", "1", "--json"]
+        -> (process: Process, stdout: Pipe, stderr: Pipe, seen: Data, arguments: [String])
+    {
+        let arguments = [
+            "train", "lm", "--data", corpus, "--out", out, "--hidden-size", "16", "--embedding-size", "8",
+            "--batch-size", "4", "--bptt", "16", "--steps", "100000", "--eval-every", "1000", "--log-every", "1",
+            "--json"
+        ]
         let process = Process()
         process.executableURL = zooExecutable
         process.arguments = arguments
@@ -59,7 +63,8 @@ final class TrustworthyRunTests: TemporaryDirectoryTestCase {
         let resumed = try zoo(arguments.map { $0 == "100000" ? String(stopped + 2) : $0 } + ["--resume"])
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         let resumedLines = resumed.stdout.split(separator: "\n")
-        XCTAssertTrue(resumedLines.first?.contains(#""event": "resumed", "step": \#(stopped)"#) ?? false, resumed.stdout)
+        XCTAssertTrue(
+            resumedLines.first?.contains(#""event": "resumed", "step": \#(stopped)"#) ?? false, resumed.stdout)
         for line in resumedLines {
             XCTAssertNotNil(try? JSONSerialization.jsonObject(with: Data(line.utf8)), "not JSON: \(line)")
         }
@@ -94,7 +99,9 @@ final class TrustworthyRunTests: TemporaryDirectoryTestCase {
     func testAKillInsideASaveResumes() throws {
         let corpus = try writeCorpus()
         let out = directory + "/run"
-        let common = ["--hidden-size", "16", "--embedding-size", "8", "--batch-size", "4", "--bptt", "16", "--eval-every", "2"]
+        let common = [
+            "--hidden-size", "16", "--embedding-size", "8", "--batch-size", "4", "--bptt", "16", "--eval-every", "2"
+        ]
         XCTAssertEqual(try zoo(["train", "lm", "--data", corpus, "--out", out, "--steps", "2"] + common).status, 0)
         let fileManager = FileManager.default
         try fileManager.copyItem(atPath: out + "/last.safetensors", toPath: directory + "/last-2")
@@ -128,8 +135,10 @@ final class TrustworthyRunTests: TemporaryDirectoryTestCase {
     /// to resume and none to damage). `arguments` train a
     /// small model that validates and saves every step or few. scripts/kill-storm.sh does the
     /// same with 20 kills per task.
-    private func killAndResume(task: String, _ arguments: [String], out: String, rounds: Int,
-                               milliseconds: ClosedRange<UInt32>) throws {
+    private func killAndResume(
+        task: String, _ arguments: [String], out: String, rounds: Int,
+        milliseconds: ClosedRange<UInt32>
+    ) throws {
         var generator = SystemRandomNumberGenerator()
         var previous = 0
         func savedStep() throws -> Int {
@@ -139,12 +148,16 @@ final class TrustworthyRunTests: TemporaryDirectoryTestCase {
         for round in 0..<rounds {
             let process = Process()
             process.executableURL = zooExecutable
-            process.arguments = ["train", task, "--out", out, "--steps", "100000", "--threads", "1"] + arguments + (round == 0 ? [] : ["--resume"])
+            process.arguments =
+                ["train", task, "--out", out, "--steps", "100000", "--threads", "1"] + arguments
+                + (round == 0 ? [] : ["--resume"])
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
             let begun = Date()
-            while !FileManager.default.fileExists(atPath: out + "/run.json") && process.isRunning && Date().timeIntervalSince(begun) < 120 {
+            while !FileManager.default.fileExists(atPath: out + "/run.json") && process.isRunning
+                && Date().timeIntervalSince(begun) < 120
+            {
                 usleep(10_000)
             }
             usleep(1000 * UInt32.random(in: milliseconds, using: &generator))
@@ -162,16 +175,21 @@ final class TrustworthyRunTests: TemporaryDirectoryTestCase {
             XCTAssertGreaterThanOrEqual(step, previous, "\(task) round \(round): the saved step went back")
             previous = step
         }
-        let finished = try zoo(["train", task, "--out", out, "--resume", "--steps", "\(previous + 2)", "--threads", "1"] + arguments)
+        let finished = try zoo(
+            ["train", task, "--out", out, "--resume", "--steps", "\(previous + 2)", "--threads", "1"] + arguments)
         XCTAssertEqual(finished.status, 0, "\(task): \(finished.stderr)")
         XCTAssertEqual(try savedStep(), previous + 2, task)
     }
 
     func testKillsAtRandomMomentsAlwaysResume() throws {
         let corpus = try writeCorpus()
-        try killAndResume(task: "lm", ["--data", corpus, "--hidden-size", "16", "--embedding-size", "8", "--batch-size", "4",
-                                       "--bptt", "16", "--eval-every", "1", "--log-every", "1"],
-                          out: directory + "/run", rounds: 4, milliseconds: 150...900)
+        try killAndResume(
+            task: "lm",
+            [
+                "--data", corpus, "--hidden-size", "16", "--embedding-size", "8", "--batch-size", "4",
+                "--bptt", "16", "--eval-every", "1", "--log-every", "1"
+            ],
+            out: directory + "/run", rounds: 4, milliseconds: 150...900)
     }
 
     /// The same for the other three tasks, twice each, on data written here.
@@ -180,23 +198,36 @@ final class TrustworthyRunTests: TemporaryDirectoryTestCase {
         let words = ["red", "cat", "sees", "a", "big", "dog", "the", "house"]
         let lines = (0..<200).map { i in
             let sentence = (0..<3).map { words[(i >> (3 * $0)) % words.count] }
-            return sentence.joined(separator: " ") + "\t" + sentence.reversed().map { $0.uppercased() }.joined(separator: " ")
+            return sentence.joined(separator: " ") + "\t"
+                + sentence.reversed().map { $0.uppercased() }.joined(separator: " ")
         }
         try (lines.joined(separator: "\n") + "\n").write(toFile: pairs, atomically: true, encoding: .utf8)
-        try killAndResume(task: "translation", ["--data", pairs, "--hidden-size", "16", "--embedding-size", "8", "--batch-size", "4",
-                                                "--eval-every", "2", "--log-every", "1"],
-                          out: directory + "/translation", rounds: 2, milliseconds: 300...1500)
+        try killAndResume(
+            task: "translation",
+            [
+                "--data", pairs, "--hidden-size", "16", "--embedding-size", "8", "--batch-size", "4",
+                "--eval-every", "2", "--log-every", "1"
+            ],
+            out: directory + "/translation", rounds: 2, milliseconds: 300...1500)
         let speech = directory + "/speech"
         try FileManager.default.createDirectory(atPath: speech, withIntermediateDirectories: true)
         try writeToneCorpus(in: speech)
-        try killAndResume(task: "speech", ["--data", speech, "--hidden-size", "16", "--layers", "1", "--batch-size", "2",
-                                           "--eval-every", "2", "--log-every", "1"],
-                          out: directory + "/speech-run", rounds: 2, milliseconds: 300...1500)
+        try killAndResume(
+            task: "speech",
+            [
+                "--data", speech, "--hidden-size", "16", "--layers", "1", "--batch-size", "2",
+                "--eval-every", "2", "--log-every", "1"
+            ],
+            out: directory + "/speech-run", rounds: 2, milliseconds: 300...1500)
         let scenes = directory + "/scenes"
         XCTAssertEqual(try zoo(["data", "captioning", "--out", scenes, "--images", "20"]).status, 0)
-        try killAndResume(task: "captioning", ["--data", scenes, "--hidden-size", "16", "--embedding-size", "8",
-                                               "--attention-size", "8", "--batch-size", "4", "--eval-every", "2", "--log-every", "1"],
-                          out: directory + "/captioning", rounds: 2, milliseconds: 300...1500)
+        try killAndResume(
+            task: "captioning",
+            [
+                "--data", scenes, "--hidden-size", "16", "--embedding-size", "8",
+                "--attention-size", "8", "--batch-size", "4", "--eval-every", "2", "--log-every", "1"
+            ],
+            out: directory + "/captioning", rounds: 2, milliseconds: 300...1500)
     }
 
     /// zoo under `ulimit -f blocks` (512-byte blocks), which refuses a write past that size as a
@@ -212,7 +243,7 @@ final class TrustworthyRunTests: TemporaryDirectoryTestCase {
         try process.run()
         let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        if message.contains("ThreadSanitizer:DEADLYSIGNAL") {   // scripts/sanitizers.sh thread
+        if message.contains("ThreadSanitizer:DEADLYSIGNAL") {  // scripts/sanitizers.sh thread
             throw XCTSkip("ThreadSanitizer's own runtime faults under a file-size limit")
         }
         XCTAssertEqual(process.terminationReason, .exit, "not killed by SIGXFSZ: \(message)")
@@ -226,8 +257,10 @@ final class TrustworthyRunTests: TemporaryDirectoryTestCase {
     func testAFailedCheckpointWriteKeepsThePreviousOne() throws {
         let corpus = try writeCorpus()
         let out = directory + "/run"
-        let first = try zoo(["train", "lm", "--data", corpus, "--out", out, "--hidden-size", "16", "--embedding-size", "8",
-                             "--batch-size", "4", "--bptt", "16", "--steps", "4", "--eval-every", "2"])
+        let first = try zoo([
+            "train", "lm", "--data", corpus, "--out", out, "--hidden-size", "16", "--embedding-size", "8",
+            "--batch-size", "4", "--bptt", "16", "--steps", "4", "--eval-every", "2"
+        ])
         XCTAssertEqual(first.status, 0, first.stderr)
         let before = try Data(contentsOf: URL(fileURLWithPath: out + "/last.safetensors"))
         // 8 blocks of 512 bytes: metrics lines fit, checkpoints (tens of KB) do not.
@@ -262,7 +295,9 @@ final class TrustworthyRunTests: TemporaryDirectoryTestCase {
     }
 
     func testThreadCountsAreChecked() throws {
-        for command in [["info"], ["eval", "lm"], ["sample"], ["train", "lm", "--dry-run"], ["bench", "--only", "ctc-loss"]] {
+        for command in [
+            ["info"], ["eval", "lm"], ["sample"], ["train", "lm", "--dry-run"], ["bench", "--only", "ctc-loss"]
+        ] {
             let result = try zoo(command + ["--threads", "0"])
             XCTAssertNotEqual(result.status, 0, "\(command)")
             XCTAssertTrue(result.stderr.contains("--threads must be positive"), "\(command): \(result.stderr)")
@@ -275,8 +310,10 @@ final class TrustworthyRunTests: TemporaryDirectoryTestCase {
     func testResumeTakesTheRunsOwnSettingsAndRefusesContradictions() throws {
         let corpus = try writeCorpus()
         let out = directory + "/run"
-        let first = try zoo(["train", "lm", "--data", corpus, "--out", out, "--hidden-size", "12", "--embedding-size", "6",
-                             "--batch-size", "4", "--bptt", "8", "--steps", "4", "--eval-every", "2"])
+        let first = try zoo([
+            "train", "lm", "--data", corpus, "--out", out, "--hidden-size", "12", "--embedding-size", "6",
+            "--batch-size", "4", "--bptt", "8", "--steps", "4", "--eval-every", "2"
+        ])
         XCTAssertEqual(first.status, 0, first.stderr)
         let resumed = try zoo(["train", "lm", "--out", out, "--resume", "--steps", "6", "--json"])
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
@@ -295,8 +332,10 @@ final class TrustworthyRunTests: TemporaryDirectoryTestCase {
         let corpus = try writeCorpus()
         let out = directory + "/run"
         // A 226-parameter model: checkpoints of 2 KB, a metrics log of 30 KB after 300 steps.
-        let arguments = ["train", "lm", "--data", corpus, "--out", out, "--hidden-size", "4", "--embedding-size", "2",
-                         "--batch-size", "2", "--bptt", "8", "--eval-every", "300", "--log-every", "1"]
+        let arguments = [
+            "train", "lm", "--data", corpus, "--out", out, "--hidden-size", "4", "--embedding-size", "2",
+            "--batch-size", "2", "--bptt", "8", "--eval-every", "300", "--log-every", "1"
+        ]
         XCTAssertEqual(try zoo(arguments + ["--steps", "300"]).status, 0)
         let files = ["last.safetensors", "last.optimizer.safetensors", "best.safetensors", "metrics.jsonl", "run.json"]
         let before = try files.map { try Data(contentsOf: URL(fileURLWithPath: out + "/" + $0)) }
@@ -310,7 +349,8 @@ final class TrustworthyRunTests: TemporaryDirectoryTestCase {
 
         let data = try zooUnderFileSizeLimit(blocks: 8, ["data", "lm", "--out", "corpus"])
         XCTAssertTrue(data.contains("corpus/train.txt: cannot write: File too large"), data)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory + "/corpus"), [], "no partial file")
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: directory + "/corpus"), [], "no partial file")
     }
 
     /// An output directory that cannot be made, and read-only checkpoints: errors that name the
@@ -321,17 +361,23 @@ final class TrustworthyRunTests: TemporaryDirectoryTestCase {
         try Data("x".utf8).write(to: URL(fileURLWithPath: file))
         let underFile = try zoo(["train", "lm", "--data", corpus, "--dry-run", "--out", file + "/run"])
         XCTAssertNotEqual(underFile.status, 0)
-        XCTAssertTrue(underFile.stderr.contains("\(file)/run: cannot write: \(file) is a file, not a directory"), underFile.stderr)
-        if getuid() != 0 {   // permissions do not stop root
+        XCTAssertTrue(
+            underFile.stderr.contains("\(file)/run: cannot write: \(file) is a file, not a directory"), underFile.stderr
+        )
+        if getuid() != 0 {  // permissions do not stop root
             let locked = directory + "/locked"
-            try FileManager.default.createDirectory(atPath: locked, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o555])
+            try FileManager.default.createDirectory(
+                atPath: locked, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o555])
             let denied = try zoo(["train", "lm", "--data", corpus, "--dry-run", "--out", locked + "/run"])
             XCTAssertNotEqual(denied.status, 0)
             XCTAssertTrue(denied.stderr.contains(locked + "/run: cannot write"), denied.stderr)
         }
 
         let out = directory + "/run"
-        let arguments = ["train", "lm", "--data", corpus, "--out", out, "--hidden-size", "8", "--embedding-size", "4", "--eval-every", "2"]
+        let arguments = [
+            "train", "lm", "--data", corpus, "--out", out, "--hidden-size", "8", "--embedding-size", "4",
+            "--eval-every", "2"
+        ]
         XCTAssertEqual(try zoo(arguments + ["--steps", "2"]).status, 0)
         for name in try FileManager.default.contentsOfDirectory(atPath: out) {
             try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: out + "/" + name)
@@ -349,8 +395,11 @@ final class TrustworthyRunTests: TemporaryDirectoryTestCase {
     func testACheckpointRewrittenWhileReadIsAnErrorNotACrash() throws {
         let corpus = try writeCorpus()
         for (name, hidden) in [("small", "8"), ("large", "256")] {
-            XCTAssertEqual(try zoo(["train", "lm", "--data", corpus, "--out", directory + "/" + name, "--hidden-size", hidden,
-                                    "--embedding-size", "4", "--steps", "1", "--eval-every", "1"]).status, 0)
+            XCTAssertEqual(
+                try zoo([
+                    "train", "lm", "--data", corpus, "--out", directory + "/" + name, "--hidden-size", hidden,
+                    "--embedding-size", "4", "--steps", "1", "--eval-every", "1"
+                ]).status, 0)
         }
         let small = try Data(contentsOf: URL(fileURLWithPath: directory + "/small/best.safetensors"))
         let large = try Data(contentsOf: URL(fileURLWithPath: directory + "/large/best.safetensors"))
@@ -372,7 +421,9 @@ final class TrustworthyRunTests: TemporaryDirectoryTestCase {
         defer { writer.cancel() }
         for _ in 0..<6 {
             let evaluation = try zoo(["eval", "lm", "--checkpoint", checkpoint, "--data", corpus, "--split", "valid"])
-            XCTAssertTrue(evaluation.status == 0 || evaluation.stderr.contains("Error: \(checkpoint):"), "status \(evaluation.status): \(evaluation.stderr)")
+            XCTAssertTrue(
+                evaluation.status == 0 || evaluation.stderr.contains("Error: \(checkpoint):"),
+                "status \(evaluation.status): \(evaluation.stderr)")
         }
     }
 }

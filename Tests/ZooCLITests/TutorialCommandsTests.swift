@@ -13,7 +13,7 @@ final class TutorialCommandsTests: TemporaryDirectoryTestCase {
         let commands = text.split(separator: "\n").compactMap { line -> [String]? in
             guard line.hasPrefix("    zoo ") else { return nil }
             let command = line.dropFirst(4).components(separatedBy: "   #").first ?? ""
-            return shellWords(command).dropFirst().map { $0 }   // without "zoo"
+            return shellWords(command).dropFirst().map { $0 }  // without "zoo"
         }
         XCTAssertGreaterThan(commands.count, 8, "the tutorial's commands were found")
         for arguments in commands {
@@ -46,7 +46,9 @@ final class TutorialCommandsTests: TemporaryDirectoryTestCase {
             if let i = result.firstIndex(of: "--steps"), i + 1 < result.count, let steps = Int(result[i + 1]) {
                 result[i + 1] = String(max(1, steps / 100))
             }
-            result += ["--hidden-size", "8", "--embedding-size", "8", "--batch-size", "4", "--bptt", "8", "--eval-every", "2"]
+            result += [
+                "--hidden-size", "8", "--embedding-size", "8", "--batch-size", "4", "--bptt", "8", "--eval-every", "2"
+            ]
         case "eval" where ["translation", "mt"].contains(arguments.dropFirst().first ?? ""):
             result += ["--beam", "1", "--limit", "20"]
         case "gradients":
@@ -69,11 +71,17 @@ func shellWords(_ line: String) -> [String] {
         if let q = quote {
             if character == q { quote = nil } else { current.append(character) }
         } else if character == "\"" || character == "'" {
-            quote = character; inWord = true
+            quote = character
+            inWord = true
         } else if character == " " {
-            if inWord { words.append(current); current = ""; inWord = false }
+            if inWord {
+                words.append(current)
+                current = ""
+                inWord = false
+            }
         } else {
-            current.append(character); inWord = true
+            current.append(character)
+            inWord = true
         }
     }
     if inWord { words.append(current) }

@@ -1,8 +1,9 @@
 import ArgumentParser
 import Foundation
-import TestSupport
 import RNNEngine
+import TestSupport
 import XCTest
+
 @testable import ZooCLI
 
 /// Runs the built `zoo` executable as a user would.
@@ -12,7 +13,8 @@ final class ZooCLITests: XCTestCase {
     func testHelpShowsEachTasksOwnDefaultsOnce() throws {
         let tasks: [(String, ParsableCommand.Type, TaskDefaults)] = [
             ("lm", TrainLanguageModel.self, .languageModel), ("translation", TrainTranslation.self, .translation),
-            ("speech", TrainSpeech.self, .speech), ("captioning", TrainCaptioning.self, .captioning)]
+            ("speech", TrainSpeech.self, .speech), ("captioning", TrainCaptioning.self, .captioning)
+        ]
         for (name, command, defaults) in tasks {
             let message = ZooCommand.helpMessage(for: command, columns: 10_000)
             let lines = message.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -23,10 +25,17 @@ final class ZooCLITests: XCTestCase {
                 return lines[index] + next
             }
             XCTAssertTrue(line("--steps").hasSuffix("(default: \(defaults.steps))"), "\(name): \(line("--steps"))")
-            XCTAssertTrue(line("--batch-size").hasSuffix("(default: \(defaults.batchSize))"), "\(name): \(line("--batch-size"))")
-            XCTAssertTrue(line("--learning-rate").hasSuffix("(default: \(defaults.learningRate))"), "\(name): \(line("--learning-rate"))")
-            XCTAssertTrue(line("--eval-every").hasSuffix("at most \(defaults.maximumEvaluationInterval))"), "\(name): \(line("--eval-every"))")
-            XCTAssertTrue(line("--dropout").hasSuffix("(default: \(String(format: "%g", defaults.dropout)))"), "\(name): \(line("--dropout"))")
+            XCTAssertTrue(
+                line("--batch-size").hasSuffix("(default: \(defaults.batchSize))"), "\(name): \(line("--batch-size"))")
+            XCTAssertTrue(
+                line("--learning-rate").hasSuffix("(default: \(defaults.learningRate))"),
+                "\(name): \(line("--learning-rate"))")
+            XCTAssertTrue(
+                line("--eval-every").hasSuffix("at most \(defaults.maximumEvaluationInterval))"),
+                "\(name): \(line("--eval-every"))")
+            XCTAssertTrue(
+                line("--dropout").hasSuffix("(default: \(String(format: "%g", defaults.dropout)))"),
+                "\(name): \(line("--dropout"))")
             XCTAssertFalse(message.contains("language-model,"), "\(name) lists other tasks' defaults")
             for text in message.split(separator: "\n") {
                 XCTAssertLessThanOrEqual(text.components(separatedBy: "(default:").count, 2, "\(name): \(text)")
@@ -68,11 +77,13 @@ final class ZooCLITests: XCTestCase {
 
     func testScoreMatchesTheGoldenAndNamesBadFiles() throws {
         let metrics = repositoryPath("Tests/EngineSupportTests/Golden/metrics")
-        let bleu = try zoo(["score", "bleu", "--hypotheses", metrics + "/hypotheses.txt", "--references", metrics + "/references1.txt",
-                            "--references", metrics + "/references2.txt", "--json"])
+        let bleu = try zoo([
+            "score", "bleu", "--hypotheses", metrics + "/hypotheses.txt", "--references", metrics + "/references1.txt",
+            "--references", metrics + "/references2.txt", "--json"
+        ])
         XCTAssertEqual(bleu.status, 0, bleu.stderr)
         let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(bleu.stdout.utf8)) as? [String: Any])
-        XCTAssertEqual(object["bleu"] as? Double ?? 0, 85.3690, accuracy: 0.001)   // sacreBLEU: 85.36897
+        XCTAssertEqual(object["bleu"] as? Double ?? 0, 85.3690, accuracy: 0.001)  // sacreBLEU: 85.36897
         let short = NSTemporaryDirectory() + "zoo-short-\(UUID().uuidString).txt"
         try "one line\n".write(toFile: short, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: short) }
@@ -92,7 +103,8 @@ final class ZooCLITests: XCTestCase {
         XCTAssertEqual((object["initial"] as? [Double])?.count, 12)
         XCTAssertEqual((object["trained"] as? [Double])?.count, 12)
         XCTAssertNotNil(object["exploding_initial"])
-        XCTAssertLessThan(object["first_to_last_initial"] as? Double ?? 1, 1, "the plain RNN's gradient shrinks going back")
+        XCTAssertLessThan(
+            object["first_to_last_initial"] as? Double ?? 1, 1, "the plain RNN's gradient shrinks going back")
         XCTAssertTrue(FileManager.default.fileExists(atPath: plot))
     }
 
@@ -110,17 +122,21 @@ final class LanguageModelCLITests: TemporaryDirectoryTestCase {
         let train = try zoo(["train", "lm", "--dry-run", "--out", out])
         XCTAssertEqual(train.status, 0, train.stderr)
         XCTAssertTrue(train.stdout.contains("saved best"), train.stdout)
-        for file in ["best.safetensors", "last.safetensors", "last.optimizer.safetensors", "metrics.jsonl", "loss.png"] {
+        for file in ["best.safetensors", "last.safetensors", "last.optimizer.safetensors", "metrics.jsonl", "loss.png"]
+        {
             XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/" + file), file)
         }
         let eval = try zoo(["eval", "language-model", "--checkpoint", out + "/best.safetensors", "--json"])
         XCTAssertEqual(eval.status, 0, eval.stderr)
         let score = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as? [String: Any])
-        for key in ["loss", "perplexity", "bits_per_token", "bits_per_char", "tokens"] { XCTAssertNotNil(score[key], key) }
+        for key in ["loss", "perplexity", "bits_per_token", "bits_per_char", "tokens"] {
+            XCTAssertNotNil(score[key], key)
+        }
         let again = try zoo(["train", "lm", "--steps", "2", "--out", out])
         XCTAssertNotEqual(again.status, 0, "a second run must not replace the first")
         XCTAssertTrue(again.stderr.contains("already holds a training run"), again.stderr)
-        let sample = try zoo(["sample", "--checkpoint", out + "/best.safetensors", "--prompt", "The ", "--length", "20"])
+        let sample = try zoo(["sample", "--checkpoint", out + "/best.safetensors", "--prompt", "The ", "--length", "20"]
+        )
         XCTAssertEqual(sample.status, 0, sample.stderr)
         XCTAssertTrue(sample.stdout.hasPrefix("The "))
         // A prompt the model cannot read is refused before anything is printed (it used to be
@@ -129,13 +145,18 @@ final class LanguageModelCLITests: TemporaryDirectoryTestCase {
         XCTAssertNotEqual(foreign.status, 0)
         XCTAssertEqual(foreign.stdout, "")
         XCTAssertTrue(foreign.stderr.contains("the model knows none of the prompt's characters (☃)"), foreign.stderr)
-        let partly = try zoo(["sample", "--checkpoint", out + "/best.safetensors", "--prompt", "The ☃", "--length", "5"])
+        let partly = try zoo(["sample", "--checkpoint", out + "/best.safetensors", "--prompt", "The ☃", "--length", "5"]
+        )
         XCTAssertEqual(partly.status, 0, partly.stderr)
-        XCTAssertTrue(partly.stderr.contains("1 of the prompt's characters (☃) are not in the model's vocabulary and are left out"), partly.stderr)
+        XCTAssertTrue(
+            partly.stderr.contains(
+                "1 of the prompt's characters (☃) are not in the model's vocabulary and are left out"), partly.stderr)
     }
 
     func testBadInputExitsNonZeroWithTheFileNamed() throws {
-        let missing = try zoo(["train", "lm", "--dry-run", "--data", directory + "/missing.txt", "--out", directory + "/r"])
+        let missing = try zoo([
+            "train", "lm", "--dry-run", "--data", directory + "/missing.txt", "--out", directory + "/r"
+        ])
         XCTAssertNotEqual(missing.status, 0)
         XCTAssertTrue(missing.stderr.contains(directory + "/missing.txt: no such file"), missing.stderr)
 
@@ -146,7 +167,9 @@ final class LanguageModelCLITests: TemporaryDirectoryTestCase {
         XCTAssertTrue(notText.stderr.contains("\(binary): not a text file"), notText.stderr)
 
         let other = directory + "/other.safetensors"
-        XCTAssertTrue(FileManager.default.createFile(atPath: other, contents: Data([8, 0, 0, 0, 0, 0, 0, 0]) + Data("{\"__meta".utf8)))
+        XCTAssertTrue(
+            FileManager.default.createFile(
+                atPath: other, contents: Data([8, 0, 0, 0, 0, 0, 0, 0]) + Data("{\"__meta".utf8)))
         let corrupt = try zoo(["eval", "lm", "--checkpoint", other])
         XCTAssertNotEqual(corrupt.status, 0)
         XCTAssertTrue(corrupt.stderr.contains("\(other): not a valid safetensors file"), corrupt.stderr)

@@ -13,7 +13,9 @@ var zooExecutable: URL {
 
 /// Runs the built `zoo` with `arguments`, as a user would, and collects what it printed.
 @discardableResult
-func zoo(_ arguments: [String], environment: [String: String] = [:], workingDirectory: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+func zoo(_ arguments: [String], environment: [String: String] = [:], workingDirectory: String? = nil) throws -> (
+    status: Int32, stdout: String, stderr: String
+) {
     let process = Process()
     process.executableURL = zooExecutable
     if let workingDirectory { process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory) }
@@ -28,4 +30,3 @@ func zoo(_ arguments: [String], environment: [String: String] = [:], workingDire
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
 }
-

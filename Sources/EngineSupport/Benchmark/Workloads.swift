@@ -11,11 +11,21 @@ public enum BenchmarkWorkloads {
     }
 
     public static let languageModels: [LanguageModelWorkload] = [
-        .init(name: "lstm-lm", cell: .lstm, batch: 32, sequenceLength: 64, embeddingSize: 128, hiddenSize: 512, vocabularySize: 96, layers: 1),
-        .init(name: "lstm-lm-2layer", cell: .lstm, batch: 32, sequenceLength: 64, embeddingSize: 128, hiddenSize: 512, vocabularySize: 96, layers: 2),
-        .init(name: "lstm-lm-large", cell: .lstm, batch: 64, sequenceLength: 100, embeddingSize: 256, hiddenSize: 1024, vocabularySize: 96, layers: 1),
-        .init(name: "lstm-lm-batch1", cell: .lstm, batch: 1, sequenceLength: 64, embeddingSize: 128, hiddenSize: 512, vocabularySize: 96, layers: 1),
-        .init(name: "gru-lm", cell: .gru, batch: 32, sequenceLength: 64, embeddingSize: 128, hiddenSize: 512, vocabularySize: 96, layers: 1),
+        .init(
+            name: "lstm-lm", cell: .lstm, batch: 32, sequenceLength: 64, embeddingSize: 128, hiddenSize: 512,
+            vocabularySize: 96, layers: 1),
+        .init(
+            name: "lstm-lm-2layer", cell: .lstm, batch: 32, sequenceLength: 64, embeddingSize: 128, hiddenSize: 512,
+            vocabularySize: 96, layers: 2),
+        .init(
+            name: "lstm-lm-large", cell: .lstm, batch: 64, sequenceLength: 100, embeddingSize: 256, hiddenSize: 1024,
+            vocabularySize: 96, layers: 1),
+        .init(
+            name: "lstm-lm-batch1", cell: .lstm, batch: 1, sequenceLength: 64, embeddingSize: 128, hiddenSize: 512,
+            vocabularySize: 96, layers: 1),
+        .init(
+            name: "gru-lm", cell: .gru, batch: 32, sequenceLength: 64, embeddingSize: 128, hiddenSize: 512,
+            vocabularySize: 96, layers: 1)
     ]
 
     public static var names: [String] { languageModels.map(\.name) + ["ctc-loss"] }
@@ -37,8 +47,10 @@ public enum BenchmarkWorkloads {
     /// A task model's workloads: each (kind, step) timed as `timed` does, one JSON line each:
     /// `bench` "<name>-<kind>", `<unit>` = itemsPerStep / seconds per step, `ms_per_step`, then
     /// `fields` (the sizes). The first error a step throws is rethrown.
-    public static func timedTaskSteps(name: String, seconds: Double, steps: [(kind: String, step: () throws -> Void)],
-                                      unit: String, itemsPerStep: Double, fields: [(String, JSONValue)]) throws -> [String] {
+    public static func timedTaskSteps(
+        name: String, seconds: Double, steps: [(kind: String, step: () throws -> Void)],
+        unit: String, itemsPerStep: Double, fields: [(String, JSONValue)]
+    ) throws -> [String] {
         var lines: [String] = []
         for (kind, step) in steps {
             var failure: Error?
@@ -47,8 +59,12 @@ public enum BenchmarkWorkloads {
                 do { try step() } catch { failure = error }
             }
             if let failure { throw failure }
-            lines.append(jsonLine([("bench", .string("\(name)-\(kind)")), (unit, .fixed(itemsPerStep / dt, decimals: 1)),
-                                   ("ms_per_step", .fixed(dt * 1000, decimals: 3))] + fields))
+            lines.append(
+                jsonLine(
+                    [
+                        ("bench", .string("\(name)-\(kind)")), (unit, .fixed(itemsPerStep / dt, decimals: 1)),
+                        ("ms_per_step", .fixed(dt * 1000, decimals: 3))
+                    ] + fields))
         }
         return lines
     }
@@ -68,10 +84,13 @@ public enum BenchmarkWorkloads {
     public static func runLanguageModel(_ w: LanguageModelWorkload, seconds: Double, sgemmPeak: Double) -> [String] {
         var rng = RandomGenerator(seed: 0)
         let store = ParameterStore()
-        let embedding = Embedding(vocabularySize: w.vocabularySize, embeddingSize: w.embeddingSize, name: "encoder", store: store, rng: &rng)
-        let rnn = RecurrentLayer(w.cell, inputSize: w.embeddingSize, hiddenSize: w.hiddenSize, layers: w.layers,
-                                 prefix: "rnn", store: store, rng: &rng)
-        let decoder = Linear(inputSize: w.hiddenSize, outputSize: w.vocabularySize, name: "decoder", store: store, rng: &rng)
+        let embedding = Embedding(
+            vocabularySize: w.vocabularySize, embeddingSize: w.embeddingSize, name: "encoder", store: store, rng: &rng)
+        let rnn = RecurrentLayer(
+            w.cell, inputSize: w.embeddingSize, hiddenSize: w.hiddenSize, layers: w.layers,
+            prefix: "rnn", store: store, rng: &rng)
+        let decoder = Linear(
+            inputSize: w.hiddenSize, outputSize: w.vocabularySize, name: "decoder", store: store, rng: &rng)
         store.pack()
         let optimizer = Adam(store: store, learningRate: 1e-3)
         let T = w.sequenceLength, B = w.batch
@@ -80,13 +99,16 @@ public enum BenchmarkWorkloads {
 
         // The ids are drawn inside the vocabulary: the lookup cannot fail.
         func forward(_ tape: Tape) -> Variable {
-            guard let (h, _) = try? rnn(tokens: inputs, steps: T, batch: B, embedding: embedding, tape: tape, rng: &rng) else {
+            guard let (h, _) = try? rnn(tokens: inputs, steps: T, batch: B, embedding: embedding, tape: tape, rng: &rng)
+            else {
                 preconditionFailure("benchmark ids outside the vocabulary")
             }
             return decoder(h, tape: tape)
         }
         let trainStep = {
-            _ = optimizationStep(store, optimizer, clip: 5) { tape in softmaxCrossEntropy(forward(tape), targets: targets, tape: tape) }
+            _ = optimizationStep(store, optimizer, clip: 5) { tape in
+                softmaxCrossEntropy(forward(tape), targets: targets, tape: tape)
+            }
         }
         let inferStep = { _ = forward(Tape.inference()) }
         let flops = forwardFlopsPerToken(w)
@@ -94,13 +116,16 @@ public enum BenchmarkWorkloads {
         for (kind, step, multiplier) in [("train", trainStep, 3.0), ("infer", inferStep, 1.0)] {
             let dt = timed(seconds: seconds, step)
             let tokensPerSecond = Double(T * B) / dt
-            lines.append(jsonLine([
-                ("bench", .string("\(w.name)-\(kind)")), ("tokens_per_s", .fixed(tokensPerSecond, decimals: 1)),
-                ("ms_per_step", .fixed(dt * 1000, decimals: 3)), ("cell", .string(w.cell == .lstm ? "lstm" : "gru")),
-                ("batch", .int(B)), ("seq", .int(T)), ("embed", .int(w.embeddingSize)),
-                ("hidden", .int(w.hiddenSize)), ("vocab", .int(w.vocabularySize)), ("layers", .int(w.layers)),
-                ("gflops", .fixed(tokensPerSecond * flops * multiplier / 1e9, decimals: 1)), ("sgemm_peak_gflops", .fixed(sgemmPeak, decimals: 1)),
-            ]))
+            lines.append(
+                jsonLine([
+                    ("bench", .string("\(w.name)-\(kind)")), ("tokens_per_s", .fixed(tokensPerSecond, decimals: 1)),
+                    ("ms_per_step", .fixed(dt * 1000, decimals: 3)),
+                    ("cell", .string(w.cell == .lstm ? "lstm" : "gru")),
+                    ("batch", .int(B)), ("seq", .int(T)), ("embed", .int(w.embeddingSize)),
+                    ("hidden", .int(w.hiddenSize)), ("vocab", .int(w.vocabularySize)), ("layers", .int(w.layers)),
+                    ("gflops", .fixed(tokensPerSecond * flops * multiplier / 1e9, decimals: 1)),
+                    ("sgemm_peak_gflops", .fixed(sgemmPeak, decimals: 1))
+                ]))
         }
         return lines
     }
@@ -125,7 +150,7 @@ public enum BenchmarkWorkloads {
         return jsonLine([
             ("bench", .string("ctc-loss")), ("frames_per_s", .fixed(Double(B * T) / dt, decimals: 1)),
             ("ms_per_step", .fixed(dt * 1000, decimals: 3)), ("batch", .int(B)), ("frames", .int(T)),
-            ("symbols", .int(C)), ("label_length", .int(S)),
+            ("symbols", .int(C)), ("label_length", .int(S))
         ])
     }
 }

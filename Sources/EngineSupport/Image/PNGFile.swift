@@ -9,8 +9,8 @@ public enum ImageFileError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .unreadable(path, reason): return "\(path): cannot read the image: \(reason)"
-        case let .writeFailed(path, reason): return "\(path): cannot write the image: \(reason)"
+        case .unreadable(let path, let reason): return "\(path): cannot read the image: \(reason)"
+        case .writeFailed(let path, let reason): return "\(path): cannot write the image: \(reason)"
         }
     }
 }
@@ -22,7 +22,9 @@ public struct RGBAImage: Equatable, Sendable {
 
     public init(width: Int, height: Int, pixels: [UInt8]) {
         precondition(pixels.count == width * height * 4, "\(pixels.count) bytes for a \(width)×\(height) RGBA image")
-        self.width = width; self.height = height; self.pixels = pixels
+        self.width = width
+        self.height = height
+        self.pixels = pixels
     }
 
     /// The largest image `init(pngFile:)` decodes: a declared size beyond it is refused before
@@ -35,7 +37,9 @@ public struct RGBAImage: Equatable, Sendable {
     /// grey copied to R, G and B, alpha 255 where the file has none. libpng's errors come back
     /// as messages from C, never as a long jump through Swift frames.
     public init(pngFile path: String) throws {
-        guard FileManager.default.fileExists(atPath: path) else { throw ImageFileError.unreadable(path: path, reason: "no such file") }
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ImageFileError.unreadable(path: path, reason: "no such file")
+        }
         var width: Int32 = 0, height: Int32 = 0
         var pixels: UnsafeMutablePointer<UInt8>?
         var message = [CChar](repeating: 0, count: 512)
@@ -45,8 +49,9 @@ public struct RGBAImage: Equatable, Sendable {
             throw ImageFileError.unreadable(path: path, reason: Self.explain(text))
         }
         defer { zoo_png_free(pixels) }
-        self.init(width: Int(width), height: Int(height),
-                  pixels: Array(UnsafeBufferPointer(start: pixels, count: Int(width) * Int(height) * 4)))
+        self.init(
+            width: Int(width), height: Int(height),
+            pixels: Array(UnsafeBufferPointer(start: pixels, count: Int(width) * Int(height) * 4)))
     }
 
     /// libpng's terse messages in a reader's words.
@@ -87,7 +92,11 @@ extension RGBImage {
 
 /// A PNG file's pixel layout, as the PNG specification numbers colour types.
 public enum PNGColorType: Int32, CaseIterable, Sendable {
-    case grey = 0, rgb = 2, palette = 3, greyAlpha = 4, rgba = 6
+    case grey = 0
+    case rgb = 2
+    case palette = 3
+    case greyAlpha = 4
+    case rgba = 6
 
     /// Samples per pixel.
     public var channels: Int {
@@ -116,23 +125,31 @@ public enum PNGFile {
     ///   indices for `.palette`); packed into the file's layout here.
     /// - palette: RGB triples for `.palette`; transparency: one alpha per palette entry, or the
     ///   transparent grey / RGB sample value for `.grey` / `.rgb`.
-    public static func write(path: String, width: Int, height: Int, colorType: PNGColorType, bitDepth: Int,
-                             samples: [UInt16], interlaced: Bool = false, palette: [(UInt8, UInt8, UInt8)] = [],
-                             transparency: [UInt16] = []) throws {
-        guard width > 0, height > 0 else { throw ImageFileError.writeFailed(path: path, reason: "an image needs a positive size, not \(width)×\(height)") }
+    public static func write(
+        path: String, width: Int, height: Int, colorType: PNGColorType, bitDepth: Int,
+        samples: [UInt16], interlaced: Bool = false, palette: [(UInt8, UInt8, UInt8)] = [],
+        transparency: [UInt16] = []
+    ) throws {
+        guard width > 0, height > 0 else {
+            throw ImageFileError.writeFailed(
+                path: path, reason: "an image needs a positive size, not \(width)×\(height)")
+        }
         guard colorType.bitDepths.contains(bitDepth) else {
-            throw ImageFileError.writeFailed(path: path, reason: "bit depth \(bitDepth) is not allowed for colour type \(colorType)")
+            throw ImageFileError.writeFailed(
+                path: path, reason: "bit depth \(bitDepth) is not allowed for colour type \(colorType)")
         }
         let channels = colorType.channels
         guard samples.count == width * height * channels else {
-            throw ImageFileError.writeFailed(path: path, reason: "\(samples.count) samples for \(width)×\(height) pixels of \(channels) channels")
+            throw ImageFileError.writeFailed(
+                path: path, reason: "\(samples.count) samples for \(width)×\(height) pixels of \(channels) channels")
         }
         // libpng's tRNS writer reads as many bytes as the colour type needs: check them here.
         let transparencyCounts: ClosedRange<Int>
         switch colorType {
         case .palette:
             guard (1...256).contains(palette.count) else {
-                throw ImageFileError.writeFailed(path: path, reason: "a palette image needs 1 to 256 palette entries, not \(palette.count)")
+                throw ImageFileError.writeFailed(
+                    path: path, reason: "a palette image needs 1 to 256 palette entries, not \(palette.count)")
             }
             transparencyCounts = 0...palette.count
         case .grey: transparencyCounts = 0...1
@@ -140,8 +157,11 @@ public enum PNGFile {
         case .greyAlpha, .rgba: transparencyCounts = 0...0
         }
         guard transparencyCounts.contains(transparency.count) else {
-            throw ImageFileError.writeFailed(path: path, reason: "\(transparency.count) transparency values for colour type \(colorType) "
-                + "(it takes \(transparencyCounts.lowerBound == transparencyCounts.upperBound ? "\(transparencyCounts.lowerBound)" : "\(transparencyCounts.lowerBound) to \(transparencyCounts.upperBound)"))")
+            throw ImageFileError.writeFailed(
+                path: path,
+                reason: "\(transparency.count) transparency values for colour type \(colorType) "
+                    + "(it takes \(transparencyCounts.lowerBound == transparencyCounts.upperBound ? "\(transparencyCounts.lowerBound)" : "\(transparencyCounts.lowerBound) to \(transparencyCounts.upperBound)"))"
+            )
         }
         let rowBytes = (width * channels * bitDepth + 7) / 8
         var packed = [UInt8](repeating: 0, count: rowBytes * height)
@@ -154,7 +174,7 @@ public enum PNGFile {
                     packed[y * rowBytes + 2 * i + 1] = UInt8(value & 0xff)
                 case 8:
                     packed[y * rowBytes + i] = UInt8(value)
-                default:   // 1, 2, 4 bits, most significant first
+                default:  // 1, 2, 4 bits, most significant first
                     let bit = i * bitDepth
                     packed[y * rowBytes + bit / 8] |= UInt8(value) << UInt8(8 - bitDepth - bit % 8)
                 }
@@ -170,11 +190,15 @@ public enum PNGFile {
         do {
             try replaceAtomically(path) { temporary in
                 var message = [CChar](repeating: 0, count: 512)
-                let status = zoo_png_write(temporary, Int32(width), Int32(height), colorType.rawValue, Int32(bitDepth), interlaced ? 1 : 0,
-                                           packed, rowBytes, paletteBytes.isEmpty ? nil : paletteBytes, Int32(palette.count),
-                                           trns.isEmpty ? nil : trns, Int32(trns.count), &message, message.count)
+                let status = zoo_png_write(
+                    temporary, Int32(width), Int32(height), colorType.rawValue, Int32(bitDepth), interlaced ? 1 : 0,
+                    packed, rowBytes, paletteBytes.isEmpty ? nil : paletteBytes, Int32(palette.count),
+                    trns.isEmpty ? nil : trns, Int32(trns.count), &message, message.count)
                 guard status == 0 else {
-                    throw ImageFileError.writeFailed(path: path, reason: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+                    throw ImageFileError.writeFailed(
+                        path: path,
+                        reason: String(
+                            decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
                 }
             }
         } catch CheckpointError.writeFailed(_, let reason) {

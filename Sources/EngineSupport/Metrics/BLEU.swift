@@ -56,12 +56,13 @@ public struct BLEUStatistics: Sendable, Equatable {
         }
         var precisions = [Double](repeating: 0, count: maxOrder)
         guard matches.contains(where: { $0 > 0 }) else {
-            return BLEUScore(score: 0, precisions: precisions, brevityPenalty: brevityPenalty,
-                             systemLength: systemLength, referenceLength: referenceLength)
+            return BLEUScore(
+                score: 0, precisions: precisions, brevityPenalty: brevityPenalty,
+                systemLength: systemLength, referenceLength: referenceLength)
         }
         var smoothing = 1.0
         for n in 0..<maxOrder {
-            guard totals[n] > 0 else { break }   // later orders keep precision 0
+            guard totals[n] > 0 else { break }  // later orders keep precision 0
             if matches[n] == 0 {
                 smoothing *= 2
                 precisions[n] = 100 / (smoothing * Double(totals[n]))
@@ -71,8 +72,9 @@ public struct BLEUStatistics: Sendable, Equatable {
         }
         // log 0 counts as a huge negative number, as in sacreBLEU: the score is then 0.
         let logSum = precisions.reduce(0.0) { $0 + ($1 == 0 ? -9_999_999_999 : log($1)) }
-        return BLEUScore(score: brevityPenalty * exp(logSum / Double(maxOrder)), precisions: precisions,
-                         brevityPenalty: brevityPenalty, systemLength: systemLength, referenceLength: referenceLength)
+        return BLEUScore(
+            score: brevityPenalty * exp(logSum / Double(maxOrder)), precisions: precisions,
+            brevityPenalty: brevityPenalty, systemLength: systemLength, referenceLength: referenceLength)
     }
 }
 
@@ -109,7 +111,8 @@ private func closestLength(to length: Int, among lengths: [Int]) -> Int {
     var best: (difference: Int, length: Int)?
     for candidate in lengths {
         let difference = abs(length - candidate)
-        if best == nil || difference < best!.difference || (difference == best!.difference && candidate < best!.length) {
+        if best == nil || difference < best!.difference || (difference == best!.difference && candidate < best!.length)
+        {
             best = (difference, candidate)
         }
     }

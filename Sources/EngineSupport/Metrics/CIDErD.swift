@@ -8,7 +8,9 @@ import Foundation
 /// are split on whitespace: lowercase them and strip punctuation first, as the COCO tokenizer
 /// does. As in that code, the "length" the penalty compares is the candidate's count of
 /// bigrams (its token count minus one).
-public func corpusCIDErD(candidates: [String], references: [[String]], sigma: Double = 6) -> (score: Double, perImage: [Double]) {
+public func corpusCIDErD(candidates: [String], references: [[String]], sigma: Double = 6) -> (
+    score: Double, perImage: [Double]
+) {
     precondition(candidates.count == references.count, "\(candidates.count) candidates for \(references.count) images")
     guard !candidates.isEmpty else { return (0, []) }
     let order = 4

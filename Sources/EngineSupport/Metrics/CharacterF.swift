@@ -31,7 +31,10 @@ public struct CharacterFStatistics: Sendable, Equatable {
                 return (referenceGrams[n].isEmpty ? 0 : hypothesisCount, referenceGrams[n].values.reduce(0, +), matches)
             }
             let score = Self.fScore(statistics)
-            if score > bestScore { bestScore = score; best = statistics }
+            if score > bestScore {
+                bestScore = score
+                best = statistics
+            }
         }
         for n in 0..<min(best.count, Self.order) {
             counts[n].hypothesis += best[n].0

@@ -29,7 +29,8 @@ public func characterErrorRate(hypotheses: [String], references: [String]) -> Er
 }
 
 private func errorRate(hypotheses: [String], references: [String], units: (String) -> [String]) -> ErrorRate {
-    precondition(hypotheses.count == references.count, "\(hypotheses.count) hypotheses for \(references.count) references")
+    precondition(
+        hypotheses.count == references.count, "\(hypotheses.count) hypotheses for \(references.count) references")
     var total = ErrorRate()
     var ids: [String: Int] = [:]
     func encode(_ sentence: String) -> [Int] {
@@ -71,7 +72,8 @@ func editOperations(from a: [Int], to b: [Int]) -> ErrorRate {
     while i > 0 || j > 0 {
         if i > 0 && j > 0 && distance[i][j] == distance[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1) {
             if a[i - 1] == b[j - 1] { result.hits += 1 } else { result.substitutions += 1 }
-            i -= 1; j -= 1
+            i -= 1
+            j -= 1
         } else if i > 0 && distance[i][j] == distance[i - 1][j] + 1 {
             result.deletions += 1
             i -= 1
@@ -92,7 +94,12 @@ private func collapseWhitespaceRuns(_ sentence: String) -> String {
         run.removeAll()
     }
     for s in sentence.unicodeScalars {
-        if isPythonWhitespace(s) { run.append(s) } else { flush(); out.append(s) }
+        if isPythonWhitespace(s) {
+            run.append(s)
+        } else {
+            flush()
+            out.append(s)
+        }
     }
     flush()
     var view = String.UnicodeScalarView()

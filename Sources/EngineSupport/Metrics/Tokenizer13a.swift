@@ -64,7 +64,10 @@ func splitOnPythonWhitespace<S: Sequence<Unicode.Scalar>>(_ scalars: S) -> [Stri
     var current = String.UnicodeScalarView()
     for s in scalars {
         if isPythonWhitespace(s) {
-            if !current.isEmpty { words.append(String(current)); current = String.UnicodeScalarView() }
+            if !current.isEmpty {
+                words.append(String(current))
+                current = String.UnicodeScalarView()
+            }
         } else {
             current.append(s)
         }

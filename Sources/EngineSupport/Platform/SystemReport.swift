@@ -22,16 +22,27 @@ public struct SystemReport: Codable {
     public var recurrentSgemmGflops: Double
 
     enum CodingKeys: String, CodingKey {
-        case blasConfiguration = "blas", blasKernel = "kernel", blasKernelIsSlow = "kernel_is_generic"
-        case recommendedKernel = "recommended_kernel", openblasCoretypeVariable = "openblas_coretype"
-        case threads, cpuModel = "cpu", cpuCores = "cpu_cores", cpuFeatures = "cpu_features"
+        case blasConfiguration = "blas"
+        case blasKernel = "kernel"
+        case blasKernelIsSlow = "kernel_is_generic"
+        case recommendedKernel = "recommended_kernel"
+        case openblasCoretypeVariable = "openblas_coretype"
+        case threads
+        case cpuModel = "cpu"
+        case cpuCores = "cpu_cores"
+        case cpuFeatures = "cpu_features"
         case engineKernels = "engine_kernels"
-        case zooVersion = "zoo_version", swiftVersion = "swift_version", libpngVersion = "libpng_version"
-        case sgemmGflops = "sgemm_gflops", recurrentSgemmGflops = "recurrent_sgemm_gflops"
+        case zooVersion = "zoo_version"
+        case swiftVersion = "swift_version"
+        case libpngVersion = "libpng_version"
+        case sgemmGflops = "sgemm_gflops"
+        case recurrentSgemmGflops = "recurrent_sgemm_gflops"
     }
 
     /// The CPU features that matter for the kernels, in a fixed order.
-    static let interestingFeatures = ["sse4_2", "avx", "f16c", "fma", "avx2", "avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512_bf16", "amx_tile"]
+    static let interestingFeatures = [
+        "sse4_2", "avx", "f16c", "fma", "avx2", "avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512_bf16", "amx_tile"
+    ]
 
     public static func collect(measure: Bool = true) -> SystemReport {
         let features = OpenBLASKernel.cpuFeatures
@@ -55,13 +66,13 @@ public struct SystemReport: Codable {
 
     static var compilerVersion: String {
         #if compiler(>=6.3)
-        return "6.3 or later"
+            return "6.3 or later"
         #elseif compiler(>=6.2)
-        return "6.2"
+            return "6.2"
         #elseif compiler(>=6.1)
-        return "6.1"
+            return "6.1"
         #else
-        return "6.0"
+            return "6.0"
         #endif
     }
 
@@ -82,7 +93,8 @@ public struct SystemReport: Codable {
         for _ in 0..<3 {
             let start = DispatchTime.now().uptimeNanoseconds
             for _ in 0..<repeats {
-                BLAS.parallelSgemm(transB: true, m: m, n: n, k: k, a: a.data, lda: k, b: b.data, ldb: k, c: c.data, ldc: n)
+                BLAS.parallelSgemm(
+                    transB: true, m: m, n: n, k: k, a: a.data, lda: k, b: b.data, ldb: k, c: c.data, ldc: n)
             }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             best = max(best, flops * Double(repeats) / seconds / 1e9)
@@ -99,13 +111,17 @@ public struct SystemReport: Codable {
             "threads:   \(threads)",
             "CPU:       \(cpuModel), \(cpuCores) cores",
             "features:  \(cpuFeatures.joined(separator: " "))",
-            "engine:    " + (engineKernels == "avx2_fma"
-                ? "AVX2/FMA kernels (packed recurrent product, vector gate steps and optimizer)"
-                : "baseline kernels (no AVX2/FMA: recurrent product through BLAS)"),
-            String(format: "sgemm:     %.1f GFLOP/s (1024³), %.1f GFLOP/s (recurrent shape 32×2048×512)", sgemmGflops, recurrentSgemmGflops),
+            "engine:    "
+                + (engineKernels == "avx2_fma"
+                    ? "AVX2/FMA kernels (packed recurrent product, vector gate steps and optimizer)"
+                    : "baseline kernels (no AVX2/FMA: recurrent product through BLAS)"),
+            String(
+                format: "sgemm:     %.1f GFLOP/s (1024³), %.1f GFLOP/s (recurrent shape 32×2048×512)", sgemmGflops,
+                recurrentSgemmGflops)
         ]
         if blasKernelIsSlow, let recommendedKernel {
-            lines.append("warning:   '\(blasKernel)' is a generic kernel; run with OPENBLAS_CORETYPE=\(recommendedKernel)")
+            lines.append(
+                "warning:   '\(blasKernel)' is a generic kernel; run with OPENBLAS_CORETYPE=\(recommendedKernel)")
         }
         return lines.joined(separator: "\n")
     }

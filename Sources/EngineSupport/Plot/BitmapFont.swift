@@ -14,7 +14,7 @@ enum BitmapFont {
         if code >= 127, let base = String(character).decomposedStringWithCanonicalMapping.unicodeScalars.first {
             code = Int(base.value)
         }
-        guard code >= 32 && code < 127 else { return 0x7E318C63F }   // a box
+        guard code >= 32 && code < 127 else { return 0x7E318C63F }  // a box
         return glyphs[code - 32]
     }
 
@@ -41,14 +41,17 @@ enum BitmapFont {
         0x4216CC631, 0x100C2108E, 0x080610A4C, 0x4212A6292, 0x30842108E, 0x001AAD631,
         0x0016CC631, 0x000E8C62E, 0x001E8FA10, 0x000D9BC21, 0x0016CC210, 0x000E8383E,
         0x211C42126, 0x00118C66D, 0x00118C544, 0x00118D6AA, 0x001151151, 0x00118BC2E,
-        0x001F1111F, 0x088441082, 0x108421084, 0x208411088, 0x0008A8800,    ]
+        0x001F1111F, 0x088441082, 0x108421084, 0x208411088, 0x0008A8800
+    ]
 }
 
 extension RGBImage {
     /// Draws `text` with its top-left corner at (x, y), each font pixel `scale` pixels wide;
     /// `vertical` writes it bottom to top (a y-axis label), (x, y) then being its bottom-left.
-    public mutating func drawText(_ text: String, x: Int, y: Int, color: (UInt8, UInt8, UInt8), scale: Int = 1,
-                                  vertical: Bool = false) {
+    public mutating func drawText(
+        _ text: String, x: Int, y: Int, color: (UInt8, UInt8, UInt8), scale: Int = 1,
+        vertical: Bool = false
+    ) {
         for (index, character) in text.unicodeScalars.enumerated() {
             let glyph = BitmapFont.glyph(character)
             for row in 0..<BitmapFont.glyphHeight {

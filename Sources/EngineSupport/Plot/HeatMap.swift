@@ -13,8 +13,10 @@ public struct HeatMap {
     /// Pixels per cell side.
     public var cellSize = 28
 
-    public init(values: [[Float]], rowLabels: [String], columnLabels: [String], title: String = "",
-                columnAxis: String = "", rowAxis: String = "") {
+    public init(
+        values: [[Float]], rowLabels: [String], columnLabels: [String], title: String = "",
+        columnAxis: String = "", rowAxis: String = ""
+    ) {
         self.values = values
         self.rowLabels = rowLabels
         self.columnLabels = columnLabels
@@ -23,7 +25,7 @@ public struct HeatMap {
         self.rowAxis = rowAxis
     }
 
-    private static let scale = 2   // 10 × 14 pixel characters
+    private static let scale = 2  // 10 × 14 pixel characters
     private static let ink: (UInt8, UInt8, UInt8) = (30, 30, 30)
 
     /// The shade of a weight: white at 0, dark blue at 1.
@@ -42,27 +44,33 @@ public struct HeatMap {
         let left = 10 + (rowAxis.isEmpty ? 0 : 24) + rowLabelWidth + 8
         let top = titleHeight + (columnAxis.isEmpty ? 0 : 24) + columnLabelHeight + 8
         let barWidth = 16, barGap = 20, barLabel = RGBImage.textWidth("1.0", scale: s)
-        let width = max(left + columns * cell + barGap + barWidth + 8 + barLabel + 10, RGBImage.textWidth(title, scale: s) + 20)
+        let width = max(
+            left + columns * cell + barGap + barWidth + 8 + barLabel + 10, RGBImage.textWidth(title, scale: s) + 20)
         let height = max(top + rows * cell + 10, top + 80)
         var image = RGBImage(width: width, height: height)
         if !title.isEmpty {
-            image.drawText(title, x: max(0, (width - RGBImage.textWidth(title, scale: s)) / 2), y: 12, color: Self.ink, scale: s)
+            image.drawText(
+                title, x: max(0, (width - RGBImage.textWidth(title, scale: s)) / 2), y: 12, color: Self.ink, scale: s)
         }
         if !columnAxis.isEmpty {
-            image.drawText(columnAxis, x: left + (columns * cell - RGBImage.textWidth(columnAxis, scale: s)) / 2, y: titleHeight,
-                           color: Self.ink, scale: s)
+            image.drawText(
+                columnAxis, x: left + (columns * cell - RGBImage.textWidth(columnAxis, scale: s)) / 2, y: titleHeight,
+                color: Self.ink, scale: s)
         }
         if !rowAxis.isEmpty {
-            image.drawText(rowAxis, x: 8, y: top + (rows * cell + RGBImage.textWidth(rowAxis, scale: s)) / 2,
-                           color: Self.ink, scale: s, vertical: true)
+            image.drawText(
+                rowAxis, x: 8, y: top + (rows * cell + RGBImage.textWidth(rowAxis, scale: s)) / 2,
+                color: Self.ink, scale: s, vertical: true)
         }
         // Column labels read bottom to top, ending just above their column.
         for (c, label) in columnLabels.enumerated() where c < columns {
-            image.drawText(label, x: left + c * cell + (cell - 14) / 2, y: top - 6, color: Self.ink, scale: s, vertical: true)
+            image.drawText(
+                label, x: left + c * cell + (cell - 14) / 2, y: top - 6, color: Self.ink, scale: s, vertical: true)
         }
         for (r, label) in rowLabels.enumerated() where r < rows {
-            image.drawText(label, x: left - 8 - RGBImage.textWidth(label, scale: s), y: top + r * cell + (cell - 14) / 2,
-                           color: Self.ink, scale: s)
+            image.drawText(
+                label, x: left - 8 - RGBImage.textWidth(label, scale: s), y: top + r * cell + (cell - 14) / 2,
+                color: Self.ink, scale: s)
         }
         for (r, row) in values.enumerated() {
             for (c, value) in row.enumerated() {
@@ -73,8 +81,14 @@ public struct HeatMap {
             }
         }
         // Frame, then the colour bar from 1 (top) to 0.
-        for x in left...(left + columns * cell) { image.set(x, top, Self.ink); image.set(x, top + rows * cell, Self.ink) }
-        for y in top...(top + rows * cell) { image.set(left, y, Self.ink); image.set(left + columns * cell, y, Self.ink) }
+        for x in left...(left + columns * cell) {
+            image.set(x, top, Self.ink)
+            image.set(x, top + rows * cell, Self.ink)
+        }
+        for y in top...(top + rows * cell) {
+            image.set(left, y, Self.ink)
+            image.set(left + columns * cell, y, Self.ink)
+        }
         let barLeft = left + columns * cell + barGap, barHeight = max(rows * cell, 60)
         for y in 0..<barHeight {
             let shade = Self.color(1 - Float(y) / Float(max(barHeight - 1, 1)))

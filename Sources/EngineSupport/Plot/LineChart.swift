@@ -24,7 +24,9 @@ public struct LineChart {
     public var width = 800, height = 500
 
     /// Colours that tell lines apart (matplotlib's first ones).
-    public static let palette: [(UInt8, UInt8, UInt8)] = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189)]
+    public static let palette: [(UInt8, UInt8, UInt8)] = [
+        (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189)
+    ]
 
     public init(series: [Series], title: String = "", xLabel: String = "", yLabel: String = "") {
         self.series = series
@@ -33,7 +35,7 @@ public struct LineChart {
         self.yLabel = yLabel
     }
 
-    private static let text = 2   // font scale: 10 × 14 pixel characters
+    private static let text = 2  // font scale: 10 × 14 pixel characters
     private static let ink: (UInt8, UInt8, UInt8) = (30, 30, 30)
 
     public func render() -> RGBImage {
@@ -41,10 +43,13 @@ public struct LineChart {
         let all = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite }
         let scale = Self.text
         if !title.isEmpty {
-            image.drawText(title, x: max(0, (width - RGBImage.textWidth(title, scale: scale)) / 2), y: 10, color: Self.ink, scale: scale)
+            image.drawText(
+                title, x: max(0, (width - RGBImage.textWidth(title, scale: scale)) / 2), y: 10, color: Self.ink,
+                scale: scale)
         }
         guard let minX = all.map(\.x).min(), let maxX = all.map(\.x).max(),
-              let minY = all.map(\.y).min(), let maxY = all.map(\.y).max() else { return image }
+            let minY = all.map(\.y).min(), let maxY = all.map(\.y).max()
+        else { return image }
         let logarithmic = logarithmicY ?? (minY > 0 && maxY / minY > 100)
         let yAxis = logarithmic ? Axis.logarithmic(minY, maxY) : Axis.linear(minY, maxY)
         let xAxis = Axis.linear(minX, maxX)
@@ -57,34 +62,40 @@ public struct LineChart {
         // one validation of a short run) is not drawn on the axis or cut by the image's edge.
         let inset = 10
         func pixel(_ x: Double, _ y: Double) -> (Int, Int) {
-            (left + inset + Int((xAxis.position(x) * Double(right - left - 2 * inset)).rounded()),
-             bottom - inset - Int((yAxis.position(y) * Double(bottom - top - 2 * inset)).rounded()))
+            (
+                left + inset + Int((xAxis.position(x) * Double(right - left - 2 * inset)).rounded()),
+                bottom - inset - Int((yAxis.position(y) * Double(bottom - top - 2 * inset)).rounded())
+            )
         }
         let grid: (UInt8, UInt8, UInt8) = (228, 228, 228)
         for tick in yAxis.ticks {
             let (_, y) = pixel(minX, tick)
             for px in left...right { image.set(px, y, grid) }
             let text = Self.label(tick, axis: yAxis)
-            image.drawText(text, x: left - 8 - RGBImage.textWidth(text, scale: scale), y: y - 7, color: Self.ink, scale: scale)
+            image.drawText(
+                text, x: left - 8 - RGBImage.textWidth(text, scale: scale), y: y - 7, color: Self.ink, scale: scale)
         }
         for tick in xAxis.ticks {
             let (x, _) = pixel(tick, yAxis.low)
             for py in top...bottom { image.set(x, py, grid) }
             let text = Self.label(tick, axis: xAxis)
-            image.drawText(text, x: x - RGBImage.textWidth(text, scale: scale) / 2, y: bottom + 8, color: Self.ink, scale: scale)
+            image.drawText(
+                text, x: x - RGBImage.textWidth(text, scale: scale) / 2, y: bottom + 8, color: Self.ink, scale: scale)
         }
         for px in left...right { image.set(px, bottom, Self.ink) }
         for py in top...bottom { image.set(left, py, Self.ink) }
         if !xLabel.isEmpty {
-            image.drawText(xLabel, x: (left + right - RGBImage.textWidth(xLabel, scale: scale)) / 2, y: height - 22,
-                           color: Self.ink, scale: scale)
+            image.drawText(
+                xLabel, x: (left + right - RGBImage.textWidth(xLabel, scale: scale)) / 2, y: height - 22,
+                color: Self.ink, scale: scale)
         }
         if !yLabel.isEmpty {
-            image.drawText(yLabel, x: 8, y: (top + bottom + RGBImage.textWidth(yLabel, scale: scale)) / 2,
-                           color: Self.ink, scale: scale, vertical: true)
+            image.drawText(
+                yLabel, x: 8, y: (top + bottom + RGBImage.textWidth(yLabel, scale: scale)) / 2,
+                color: Self.ink, scale: scale, vertical: true)
         }
 
-        var drawn: [(Int, Int)] = []   // the data's pixels, which the legend must not cover
+        var drawn: [(Int, Int)] = []  // the data's pixels, which the legend must not cover
         for s in series {
             let points = s.points.filter { $0.x.isFinite && $0.y.isFinite && (!logarithmic || $0.y > 0) }
             for (a, b) in zip(points, points.dropFirst()) {
@@ -111,19 +122,25 @@ public struct LineChart {
 
     /// The series' names with their colours, when there are several: in the first corner of the
     /// plot (top right, top left, bottom right, bottom left) where it covers no data.
-    private func drawLegend(_ image: inout RGBImage, left: Int, right: Int, top: Int, bottom: Int, avoiding drawn: [(Int, Int)]) {
+    private func drawLegend(
+        _ image: inout RGBImage, left: Int, right: Int, top: Int, bottom: Int, avoiding drawn: [(Int, Int)]
+    ) {
         let named = series.filter { !$0.name.isEmpty }
         guard named.count > 1 else { return }
         let scale = Self.text
         let textWidth = named.map { RGBImage.textWidth($0.name, scale: scale) }.max() ?? 0
         let boxWidth = 12 + 30 + 8 + textWidth + 12, lineHeight = 22
         let boxHeight = named.count * lineHeight + 12
-        let corners = [(right - boxWidth - 10, top + 10), (left + 10, top + 10),
-                       (right - boxWidth - 10, bottom - boxHeight - 10), (left + 10, bottom - boxHeight - 10)]
+        let corners = [
+            (right - boxWidth - 10, top + 10), (left + 10, top + 10),
+            (right - boxWidth - 10, bottom - boxHeight - 10), (left + 10, bottom - boxHeight - 10)
+        ]
         let margin = 4
         let free = corners.first { corner in
-            !drawn.contains { $0.0 >= corner.0 - margin && $0.0 < corner.0 + boxWidth + margin
-                && $0.1 >= corner.1 - margin && $0.1 < corner.1 + boxHeight + margin }
+            !drawn.contains {
+                $0.0 >= corner.0 - margin && $0.0 < corner.0 + boxWidth + margin
+                    && $0.1 >= corner.1 - margin && $0.1 < corner.1 + boxHeight + margin
+            }
         }
         let (x0, y0) = free ?? corners[0]
         for y in y0..<(y0 + named.count * lineHeight + 12) {
@@ -134,7 +151,10 @@ public struct LineChart {
         }
         for (index, s) in named.enumerated() {
             let y = y0 + 8 + index * lineHeight
-            for x in (x0 + 12)..<(x0 + 42) { image.set(x, y + 7, s.color); image.set(x, y + 8, s.color) }
+            for x in (x0 + 12)..<(x0 + 42) {
+                image.set(x, y + 7, s.color)
+                image.set(x, y + 8, s.color)
+            }
             image.drawText(s.name, x: x0 + 50, y: y, color: Self.ink, scale: scale)
         }
     }
@@ -147,7 +167,9 @@ public struct LineChart {
         if magnitude >= 1e5 || magnitude < 1e-3 {
             let exponent = Int(floor(log10(magnitude)))
             let mantissa = value / pow(10, Double(exponent))
-            let head = abs(mantissa - mantissa.rounded()) < 1e-9 ? String(Int(mantissa.rounded())) : String(format: "%.1f", mantissa)
+            let head =
+                abs(mantissa - mantissa.rounded()) < 1e-9
+                ? String(Int(mantissa.rounded())) : String(format: "%.1f", mantissa)
             return "\(head)e\(exponent)"
         }
         let decimals = max(0, -Int(floor(log10(axis.step * (axis.logarithmic ? magnitude : 1)) + 1e-9)))
@@ -162,11 +184,18 @@ public struct LineChart {
         let sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1
         var error = dx + dy
         while true {
-            image.set(x0, y0, color); image.set(x0, y0 + 1, color)
+            image.set(x0, y0, color)
+            image.set(x0, y0 + 1, color)
             if x0 == x1 && y0 == y1 { break }
             let e2 = 2 * error
-            if e2 >= dy { error += dy; x0 += sx }
-            if e2 <= dx { error += dx; y0 += sy }
+            if e2 >= dy {
+                error += dy
+                x0 += sx
+            }
+            if e2 <= dx {
+                error += dx
+                y0 += sy
+            }
         }
     }
 
@@ -187,7 +216,10 @@ struct Axis {
 
     static func linear(_ minimum: Double, _ maximum: Double) -> Axis {
         var (low, high) = (minimum, maximum)
-        if high - low < 1e-12 * max(1, abs(high)) { low -= max(1, abs(low)) * 0.05; high += max(1, abs(high)) * 0.05 }
+        if high - low < 1e-12 * max(1, abs(high)) {
+            low -= max(1, abs(low)) * 0.05
+            high += max(1, abs(high)) * 0.05
+        }
         let raw = (high - low) / 5
         let power = pow(10, floor(log10(raw)))
         let step = [1.0, 2, 5, 10].map { $0 * power }.first { $0 >= raw } ?? 10 * power
@@ -199,7 +231,7 @@ struct Axis {
     static func logarithmic(_ minimum: Double, _ maximum: Double) -> Axis {
         let low = floor(log10(minimum)), high = ceil(log10(maximum))
         let decades = max(1, high - low)
-        let every = max(1.0, (decades / 8).rounded(.up))   // at most about eight labels
+        let every = max(1.0, (decades / 8).rounded(.up))  // at most about eight labels
         let ticks = stride(from: low, through: high, by: every).map { pow(10, $0) }
         return Axis(low: pow(10, low), high: pow(10, max(high, low + 1)), logarithmic: true, step: 1, ticks: ticks)
     }

@@ -6,10 +6,12 @@ public struct LossCurveChart: LossCurvePlotter {
     public init() {}
 
     public func plot(_ curves: LossCurves, to path: String) throws {
-        var chart = LineChart(series: [LineChart.Series(points: curves.training, color: LineChart.palette[0], name: "training")],
-                              title: curves.title, xLabel: "step", yLabel: "loss (\(curves.unit))")
+        var chart = LineChart(
+            series: [LineChart.Series(points: curves.training, color: LineChart.palette[0], name: "training")],
+            title: curves.title, xLabel: "step", yLabel: "loss (\(curves.unit))")
         if !curves.validation.isEmpty {
-            chart.series.append(LineChart.Series(points: curves.validation, color: LineChart.palette[1], name: "validation"))
+            chart.series.append(
+                LineChart.Series(points: curves.validation, color: LineChart.palette[1], name: "validation"))
         }
         try chart.render().writePNG(to: path)
     }

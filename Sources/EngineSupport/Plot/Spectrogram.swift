@@ -11,8 +11,10 @@ public struct SpectrogramPlot {
     public var title: String
     public var binAxis: String
 
-    public init(values: [[Float]], secondsPerFrame: Double, marks: [(frame: Int, text: String)] = [], title: String = "",
-                binAxis: String = "mel bin") {
+    public init(
+        values: [[Float]], secondsPerFrame: Double, marks: [(frame: Int, text: String)] = [], title: String = "",
+        binAxis: String = "mel bin"
+    ) {
         self.values = values
         self.secondsPerFrame = secondsPerFrame
         self.marks = marks
@@ -31,7 +33,9 @@ public struct SpectrogramPlot {
         let width = left + plotWidth + 20, height = top + plotHeight + strip + 60
         var image = RGBImage(width: max(width, 300), height: height)
         if !title.isEmpty {
-            image.drawText(title, x: max(0, (image.width - RGBImage.textWidth(title, scale: 2)) / 2), y: 12, color: Self.ink, scale: 2)
+            image.drawText(
+                title, x: max(0, (image.width - RGBImage.textWidth(title, scale: 2)) / 2), y: 12, color: Self.ink,
+                scale: 2)
         }
         let all = values.flatMap { $0 }.filter(\.isFinite)
         let low = all.min() ?? 0, high = all.max() ?? 1
@@ -40,7 +44,9 @@ public struct SpectrogramPlot {
             for (b, value) in column.enumerated() {
                 let shade = HeatMap.color((value - low) / range)
                 for dy in 0..<yScale {
-                    for dx in 0..<xScale { image.set(left + f * xScale + dx, top + plotHeight - 1 - (b * yScale + dy), shade) }
+                    for dx in 0..<xScale {
+                        image.set(left + f * xScale + dx, top + plotHeight - 1 - (b * yScale + dy), shade)
+                    }
                 }
             }
         }
@@ -52,7 +58,9 @@ public struct SpectrogramPlot {
             let text = String(bin)
             image.drawText(text, x: left - 6 - RGBImage.textWidth(text, scale: 1), y: y - 4, color: Self.ink)
         }
-        image.drawText(binAxis, x: 6, y: top + (plotHeight + RGBImage.textWidth(binAxis, scale: 1)) / 2, color: Self.ink, vertical: true)
+        image.drawText(
+            binAxis, x: 6, y: top + (plotHeight + RGBImage.textWidth(binAxis, scale: 1)) / 2, color: Self.ink,
+            vertical: true)
         let seconds = Double(frames) * secondsPerFrame
         let step = seconds > 6 ? 1.0 : 0.5
         var tick = 0.0
@@ -60,14 +68,17 @@ public struct SpectrogramPlot {
             let x = left + Int(tick / secondsPerFrame) * xScale
             for y in (top + plotHeight)...(top + plotHeight + 4) { image.set(x, y, Self.ink) }
             let text = step < 1 ? String(format: "%.1f", tick) : String(Int(tick))
-            image.drawText(text, x: x - RGBImage.textWidth(text, scale: 1) / 2, y: top + plotHeight + strip + 8, color: Self.ink)
+            image.drawText(
+                text, x: x - RGBImage.textWidth(text, scale: 1) / 2, y: top + plotHeight + strip + 8, color: Self.ink)
             tick += step
         }
-        image.drawText("time (s)", x: left + plotWidth / 2 - 24, y: top + plotHeight + strip + 24, color: Self.ink, scale: 2)
+        image.drawText(
+            "time (s)", x: left + plotWidth / 2 - 24, y: top + plotHeight + strip + 24, color: Self.ink, scale: 2)
         for mark in marks {
             let x = left + mark.frame * xScale
             for y in (top + plotHeight + 2)...(top + plotHeight + 8) { image.set(x, y, (214, 39, 40)) }
-            image.drawText(mark.text == " " ? "_" : mark.text, x: x - 5, y: top + plotHeight + 11, color: (214, 39, 40), scale: 2)
+            image.drawText(
+                mark.text == " " ? "_" : mark.text, x: x - 5, y: top + plotHeight + 11, color: (214, 39, 40), scale: 2)
         }
         return image
     }

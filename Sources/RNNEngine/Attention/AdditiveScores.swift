@@ -9,7 +9,9 @@ import CKernels
 /// values are kept for the backward pass.
 func additiveScores(keys: Variable, queries: Variable, energy v: Variable, bias: Variable?, tape: Tape) -> Variable {
     let B = keys.shape[0], S = keys.shape[1], A = keys.shape[2], T = queries.shape[1]
-    precondition(queries.shape == [B, T, A] && v.value.count == A, "additive scores need keys (B, S, A), queries (B, T, A), v (A)")
+    precondition(
+        queries.shape == [B, T, A] && v.value.count == A,
+        "additive scores need keys (B, S, A), queries (B, T, A), v (A)")
     let recording = tape.needsGradient(keys, queries, v, bias)
     // The tanh values are kept for the backward pass; without one (decoding), each (b, t, s)
     // line is squashed in one A-long buffer on the stack: nothing allocated per step.
@@ -55,13 +57,22 @@ func additiveScores(keys: Variable, queries: Variable, energy v: Variable, bias:
                                 dv[a] += g * h[a]
                                 dPre[a] = g * w[a] * (1 - h[a] * h[a])
                             }
-                            if let dk { let target = dk + (b * S + s) * A; for a in 0..<A { target[a] += dPre[a] } }
-                            if let dq { let target = dq + row * A; for a in 0..<A { target[a] += dPre[a] } }
+                            if let dk {
+                                let target = dk + (b * S + s) * A
+                                for a in 0..<A { target[a] += dPre[a] }
+                            }
+                            if let dq {
+                                let target = dq + row * A
+                                for a in 0..<A { target[a] += dPre[a] }
+                            }
                         }
                     }
                 }
             }
-            if v.requiresGrad { let dv = v.gradient(); for partial in partials { dv.add(partial) } }
+            if v.requiresGrad {
+                let dv = v.gradient()
+                for partial in partials { dv.add(partial) }
+            }
             if let bias, bias.requiresGrad {
                 var total: Float = 0
                 for i in 0..<(B * T * S) { total += dScores[i] }

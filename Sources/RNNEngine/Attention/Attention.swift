@@ -17,10 +17,15 @@ public struct AdditiveLayers: Sendable {
     public var keyBias: Bool, energyBias: Bool
 
     public init(key: String, query: String, energy: String, keyBias: Bool, energyBias: Bool) {
-        self.key = key; self.query = query; self.energy = energy; self.keyBias = keyBias; self.energyBias = energyBias
+        self.key = key
+        self.query = query
+        self.energy = energy
+        self.keyBias = keyBias
+        self.energyBias = energyBias
     }
 
-    public static let standard = AdditiveLayers(key: "key_layer", query: "query_layer", energy: "energy", keyBias: false, energyBias: false)
+    public static let standard = AdditiveLayers(
+        key: "key_layer", query: "query_layer", energy: "energy", keyBias: false, energyBias: false)
 }
 
 /// Soft attention of queries over a batch of memories of different lengths, as in Luong et al.
@@ -54,14 +59,17 @@ public final class Attention {
         /// keys picked rather than computed again.
         public func selectingRows(_ rows: [Int], tape: Tape) throws -> Memory {
             let selectedValues = try indexSelect(values, axis: 0, indices: rows, tape: tape)
-            let selectedKeys = keys === values ? selectedValues : try indexSelect(keys, axis: 0, indices: rows, tape: tape)
+            let selectedKeys =
+                keys === values ? selectedValues : try indexSelect(keys, axis: 0, indices: rows, tape: tape)
             return Memory(values: selectedValues, keys: selectedKeys, lengths: rows.map { lengths[$0] })
         }
     }
 
     /// - attentionSize: the width of the additive score's hidden layer (ignored otherwise).
-    public init(_ score: AttentionScore, querySize: Int, memorySize: Int, attentionSize: Int? = nil,
-                prefix: String, additive layers: AdditiveLayers = .standard, store: ParameterStore, rng: inout RandomGenerator) {
+    public init(
+        _ score: AttentionScore, querySize: Int, memorySize: Int, attentionSize: Int? = nil,
+        prefix: String, additive layers: AdditiveLayers = .standard, store: ParameterStore, rng: inout RandomGenerator
+    ) {
         precondition(score != .dot || querySize == memorySize, "dot attention needs query and memory of one size")
         self.score = score
         self.querySize = querySize
@@ -70,22 +78,32 @@ public final class Attention {
         let dot = prefix.isEmpty ? "" : prefix + "."
         switch score {
         case .dot:
-            keyLayer = nil; queryLayer = nil; energy = nil
+            keyLayer = nil
+            queryLayer = nil
+            energy = nil
         case .general:
-            keyLayer = Linear(inputSize: memorySize, outputSize: querySize, bias: false, name: dot + "linear_in", store: store, rng: &rng)
-            queryLayer = nil; energy = nil
+            keyLayer = Linear(
+                inputSize: memorySize, outputSize: querySize, bias: false, name: dot + "linear_in", store: store,
+                rng: &rng)
+            queryLayer = nil
+            energy = nil
         case .additive:
             let A = self.attentionSize
-            keyLayer = Linear(inputSize: memorySize, outputSize: A, bias: layers.keyBias, name: dot + layers.key, store: store, rng: &rng)
+            keyLayer = Linear(
+                inputSize: memorySize, outputSize: A, bias: layers.keyBias, name: dot + layers.key, store: store,
+                rng: &rng)
             queryLayer = Linear(inputSize: querySize, outputSize: A, name: dot + layers.query, store: store, rng: &rng)
-            energy = Linear(inputSize: A, outputSize: 1, bias: layers.energyBias, name: dot + layers.energy, store: store, rng: &rng)
+            energy = Linear(
+                inputSize: A, outputSize: 1, bias: layers.energyBias, name: dot + layers.energy, store: store, rng: &rng
+            )
         }
     }
 
     /// Computes the keys of `memory` (B, S, M) once; `lengths` (nil: all S) masks the rest.
     public func prepare(memory: Variable, lengths: [Int]? = nil, tape: Tape) throws -> Memory {
-        precondition(memory.shape.count == 3 && memory.shape[2] == memorySize,
-                     "attention memory must be (B, S, \(memorySize)), got \(memory.shape)")
+        precondition(
+            memory.shape.count == 3 && memory.shape[2] == memorySize,
+            "attention memory must be (B, S, \(memorySize)), got \(memory.shape)")
         let B = memory.shape[0], S = memory.shape[1]
         if let lengths {
             precondition(lengths.count == B, "\(lengths.count) memory lengths for a batch of \(B)")
@@ -99,24 +117,30 @@ public final class Attention {
 
     /// Attends with `query` (B, Q), or (B, T, Q) for T queries per item at once.
     /// - Returns: the context vectors (B, M) or (B, T, M) and the weights (B, S) or (B, T, S).
-    public func callAsFunction(query: Variable, memory: Memory, tape: Tape) throws -> (context: Variable, weights: Variable) {
+    public func callAsFunction(query: Variable, memory: Memory, tape: Tape) throws -> (
+        context: Variable, weights: Variable
+    ) {
         let single = query.shape.count == 2
         let B = memory.batch, S = memory.positions
-        precondition(query.shape[0] == B && query.shape.last == querySize,
-                     "attention query must be (\(B), [T,] \(querySize)), got \(query.shape)")
+        precondition(
+            query.shape[0] == B && query.shape.last == querySize,
+            "attention query must be (\(B), [T,] \(querySize)), got \(query.shape)")
         let T = single ? 1 : query.shape[1]
         let queries = single ? reshape(query, [B, 1, querySize], tape: tape) : query
-        let scores: Variable   // (B, T, S)
+        let scores: Variable  // (B, T, S)
         switch score {
         case .dot, .general:
             scores = batchedMatmul(queries, transposed: false, memory.keys, transposed: true, tape: tape)
         case .additive:
-            let projected = queryLayer!(queries, tape: tape)                                   // (B, T, A)
-            scores = additiveScores(keys: memory.keys, queries: projected, energy: energy!.weight, bias: energy!.bias, tape: tape)
+            let projected = queryLayer!(queries, tape: tape)  // (B, T, A)
+            scores = additiveScores(
+                keys: memory.keys, queries: projected, energy: energy!.weight, bias: energy!.bias, tape: tape)
         }
-        let mask = memory.lengths.allSatisfy { $0 == S } ? nil : lengthMask(lengths: memory.lengths, positions: S, rowsPerItem: T)
+        let mask =
+            memory.lengths.allSatisfy { $0 == S }
+            ? nil : lengthMask(lengths: memory.lengths, positions: S, rowsPerItem: T)
         let weights = try softmax(scores, axis: 2, mask: mask, tape: tape)
-        let context = batchedMatmul(weights, memory.values, tape: tape)                     // (B, T, M)
+        let context = batchedMatmul(weights, memory.values, tape: tape)  // (B, T, M)
         if single {
             return (reshape(context, [B, memorySize], tape: tape), reshape(weights, [B, S], tape: tape))
         }

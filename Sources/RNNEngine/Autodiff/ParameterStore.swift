@@ -33,8 +33,12 @@ public final class ParameterStore {
     /// Declares a non-trainable buffer (saved in checkpoints under `name`). `dtype` is how
     /// checkpoints store it: "F32", or "I64" for counters such as `num_batches_tracked`.
     @discardableResult
-    public func declareBuffer(_ name: String, shape: [Int], dtype: String = "F32", initialize: (Tensor) -> Void = { _ in }) -> Buffer {
-        precondition(!parameters.contains { $0.name == name } && !buffers.contains { $0.name == name }, "duplicate name '\(name)'")
+    public func declareBuffer(
+        _ name: String, shape: [Int], dtype: String = "F32", initialize: (Tensor) -> Void = { _ in }
+    ) -> Buffer {
+        precondition(
+            !parameters.contains { $0.name == name } && !buffers.contains { $0.name == name },
+            "duplicate name '\(name)'")
         let value = Tensor(zeros: shape)
         initialize(value)
         let buffer = Buffer(name: name, value: value, dtype: dtype)
@@ -60,8 +64,9 @@ public final class ParameterStore {
         var offset = 0
         for p in parameters {
             let n = p.value.count
-            p.rebind(value: Tensor(viewOf: values, offset: offset, shape: p.value.shape),
-                     grad: Tensor(viewOf: gradients, offset: offset, shape: p.value.shape))
+            p.rebind(
+                value: Tensor(viewOf: values, offset: offset, shape: p.value.shape),
+                grad: Tensor(viewOf: gradients, offset: offset, shape: p.value.shape))
             offset += n
         }
         isPacked = true
@@ -82,7 +87,10 @@ public final class ParameterStore {
     public var offsets: [Int] {
         var result: [Int] = []
         var offset = 0
-        for p in parameters { result.append(offset); offset += p.value.count }
+        for p in parameters {
+            result.append(offset)
+            offset += p.value.count
+        }
         return result
     }
 }

@@ -31,8 +31,9 @@ public enum BLAS {
         let team = Engine.team
         let members = team.size
         if members == 1 || 2 * m * n * k < 2_000_000 {
-            sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
-                  b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            sgemm(
+                transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             return
         }
         let splitColumns = n >= 64 * members || n >= m
@@ -40,15 +41,17 @@ public enum BLAS {
             if splitColumns {
                 let j = memberRange(member, of: members, count: n, align: 16)
                 guard !j.isEmpty else { return }
-                sgemm(transA: transA, transB: transB, m: m, n: j.count, k: k, alpha: alpha, a: a, lda: lda,
-                      b: transB ? b + j.lowerBound * ldb : b + j.lowerBound, ldb: ldb,
-                      beta: beta, c: c + j.lowerBound, ldc: ldc)
+                sgemm(
+                    transA: transA, transB: transB, m: m, n: j.count, k: k, alpha: alpha, a: a, lda: lda,
+                    b: transB ? b + j.lowerBound * ldb : b + j.lowerBound, ldb: ldb,
+                    beta: beta, c: c + j.lowerBound, ldc: ldc)
             } else {
                 let i = memberRange(member, of: members, count: m, align: 4)
                 guard !i.isEmpty else { return }
-                sgemm(transA: transA, transB: transB, m: i.count, n: n, k: k, alpha: alpha,
-                      a: transA ? a + i.lowerBound : a + i.lowerBound * lda, lda: lda, b: b, ldb: ldb,
-                      beta: beta, c: c + i.lowerBound * ldc, ldc: ldc)
+                sgemm(
+                    transA: transA, transB: transB, m: i.count, n: n, k: k, alpha: alpha,
+                    a: transA ? a + i.lowerBound : a + i.lowerBound * lda, lda: lda, b: b, ldb: ldb,
+                    beta: beta, c: c + i.lowerBound * ldc, ldc: ldc)
             }
         }
     }
@@ -95,7 +98,8 @@ extension BLAS {
         let kb = transB ? b.shape[1] : b.shape[0]
         let n = transB ? b.shape[0] : b.shape[1]
         precondition(k == kb && c.shape == [m, n], "matmul shapes \(a.shape) \(b.shape) → \(c.shape)")
-        parallelSgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-                      a: a.data, lda: a.shape[1], b: b.data, ldb: b.shape[1], beta: beta, c: c.data, ldc: n)
+        parallelSgemm(
+            transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+            a: a.data, lda: a.shape[1], b: b.data, ldb: b.shape[1], beta: beta, c: c.data, ldc: n)
     }
 }

@@ -10,7 +10,7 @@ import Foundation
 public enum OpenBLASKernel {
     /// Kernels that use AVX2/FMA or AVX-512: the ones that reach this CPU's peak.
     static let vectorCores: Set<String> = [
-        "haswell", "zen", "skylakex", "cooperlake", "sapphirerapids", "excavator",
+        "haswell", "zen", "skylakex", "cooperlake", "sapphirerapids", "excavator"
     ]
 
     /// The CPU's feature flags as Linux reports them (`avx2`, `fma`, `avx512f`, ...).
@@ -57,7 +57,8 @@ public enum OpenBLASKernel {
         BLAS.threads = 1
         let core = BLAS.coreName
         if !userChoseCore, isSlowKernel(core: core), let better = recommendedCore() {
-            let message = "warning: OpenBLAS runs its generic '\(core)' kernel on a CPU that supports "
+            let message =
+                "warning: OpenBLAS runs its generic '\(core)' kernel on a CPU that supports "
                 + "\(better); matrix products will be several times slower. "
                 + "Set OPENBLAS_CORETYPE=\(better) before starting the program.\n"
             FileHandle.standardError.write(message.data(using: .utf8)!)

@@ -27,8 +27,10 @@ final class PackedColumns {
     /// the column ranges of op(B) that `multiply(block:)` uses, one per index. Blocks are packed
     /// in parallel, each by the team member that `owner(block)` names. `rows` is the m of every
     /// product and `uses` how many products each block will serve.
-    init(_ w: UnsafePointer<Float>, leadingDimension: Int, transposed: Bool, k: Int,
-         columnBlocks: [Range<Int>], rows: Int, uses: Int, owner: (Int) -> Int) {
+    init(
+        _ w: UnsafePointer<Float>, leadingDimension: Int, transposed: Bool, k: Int,
+        columnBlocks: [Range<Int>], rows: Int, uses: Int, owner: (Int) -> Int
+    ) {
         source = w
         self.leadingDimension = leadingDimension
         self.transposed = transposed
@@ -40,7 +42,10 @@ final class PackedColumns {
             offset += zoo_packed_size(k, range.count)
         }
         self.blocks = blocks
-        guard PackedColumns.kernelEnabled && rows > 1 && uses > 1 else { storage = nil; return }
+        guard PackedColumns.kernelEnabled && rows > 1 && uses > 1 else {
+            storage = nil
+            return
+        }
         let storage = Tensor(uninitialized: [offset])
         self.storage = storage
         let blockOwners = (0..<blocks.count).map(owner)
@@ -58,25 +63,31 @@ final class PackedColumns {
 
     /// C (m × block's columns) = A (m × k) · op(B)[:, block], or += when `accumulate`.
     @inline(__always)
-    func multiply(block index: Int, m: Int, a: UnsafePointer<Float>, lda: Int,
-                  accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    func multiply(
+        block index: Int, m: Int, a: UnsafePointer<Float>, lda: Int,
+        accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
         let block = blocks[index]
         guard block.count > 0, m > 0 else { return }
         if let storage {
-            zoo_packed_gemm(m, block.count, depth, a, lda, storage.data + block.offset,
-                            accumulate ? 1 : 0, c, ldc)
+            zoo_packed_gemm(
+                m, block.count, depth, a, lda, storage.data + block.offset,
+                accumulate ? 1 : 0, c, ldc)
         } else if m == 1 {
             if transposed {
-                BLAS.sgemv(rows: block.count, cols: depth, a: source + block.column * leadingDimension,
-                           lda: leadingDimension, x: a, beta: accumulate ? 1 : 0, y: c)
+                BLAS.sgemv(
+                    rows: block.count, cols: depth, a: source + block.column * leadingDimension,
+                    lda: leadingDimension, x: a, beta: accumulate ? 1 : 0, y: c)
             } else {
-                BLAS.sgemv(trans: true, rows: depth, cols: block.count, a: source + block.column,
-                           lda: leadingDimension, x: a, beta: accumulate ? 1 : 0, y: c)
+                BLAS.sgemv(
+                    trans: true, rows: depth, cols: block.count, a: source + block.column,
+                    lda: leadingDimension, x: a, beta: accumulate ? 1 : 0, y: c)
             }
         } else {
-            BLAS.sgemm(transB: transposed, m: m, n: block.count, k: depth, a: a, lda: lda,
-                       b: transposed ? source + block.column * leadingDimension : source + block.column,
-                       ldb: leadingDimension, beta: accumulate ? 1 : 0, c: c, ldc: ldc)
+            BLAS.sgemm(
+                transB: transposed, m: m, n: block.count, k: depth, a: a, lda: lda,
+                b: transposed ? source + block.column * leadingDimension : source + block.column,
+                ldb: leadingDimension, beta: accumulate ? 1 : 0, c: c, ldc: ldc)
         }
     }
 }

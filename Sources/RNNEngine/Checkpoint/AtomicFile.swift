@@ -15,7 +15,8 @@ public func writeAtomically(_ data: Data, to path: String) throws {
                 let written = write(fd, raw.baseAddress! + offset, raw.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
-                    failure = String(cString: strerror(errno)); return
+                    failure = String(cString: strerror(errno))
+                    return
                 }
                 offset += written
             }
@@ -47,7 +48,9 @@ public func replaceAtomically(_ path: String, write: (_ temporary: String) throw
             throw CheckpointError.writeFailed(path: path, reason: reason)
         }
         close(fd)
-        guard rename(temporary, path) == 0 else { throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
+        guard rename(temporary, path) == 0 else {
+            throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno)))
+        }
     } catch {
         unlink(temporary)
         throw error
@@ -59,7 +62,9 @@ public func replaceAtomically(_ path: String, write: (_ temporary: String) throw
 public func createDirectory(_ path: String) throws {
     var isDirectory: ObjCBool = false
     if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
-        guard isDirectory.boolValue else { throw CheckpointError.writeFailed(path: path, reason: "it is a file, not a directory") }
+        guard isDirectory.boolValue else {
+            throw CheckpointError.writeFailed(path: path, reason: "it is a file, not a directory")
+        }
         return
     }
     // A file where a parent directory should be is the usual cause; name it.

@@ -14,25 +14,27 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .unreadable(path, reason):
+        case .unreadable(let path, let reason):
             return "\(path): cannot read checkpoint: \(reason)"
-        case let .malformed(path, reason):
+        case .malformed(let path, let reason):
             return "\(path): not a valid safetensors file: \(reason)"
-        case let .unsupportedDType(path, name, dtype):
-            return "\(path): tensor '\(name)' has dtype \(dtype); the supported dtypes are F32, F16, BF16, F64, I64, I32, I16, I8, U8 and BOOL"
-        case let .missingTensor(path, name):
+        case .unsupportedDType(let path, let name, let dtype):
+            return
+                "\(path): tensor '\(name)' has dtype \(dtype); the supported dtypes are F32, F16, BF16, F64, I64, I32, I16, I8, U8 and BOOL"
+        case .missingTensor(let path, let name):
             return "\(path): tensor '\(name)' is missing (is this a checkpoint of a different model?)"
-        case let .unexpectedTensor(path, name):
+        case .unexpectedTensor(let path, let name):
             return "\(path): tensor '\(name)' is not part of this model (is this a checkpoint of a different model?)"
-        case let .shapeMismatch(path, name, found, expected):
+        case .shapeMismatch(let path, let name, let found, let expected):
             return "\(path): tensor '\(name)' has shape \(found) in the file but the model expects \(expected)"
-        case let .missingMetadata(path, key):
+        case .missingMetadata(let path, let key):
             return "\(path): metadata '\(key)' is missing or invalid"
-        case let .wrongTask(path, found, expected):
+        case .wrongTask(let path, let found, let expected):
             return "\(path): this is a '\(found)' checkpoint, not a '\(expected)' one"
-        case let .trainingState(path):
-            return "\(path): this is a run's training state (optimizer and loop), not a model; use best.safetensors or last.safetensors beside it"
-        case let .writeFailed(path, reason):
+        case .trainingState(let path):
+            return
+                "\(path): this is a run's training state (optimizer and loop), not a model; use best.safetensors or last.safetensors beside it"
+        case .writeFailed(let path, let reason):
             return "\(path): cannot write: \(reason)"
         }
     }

@@ -19,7 +19,8 @@ public enum OptimizerCheckpoint {
     public static func load(into optimizer: Optimizer, from path: String) throws -> [String: String] {
         let file = try SafeTensors.read(path: path)
         guard let kind = file.metadata["optimizer"], kind == optimizer.stateMetadata()["optimizer"] else {
-            throw CheckpointError.missingMetadata(path: path, key: "optimizer (\(optimizer.stateMetadata()["optimizer"] ?? "?"))")
+            throw CheckpointError.missingMetadata(
+                path: path, key: "optimizer (\(optimizer.stateMetadata()["optimizer"] ?? "?"))")
         }
         try optimizer.loadState(tensors: file.tensors, metadata: file.metadata, path: path)
         if let lr = file.metadata["learning_rate"].flatMap(Float.init) { optimizer.learningRate = lr }

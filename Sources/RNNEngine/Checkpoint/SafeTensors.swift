@@ -42,7 +42,9 @@ public enum SafeTensors {
     public static func decode(_ data: Data, path: String) throws -> SafeTensorsFile {
         func fail(_ reason: String) -> CheckpointError { .malformed(path: path, reason: reason) }
         guard data.count >= 8 else { throw fail("\(data.count) bytes, shorter than the 8-byte header length") }
-        let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) {
+            $0 | UInt64($1.element) << (8 * UInt64($1.offset))
+        }
         guard headerLength <= UInt64(maximumHeaderBytes), Int(headerLength) <= data.count - 8 else {
             throw fail("header length \(headerLength) does not fit in a file of \(data.count) bytes")
         }
@@ -63,19 +65,24 @@ public enum SafeTensors {
         file.metadata = header.metadata
         var entries: [(name: String, begin: Int, end: Int, dtype: String, shape: [Int])] = []
         for (name, entry) in header.entries {
-            guard let dtype = entry.dtype, let shape = entry.shape, let offsets = entry.offsets, offsets.count == 2 else {
+            guard let dtype = entry.dtype, let shape = entry.shape, let offsets = entry.offsets, offsets.count == 2
+            else {
                 throw fail("tensor '\(name)' lacks a dtype, shape or data_offsets")
             }
             let begin = offsets[0], end = offsets[1]
             guard shape.allSatisfy({ $0 >= 0 }), begin >= 0, begin <= end, end <= dataSize else {
-                throw fail("tensor '\(name)' has offsets [\(begin), \(end)] outside the \(dataSize) data bytes or a negative dimension")
+                throw fail(
+                    "tensor '\(name)' has offsets [\(begin), \(end)] outside the \(dataSize) data bytes or a negative dimension"
+                )
             }
             entries.append((name, begin, end, dtype, shape))
         }
         entries.sort { ($0.begin, $0.name) < ($1.begin, $1.name) }
         // Tensors may not share bytes (the Python reader refuses that too).
         for (previous, next) in zip(entries, entries.dropFirst()) where next.begin < previous.end {
-            throw fail("tensors '\(previous.name)' [\(previous.begin), \(previous.end)] and '\(next.name)' [\(next.begin), \(next.end)] overlap")
+            throw fail(
+                "tensors '\(previous.name)' [\(previous.begin), \(previous.end)] and '\(next.name)' [\(next.begin), \(next.end)] overlap"
+            )
         }
         for entry in entries {
             guard let elementSize = dtypeSize[entry.dtype] else {
@@ -89,7 +96,9 @@ public enum SafeTensors {
             let (bytes, bytesOverflow) = count.multipliedReportingOverflow(by: elementSize)
             guard !overflow, !bytesOverflow, bytes == entry.end - entry.begin else {
                 let needs = overflow || bytesOverflow ? "more bytes than a file can hold" : "\(bytes) bytes"
-                throw fail("tensor '\(entry.name)' of shape \(entry.shape) and dtype \(entry.dtype) needs \(needs), its offsets span \(entry.end - entry.begin)")
+                throw fail(
+                    "tensor '\(entry.name)' of shape \(entry.shape) and dtype \(entry.dtype) needs \(needs), its offsets span \(entry.end - entry.begin)"
+                )
             }
             let tensor = Tensor(zeros: entry.shape)
             data.withUnsafeBytes { raw in
@@ -102,27 +111,48 @@ public enum SafeTensors {
     }
 
     static let dtypeSize: [String: Int] = [
-        "F32": 4, "F16": 2, "BF16": 2, "F64": 8, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1,
+        "F32": 4, "F16": 2, "BF16": 2, "F64": 8, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1
     ]
 
-    private static func convert(_ source: UnsafeRawPointer, dtype: String, count: Int, into out: UnsafeMutablePointer<Float>) {
+    private static func convert(
+        _ source: UnsafeRawPointer, dtype: String, count: Int, into out: UnsafeMutablePointer<Float>
+    ) {
         switch dtype {
         case "F32":
-            for k in 0..<count { out[k] = Float(bitPattern: UInt32(littleEndian: source.loadUnaligned(fromByteOffset: 4 * k, as: UInt32.self))) }
+            for k in 0..<count {
+                out[k] = Float(
+                    bitPattern: UInt32(littleEndian: source.loadUnaligned(fromByteOffset: 4 * k, as: UInt32.self)))
+            }
         case "F64":
-            for k in 0..<count { out[k] = Float(Double(bitPattern: UInt64(littleEndian: source.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self)))) }
+            for k in 0..<count {
+                out[k] = Float(
+                    Double(
+                        bitPattern: UInt64(littleEndian: source.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self))))
+            }
         case "BF16":
-            for k in 0..<count { out[k] = Float(bitPattern: UInt32(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self))) << 16) }
+            for k in 0..<count {
+                out[k] = Float(
+                    bitPattern: UInt32(
+                        UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self))) << 16)
+            }
         case "F16":
-            for k in 0..<count { out[k] = halfToFloat(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self))) }
+            for k in 0..<count {
+                out[k] = halfToFloat(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self)))
+            }
         // Integers (PyTorch's `num_batches_tracked` is I64, masks are BOOL or U8) become floats:
         // exact up to 2^24, which counters and ids of checkpoints stay below.
         case "I64":
-            for k in 0..<count { out[k] = Float(Int64(littleEndian: source.loadUnaligned(fromByteOffset: 8 * k, as: Int64.self))) }
+            for k in 0..<count {
+                out[k] = Float(Int64(littleEndian: source.loadUnaligned(fromByteOffset: 8 * k, as: Int64.self)))
+            }
         case "I32":
-            for k in 0..<count { out[k] = Float(Int32(littleEndian: source.loadUnaligned(fromByteOffset: 4 * k, as: Int32.self))) }
+            for k in 0..<count {
+                out[k] = Float(Int32(littleEndian: source.loadUnaligned(fromByteOffset: 4 * k, as: Int32.self)))
+            }
         case "I16":
-            for k in 0..<count { out[k] = Float(Int16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * k, as: Int16.self))) }
+            for k in 0..<count {
+                out[k] = Float(Int16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * k, as: Int16.self)))
+            }
         case "I8":
             for k in 0..<count { out[k] = Float(source.load(fromByteOffset: k, as: Int8.self)) }
         case "U8", "BOOL":
@@ -147,8 +177,10 @@ public enum SafeTensors {
 
     /// Encodes tensors (in the given order) and metadata as a safetensors file: F32, or I64 for
     /// the names `dtypes` marks so (integer buffers, as PyTorch has them).
-    public static func encode(_ tensors: [(String, Tensor)], metadata: [String: String] = [:],
-                              dtypes: [String: String] = [:]) throws -> Data {
+    public static func encode(
+        _ tensors: [(String, Tensor)], metadata: [String: String] = [:],
+        dtypes: [String: String] = [:]
+    ) throws -> Data {
         var header: [String: Any] = [:]
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         var offset = 0
@@ -157,7 +189,8 @@ public enum SafeTensors {
             let dtype = dtypes[name] ?? "F32"
             precondition(dtype == "F32" || dtype == "I64", "writing dtype \(dtype) is not supported")
             let bytes = (dtype == "I64" ? 8 : 4) * tensor.count
-            header[name] = ["dtype": dtype, "shape": tensor.shape, "data_offsets": [offset, offset + bytes]] as [String: Any]
+            header[name] =
+                ["dtype": dtype, "shape": tensor.shape, "data_offsets": [offset, offset + bytes]] as [String: Any]
             offset += bytes
         }
         var headerData = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
@@ -179,15 +212,19 @@ public enum SafeTensors {
     }
 
     /// Writes a safetensors file atomically.
-    public static func write(_ tensors: [(String, Tensor)], metadata: [String: String] = [:],
-                             dtypes: [String: String] = [:], to path: String) throws {
+    public static func write(
+        _ tensors: [(String, Tensor)], metadata: [String: String] = [:],
+        dtypes: [String: String] = [:], to path: String
+    ) throws {
         try writeAtomically(try encode(tensors, metadata: metadata, dtypes: dtypes), to: path)
     }
 }
 
 extension ParameterStore {
     /// The parameters, then the buffers, as (name, tensor) pairs for `SafeTensors.write`.
-    public var namedTensors: [(String, Tensor)] { parameters.map { ($0.name, $0.value) } + buffers.map { ($0.name, $0.value) } }
+    public var namedTensors: [(String, Tensor)] {
+        parameters.map { ($0.name, $0.value) } + buffers.map { ($0.name, $0.value) }
+    }
 
     /// The dtypes `SafeTensors.write` needs for the buffers that are not F32.
     public var namedDTypes: [String: String] {
@@ -225,7 +262,10 @@ private struct Header: Decodable {
         let dtype: String?
         let shape: [Int]?
         let offsets: [Int]?
-        enum CodingKeys: String, CodingKey { case dtype, shape, offsets = "data_offsets" }
+        enum CodingKeys: String, CodingKey {
+            case dtype, shape
+            case offsets = "data_offsets"
+        }
     }
 
     struct Key: CodingKey {
@@ -248,7 +288,8 @@ private struct Header: Decodable {
                 metadata = strings
             } else {
                 guard let entry = try? container.decode(Entry.self, forKey: key) else {
-                    throw CheckpointError.malformed(path: "", reason: "tensor '\(key.stringValue)' lacks a dtype, shape or data_offsets")
+                    throw CheckpointError.malformed(
+                        path: "", reason: "tensor '\(key.stringValue)' lacks a dtype, shape or data_offsets")
                 }
                 entries.append((key.stringValue, entry))
             }
@@ -260,7 +301,8 @@ private struct Header: Decodable {
 func jsonErrorReason(_ error: Error) -> String {
     guard let decoding = error as? DecodingError else { return "\(error)" }
     switch decoding {
-    case .dataCorrupted(let context), .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context):
+    case .dataCorrupted(let context), .typeMismatch(_, let context), .valueNotFound(_, let context),
+        .keyNotFound(_, let context):
         let path = context.codingPath.map(\.stringValue).joined(separator: ".")
         return context.debugDescription + (path.isEmpty ? "" : " at \(path)")
     @unknown default:
@@ -268,10 +310,12 @@ func jsonErrorReason(_ error: Error) -> String {
     }
 }
 
-private extension CheckpointError {
+extension CheckpointError {
     /// The header's own errors are made before the file's path is at hand.
-    func naming(_ path: String) -> CheckpointError {
-        if case .malformed(let empty, let reason) = self, empty.isEmpty { return .malformed(path: path, reason: reason) }
+    fileprivate func naming(_ path: String) -> CheckpointError {
+        if case .malformed(let empty, let reason) = self, empty.isEmpty {
+            return .malformed(path: path, reason: reason)
+        }
         return self
     }
 }

@@ -30,8 +30,9 @@ public final class BatchNorm {
     }
 
     public func callAsFunction(_ x: Variable, tape: Tape) -> Variable {
-        precondition((x.shape.count == 4 || x.shape.count == 2) && x.shape[1] == channels,
-                     "batch norm over \(channels) channels needs (N, \(channels)[, H, W]), got \(x.shape)")
+        precondition(
+            (x.shape.count == 4 || x.shape.count == 2) && x.shape[1] == channels,
+            "batch norm over \(channels) channels needs (N, \(channels)[, H, W]), got \(x.shape)")
         let N = x.shape[0], C = channels
         let spatial = x.shape.count == 4 ? x.shape[2] * x.shape[3] : 1
         let m = N * spatial
@@ -43,7 +44,10 @@ public final class BatchNorm {
                 var s = 0.0, ss = 0.0
                 forEachElement(c, N, C, spatial) { s += Double(input[$0]) }
                 let mu = s / Double(m)
-                forEachElement(c, N, C, spatial) { let d = Double(input[$0]) - mu; ss += d * d }
+                forEachElement(c, N, C, spatial) {
+                    let d = Double(input[$0]) - mu
+                    ss += d * d
+                }
                 let variance = ss / Double(m)
                 mean[c] = Float(mu)
                 inverseStd[c] = Float(1 / (variance + Double(epsilon)).squareRoot())
@@ -74,7 +78,10 @@ public final class BatchNorm {
                 let h = normalized.data
                 for c in 0..<C {
                     var sumDy: Float = 0, sumDyH: Float = 0
-                    forEachElement(c, N, C, spatial) { k in sumDy += dy[k]; sumDyH += dy[k] * h[k] }
+                    forEachElement(c, N, C, spatial) { k in
+                        sumDy += dy[k]
+                        sumDyH += dy[k] * h[k]
+                    }
                     weight.gradient()[c] += sumDyH
                     bias.gradient()[c] += sumDy
                     guard x.requiresGrad else { continue }

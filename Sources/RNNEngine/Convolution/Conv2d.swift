@@ -15,21 +15,27 @@ public final class Conv2d {
     public let bias: Parameter?
     public let geometry: ConvolutionGeometry
 
-    public init(inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
-                bias: Bool = true, name: String, store: ParameterStore, rng: inout RandomGenerator) {
-        precondition(inputChannels > 0 && outputChannels > 0 && kernelSize > 0 && stride > 0 && padding >= 0,
-                     "convolution sizes must be positive")
+    public init(
+        inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+        bias: Bool = true, name: String, store: ParameterStore, rng: inout RandomGenerator
+    ) {
+        precondition(
+            inputChannels > 0 && outputChannels > 0 && kernelSize > 0 && stride > 0 && padding >= 0,
+            "convolution sizes must be positive")
         geometry = ConvolutionGeometry(kernel: kernelSize, stride: stride, padding: padding)
         let bound = 1 / Float(inputChannels * kernelSize * kernelSize).squareRoot()
         weight = store.declare(name + ".weight", shape: [outputChannels, inputChannels, kernelSize, kernelSize]) {
             rng.fillUniform($0, -bound, bound)
         }
-        self.bias = bias ? store.declare(name + ".bias", shape: [outputChannels]) { rng.fillUniform($0, -bound, bound) } : nil
+        self.bias =
+            bias ? store.declare(name + ".bias", shape: [outputChannels]) { rng.fillUniform($0, -bound, bound) } : nil
     }
 
     /// The convolution, then `activation` (ReLU fused: PyTorch's Conv2d followed by ReLU).
     public func callAsFunction(_ x: Variable, activation: ConvolutionActivation = .identity, tape: Tape) -> Variable {
-        conv2d(x, weight: weight, bias: bias, stride: geometry.stride, padding: geometry.padding, activation: activation, tape: tape)
+        conv2d(
+            x, weight: weight, bias: bias, stride: geometry.stride, padding: geometry.padding, activation: activation,
+            tape: tape)
     }
 }
 
@@ -45,7 +51,9 @@ public struct ConvolutionGeometry: Sendable, Equatable {
     public let kernel: Int, stride: Int, padding: Int
 
     public init(kernel: Int, stride: Int, padding: Int) {
-        self.kernel = kernel; self.stride = stride; self.padding = padding
+        self.kernel = kernel
+        self.stride = stride
+        self.padding = padding
     }
 
     /// The output length along an input length (PyTorch's floor((n + 2p − k) / s) + 1).
@@ -53,10 +61,14 @@ public struct ConvolutionGeometry: Sendable, Equatable {
 }
 
 /// out (N, O, Ho, Wo) = activation(conv(x (N, C, H, W), weight (O, C, k, k)) + bias).
-public func conv2d(_ x: Variable, weight: Variable, bias: Variable?, stride: Int = 1, padding: Int = 0,
-                   activation: ConvolutionActivation = .identity, tape: Tape) -> Variable {
-    precondition(x.shape.count == 4 && weight.shape.count == 4 && x.shape[1] == weight.shape[1] && weight.shape[2] == weight.shape[3],
-                 "conv2d needs x (N, C, H, W) and weight (O, C, k, k), got \(x.shape) and \(weight.shape)")
+public func conv2d(
+    _ x: Variable, weight: Variable, bias: Variable?, stride: Int = 1, padding: Int = 0,
+    activation: ConvolutionActivation = .identity, tape: Tape
+) -> Variable {
+    precondition(
+        x.shape.count == 4 && weight.shape.count == 4 && x.shape[1] == weight.shape[1]
+            && weight.shape[2] == weight.shape[3],
+        "conv2d needs x (N, C, H, W) and weight (O, C, k, k), got \(x.shape) and \(weight.shape)")
     let N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
     let O = weight.shape[0], k = weight.shape[2]
     let geometry = ConvolutionGeometry(kernel: k, stride: stride, padding: padding)
@@ -66,9 +78,13 @@ public func conv2d(_ x: Variable, weight: Variable, bias: Variable?, stride: Int
     let patches = Patches(channels: C, height: H, width: W, geometry: geometry, outputHeight: Ho, outputWidth: Wo)
     let relu = activation == .relu
     if stride == 1 && PackedColumns.kernelEnabled {
-        convolveDirectly(x.value.data, into: out.data, images: N, patches: patches, weight: weight.value, bias: bias?.value, relu: relu)
+        convolveDirectly(
+            x.value.data, into: out.data, images: N, patches: patches, weight: weight.value, bias: bias?.value,
+            relu: relu)
     } else {
-        convolveThroughPatches(x.value.data, into: out.data, images: N, patches: patches, weight: weight.value, bias: bias?.value, relu: relu)
+        convolveThroughPatches(
+            x.value.data, into: out.data, images: N, patches: patches, weight: weight.value, bias: bias?.value,
+            relu: relu)
     }
     let result = Variable(out, requiresGrad: tape.needsGradient(x, weight, bias))
     if result.requiresGrad {
@@ -83,10 +99,13 @@ public func conv2d(_ x: Variable, weight: Variable, bias: Variable?, stride: Int
 /// The gradients of `conv2d` from dOut (N, O, Ho, Wo): the weight's and the bias's summed over
 /// the images, the input's through the direct kernel (stride 1) or im2col's transpose. With
 /// ReLU fused, dOut is zero where the output was.
-private func conv2dBackward(_ dOut: UnsafeMutablePointer<Float>, x: Variable, weight: Variable, bias: Variable?, output out: Tensor,
-                            patches: Patches, relu: Bool) {
+private func conv2dBackward(
+    _ dOut: UnsafeMutablePointer<Float>, x: Variable, weight: Variable, bias: Variable?, output out: Tensor,
+    patches: Patches, relu: Bool
+) {
     let N = x.shape[0], C = patches.channels, H = patches.height, W = patches.width
-    let O = weight.shape[0], k = patches.geometry.kernel, stride = patches.geometry.stride, padding = patches.geometry.padding
+    let O = weight.shape[0], k = patches.geometry.kernel, stride = patches.geometry.stride,
+        padding = patches.geometry.padding
     let K = patches.rows, P = patches.positions
     let Ho = out.shape[2], Wo = out.shape[3]
     let team = Engine.team
@@ -97,11 +116,12 @@ private func conv2dBackward(_ dOut: UnsafeMutablePointer<Float>, x: Variable, we
     // Each member sums its images' weight and bias gradients apart; the partial sums are added after.
     let partials = (0..<team.size).map { _ in weight.requiresGrad ? Tensor(zeros: [O, K]) : Tensor(zeros: [0]) }
     let biasPartials = (0..<team.size).map { _ in bias?.requiresGrad == true ? Tensor(zeros: [O]) : Tensor(zeros: [0]) }
-    let dx = x.requiresGrad ? x.gradient().data : nil   // created here, not by racing members
+    let dx = x.requiresGrad ? x.gradient().data : nil  // created here, not by racing members
     // The input gradient of a stride-1 convolution through the direct kernel (it needs
     // a border of k − 1 − padding around dY: not for padding wider than the kernel).
     let border = k - 1 - padding
-    let flipped = dx != nil && stride == 1 && border >= 0 && PackedColumns.kernelEnabled
+    let flipped =
+        dx != nil && stride == 1 && border >= 0 && PackedColumns.kernelEnabled
         ? DirectKernel(weight.value.data, outputs: O, inputs: C, size: k, flipped: true) : nil
     team.run { member in
         let images = memberRange(member, of: team.size, count: N, align: 1)
@@ -115,8 +135,9 @@ private func conv2dBackward(_ dOut: UnsafeMutablePointer<Float>, x: Variable, we
             for q in 0..<g {
                 for o in 0..<O {
                     let plane = ((first + q) * O + o) * P
-                    gatherOutputGradient(gradients.data + o * ld + q * P, from: dOut + plane,
-                                         outputs: relu ? out.data + plane : nil, count: P)
+                    gatherOutputGradient(
+                        gradients.data + o * ld + q * P, from: dOut + plane,
+                        outputs: relu ? out.data + plane : nil, count: P)
                 }
             }
             if biasPartials[member].count > 0 {
@@ -124,19 +145,24 @@ private func conv2dBackward(_ dOut: UnsafeMutablePointer<Float>, x: Variable, we
                 for o in 0..<O { db[o] += laneSum(gradients.data + o * ld, count: ld) }
             }
             if weight.requiresGrad {
-                for q in 0..<g { patches.gather(x.value.data + (first + q) * C * H * W, into: columns.data + q * P, ld: ld) }
-                BLAS.sgemm(transB: true, m: O, n: K, k: ld, a: gradients.data, lda: ld, b: columns.data, ldb: ld,
-                           beta: 1, c: partials[member].data, ldc: K)
+                for q in 0..<g {
+                    patches.gather(x.value.data + (first + q) * C * H * W, into: columns.data + q * P, ld: ld)
+                }
+                BLAS.sgemm(
+                    transB: true, m: O, n: K, k: ld, a: gradients.data, lda: ld, b: columns.data, ldb: ld,
+                    beta: 1, c: partials[member].data, ldc: K)
             }
             if let dx, let flipped, let bordered {
                 for q in 0..<g {
                     bordered.fill(from: gradients.data + q * P, planeStride: ld)
-                    bordered.convolve(flipped, bias: nil, relu: false, accumulate: true,
-                                      into: dx + (first + q) * C * H * W, tiles: 0..<flipped.tiles)
+                    bordered.convolve(
+                        flipped, bias: nil, relu: false, accumulate: true,
+                        into: dx + (first + q) * C * H * W, tiles: 0..<flipped.tiles)
                 }
             } else if let dx {
-                BLAS.sgemm(transA: true, m: K, n: ld, k: O, a: weight.value.data, lda: K, b: gradients.data, ldb: ld,
-                           beta: 0, c: columns.data, ldc: ld)
+                BLAS.sgemm(
+                    transA: true, m: K, n: ld, k: O, a: weight.value.data, lda: K, b: gradients.data, ldb: ld,
+                    beta: 0, c: columns.data, ldc: ld)
                 for q in 0..<g { patches.scatterAdd(columns.data + q * P, into: dx + (first + q) * C * H * W, ld: ld) }
             }
         }
@@ -156,8 +182,10 @@ private func conv2dBackward(_ dOut: UnsafeMutablePointer<Float>, x: Variable, we
 /// side, (K, g·P), make one GEMM with g times the columns of a per-image product. An image wide
 /// enough on its own (g = 1) is multiplied straight into the output, whose (O, P) layout is that
 /// product's: no copy, which matters for the shallow, wide layers.
-private func convolveThroughPatches(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, images N: Int, patches: Patches,
-                                    weight: Tensor, bias: Tensor?, relu: Bool) {
+private func convolveThroughPatches(
+    _ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, images N: Int, patches: Patches,
+    weight: Tensor, bias: Tensor?, relu: Bool
+) {
     let O = weight.shape[0], K = patches.rows, P = patches.positions
     let imageSize = patches.channels * patches.height * patches.width
     let group = P >= 2048 ? 1 : patches.imagesPerGroup(count: N)
@@ -174,8 +202,9 @@ private func convolveThroughPatches(_ x: UnsafePointer<Float>, into out: UnsafeM
             BLAS.sgemm(m: O, n: ld, k: K, a: weight.data, lda: K, b: columns.data, ldb: ld, beta: 0, c: target, ldc: ld)
             for q in 0..<g {
                 for o in 0..<O {
-                    finishOutputs(out + ((first + q) * O + o) * P, from: target + o * ld + q * P, count: P,
-                                  bias: bias?.data[o] ?? 0, relu: relu)
+                    finishOutputs(
+                        out + ((first + q) * O + o) * P, from: target + o * ld + q * P, count: P,
+                        bias: bias?.data[o] ?? 0, relu: relu)
                 }
             }
         }
@@ -185,10 +214,13 @@ private func convolveThroughPatches(_ x: UnsafePointer<Float>, into out: UnsafeM
 /// The forward pass of a stride-1 convolution through the engine's direct kernel. Members take
 /// whole images; with fewer images than members (captioning one picture) they share each
 /// image's output channels instead.
-private func convolveDirectly(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, images N: Int, patches: Patches,
-                              weight: Tensor, bias: Tensor?, relu: Bool) {
+private func convolveDirectly(
+    _ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, images N: Int, patches: Patches,
+    weight: Tensor, bias: Tensor?, relu: Bool
+) {
     let C = patches.channels, H = patches.height, W = patches.width, P = patches.positions
-    let kernel = DirectKernel(weight.data, outputs: weight.shape[0], inputs: C, size: patches.geometry.kernel, flipped: false)
+    let kernel = DirectKernel(
+        weight.data, outputs: weight.shape[0], inputs: C, size: patches.geometry.kernel, flipped: false)
     let team = Engine.team
     team.run { member in
         let shareImages = N >= team.size
@@ -198,7 +230,9 @@ private func convolveDirectly(_ x: UnsafePointer<Float>, into out: UnsafeMutable
         let image = BorderedImage(planes: C, height: H, width: W, border: patches.geometry.padding)
         for n in images {
             image.fill(from: x + n * C * H * W, planeStride: H * W)
-            image.convolve(kernel, bias: bias?.data, relu: relu, accumulate: false, into: out + n * kernel.outputs * P, tiles: tiles)
+            image.convolve(
+                kernel, bias: bias?.data, relu: relu, accumulate: false, into: out + n * kernel.outputs * P,
+                tiles: tiles)
         }
     }
 }
@@ -218,9 +252,16 @@ private struct DirectKernel {
         if flipped {
             outputs = C
             let turned = Tensor(uninitialized: [C, O, k, k])
-            for o in 0..<O { for c in 0..<C { for i in 0..<k { for j in 0..<k {
-                turned.data[((c * O + o) * k + (k - 1 - i)) * k + (k - 1 - j)] = weight[((o * C + c) * k + i) * k + j]
-            } } } }
+            for o in 0..<O {
+                for c in 0..<C {
+                    for i in 0..<k {
+                        for j in 0..<k {
+                            turned.data[((c * O + o) * k + (k - 1 - i)) * k + (k - 1 - j)] =
+                                weight[((o * C + c) * k + i) * k + j]
+                        }
+                    }
+                }
+            }
             packed = Tensor(uninitialized: [O * depth])
             zoo_conv_pack_weights(turned.data, C, O * k * k, packed.data)
         } else {
@@ -241,7 +282,10 @@ private final class BorderedImage {
     var paddedWidth: Int { width + 2 * border }
 
     init(planes: Int, height: Int, width: Int, border: Int) {
-        self.planes = planes; self.height = height; self.width = width; self.border = border
+        self.planes = planes
+        self.height = height
+        self.width = width
+        self.border = border
         buffer = Tensor(zeros: [planes * (height + 2 * border) * (width + 2 * border) + 8])
     }
 
@@ -249,7 +293,8 @@ private final class BorderedImage {
     func fill(from source: UnsafePointer<Float>, planeStride: Int) {
         for c in 0..<planes {
             for y in 0..<height {
-                (buffer.data + (c * paddedHeight + y + border) * paddedWidth + border).update(from: source + c * planeStride + y * width, count: width)
+                (buffer.data + (c * paddedHeight + y + border) * paddedWidth + border).update(
+                    from: source + c * planeStride + y * width, count: width)
             }
         }
     }
@@ -259,26 +304,32 @@ private final class BorderedImage {
     /// for the rest (they were allocated and freed per image and thread).
     private var tables: [Int] = [], tablesKernel = 0
 
-    func convolve(_ kernel: DirectKernel, bias: UnsafePointer<Float>?, relu: Bool, accumulate: Bool,
-                  into out: UnsafeMutablePointer<Float>, tiles: Range<Int>) {
+    func convolve(
+        _ kernel: DirectKernel, bias: UnsafePointer<Float>?, relu: Bool, accumulate: Bool,
+        into out: UnsafeMutablePointer<Float>, tiles: Range<Int>
+    ) {
         let outputHeight = paddedHeight - kernel.size + 1, outputWidth = paddedWidth - kernel.size + 1
         if tablesKernel != kernel.size {
             tables = [Int](repeating: 0, count: zoo_conv_table_size(planes, kernel.size, outputHeight, outputWidth))
             tables.withUnsafeMutableBufferPointer {
-                zoo_conv_build_tables(planes, paddedHeight, paddedWidth, kernel.size, outputHeight, outputWidth, $0.baseAddress)
+                zoo_conv_build_tables(
+                    planes, paddedHeight, paddedWidth, kernel.size, outputHeight, outputWidth, $0.baseAddress)
             }
             tablesKernel = kernel.size
         }
         tables.withUnsafeBufferPointer {
-            zoo_conv_direct(buffer.data, planes, kernel.size, $0.baseAddress, kernel.packed.data, kernel.outputs, bias,
-                            relu ? 1 : 0, accumulate ? 1 : 0, out, outputHeight, outputWidth, tiles.lowerBound, tiles.upperBound)
+            zoo_conv_direct(
+                buffer.data, planes, kernel.size, $0.baseAddress, kernel.packed.data, kernel.outputs, bias,
+                relu ? 1 : 0, accumulate ? 1 : 0, out, outputHeight, outputWidth, tiles.lowerBound, tiles.upperBound)
         }
     }
 }
 
 /// y = source + bias, or max(source + bias, 0) with ReLU (source may be y itself).
 @inline(__always)
-private func finishOutputs(_ y: UnsafeMutablePointer<Float>, from source: UnsafePointer<Float>, count: Int, bias: Float, relu: Bool) {
+private func finishOutputs(
+    _ y: UnsafeMutablePointer<Float>, from source: UnsafePointer<Float>, count: Int, bias: Float, relu: Bool
+) {
     if relu {
         for p in 0..<count { y[p] = max(source[p] + bias, 0) }
     } else {
@@ -288,9 +339,14 @@ private func finishOutputs(_ y: UnsafeMutablePointer<Float>, from source: Unsafe
 
 /// target = dOut, or dOut where the ReLU output is positive and 0 elsewhere.
 @inline(__always)
-private func gatherOutputGradient(_ target: UnsafeMutablePointer<Float>, from dOut: UnsafePointer<Float>,
-                                  outputs: UnsafePointer<Float>?, count: Int) {
-    guard let outputs else { target.update(from: dOut, count: count); return }
+private func gatherOutputGradient(
+    _ target: UnsafeMutablePointer<Float>, from dOut: UnsafePointer<Float>,
+    outputs: UnsafePointer<Float>?, count: Int
+) {
+    guard let outputs else {
+        target.update(from: dOut, count: count)
+        return
+    }
     // Eight lanes at a time, without branches: the comparison picks dOut or 0.
     let gradients = UnsafeRawPointer(dOut), values = UnsafeRawPointer(outputs)
     var p = 0
@@ -298,10 +354,14 @@ private func gatherOutputGradient(_ target: UnsafeMutablePointer<Float>, from dO
         let offset = p * MemoryLayout<Float>.stride
         let d = gradients.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
         let o = values.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(target + p).storeBytes(of: SIMD8<Float>().replacing(with: d, where: o .> 0), as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(target + p).storeBytes(
+            of: SIMD8<Float>().replacing(with: d, where: o .> 0), as: SIMD8<Float>.self)
         p += 8
     }
-    while p < count { target[p] = outputs[p] > 0 ? dOut[p] : 0; p += 1 }
+    while p < count {
+        target[p] = outputs[p] > 0 ? dOut[p] : 0
+        p += 1
+    }
 }
 
 /// The im2col layout of one image: row (c, i, j) of the patch matrix holds, for every output
@@ -329,8 +389,11 @@ struct Patches {
         // Stride 1: each output row reads one contiguous run of an input row.
         visitRuns(ld: ld) { row, rowPixel, span, zerosBefore, zerosAfter in
             if zerosBefore > 0 { (columns + row).update(repeating: 0, count: zerosBefore) }
-            if let rowPixel, span > 0 { (columns + row + zerosBefore).update(from: image + rowPixel, count: span) }
-            else if span > 0 { (columns + row + zerosBefore).update(repeating: 0, count: span) }
+            if let rowPixel, span > 0 {
+                (columns + row + zerosBefore).update(from: image + rowPixel, count: span)
+            } else if span > 0 {
+                (columns + row + zerosBefore).update(repeating: 0, count: span)
+            }
             if zerosAfter > 0 { (columns + row + zerosBefore + span).update(repeating: 0, count: zerosAfter) }
         }
     }

@@ -7,15 +7,16 @@ public func maxPool2d(_ x: Variable, kernelSize: Int, stride: Int? = nil, paddin
     let geometry = ConvolutionGeometry(kernel: kernelSize, stride: stride ?? kernelSize, padding: padding)
     let (N, C, H, W, Ho, Wo) = poolShapes(x, geometry)
     let out = Tensor(uninitialized: [N, C, Ho, Wo])
-    let argmax = IndexBuffer(count: out.count)   // the input index each output took
+    let argmax = IndexBuffer(count: out.count)  // the input index each output took
     let chosen = argmax.pointer
     let plain = geometry.kernel == 2 && geometry.stride == 2 && geometry.padding == 0
     parallelChunks(N * C, minimumPerChunk: 8) { planes in
         for plane in planes {
             let input = x.value.data + plane * H * W
             if plain {
-                maxPool2x2Plane(input, width: W, outputHeight: Ho, outputWidth: Wo,
-                                out: out.data + plane * Ho * Wo, chosen: chosen + plane * Ho * Wo)
+                maxPool2x2Plane(
+                    input, width: W, outputHeight: Ho, outputWidth: Wo,
+                    out: out.data + plane * Ho * Wo, chosen: chosen + plane * Ho * Wo)
                 continue
             }
             for oy in 0..<Ho {
@@ -23,7 +24,10 @@ public func maxPool2d(_ x: Variable, kernelSize: Int, stride: Int? = nil, paddin
                     let o = (plane * Ho + oy) * Wo + ox
                     var best = -Float.infinity, bestIndex = -1
                     forEachWindowPixel(geometry, oy, ox, H, W) { index in
-                        if input[index] > best || bestIndex < 0 { best = input[index]; bestIndex = index }
+                        if input[index] > best || bestIndex < 0 {
+                            best = input[index]
+                            bestIndex = index
+                        }
                     }
                     out.data[o] = best
                     chosen[o] = Int32(bestIndex)
@@ -47,8 +51,10 @@ public func maxPool2d(_ x: Variable, kernelSize: Int, stride: Int? = nil, paddin
 /// The common 2×2 window with stride 2 and no padding over one plane: the four candidates of
 /// eight outputs at a time from two input rows, compared in order so that the first largest
 /// wins, as in the general loop.
-private func maxPool2x2Plane(_ input: UnsafePointer<Float>, width W: Int, outputHeight Ho: Int, outputWidth Wo: Int,
-                             out: UnsafeMutablePointer<Float>, chosen: UnsafeMutablePointer<Int32>) {
+private func maxPool2x2Plane(
+    _ input: UnsafePointer<Float>, width W: Int, outputHeight Ho: Int, outputWidth Wo: Int,
+    out: UnsafeMutablePointer<Float>, chosen: UnsafeMutablePointer<Int32>
+) {
     let lanes = SIMD8<Int32>(0, 2, 4, 6, 8, 10, 12, 14)
     let raw = UnsafeRawPointer(input), size = MemoryLayout<Float>.stride
     for oy in 0..<Ho {
@@ -115,8 +121,9 @@ public func avgPool2d(_ x: Variable, kernelSize: Int, stride: Int? = nil, paddin
 
 private func poolShapes(_ x: Variable, _ g: ConvolutionGeometry) -> (Int, Int, Int, Int, Int, Int) {
     precondition(x.shape.count == 4, "pooling needs (N, C, H, W), got \(x.shape)")
-    precondition(g.kernel > 0 && g.stride > 0 && g.padding >= 0 && 2 * g.padding <= g.kernel,
-                 "pooling: padding must be at most half the window, as in PyTorch")
+    precondition(
+        g.kernel > 0 && g.stride > 0 && g.padding >= 0 && 2 * g.padding <= g.kernel,
+        "pooling: padding must be at most half the window, as in PyTorch")
     let H = x.shape[2], W = x.shape[3]
     let Ho = g.outputLength(H), Wo = g.outputLength(W)
     precondition(Ho > 0 && Wo > 0, "pooling: a \(H)×\(W) image is smaller than the \(g.kernel)×\(g.kernel) window")
@@ -125,7 +132,9 @@ private func poolShapes(_ x: Variable, _ g: ConvolutionGeometry) -> (Int, Int, I
 
 /// Calls `body(y · W + x)` for each input pixel inside window (oy, ox).
 @inline(__always)
-private func forEachWindowPixel(_ g: ConvolutionGeometry, _ oy: Int, _ ox: Int, _ H: Int, _ W: Int, _ body: (Int) -> Void) {
+private func forEachWindowPixel(
+    _ g: ConvolutionGeometry, _ oy: Int, _ ox: Int, _ H: Int, _ W: Int, _ body: (Int) -> Void
+) {
     for i in 0..<g.kernel {
         let y = oy * g.stride - g.padding + i
         guard y >= 0 && y < H else { continue }

@@ -33,7 +33,8 @@ public struct BucketedBatchSampler: Sendable {
         if position == order.count {
             epoch += 1
             position = 0
-            order = Self.batches(lengths: lengths, batchSize: batchSize, poolBatches: poolBatches, seed: seed, epoch: epoch)
+            order = Self.batches(
+                lengths: lengths, batchSize: batchSize, poolBatches: poolBatches, seed: seed, epoch: epoch)
         }
         defer { position += 1 }
         return order[position]
@@ -54,11 +55,14 @@ public struct BucketedBatchSampler: Sendable {
 
     /// Continues from `progressMetadata` read back from the checkpoint at `path`.
     public mutating func restore(progressMetadata metadata: [String: String], path: String) throws {
-        guard let epoch = metadata["epoch"].flatMap({ Int($0) }), let position = metadata["position"].flatMap({ Int($0) }) else {
+        guard let epoch = metadata["epoch"].flatMap({ Int($0) }),
+            let position = metadata["position"].flatMap({ Int($0) })
+        else {
             throw CheckpointError.missingMetadata(path: path, key: "progress.epoch/position")
         }
         do { try restore(epoch: epoch, position: position) } catch {
-            throw CheckpointError.missingMetadata(path: path, key: "progress.position (was the data or --batch-size changed?)")
+            throw CheckpointError.missingMetadata(
+                path: path, key: "progress.position (was the data or --batch-size changed?)")
         }
     }
 

@@ -17,7 +17,10 @@ public struct ManifestReader: Sendable {
     public let missing: @Sendable (_ path: String) -> Error
     public let badLine: @Sendable (_ origin: String, _ reason: String) -> Error
 
-    public init(missing: @escaping @Sendable (_ path: String) -> Error, badLine: @escaping @Sendable (_ origin: String, _ reason: String) -> Error) {
+    public init(
+        missing: @escaping @Sendable (_ path: String) -> Error,
+        badLine: @escaping @Sendable (_ origin: String, _ reason: String) -> Error
+    ) {
         self.missing = missing
         self.badLine = badLine
     }
@@ -36,18 +39,23 @@ public struct ManifestReader: Sendable {
     /// The lines of the manifest `path`, each `file<TAB>text` (further columns ignored); `columns`
     /// names the two fields in errors ("audio", "transcript"), `layout` the directory that needs
     /// the manifest ("a speech directory").
-    public func manifest(_ path: String, directory: String, columns: (file: String, text: String), layout: String) throws -> [ManifestLine] {
+    public func manifest(_ path: String, directory: String, columns: (file: String, text: String), layout: String)
+        throws -> [ManifestLine]
+    {
         guard FileManager.default.fileExists(atPath: path) else {
             throw badLine(path, "missing: \(layout) needs train.tsv, valid.tsv and test.tsv")
         }
         return try lines(path).map { number, line in
             let fields = line.split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false)
             let origin = "\(path) line \(number)"
-            guard fields.count >= 2 else { throw badLine(origin, "expected `\(columns.file)<TAB>\(columns.text)`, found no tab") }
+            guard fields.count >= 2 else {
+                throw badLine(origin, "expected `\(columns.file)<TAB>\(columns.text)`, found no tab")
+            }
             let file = String(fields[0]).trimmingCharacters(in: .whitespaces)
             guard !file.isEmpty else { throw badLine(origin, "the \(columns.file) path is empty") }
-            return ManifestLine(path: file.hasPrefix("/") ? file : (directory as NSString).appendingPathComponent(file),
-                                text: String(fields[1]), origin: origin)
+            return ManifestLine(
+                path: file.hasPrefix("/") ? file : (directory as NSString).appendingPathComponent(file),
+                text: String(fields[1]), origin: origin)
         }
     }
 }

@@ -8,7 +8,7 @@ public enum TextFileError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .missing(let path): return "\(path): no such file or directory"
-        case let .notUTF8(path, line): return "\(path) line \(line): not valid UTF-8"
+        case .notUTF8(let path, let line): return "\(path) line \(line): not valid UTF-8"
         }
     }
 }
@@ -33,7 +33,8 @@ public enum TextFile {
     /// own that looked like "HTTP-Proxy". Other format characters (ZWJ, ZWNJ, direction marks)
     /// stay: they change how a text reads.
     public static func removingByteOrderMarks(_ text: String) -> String {
-        text.unicodeScalars.contains("\u{FEFF}") ? String(String.UnicodeScalarView(text.unicodeScalars.filter { $0 != "\u{FEFF}" })) : text
+        text.unicodeScalars.contains("\u{FEFF}")
+            ? String(String.UnicodeScalarView(text.unicodeScalars.filter { $0 != "\u{FEFF}" })) : text
     }
 
     /// The non-blank lines with their 1-based numbers, a trailing carriage return removed.
@@ -41,7 +42,9 @@ public enum TextFile {
         guard let data = bytes(atPath: path) else { throw TextFileError.missing(path: path) }
         var result: [(Int, String)] = []
         for (index, bytes) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
-            guard var line = String(data: Data(bytes), encoding: .utf8) else { throw TextFileError.notUTF8(path: path, line: index + 1) }
+            guard var line = String(data: Data(bytes), encoding: .utf8) else {
+                throw TextFileError.notUTF8(path: path, line: index + 1)
+            }
             if line.hasSuffix("\r") { line.removeLast() }
             line = removingByteOrderMarks(line)
             if !line.allSatisfy(\.isWhitespace) { result.append((index + 1, line)) }

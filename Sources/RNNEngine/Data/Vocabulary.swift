@@ -43,6 +43,8 @@ public struct Vocabulary: Equatable, Sendable {
         guard let array = try? JSONDecoder().decode([String].self, from: Data(json.utf8)), !array.isEmpty
         else { throw CheckpointError.missingMetadata(path: path, key: key) }
         self.init(tokens: array)
-        guard count == array.count else { throw CheckpointError.missingMetadata(path: path, key: "\(key) (duplicate tokens)") }
+        guard count == array.count else {
+            throw CheckpointError.missingMetadata(path: path, key: "\(key) (duplicate tokens)")
+        }
     }
 }

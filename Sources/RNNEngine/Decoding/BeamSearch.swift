@@ -13,8 +13,10 @@ public struct BeamSearchOptions: Codable, Sendable {
     public var startToken: Int32
     public var endToken: Int32
 
-    public init(beamSize: Int = 5, nBest: Int = 1, maximumLength: Int = 50, lengthNormalization: Double = 1,
-                startToken: Int32, endToken: Int32) {
+    public init(
+        beamSize: Int = 5, nBest: Int = 1, maximumLength: Int = 50, lengthNormalization: Double = 1,
+        startToken: Int32, endToken: Int32
+    ) {
         self.beamSize = beamSize
         self.nBest = nBest
         self.maximumLength = maximumLength
@@ -81,8 +83,9 @@ public func beamSearch<State>(
 ) throws -> [[Hypothesis]] {
     let K = options.beamSize
     let limits = maximumLengths ?? [Int](repeating: options.maximumLength, count: batch)
-    precondition(K >= 1 && options.nBest >= 1 && options.nBest <= K && limits.count == batch && limits.allSatisfy { $0 >= 1 },
-                 "beam search needs 1 ≤ nBest ≤ beamSize and a maximum length ≥ 1 per item")
+    precondition(
+        K >= 1 && options.nBest >= 1 && options.nBest <= K && limits.count == batch && limits.allSatisfy { $0 >= 1 },
+        "beam search needs 1 ≤ nBest ≤ beamSize and a maximum length ≥ 1 per item")
     let alpha = options.lengthNormalization
     func normalized(_ logProbability: Double, length: Int) -> Double {
         alpha == 0 ? logProbability : logProbability / Double(max(length, 1)).pow(alpha)
@@ -102,7 +105,9 @@ public func beamSearch<State>(
     for length in 1...longest {
         let result = try step(tokens, state)
         let V = result.logProbabilities.shape.last ?? 0
-        precondition(result.logProbabilities.count == batch * K * V, "step returned \(result.logProbabilities.shape) for \(batch * K) rows")
+        precondition(
+            result.logProbabilities.count == batch * K * V,
+            "step returned \(result.logProbabilities.shape) for \(batch * K) rows")
         let allowed = try allowedTokens(vocabulary: V, excluded: excluded)
         let logp = result.logProbabilities.data
         var sourceRows = [Int](repeating: 0, count: batch * K)
@@ -112,7 +117,10 @@ public func beamSearch<State>(
 
         for b in 0..<batch {
             // Rows of finished items keep running (the batch stays rectangular) but are ignored.
-            guard !done[b] else { sourceRows[b * K] = b * K; continue }
+            guard !done[b] else {
+                sourceRows[b * K] = b * K
+                continue
+            }
             let last = length == limits[b]
             // The best 2K continuations: at most K of them end, so K live ones remain.
             var best = TopCandidates(capacity: 2 * K)
@@ -126,13 +134,20 @@ public func beamSearch<State>(
             var live = 0
             for (rank, candidate) in best.sorted.enumerated() {
                 let history = histories[candidate.row]
-                let trace = result.trace.map { t in traces[candidate.row] + [Array(t.buffer[(candidate.row * t.shape[1])..<((candidate.row + 1) * t.shape[1])])] }
+                let trace =
+                    result.trace.map { t in
+                        traces[candidate.row] + [
+                            Array(t.buffer[(candidate.row * t.shape[1])..<((candidate.row + 1) * t.shape[1])])
+                        ]
+                    }
                     ?? traces[candidate.row]
                 if candidate.token == options.endToken {
                     // An ending counts only among the K best continuations (greedy: the best).
                     guard rank < K else { continue }
-                    finished[b].append(Hypothesis(tokens: history, logProbability: candidate.score,
-                                                  score: normalized(candidate.score, length: length), finished: true, trace: trace))
+                    finished[b].append(
+                        Hypothesis(
+                            tokens: history, logProbability: candidate.score,
+                            score: normalized(candidate.score, length: length), finished: true, trace: trace))
                 } else if live < K {
                     let row = b * K + live
                     sourceRows[row] = candidate.row
@@ -143,14 +158,16 @@ public func beamSearch<State>(
                     live += 1
                 }
             }
-            for k in live..<K { sourceRows[b * K + k] = b * K }   // dead rows: any valid source
+            for k in live..<K { sourceRows[b * K + k] = b * K }  // dead rows: any valid source
             if last {
                 // Cut by the length limit: the live beams are returned, marked unfinished.
                 for k in 0..<live {
                     let row = b * K + k
-                    finished[b].append(Hypothesis(tokens: newHistories[row], logProbability: newScores[row],
-                                                  score: normalized(newScores[row], length: length), finished: false,
-                                                  trace: newTraces[row]))
+                    finished[b].append(
+                        Hypothesis(
+                            tokens: newHistories[row], logProbability: newScores[row],
+                            score: normalized(newScores[row], length: length), finished: false,
+                            trace: newTraces[row]))
                 }
             }
             finished[b].sort { $0.score > $1.score }
@@ -158,8 +175,9 @@ public func beamSearch<State>(
             // beat the n-best: a live log p only falls, and a longer length divides it at most
             // by maximumLength^α.
             let bestLive = (0..<live).map { normalized(newScores[b * K + $0], length: limits[b]) }.max() ?? -.infinity
-            if last || finished[b].count >= K || live == 0 ||
-                (finished[b].count >= options.nBest && bestLive <= finished[b][options.nBest - 1].score) {
+            if last || finished[b].count >= K || live == 0
+                || (finished[b].count >= options.nBest && bestLive <= finished[b][options.nBest - 1].score)
+            {
                 done[b] = true
             }
         }
@@ -189,15 +207,20 @@ public func greedyDecode<State>(
     stopAtEnd: Bool = true, excluded: Set<Int32> = [],
     step: (_ tokens: [Int32], _ state: State) throws -> DecoderStep<State>
 ) throws -> [Hypothesis] {
-    precondition(maximumLengths.count == batch && maximumLengths.allSatisfy { $0 >= 1 }, "greedy decoding needs a limit ≥ 1 per item")
+    precondition(
+        maximumLengths.count == batch && maximumLengths.allSatisfy { $0 >= 1 },
+        "greedy decoding needs a limit ≥ 1 per item")
     var state = initialState
     var tokens = [Int32](repeating: startToken, count: batch)
-    var hypotheses = [Hypothesis](repeating: Hypothesis(tokens: [], logProbability: 0, score: 0, finished: false, trace: []), count: batch)
+    var hypotheses = [Hypothesis](
+        repeating: Hypothesis(tokens: [], logProbability: 0, score: 0, finished: false, trace: []), count: batch)
     var active = [Bool](repeating: true, count: batch)
     for length in 1...(maximumLengths.max() ?? 1) {
         let result = try step(tokens, state)
         let V = result.logProbabilities.shape.last ?? 0
-        precondition(result.logProbabilities.count == batch * V, "step returned \(result.logProbabilities.shape) for \(batch) rows")
+        precondition(
+            result.logProbabilities.count == batch * V,
+            "step returned \(result.logProbabilities.shape) for \(batch) rows")
         let allowed = try allowedTokens(vocabulary: V, excluded: excluded)
         for row in 0..<batch {
             let scores = result.logProbabilities.data + row * V
@@ -257,6 +280,6 @@ private struct TopCandidates {
     }
 }
 
-private extension Double {
-    func pow(_ exponent: Double) -> Double { exponent == 1 ? self : Foundation.pow(self, exponent) }
+extension Double {
+    fileprivate func pow(_ exponent: Double) -> Double { exponent == 1 ? self : Foundation.pow(self, exponent) }
 }

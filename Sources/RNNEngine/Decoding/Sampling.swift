@@ -16,8 +16,10 @@ public struct SamplingOptions: Codable, Sendable {
 }
 
 /// Picks a token id from `logits` (V).
-public func sampleToken(logits: UnsafePointer<Float>, count V: Int, options: SamplingOptions,
-                        rng: inout RandomGenerator) -> Int32 {
+public func sampleToken(
+    logits: UnsafePointer<Float>, count V: Int, options: SamplingOptions,
+    rng: inout RandomGenerator
+) -> Int32 {
     if options.temperature <= 0 {
         var best = 0
         for v in 1..<V where logits[v] > logits[best] { best = v }

@@ -6,12 +6,16 @@ public final class Embedding {
     public var vocabularySize: Int { weight.shape[0] }
     public var embeddingSize: Int { weight.shape[1] }
 
-    public init(vocabularySize: Int, embeddingSize: Int, paddingIndex: Int? = nil, name: String,
-                store: ParameterStore, rng: inout RandomGenerator) {
+    public init(
+        vocabularySize: Int, embeddingSize: Int, paddingIndex: Int? = nil, name: String,
+        store: ParameterStore, rng: inout RandomGenerator
+    ) {
         self.paddingIndex = paddingIndex
         weight = store.declare(name + ".weight", shape: [vocabularySize, embeddingSize]) { table in
             rng.fillNormal(table)
-            if let paddingIndex { (table.data + paddingIndex * embeddingSize).update(repeating: 0, count: embeddingSize) }
+            if let paddingIndex {
+                (table.data + paddingIndex * embeddingSize).update(repeating: 0, count: embeddingSize)
+            }
         }
     }
 
@@ -22,7 +26,9 @@ public final class Embedding {
 }
 
 /// out (…, E) = table[ids]. An id outside 0..<V throws `EngineError.indexOutOfRange`.
-public func embeddingLookup(_ ids: [Int32], shape: [Int], table: Variable, paddingIndex: Int?, tape: Tape) throws -> Variable {
+public func embeddingLookup(_ ids: [Int32], shape: [Int], table: Variable, paddingIndex: Int?, tape: Tape) throws
+    -> Variable
+{
     let V = table.shape[0], E = table.shape[1]
     precondition(shape.reduce(1, *) == ids.count, "embedding: \(ids.count) ids for shape \(shape)")
     try checkTokenIds(ids, below: V)

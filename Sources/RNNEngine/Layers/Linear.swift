@@ -6,13 +6,16 @@ public final class Linear {
     public let inputSize: Int
     public let outputSize: Int
 
-    public init(inputSize: Int, outputSize: Int, bias: Bool = true, name: String,
-                store: ParameterStore, rng: inout RandomGenerator) {
+    public init(
+        inputSize: Int, outputSize: Int, bias: Bool = true, name: String,
+        store: ParameterStore, rng: inout RandomGenerator
+    ) {
         self.inputSize = inputSize
         self.outputSize = outputSize
         let bound = 1 / Float(inputSize).squareRoot()
         weight = store.declare(name + ".weight", shape: [outputSize, inputSize]) { rng.fillUniform($0, -bound, bound) }
-        self.bias = bias ? store.declare(name + ".bias", shape: [outputSize]) { rng.fillUniform($0, -bound, bound) } : nil
+        self.bias =
+            bias ? store.declare(name + ".bias", shape: [outputSize]) { rng.fillUniform($0, -bound, bound) } : nil
     }
 
     public func callAsFunction(_ x: Variable, tape: Tape) -> Variable {
@@ -29,8 +32,9 @@ public func linear(_ x: Variable, weight: Variable, bias: Variable?, tape: Tape)
     if let bias {
         for r in 0..<rows { (y.data + r * outSize).update(from: bias.value.data, count: outSize) }
     }
-    BLAS.parallelSgemm(transB: true, m: rows, n: outSize, k: inSize, a: x.value.data, lda: inSize,
-               b: weight.value.data, ldb: inSize, beta: bias == nil ? 0 : 1, c: y.data, ldc: outSize)
+    BLAS.parallelSgemm(
+        transB: true, m: rows, n: outSize, k: inSize, a: x.value.data, lda: inSize,
+        b: weight.value.data, ldb: inSize, beta: bias == nil ? 0 : 1, c: y.data, ldc: outSize)
     let result = Variable(y, requiresGrad: tape.needsGradient(x, weight, bias))
     if result.requiresGrad {
         tape.record {
@@ -45,12 +49,14 @@ public func linear(_ x: Variable, weight: Variable, bias: Variable?, tape: Tape)
 func linearBackward(dy: Tensor, x: Variable, weight: Variable, bias: Variable?, rows: Int) {
     let outSize = weight.shape[0], inSize = weight.shape[1]
     if x.requiresGrad {
-        BLAS.parallelSgemm(m: rows, n: inSize, k: outSize, a: dy.data, lda: outSize, b: weight.value.data, ldb: inSize,
-                   beta: 1, c: x.gradient().data, ldc: inSize)
+        BLAS.parallelSgemm(
+            m: rows, n: inSize, k: outSize, a: dy.data, lda: outSize, b: weight.value.data, ldb: inSize,
+            beta: 1, c: x.gradient().data, ldc: inSize)
     }
     if weight.requiresGrad {
-        BLAS.parallelSgemm(transA: true, m: outSize, n: inSize, k: rows, a: dy.data, lda: outSize, b: x.value.data,
-                   ldb: inSize, beta: 1, c: weight.gradient().data, ldc: inSize)
+        BLAS.parallelSgemm(
+            transA: true, m: outSize, n: inSize, k: rows, a: dy.data, lda: outSize, b: x.value.data,
+            ldb: inSize, beta: 1, c: weight.gradient().data, ldc: inSize)
     }
     if let bias, bias.requiresGrad {
         accumulateColumnSums(dy.data, rows: rows, columns: outSize, ld: outSize, into: bias.gradient().data)

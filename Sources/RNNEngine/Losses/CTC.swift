@@ -26,7 +26,8 @@ public func ctcLoss(
         }
         let needed = ctcFramesNeeded(targets[b])
         if inputLengths[b] < needed && !zeroInfinity {
-            throw EngineError.ctcLabelsTooLong(item: b, labels: targets[b].count, framesNeeded: needed, frames: inputLengths[b])
+            throw EngineError.ctcLabelsTooLong(
+                item: b, labels: targets[b].count, framesNeeded: needed, frames: inputLengths[b])
         }
     }
     let needsGradient = tape.needsGradient(logits)
@@ -86,7 +87,8 @@ private func ctcUtterance(
     let skips = (0..<S).map(canSkip)
     if let logLikelihood = scaledForwardBackward(
         logProbs: logProbs, frames: T, classes: C, extended: extended, skips: skips,
-        gradient: gradient.map { $0 + b * C }, rowStride: B * C, gradientScale: gradientScale) {
+        gradient: gradient.map { $0 + b * C }, rowStride: B * C, gradientScale: gradientScale)
+    {
         return logLikelihood == -.infinity ? (zeroInfinity ? 0 : .infinity) : Double(-logLikelihood)
     }
 
@@ -108,7 +110,7 @@ private func ctcUtterance(
     var logLikelihood = alpha[(T - 1) * S + S - 1]
     if S > 1 { logLikelihood = logAdd(logLikelihood, alpha[(T - 1) * S + S - 2]) }
     if logLikelihood == -.infinity {
-        return zeroInfinity ? 0 : .infinity   // gradient stays 0 for an impossible alignment
+        return zeroInfinity ? 0 : .infinity  // gradient stays 0 for an impossible alignment
     }
     guard let gradient else { return Double(-logLikelihood) }
 
@@ -149,7 +151,7 @@ private func scaledForwardBackward(
     gradient: UnsafeMutablePointer<Float>?, rowStride: Int, gradientScale: Float
 ) -> Float? {
     let S = extended.count
-    let y = logProbs.map { Foundation.exp(Double($0)) }   // (T, C) probabilities
+    let y = logProbs.map { Foundation.exp(Double($0)) }  // (T, C) probabilities
     var alpha = [Double](repeating: 0, count: T * S)
     var logLikelihood = 0.0
 

@@ -76,9 +76,10 @@ public func softmaxCrossEntropy(
     let needsGradient = tape.needsGradient(logits)
     let gradient: Tensor? = needsGradient ? Tensor(zeros: logits.shape) : nil
     let (lossSum, _) = targets.withUnsafeBufferPointer { t in
-        crossEntropyRows(logits: logits.value.data, rows: rows, classes: V, targets: t.baseAddress!,
-                         ignoreIndex: ignoreIndex, labelSmoothing: labelSmoothing,
-                         gradient: gradient?.data, gradientScale: 1 / Float(max(scored, 1)))
+        crossEntropyRows(
+            logits: logits.value.data, rows: rows, classes: V, targets: t.baseAddress!,
+            ignoreIndex: ignoreIndex, labelSmoothing: labelSmoothing,
+            gradient: gradient?.data, gradientScale: 1 / Float(max(scored, 1)))
     }
     return scalarLoss(lossSum / Double(max(scored, 1)), input: logits, gradient: gradient, tape: tape)
 }

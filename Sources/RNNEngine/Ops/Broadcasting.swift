@@ -38,7 +38,10 @@ struct BroadcastPlan {
     func forEach(_ body: (Int, Int, Int) -> Void) {
         let rank = shape.count
         guard count > 0 else { return }
-        if rank == 0 { body(0, 0, 0); return }
+        if rank == 0 {
+            body(0, 0, 0)
+            return
+        }
         let inner = shape[rank - 1], innerA = stridesA[rank - 1], innerB = stridesB[rank - 1]
         var index = [Int](repeating: 0, count: rank)
         var offsetA = 0, offsetB = 0, out = 0
@@ -49,9 +52,11 @@ struct BroadcastPlan {
             var d = rank - 2
             while d >= 0 {
                 index[d] += 1
-                offsetA += stridesA[d]; offsetB += stridesB[d]
+                offsetA += stridesA[d]
+                offsetB += stridesB[d]
                 if index[d] < shape[d] { break }
-                offsetA -= stridesA[d] * shape[d]; offsetB -= stridesB[d] * shape[d]
+                offsetA -= stridesA[d] * shape[d]
+                offsetB -= stridesB[d] * shape[d]
                 index[d] = 0
                 d -= 1
             }

@@ -19,19 +19,20 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .indexOutOfRange(what, index, bound):
+        case .indexOutOfRange(let what, let index, let bound):
             return "\(what) \(index) is outside 0..<\(bound)"
-        case let .allPositionsMasked(row):
+        case .allPositionsMasked(let row):
             return "softmax row \(row) has every position masked out (an empty sequence?)"
-        case let .ctcLabelOutsideAlphabet(item, label, classes):
+        case .ctcLabelOutsideAlphabet(let item, let label, let classes):
             return "utterance \(item): label \(label) is the blank or outside the alphabet 0..<\(classes)"
-        case let .ctcLabelsTooLong(item, labels, needed, frames):
-            return "utterance \(item): \(labels) labels need at least \(needed) frames, it has \(frames) (audio too short for its transcript; --zero-infinity skips such utterances)"
-        case let .ctcInputLength(item, length, maximum):
+        case .ctcLabelsTooLong(let item, let labels, let needed, let frames):
+            return
+                "utterance \(item): \(labels) labels need at least \(needed) frames, it has \(frames) (audio too short for its transcript; --zero-infinity skips such utterances)"
+        case .ctcInputLength(let item, let length, let maximum):
             return "utterance \(item): \(length) frames is outside 0...\(maximum)"
-        case let .lengthOutOfRange(item, length, maximum):
+        case .lengthOutOfRange(let item, let length, let maximum):
             return "sequence \(item): length \(length) is outside 0...\(maximum)"
-        case let .noTokenAllowed(vocabulary):
+        case .noTokenAllowed(let vocabulary):
             return "every one of the \(vocabulary) output tokens is excluded: nothing can be decoded"
         }
     }

@@ -17,7 +17,8 @@ public func reshape(_ x: Variable, _ shape: [Int], tape: Tape) -> Variable {
 /// Reorders the dimensions: result dimension d is input dimension `axes[d]` (`Tensor.permute`).
 public func permute(_ x: Variable, _ axes: [Int], tape: Tape) -> Variable {
     let rank = x.shape.count
-    precondition(axes.count == rank && Set(axes) == Set(0..<rank), "permute: \(axes) is not a permutation of 0..<\(rank)")
+    precondition(
+        axes.count == rank && Set(axes) == Set(0..<rank), "permute: \(axes) is not a permutation of 0..<\(rank)")
     var inputStrides = [Int](repeating: 1, count: rank)
     for d in stride(from: rank - 2, through: 0, by: -1) { inputStrides[d] = inputStrides[d + 1] * x.shape[d + 1] }
     let shape = axes.map { x.shape[$0] }
@@ -62,8 +63,10 @@ public func concatenate(_ parts: [Variable], axis: Int, tape: Tape) -> Variable 
     precondition(!parts.isEmpty, "concatenate needs at least one tensor")
     let first = parts[0].shape
     for p in parts {
-        precondition(p.shape.count == first.count && zip(p.shape, first).enumerated().allSatisfy { $0.offset == axis || $0.element.0 == $0.element.1 },
-                     "concatenate along \(axis): \(p.shape) does not match \(first)")
+        precondition(
+            p.shape.count == first.count
+                && zip(p.shape, first).enumerated().allSatisfy { $0.offset == axis || $0.element.0 == $0.element.1 },
+            "concatenate along \(axis): \(p.shape) does not match \(first)")
     }
     var shape = first
     shape[axis] = parts.reduce(0) { $0 + $1.shape[axis] }
@@ -99,7 +102,8 @@ public func concatenate(_ parts: [Variable], axis: Int, tape: Tape) -> Variable 
 /// Positions `range` of `axis` (`x.narrow(axis, start, length)`).
 public func slice(_ x: Variable, axis: Int, _ range: Range<Int>, tape: Tape) -> Variable {
     let (outer, length, inner) = axisLayout(x.shape, axis: axis)
-    precondition(range.lowerBound >= 0 && range.upperBound <= length, "slice \(range) outside 0..<\(length) of axis \(axis)")
+    precondition(
+        range.lowerBound >= 0 && range.upperBound <= length, "slice \(range) outside 0..<\(length) of axis \(axis)")
     var shape = x.shape
     shape[axis] = range.count
     let width = range.count * inner

@@ -28,36 +28,47 @@ public func lengthMask(lengths: [Int], positions S: Int, rowsPerItem: Int = 1) -
     return mask
 }
 
-private func softmaxOp(_ x: Variable, axis requested: Int, mask: [Bool]?, logarithm: Bool, tape: Tape) throws -> Variable {
+private func softmaxOp(_ x: Variable, axis requested: Int, mask: [Bool]?, logarithm: Bool, tape: Tape) throws
+    -> Variable
+{
     let axis = requested < 0 ? x.shape.count + requested : requested
-    precondition(mask == nil || mask!.count == x.value.count, "softmax mask has \(mask!.count) flags for \(x.value.count) elements")
+    precondition(
+        mask == nil || mask!.count == x.value.count,
+        "softmax mask has \(mask!.count) flags for \(x.value.count) elements")
     let layout = axisLayout(x.shape, axis: axis)
     if let mask {
         for row in 0..<(layout.outer * layout.inner) {
             let base = (row / layout.inner) * layout.length * layout.inner + row % layout.inner
-            guard (0..<layout.length).contains(where: { mask[base + $0 * layout.inner] }) else { throw EngineError.allPositionsMasked(row: row) }
+            guard (0..<layout.length).contains(where: { mask[base + $0 * layout.inner] }) else {
+                throw EngineError.allPositionsMasked(row: row)
+            }
         }
     }
     let out = Tensor(uninitialized: x.shape)
     // Probabilities, kept for the backward of log-softmax (its output is not enough at −∞).
     let probabilities = logarithm ? Tensor(uninitialized: x.shape) : out
     if layout.inner == 1 {
-        softmaxContiguousRows(x.value.data, probabilities: probabilities.data, logarithms: logarithm ? out.data : nil,
-                              rows: layout.outer, length: layout.length, mask: mask)
+        softmaxContiguousRows(
+            x.value.data, probabilities: probabilities.data, logarithms: logarithm ? out.data : nil,
+            rows: layout.outer, length: layout.length, mask: mask)
     } else {
-        softmaxStridedRows(x.value.data, probabilities: probabilities.data, logarithms: logarithm ? out.data : nil,
-                           layout: layout, mask: mask)
+        softmaxStridedRows(
+            x.value.data, probabilities: probabilities.data, logarithms: logarithm ? out.data : nil,
+            layout: layout, mask: mask)
     }
     return opResult(out, of: x, tape: tape) { dy, dx in
         // Through the tensor, which the closure keeps alive.
-        softmaxBackward(dy, into: dx, probabilities: probabilities.data, layout: layout, mask: mask, logarithm: logarithm)
+        softmaxBackward(
+            dy, into: dx, probabilities: probabilities.data, layout: layout, mask: mask, logarithm: logarithm)
     }
 }
 
 /// Softmax over the last axis: contiguous rows, in parallel, with the vector exponential.
 /// `logarithms`, when given, receives log-softmax.
-private func softmaxContiguousRows(_ input: UnsafePointer<Float>, probabilities p: UnsafeMutablePointer<Float>,
-                                   logarithms y: UnsafeMutablePointer<Float>?, rows: Int, length: Int, mask: [Bool]?) {
+private func softmaxContiguousRows(
+    _ input: UnsafePointer<Float>, probabilities p: UnsafeMutablePointer<Float>,
+    logarithms y: UnsafeMutablePointer<Float>?, rows: Int, length: Int, mask: [Bool]?
+) {
     parallelChunks(rows, minimumPerChunk: max(1, 16_384 / max(length, 1))) { chunk in
         for o in chunk {
             let base = o * length
@@ -85,9 +96,11 @@ private func softmaxContiguousRows(_ input: UnsafePointer<Float>, probabilities 
 }
 
 /// Softmax over an inner axis: positions `inner` apart.
-private func softmaxStridedRows(_ input: UnsafePointer<Float>, probabilities p: UnsafeMutablePointer<Float>,
-                                logarithms y: UnsafeMutablePointer<Float>?, layout: (outer: Int, length: Int, inner: Int),
-                                mask: [Bool]?) {
+private func softmaxStridedRows(
+    _ input: UnsafePointer<Float>, probabilities p: UnsafeMutablePointer<Float>,
+    logarithms y: UnsafeMutablePointer<Float>?, layout: (outer: Int, length: Int, inner: Int),
+    mask: [Bool]?
+) {
     let (outer, length, inner) = layout
     for o in 0..<outer {
         for i in 0..<inner {
@@ -113,8 +126,11 @@ private func softmaxStridedRows(_ input: UnsafePointer<Float>, probabilities p: 
 
 /// The input gradient of softmax, dx = p ∘ (dy − Σ dy∘p), or of log-softmax, dx = dy − p Σ dy,
 /// over the kept positions of each row.
-private func softmaxBackward(_ dy: UnsafeMutablePointer<Float>, into dx: UnsafeMutablePointer<Float>, probabilities p: UnsafeMutablePointer<Float>,
-                             layout: (outer: Int, length: Int, inner: Int), mask: [Bool]?, logarithm: Bool) {
+private func softmaxBackward(
+    _ dy: UnsafeMutablePointer<Float>, into dx: UnsafeMutablePointer<Float>,
+    probabilities p: UnsafeMutablePointer<Float>,
+    layout: (outer: Int, length: Int, inner: Int), mask: [Bool]?, logarithm: Bool
+) {
     let (outer, length, inner) = layout
     for o in 0..<outer {
         for i in 0..<inner {

@@ -17,8 +17,10 @@ public final class Adam: Optimizer {
     private let firstMoment: Tensor
     private let secondMoment: Tensor
 
-    public init(store: ParameterStore, learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
-                epsilon: Float = 1e-8, weightDecay: Float = 0, decoupledWeightDecay: Bool = false) {
+    public init(
+        store: ParameterStore, learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
+        epsilon: Float = 1e-8, weightDecay: Float = 0, decoupledWeightDecay: Bool = false
+    ) {
         precondition(store.isPacked, "pack() the parameter store before creating the optimizer")
         self.store = store
         self.learningRate = learningRate
@@ -50,8 +52,9 @@ public final class Adam: Optimizer {
         let m = firstMoment.data, v = secondMoment.data
         parallelChunks(store.trainableCount, minimumPerChunk: 1 << 15) { range in
             let k = range.lowerBound
-            zoo_adam_update(p + k, g + k, m + k, v + k, range.count, b1, b2, l2, shrink, stepSize,
-                            inverseRootCorrection2, eps)
+            zoo_adam_update(
+                p + k, g + k, m + k, v + k, range.count, b1, b2, l2, shrink, stepSize,
+                inverseRootCorrection2, eps)
         }
     }
 

@@ -6,7 +6,7 @@ import CKernels
 @discardableResult
 public func clipGradientNorm(_ store: ParameterStore, maxNorm: Float) -> Float {
     let g = store.gradients.data
-    let n = store.trainableCount   // frozen parameters neither count nor change
+    let n = store.trainableCount  // frozen parameters neither count nor change
     // One partial sum per team member over a fixed split: the same threads give the same norm.
     let team = Engine.team
     let parts = UnsafeMutableBufferPointer<Double>.allocate(capacity: team.size)

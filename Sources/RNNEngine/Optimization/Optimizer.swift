@@ -22,8 +22,10 @@ func namedViews(of buffer: Tensor, prefix: String, store: ParameterStore) -> [(S
 }
 
 /// Copies the per-parameter tensors `prefix.<name>` back into a flat state buffer.
-func loadNamedViews(_ tensors: [String: Tensor], into buffer: Tensor, prefix: String,
-                    store: ParameterStore, path: String) throws {
+func loadNamedViews(
+    _ tensors: [String: Tensor], into buffer: Tensor, prefix: String,
+    store: ParameterStore, path: String
+) throws {
     for (p, offset) in zip(store.parameters, store.offsets) {
         let key = prefix + "." + p.name
         guard let t = tensors[key] else { throw CheckpointError.missingTensor(path: path, name: key) }
@@ -46,8 +48,10 @@ func intMetadata(_ metadata: [String: String], _ key: String, path: String) thro
 /// leaves the parameters as they were. Returns the loss. (The Trainer runs its own step: it adds
 /// warm-up and turns divergence into an error.)
 @discardableResult
-public func optimizationStep(_ store: ParameterStore, _ optimizer: Optimizer, clip: Float?,
-                             loss: (Tape) throws -> Variable) rethrows -> Double {
+public func optimizationStep(
+    _ store: ParameterStore, _ optimizer: Optimizer, clip: Float?,
+    loss: (Tape) throws -> Variable
+) rethrows -> Double {
     store.zeroGradients()
     let tape = Tape()
     let value = try loss(tape)

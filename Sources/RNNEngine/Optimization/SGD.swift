@@ -10,8 +10,10 @@ public final class SGD: Optimizer {
     private let store: ParameterStore
     private let velocity: Tensor
 
-    public init(store: ParameterStore, learningRate: Float, momentum: Float = 0, dampening: Float = 0,
-                nesterov: Bool = false, weightDecay: Float = 0) {
+    public init(
+        store: ParameterStore, learningRate: Float, momentum: Float = 0, dampening: Float = 0,
+        nesterov: Bool = false, weightDecay: Float = 0
+    ) {
         precondition(store.isPacked, "pack() the parameter store before creating the optimizer")
         precondition(!nesterov || (momentum > 0 && dampening == 0), "Nesterov needs momentum and no dampening")
         self.store = store
@@ -50,6 +52,8 @@ public final class SGD: Optimizer {
 
     public func loadState(tensors: [String: Tensor], metadata: [String: String], path: String) throws {
         stepCount = try intMetadata(metadata, "step", path: path)
-        if momentum > 0 { try loadNamedViews(tensors, into: velocity, prefix: "momentum_buffer", store: store, path: path) }
+        if momentum > 0 {
+            try loadNamedViews(tensors, into: velocity, prefix: "momentum_buffer", store: store, path: path)
+        }
     }
 }

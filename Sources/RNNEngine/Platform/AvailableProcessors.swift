@@ -24,10 +24,11 @@ public enum AvailableProcessors {
             return quota(cgroupV2: text)
         }
         guard let quotaText = try? String(contentsOfFile: root + "/cpu/cpu.cfs_quota_us", encoding: .utf8),
-              let periodText = try? String(contentsOfFile: root + "/cpu/cpu.cfs_period_us", encoding: .utf8),
-              let quota = Double(quotaText.trimmingCharacters(in: .whitespacesAndNewlines)),
-              let period = Double(periodText.trimmingCharacters(in: .whitespacesAndNewlines)),
-              quota > 0, period > 0 else { return nil }
+            let periodText = try? String(contentsOfFile: root + "/cpu/cpu.cfs_period_us", encoding: .utf8),
+            let quota = Double(quotaText.trimmingCharacters(in: .whitespacesAndNewlines)),
+            let period = Double(periodText.trimmingCharacters(in: .whitespacesAndNewlines)),
+            quota > 0, period > 0
+        else { return nil }
         return quota / period
     }
 
@@ -35,7 +36,8 @@ public enum AvailableProcessors {
     static func quota(cgroupV2 text: String) -> Double? {
         let fields = text.split(whereSeparator: { $0.isWhitespace })
         guard fields.count == 2, fields[0] != "max", let quota = Double(fields[0]), let period = Double(fields[1]),
-              quota > 0, period > 0 else { return nil }
+            quota > 0, period > 0
+        else { return nil }
         return quota / period
     }
 }

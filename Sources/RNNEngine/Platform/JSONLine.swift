@@ -17,20 +17,22 @@ public enum JSONValue {
 
 /// One JSON object with its keys in the given order.
 public func jsonLine(_ fields: [(String, JSONValue)]) -> String {
-    "{" + fields.map { key, value in
-        let rendered: String
-        switch value {
-        case .int(let i): rendered = String(i)
-        case .double(let d): rendered = d.isFinite ? String(format: "%.6g", d) : "null"
-        case .fixed(let d, let decimals): rendered = d.isFinite ? String(format: "%.\(decimals)f", d) : "null"
-        case .bool(let b): rendered = b ? "true" : "false"
-        case .string(let s): rendered = jsonString(s)
-        case .numbers(let values):
-            rendered = "[" + values.map { $0.isFinite ? String(format: "%.6g", $0) : "null" }.joined(separator: ", ") + "]"
-        case .null: rendered = "null"
-        }
-        return "\"\(key)\": \(rendered)"
-    }.joined(separator: ", ") + "}"
+    "{"
+        + fields.map { key, value in
+            let rendered: String
+            switch value {
+            case .int(let i): rendered = String(i)
+            case .double(let d): rendered = d.isFinite ? String(format: "%.6g", d) : "null"
+            case .fixed(let d, let decimals): rendered = d.isFinite ? String(format: "%.\(decimals)f", d) : "null"
+            case .bool(let b): rendered = b ? "true" : "false"
+            case .string(let s): rendered = jsonString(s)
+            case .numbers(let values):
+                rendered =
+                    "[" + values.map { $0.isFinite ? String(format: "%.6g", $0) : "null" }.joined(separator: ", ") + "]"
+            case .null: rendered = "null"
+            }
+            return "\"\(key)\": \(rendered)"
+        }.joined(separator: ", ") + "}"
 }
 
 /// `s` as a JSON string: quotes, backslashes and control characters escaped.

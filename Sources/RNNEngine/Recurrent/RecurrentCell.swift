@@ -16,21 +16,25 @@ public final class RecurrentCell {
     private var inferenceGates = Tensor(zeros: [0])
     private var inferenceHidden = Tensor(zeros: [0])
 
-    public init(_ kind: CellKind, inputSize: Int, hiddenSize: Int, prefix: String, store: ParameterStore,
-                rng: inout RandomGenerator) {
+    public init(
+        _ kind: CellKind, inputSize: Int, hiddenSize: Int, prefix: String, store: ParameterStore,
+        rng: inout RandomGenerator
+    ) {
         precondition(inputSize > 0 && hiddenSize > 0, "recurrent cell sizes must be positive")
         self.kind = kind
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
-        weights = DirectionWeights(kind, inputSize: inputSize, hiddenSize: hiddenSize,
-                                   prefix: prefix.isEmpty ? "" : prefix + ".", suffix: "", store: store, rng: &rng)
+        weights = DirectionWeights(
+            kind, inputSize: inputSize, hiddenSize: hiddenSize,
+            prefix: prefix.isEmpty ? "" : prefix + ".", suffix: "", store: store, rng: &rng)
     }
 
     /// A zero state for `batch` sequences: h (and c) of shape (B, H).
     public func zeroState(batch: Int) -> RecurrentState {
         let shape = [batch, hiddenSize]
-        return RecurrentState(hidden: Variable(Tensor(zeros: shape)),
-                              cell: kind.hasCellState ? Variable(Tensor(zeros: shape)) : nil)
+        return RecurrentState(
+            hidden: Variable(Tensor(zeros: shape)),
+            cell: kind.hasCellState ? Variable(Tensor(zeros: shape)) : nil)
     }
 
     /// One step: input x (B, I) and state (B, H) → the next state (its `hidden` is the output).
@@ -43,18 +47,21 @@ public final class RecurrentCell {
         let recording = tape.isRecording
         let gates = recording ? Tensor(uninitialized: [B, G]) : reuse(&inferenceGates, [B, G])
         // The GRU keeps h W_hhᵀ apart: r multiplies its n block.
-        let hidden: Tensor? = kind == .gru ? (recording ? Tensor(uninitialized: [B, G]) : reuse(&inferenceHidden, [B, G])) : nil
+        let hidden: Tensor? =
+            kind == .gru ? (recording ? Tensor(uninitialized: [B, G]) : reuse(&inferenceHidden, [B, G])) : nil
 
         let bih = w.inputBias.value.data, bhh = w.hiddenBias.value.data
         for b in 0..<B {
             let row = gates.data + b * G
             for j in 0..<G { row[j] = kind == .gru ? bih[j] : bih[j] + bhh[j] }
         }
-        BLAS.parallelSgemm(transB: true, m: B, n: G, k: inputSize, a: x.value.data, lda: inputSize,
-                           b: w.inputWeight.value.data, ldb: inputSize, beta: 1, c: gates.data, ldc: G)
-        BLAS.parallelSgemm(transB: true, m: B, n: G, k: H, a: state.hidden.value.data, lda: H,
-                           b: w.hiddenWeight.value.data, ldb: H, beta: hidden == nil ? 1 : 0,
-                           c: hidden?.data ?? gates.data, ldc: G)
+        BLAS.parallelSgemm(
+            transB: true, m: B, n: G, k: inputSize, a: x.value.data, lda: inputSize,
+            b: w.inputWeight.value.data, ldb: inputSize, beta: 1, c: gates.data, ldc: G)
+        BLAS.parallelSgemm(
+            transB: true, m: B, n: G, k: H, a: state.hidden.value.data, lda: H,
+            b: w.hiddenWeight.value.data, ldb: H, beta: hidden == nil ? 1 : 0,
+            c: hidden?.data ?? gates.data, ldc: G)
 
         let hNext = Tensor(uninitialized: [B, H])
         let cNext: Tensor? = kind.hasCellState ? Tensor(uninitialized: [B, H]) : nil
@@ -63,7 +70,8 @@ public final class RecurrentCell {
             let g = gates.data + b * G
             switch kind {
             case .lstm:
-                zoo_lstm_forward_row(g, H, state.cell!.value.data + b * H, cNext!.data + b * H, hNext.data + b * H, 0, H)
+                zoo_lstm_forward_row(
+                    g, H, state.cell!.value.data + b * H, cNext!.data + b * H, hNext.data + b * H, 0, H)
             case .gru:
                 zoo_gru_forward_row(g, hidden!.data + b * G, bhh, H, hPrev + b * H, hNext.data + b * H, 0, H)
             case .rnnTanh, .rnnRelu:
@@ -75,8 +83,9 @@ public final class RecurrentCell {
         if recording {
             tape.record { [self] in
                 guard h.grad != nil || c?.grad != nil else { return }
-                stepBackward(x: x, state: state, gates: gates, hidden: hidden, nextCell: cNext,
-                             dh: h.grad ?? Tensor(zeros: [B, H]), dc: c?.grad?.copy() ?? Tensor(zeros: [B, H]))
+                stepBackward(
+                    x: x, state: state, gates: gates, hidden: hidden, nextCell: cNext,
+                    dh: h.grad ?? Tensor(zeros: [B, H]), dc: c?.grad?.copy() ?? Tensor(zeros: [B, H]))
             }
         }
         return RecurrentState(hidden: h, cell: c)
@@ -85,20 +94,24 @@ public final class RecurrentCell {
     /// The gradients of one step from dh and dc (dLoss/d of the next state; `dc` is overwritten
     /// with dLoss/dc_prev): the gates' in place, then the input's, the previous state's and the
     /// weights' through the two products.
-    private func stepBackward(x: Variable, state: RecurrentState, gates: Tensor, hidden: Tensor?, nextCell cNext: Tensor?,
-                              dh: Tensor, dc: Tensor) {
+    private func stepBackward(
+        x: Variable, state: RecurrentState, gates: Tensor, hidden: Tensor?, nextCell cNext: Tensor?,
+        dh: Tensor, dc: Tensor
+    ) {
         let B = x.shape[0], H = hiddenSize, G = kind.gateCount * H
         let w = weights
         let hPrev = state.hidden.value.data
-        let dhPrev = Tensor(zeros: [B, H])                  // the part that skips W_hh
+        let dhPrev = Tensor(zeros: [B, H])  // the part that skips W_hh
         for b in 0..<B {
             let g = gates.data + b * G
             switch kind {
             case .lstm:
-                zoo_lstm_backward_row(g, H, state.cell!.value.data + b * H, cNext!.data + b * H,
-                                      dh.data + b * H, dc.data + b * H, dhPrev.data + b * H, 0, H)
+                zoo_lstm_backward_row(
+                    g, H, state.cell!.value.data + b * H, cNext!.data + b * H,
+                    dh.data + b * H, dc.data + b * H, dhPrev.data + b * H, 0, H)
             case .gru:
-                zoo_gru_backward_row(g, hidden!.data + b * G, H, hPrev + b * H, dh.data + b * H, dhPrev.data + b * H, 0, H)
+                zoo_gru_backward_row(
+                    g, hidden!.data + b * G, H, hPrev + b * H, dh.data + b * H, dhPrev.data + b * H, 0, H)
             case .rnnTanh, .rnnRelu:
                 zoo_rnn_backward_row(g, dh.data + b * H, dhPrev.data + b * H, kind == .rnnRelu ? 1 : 0, 0, H)
             }
@@ -107,19 +120,23 @@ public final class RecurrentCell {
         // except for the GRU, whose backward wrote it into `hidden`.
         let dHiddenSide = hidden?.data ?? gates.data
         if state.hidden.requiresGrad {
-            BLAS.parallelSgemm(m: B, n: H, k: G, a: dHiddenSide, lda: G, b: w.hiddenWeight.value.data, ldb: H,
-                               beta: 1, c: dhPrev.data, ldc: H)
+            BLAS.parallelSgemm(
+                m: B, n: H, k: G, a: dHiddenSide, lda: G, b: w.hiddenWeight.value.data, ldb: H,
+                beta: 1, c: dhPrev.data, ldc: H)
             state.hidden.gradient().add(dhPrev)
         }
         if let cell = state.cell, cell.requiresGrad { cell.gradient().add(dc) }
         if x.requiresGrad {
-            BLAS.parallelSgemm(m: B, n: inputSize, k: G, a: gates.data, lda: G, b: w.inputWeight.value.data,
-                               ldb: inputSize, beta: 1, c: x.gradient().data, ldc: inputSize)
+            BLAS.parallelSgemm(
+                m: B, n: inputSize, k: G, a: gates.data, lda: G, b: w.inputWeight.value.data,
+                ldb: inputSize, beta: 1, c: x.gradient().data, ldc: inputSize)
         }
-        BLAS.parallelSgemm(transA: true, m: G, n: inputSize, k: B, a: gates.data, lda: G, b: x.value.data,
-                           ldb: inputSize, beta: 1, c: w.inputWeight.gradient().data, ldc: inputSize)
-        BLAS.parallelSgemm(transA: true, m: G, n: H, k: B, a: dHiddenSide, lda: G, b: hPrev, ldb: H,
-                           beta: 1, c: w.hiddenWeight.gradient().data, ldc: H)
+        BLAS.parallelSgemm(
+            transA: true, m: G, n: inputSize, k: B, a: gates.data, lda: G, b: x.value.data,
+            ldb: inputSize, beta: 1, c: w.inputWeight.gradient().data, ldc: inputSize)
+        BLAS.parallelSgemm(
+            transA: true, m: G, n: H, k: B, a: dHiddenSide, lda: G, b: hPrev, ldb: H,
+            beta: 1, c: w.hiddenWeight.gradient().data, ldc: H)
         accumulateColumnSums(gates.data, rows: B, columns: G, ld: G, into: w.inputBias.gradient().data)
         accumulateColumnSums(dHiddenSide, rows: B, columns: G, ld: G, into: w.hiddenBias.gradient().data)
     }
@@ -135,7 +152,8 @@ extension RecurrentState {
     /// The rows `rows` of the batch, in that order (repeats allowed): beam search's reordering.
     /// `batchAxis` is 0 for a step cell's (B, H) state, 1 for a stack's (layers · directions, B, H).
     public func selectingRows(_ rows: [Int], batchAxis: Int = 0, tape: Tape) throws -> RecurrentState {
-        RecurrentState(hidden: try indexSelect(hidden, axis: batchAxis, indices: rows, tape: tape),
-                       cell: try cell.map { try indexSelect($0, axis: batchAxis, indices: rows, tape: tape) })
+        RecurrentState(
+            hidden: try indexSelect(hidden, axis: batchAxis, indices: rows, tape: tape),
+            cell: try cell.map { try indexSelect($0, axis: batchAxis, indices: rows, tape: tape) })
     }
 }

@@ -5,15 +5,17 @@
 
 /// The four PyTorch tensors of one direction of one layer.
 public struct DirectionWeights {
-    public let inputWeight: Parameter   // weight_ih: (G·H, I)
+    public let inputWeight: Parameter  // weight_ih: (G·H, I)
     public let hiddenWeight: Parameter  // weight_hh: (G·H, H)
-    public let inputBias: Parameter     // bias_ih: (G·H)
-    public let hiddenBias: Parameter    // bias_hh: (G·H)
+    public let inputBias: Parameter  // bias_ih: (G·H)
+    public let hiddenBias: Parameter  // bias_hh: (G·H)
 
     /// Declares `<prefix>weight_ih<suffix>`, ... with PyTorch's shapes and initialisation
     /// (uniform ±1/√H): the stack's `rnn.weight_ih_l0_reverse`, a cell's `cell.weight_ih`.
-    init(_ kind: CellKind, inputSize: Int, hiddenSize: Int, prefix: String, suffix: String,
-         store: ParameterStore, rng: inout RandomGenerator) {
+    init(
+        _ kind: CellKind, inputSize: Int, hiddenSize: Int, prefix: String, suffix: String,
+        store: ParameterStore, rng: inout RandomGenerator
+    ) {
         let bound = 1 / Float(hiddenSize).squareRoot()
         let G = kind.gateCount * hiddenSize
         func declare(_ name: String, _ shape: [Int]) -> Parameter {
@@ -45,14 +47,16 @@ final class DirectionCache {
     let kind: CellKind
     let steps: Int, batch: Int, hiddenSize: Int
     let reverse: Bool
-    let gates: Tensor           // (T, B, G·H): activated gates; their gradients after backward
-    let hiddenProjection: Tensor? // GRU only: (T, B, 3H) h W_hhᵀ (+ b_hn in the n block)
-    let states: Tensor          // (T+1, B, H)
-    let cells: Tensor?          // (T+1, B, H), LSTM only
+    let gates: Tensor  // (T, B, G·H): activated gates; their gradients after backward
+    let hiddenProjection: Tensor?  // GRU only: (T, B, 3H) h W_hhᵀ (+ b_hn in the n block)
+    let states: Tensor  // (T+1, B, H)
+    let cells: Tensor?  // (T+1, B, H), LSTM only
 
     init(kind: CellKind, steps: Int, batch: Int, hiddenSize: Int, reverse: Bool) {
         self.kind = kind
-        self.steps = steps; self.batch = batch; self.hiddenSize = hiddenSize
+        self.steps = steps
+        self.batch = batch
+        self.hiddenSize = hiddenSize
         self.reverse = reverse
         // Every element is written by the forward pass (the initial state by the caller), so
         // nothing is zero-filled first.
@@ -142,15 +146,17 @@ func recurrentDirectionForward(
         parallelChunks(T * B, minimumPerChunk: 16) { rows in
             for row in rows { (gates + row * G).update(from: rowBias.data, count: G) }
         }
-        BLAS.parallelSgemm(transB: true, m: T * B, n: G, k: I, a: x, lda: I,
-                           b: w.inputWeight.value.data, ldb: I, beta: 1, c: gates, ldc: G)
+        BLAS.parallelSgemm(
+            transB: true, m: T * B, n: G, k: I, a: x, lda: I,
+            b: w.inputWeight.value.data, ldb: I, beta: 1, c: gates, ldc: G)
     case .tokens(let ids, let table):
         // projections (V, G·H) = bias + table · W_ihᵀ, then one row copy per position.
         let V = table.shape[0], E = table.shape[1]
         let projections = Tensor(zeros: [V, G])
         for v in 0..<V { (projections.data + v * G).update(from: rowBias.data, count: G) }
-        BLAS.parallelSgemm(transB: true, m: V, n: G, k: E, a: table.data, lda: E,
-                           b: w.inputWeight.value.data, ldb: E, beta: 1, c: projections.data, ldc: G)
+        BLAS.parallelSgemm(
+            transB: true, m: V, n: G, k: E, a: table.data, lda: E,
+            b: w.inputWeight.value.data, ldb: E, beta: 1, c: projections.data, ldc: G)
         parallelChunks(T * B, minimumPerChunk: 16) { rows in
             for row in rows { (gates + row * G).update(from: projections.data + Int(ids[row]) * G, count: G) }
         }
@@ -192,21 +198,25 @@ func recurrentDirectionForward(
                 // The recurrent product for this chunk's units, one product per gate block.
                 let target = kind == .gru ? cache.hiddenProjection!.data + t * B * G : g
                 for gate in 0..<gateCount {
-                    recurrent.multiply(block: chunk * gateCount + gate, m: active.count(t), a: hPrev, lda: H,
-                                       accumulate: kind != .gru, c: target + gate * H + j0, ldc: G)
+                    recurrent.multiply(
+                        block: chunk * gateCount + gate, m: active.count(t), a: hPrev, lda: H,
+                        accumulate: kind != .gru, c: target + gate * H + j0, ldc: G)
                 }
                 switch kind {
                 case .lstm:
                     let cells = cache.cells!.data
-                    lstmStepForward(gates: g, cPrev: cells + cache.previousIndex(t) * B * H, hPrev: hPrev,
-                                    cNext: cells + cache.nextIndex(t) * B * H, hNext: hNext,
-                                    batch: B, hiddenSize: H, units: units, time: t, lengths: lengths)
+                    lstmStepForward(
+                        gates: g, cPrev: cells + cache.previousIndex(t) * B * H, hPrev: hPrev,
+                        cNext: cells + cache.nextIndex(t) * B * H, hNext: hNext,
+                        batch: B, hiddenSize: H, units: units, time: t, lengths: lengths)
                 case .gru:
-                    gruStepForward(gates: g, hidden: target, hiddenBias: bhh, hPrev: hPrev, hNext: hNext,
-                                   batch: B, hiddenSize: H, units: units, time: t, lengths: lengths)
+                    gruStepForward(
+                        gates: g, hidden: target, hiddenBias: bhh, hPrev: hPrev, hNext: hNext,
+                        batch: B, hiddenSize: H, units: units, time: t, lengths: lengths)
                 case .rnnTanh, .rnnRelu:
-                    simpleRNNStepForward(gates: g, hPrev: hPrev, hNext: hNext, batch: B, hiddenSize: H,
-                                         relu: kind == .rnnRelu, units: units, time: t, lengths: lengths)
+                    simpleRNNStepForward(
+                        gates: g, hPrev: hPrev, hNext: hNext, batch: B, hiddenSize: H,
+                        relu: kind == .rnnRelu, units: units, time: t, lengths: lengths)
                 }
             }
         }
@@ -254,7 +264,7 @@ func recurrentDirectionBackward(
 
     let team = Engine.team
     let members = team.size
-    func timeAt(_ s: Int) -> Int { cache.reverse ? s : T - 1 - s }   // the forward order, reversed
+    func timeAt(_ s: Int) -> Int { cache.reverse ? s : T - 1 - s }  // the forward order, reversed
     let chunks = workChunks(count: H, members: members)
     let queue = ChunkQueue(count: chunks.count)
     // W_hh (G·H × H) packed once, one block per chunk: the columns of its units.
@@ -272,8 +282,9 @@ func recurrentDirectionBackward(
                 if s > 0 {
                     // dh_{prev} (this chunk's columns) += dHidden(t_{s−1}) · W_hh[:, units]
                     let previous = hiddenSide + timeAt(s - 1) * B * G
-                    recurrent.multiply(block: chunk, m: active.count(timeAt(s - 1)), a: previous, lda: G, accumulate: true,
-                                       c: carry[s % 2] + j0, ldc: H)
+                    recurrent.multiply(
+                        block: chunk, m: active.count(timeAt(s - 1)), a: previous, lda: G, accumulate: true,
+                        c: carry[s % 2] + j0, ldc: H)
                 }
                 guard s < T else { continue }
                 let t = timeAt(s)
@@ -286,37 +297,46 @@ func recurrentDirectionBackward(
                 switch kind {
                 case .lstm:
                     let cells = cache.cells!.data
-                    lstmStepBackward(gates: g, cPrev: cells + cache.previousIndex(t) * B * H,
-                                     cNext: cells + cache.nextIndex(t) * B * H, dh: dh, dc: dc, dhPrev: dhPrev,
-                                     batch: B, hiddenSize: H, units: units, time: t, lengths: lengths)
+                    lstmStepBackward(
+                        gates: g, cPrev: cells + cache.previousIndex(t) * B * H,
+                        cNext: cells + cache.nextIndex(t) * B * H, dh: dh, dc: dc, dhPrev: dhPrev,
+                        batch: B, hiddenSize: H, units: units, time: t, lengths: lengths)
                 case .gru:
-                    gruStepBackward(gates: g, hidden: hiddenSide + t * B * G,
-                                    hPrev: cache.states.data + cache.previousIndex(t) * B * H,
-                                    dh: dh, dhPrev: dhPrev, batch: B, hiddenSize: H, units: units, time: t, lengths: lengths)
+                    gruStepBackward(
+                        gates: g, hidden: hiddenSide + t * B * G,
+                        hPrev: cache.states.data + cache.previousIndex(t) * B * H,
+                        dh: dh, dhPrev: dhPrev, batch: B, hiddenSize: H, units: units, time: t, lengths: lengths)
                 case .rnnTanh, .rnnRelu:
-                    simpleRNNStepBackward(gates: g, dh: dh, dhPrev: dhPrev, batch: B, hiddenSize: H,
-                                          relu: kind == .rnnRelu, units: units, time: t, lengths: lengths)
+                    simpleRNNStepBackward(
+                        gates: g, dh: dh, dhPrev: dhPrev, batch: B, hiddenSize: H,
+                        relu: kind == .rnnRelu, units: units, time: t, lengths: lengths)
                 }
             }
         }
     }
     // Added, not written: another op may have used the initial state too.
-    if let dh0 { let d = carry[T % 2]; for k in 0..<B * H { dh0[k] += d[k] } }
+    if let dh0 {
+        let d = carry[T % 2]
+        for k in 0..<B * H { dh0[k] += d[k] }
+    }
     if let dc0 { for k in 0..<B * H { dc0[k] += dc[k] } }
 
     // Weight gradients of all timesteps at once.
     let rows = T * B
-    BLAS.parallelSgemm(transA: true, m: G, n: H, k: rows, a: hiddenSide, lda: G, b: cache.previousStates, ldb: H,
-                       beta: 1, c: w.hiddenWeight.grad!.data, ldc: H)
+    BLAS.parallelSgemm(
+        transA: true, m: G, n: H, k: rows, a: hiddenSide, lda: G, b: cache.previousStates, ldb: H,
+        beta: 1, c: w.hiddenWeight.grad!.data, ldc: H)
     accumulateColumnSums(hiddenSide, rows: rows, columns: G, ld: G, into: w.hiddenBias.grad!.data)
     switch input {
     case .dense(let x, let I):
-        BLAS.parallelSgemm(transA: true, m: G, n: I, k: rows, a: gates, lda: G, b: x, ldb: I,
-                           beta: 1, c: w.inputWeight.grad!.data, ldc: I)
+        BLAS.parallelSgemm(
+            transA: true, m: G, n: I, k: rows, a: gates, lda: G, b: x, ldb: I,
+            beta: 1, c: w.inputWeight.grad!.data, ldc: I)
         accumulateColumnSums(gates, rows: rows, columns: G, ld: G, into: w.inputBias.grad!.data)
         if let dInput {
-            BLAS.parallelSgemm(m: rows, n: I, k: G, a: gates, lda: G, b: w.inputWeight.value.data, ldb: I,
-                               beta: 1, c: dInput, ldc: I)
+            BLAS.parallelSgemm(
+                m: rows, n: I, k: G, a: gates, lda: G, b: w.inputWeight.value.data, ldb: I,
+                beta: 1, c: dInput, ldc: I)
         }
     case .tokens(let ids, let table):
         // Sum the gate gradients of each token (V, G·H); then dW_ih = sumsᵀ · table,
@@ -329,12 +349,14 @@ func recurrentDirectionBackward(
                 for j in columns { target[j] += source[j] }
             }
         }
-        BLAS.parallelSgemm(transA: true, m: G, n: E, k: V, a: sums.data, lda: G, b: table.data, ldb: E,
-                           beta: 1, c: w.inputWeight.grad!.data, ldc: E)
+        BLAS.parallelSgemm(
+            transA: true, m: G, n: E, k: V, a: sums.data, lda: G, b: table.data, ldb: E,
+            beta: 1, c: w.inputWeight.grad!.data, ldc: E)
         accumulateColumnSums(sums.data, rows: V, columns: G, ld: G, into: w.inputBias.grad!.data)
         if let dInput {
-            BLAS.parallelSgemm(m: V, n: E, k: G, a: sums.data, lda: G, b: w.inputWeight.value.data, ldb: E,
-                               beta: 1, c: dInput, ldc: E)
+            BLAS.parallelSgemm(
+                m: V, n: E, k: G, a: sums.data, lda: G, b: w.inputWeight.value.data, ldb: E,
+                beta: 1, c: dInput, ldc: E)
         }
     }
 }

@@ -57,9 +57,10 @@ public final class RecurrentLayer {
             let layerInput = layer == 0 ? inputSize : hiddenSize * (bidirectional ? 2 : 1)
             var perDirection: [DirectionWeights] = []
             for direction in 0..<(bidirectional ? 2 : 1) {
-                perDirection.append(DirectionWeights(
-                    kind, inputSize: layerInput, hiddenSize: hiddenSize, prefix: dot,
-                    suffix: "_l\(layer)" + (direction == 1 ? "_reverse" : ""), store: store, rng: &rng))
+                perDirection.append(
+                    DirectionWeights(
+                        kind, inputSize: layerInput, hiddenSize: hiddenSize, prefix: dot,
+                        suffix: "_l\(layer)" + (direction == 1 ? "_reverse" : ""), store: store, rng: &rng))
             }
             all.append(perDirection)
         }
@@ -69,8 +70,9 @@ public final class RecurrentLayer {
     /// A zero state for a batch of `batch` sequences.
     public func zeroState(batch: Int) -> RecurrentState {
         let shape = [layers * directions, batch, hiddenSize]
-        return RecurrentState(hidden: Variable(Tensor(zeros: shape)),
-                              cell: kind.hasCellState ? Variable(Tensor(zeros: shape)) : nil)
+        return RecurrentState(
+            hidden: Variable(Tensor(zeros: shape)),
+            cell: kind.hasCellState ? Variable(Tensor(zeros: shape)) : nil)
     }
 
     /// Runs the stack over `input` (T, B, I).
@@ -84,10 +86,12 @@ public final class RecurrentLayer {
         _ input: Variable, lengths: [Int]? = nil, initialState: RecurrentState? = nil,
         tape: Tape, rng: inout RandomGenerator
     ) throws -> (output: Variable, state: RecurrentState) {
-        precondition(input.shape.count == 3 && input.shape[2] == inputSize,
-                     "recurrent input must be (T, B, \(inputSize)), got \(input.shape)")
-        return try run(.dense(input), steps: input.shape[0], batch: input.shape[1], lengths: lengths,
-                   initialState: initialState, tape: tape, rng: &rng)
+        precondition(
+            input.shape.count == 3 && input.shape[2] == inputSize,
+            "recurrent input must be (T, B, \(inputSize)), got \(input.shape)")
+        return try run(
+            .dense(input), steps: input.shape[0], batch: input.shape[1], lengths: lengths,
+            initialState: initialState, tape: tape, rng: &rng)
     }
 
     /// Runs the stack over the embeddings of token `ids` (T·B, time-major) in `table` (V, I):
@@ -102,8 +106,9 @@ public final class RecurrentLayer {
         precondition(ids.count == T * B, "\(ids.count) token ids for \(T) × \(B)")
         precondition(table.shape.count == 2 && table.shape[1] == inputSize, "embedding table must be (V, \(inputSize))")
         try checkTokenIds(ids, below: table.shape[0])
-        return try run(.tokens(ids, table: table), steps: T, batch: B, lengths: lengths,
-                   initialState: initialState, tape: tape, rng: &rng)
+        return try run(
+            .tokens(ids, table: table), steps: T, batch: B, lengths: lengths,
+            initialState: initialState, tape: tape, rng: &rng)
     }
 
     /// Embeds token `ids` (T·B, time-major) with `embedding`, applies `inputDropout` to the
@@ -117,10 +122,12 @@ public final class RecurrentLayer {
     ) throws -> (output: Variable, state: RecurrentState) {
         let dropoutActive = tape.isTraining && inputDropout > 0
         if embedding.paddingIndex == nil && embedding.vocabularySize < T * B && !dropoutActive {
-            return try self(tokens: ids, steps: T, batch: B, embedding: embedding.weight,
-                        initialState: initialState, tape: tape, rng: &rng)
+            return try self(
+                tokens: ids, steps: T, batch: B, embedding: embedding.weight,
+                initialState: initialState, tape: tape, rng: &rng)
         }
-        let x = RNNEngine.dropout(try embedding(ids, shape: [T, B], tape: tape), probability: inputDropout, tape: tape, rng: &rng)
+        let x = RNNEngine.dropout(
+            try embedding(ids, shape: [T, B], tape: tape), probability: inputDropout, tape: tape, rng: &rng)
         return try self(x, initialState: initialState, tape: tape, rng: &rng)
     }
 
@@ -160,13 +167,16 @@ public final class RecurrentLayer {
             }
         }
         if let initialState {
-            precondition(initialState.hidden.shape == [layers * directions, B, H], "initial h must be \([layers * directions, B, H])")
+            precondition(
+                initialState.hidden.shape == [layers * directions, B, H],
+                "initial h must be \([layers * directions, B, H])")
             precondition(kind.hasCellState == (initialState.cell != nil), "initial c must be given exactly for LSTM")
         }
         let pass = StackPass(first: first, steps: T, batch: B, lengths: lengths, initialState: initialState)
         let finalH = Tensor(zeros: [layers * directions, B, H])
         let finalC: Tensor? = kind.hasCellState ? Tensor(zeros: [layers * directions, B, H]) : nil
-        let output = forward(pass, finalH: finalH, finalC: finalC, dropout: tape.isTraining && dropout > 0 && layers > 1, rng: &rng)
+        let output = forward(
+            pass, finalH: finalH, finalC: finalC, dropout: tape.isTraining && dropout > 0 && layers > 1, rng: &rng)
 
         // The weights always take gradients, so a recording tape always records this op.
         let result = Variable(output, requiresGrad: tape.isRecording)
@@ -214,8 +224,10 @@ public final class RecurrentLayer {
 
     /// Runs every layer and direction over the sequence; returns the last layer's output
     /// (T, B, D·H) and writes each direction's final states into `finalH` and `finalC`.
-    private func forward(_ pass: StackPass, finalH: Tensor, finalC: Tensor?, dropout applyDropout: Bool,
-                         rng: inout RandomGenerator) -> Tensor {
+    private func forward(
+        _ pass: StackPass, finalH: Tensor, finalC: Tensor?, dropout applyDropout: Bool,
+        rng: inout RandomGenerator
+    ) -> Tensor {
         let T = pass.steps, B = pass.batch, H = hiddenSize, D = directions
         var output = Tensor(zeros: [0])
         for layer in 0..<layers {
@@ -228,7 +240,8 @@ public final class RecurrentLayer {
                 let h0 = pass.initialState.map { UnsafePointer($0.hidden.value.data + index * B * H) }
                 let c0 = pass.initialState?.cell.map { UnsafePointer($0.value.data + index * B * H) }
                 pass.withLayerInput(layer) { layerInput, lengths in
-                    recurrentDirectionForward(cache, input: layerInput, weights: weights[layer][direction], h0: h0, c0: c0, lengths: lengths)
+                    recurrentDirectionForward(
+                        cache, input: layerInput, weights: weights[layer][direction], h0: h0, c0: c0, lengths: lengths)
                 }
                 scatterDirectionOutput(cache, into: output, direction: direction, lengths: pass.lengths)
                 (finalH.data + index * B * H).update(from: cache.states.data + cache.finalIndex * B * H, count: B * H)
@@ -259,7 +272,7 @@ public final class RecurrentLayer {
         let T = pass.steps, B = pass.batch, H = hiddenSize, D = directions
         var dOutput = dLastOutput
         let scratch = DirectionBackwardScratch(batch: B, hiddenSize: H)
-        let dDirection = Tensor(uninitialized: [T, B, H])   // filled by gatherDirectionGradient
+        let dDirection = Tensor(uninitialized: [T, B, H])  // filled by gatherDirectionGradient
         for layer in stride(from: layers - 1, through: 0, by: -1) {
             // dLoss/d(this layer's input): (T, B, I), or the embedding table's shape for tokens.
             let inputShape = layer > 0 ? pass.layerInputs[layer - 1].shape : pass.first.variable.shape
@@ -267,7 +280,8 @@ public final class RecurrentLayer {
             let dInput: Tensor? = needInputGrad ? Tensor(zeros: inputShape) : nil
             for direction in 0..<D {
                 let index = layer * D + direction
-                gatherDirectionGradient(dOutput, direction: direction, hiddenSize: H, into: dDirection, lengths: pass.lengths)
+                gatherDirectionGradient(
+                    dOutput, direction: direction, hiddenSize: H, into: dDirection, lengths: pass.lengths)
                 let dh0 = pass.initialState.map { $0.hidden.gradient().data + index * B * H }
                 let dc0 = pass.initialState?.cell.map { $0.gradient().data + index * B * H }
                 pass.withLayerInput(layer) { layerInput, lengths in
@@ -307,7 +321,9 @@ private func scatterDirectionOutput(_ cache: DirectionCache, into output: Tensor
 }
 
 /// The inverse: a direction's half of the output gradient as (T, B, H), zero on padded rows.
-private func gatherDirectionGradient(_ dOutput: Tensor, direction: Int, hiddenSize H: Int, into result: Tensor, lengths: [Int]?) {
+private func gatherDirectionGradient(
+    _ dOutput: Tensor, direction: Int, hiddenSize H: Int, into result: Tensor, lengths: [Int]?
+) {
     let T = dOutput.shape[0], B = dOutput.shape[1], width = dOutput.shape[2]
     for t in 0..<T {
         for b in 0..<B {

@@ -46,7 +46,10 @@ final class LargeBlockCache: Sendable {
 
     /// Keeps a block of `size` bytes (as allocated) for reuse, or frees it.
     func release(_ pointer: UnsafeMutableRawPointer, bytes size: Int) {
-        guard size >= Self.minimumBytes, size % Self.minimumBytes == 0 else { free(pointer); return }
+        guard size >= Self.minimumBytes, size % Self.minimumBytes == 0 else {
+            free(pointer)
+            return
+        }
         let address = UInt(bitPattern: pointer)
         let kept = state.withLock { state -> Bool in
             guard state.cachedBytes + size <= capacity else { return false }

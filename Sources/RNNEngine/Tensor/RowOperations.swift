@@ -38,11 +38,16 @@ func laneDot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: Int) -
     var lanes = SIMD8<Float>(repeating: 0)
     var i = 0
     while i + 8 <= count {
-        lanes += UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) * UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self)
+        lanes +=
+            UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+            * UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self)
         i += 8
     }
     var total = lanes.sum()
-    while i < count { total += x[i] * y[i]; i += 1 }
+    while i < count {
+        total += x[i] * y[i]
+        i += 1
+    }
     return total
 }
 
@@ -56,6 +61,9 @@ func laneSum(_ x: UnsafePointer<Float>, count: Int) -> Float {
         i += 8
     }
     var total = lanes.sum()
-    while i < count { total += x[i]; i += 1 }
+    while i < count {
+        total += x[i]
+        i += 1
+    }
     return total
 }

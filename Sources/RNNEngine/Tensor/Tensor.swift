@@ -86,8 +86,9 @@ public final class Tensor {
     /// Rows `range` of the first dimension, as a view.
     public func slice(rows range: Range<Int>) -> Tensor {
         let rowSize = shape.count > 1 ? shape.dropFirst().reduce(1, *) : 1
-        return Tensor(viewOf: self, offset: range.lowerBound * rowSize,
-                      shape: [range.count] + shape.dropFirst())
+        return Tensor(
+            viewOf: self, offset: range.lowerBound * rowSize,
+            shape: [range.count] + shape.dropFirst())
     }
 
     public var buffer: UnsafeMutableBufferPointer<Float> {

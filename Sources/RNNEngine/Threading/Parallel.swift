@@ -1,3 +1,6 @@
+import Foundation
+import Synchronization
+
 /// The engine's threading: one team of threads (the caller plus persistent workers) runs every
 /// parallel loop and splits the large matrix products; OpenBLAS itself runs single-threaded
 /// inside each member, so the two never compete for the same cores.
@@ -39,15 +42,15 @@ public enum Engine {
     }
 }
 
-import Foundation
-import Synchronization
-
 /// Runs `body` over `chunks` of 0..<count on the engine's team. Small counts run inline:
 /// a hand-off costs more than a few thousand flops.
 func parallelChunks(_ count: Int, minimumPerChunk: Int = 1, _ body: (Range<Int>) -> Void) {
     let team = Engine.team
     let chunks = min(team.size, max(1, count / max(1, minimumPerChunk)))
-    if chunks <= 1 { body(0..<count); return }
+    if chunks <= 1 {
+        body(0..<count)
+        return
+    }
     team.run { member in
         guard member < chunks else { return }
         let start = count * member / chunks, end = count * (member + 1) / chunks

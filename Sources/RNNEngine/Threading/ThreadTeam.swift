@@ -80,7 +80,10 @@ final class ThreadTeam: @unchecked Sendable {
     /// Runs `body(share)` for every share 0..<size, each exactly once and on one thread (the
     /// shares of a fork may run concurrently), and returns when all have finished.
     func run(_ body: (Int) -> Void) {
-        if size == 1 { body(0); return }
+        if size == 1 {
+            body(0)
+            return
+        }
         if retired.load(ordering: .acquiring) {
             for share in 0..<size { body(share) }
             return
@@ -113,13 +116,17 @@ final class ThreadTeam: @unchecked Sendable {
         while true {
             slot?.working.store(true, ordering: .relaxed)
             let share = claimed.add(1, ordering: .acquiringAndReleasing).oldValue
-            guard share < size else { slot?.working.store(false, ordering: .relaxed); return }
+            guard share < size else {
+                slot?.working.store(false, ordering: .relaxed)
+                return
+            }
             // Called in place, not bound to a name: the closure must not outlive the share, or
             // `withoutActuallyEscaping` in `run` finds it escaped.
             task?(share)
             slot?.working.store(false, ordering: .relaxed)
             if finished.add(1, ordering: .acquiringAndReleasing).newValue == size,
-               caller.sleeping.exchange(false, ordering: .sequentiallyConsistent) {
+                caller.sleeping.exchange(false, ordering: .sequentiallyConsistent)
+            {
                 caller.wake.signal()
             }
         }
@@ -130,7 +137,7 @@ final class ThreadTeam: @unchecked Sendable {
     /// still holds the team may call `run`; its shares then run on the calling thread.
     func retire() {
         guard !retired.exchange(true, ordering: .sequentiallyConsistent) else { return }
-        generation.add(1, ordering: .sequentiallyConsistent)   // no fork opens: claims stay closed
+        generation.add(1, ordering: .sequentiallyConsistent)  // no fork opens: claims stay closed
         for slot in workers where slot.sleeping.exchange(false, ordering: .sequentiallyConsistent) {
             slot.wake.signal()
         }
@@ -141,9 +148,9 @@ final class ThreadTeam: @unchecked Sendable {
         while true {
             wait(slot: slot) { generation.load(ordering: .acquiring) != seen }
             if retired.load(ordering: .acquiring) { return }
-            seen = generation.load(ordering: .acquiring)   // forks it slept through are over
+            seen = generation.load(ordering: .acquiring)  // forks it slept through are over
             let benched = slot.benchedUntil.load(ordering: .relaxed)
-            if benched != 0 {   // sits out: asleep, and not marked so, the caller does not wake it
+            if benched != 0 {  // sits out: asleep, and not marked so, the caller does not wake it
                 let now = DispatchTime.now().uptimeNanoseconds
                 if now < benched { usleep(UInt32((benched - now) / 1000)) }
                 slot.benchedUntil.store(0, ordering: .relaxed)
@@ -160,17 +167,24 @@ final class ThreadTeam: @unchecked Sendable {
         var polls = 0, start: UInt64 = 0, allowed: UInt64 = 0, benched = false
         while finished.load(ordering: .acquiring) != size {
             polls += 1
-            if polls < Self.spinPolls { BLAS.spinPause(); continue }
-            if benched || polls >= Self.spinPolls + Self.yieldPolls {   // on to sleeping, as any waiter
+            if polls < Self.spinPolls {
+                BLAS.spinPause()
+                continue
+            }
+            if benched || polls >= Self.spinPolls + Self.yieldPolls {  // on to sleeping, as any waiter
                 wait(slot: caller) { finished.load(ordering: .acquiring) == size }
                 return
             }
             let now = DispatchTime.now().uptimeNanoseconds
-            if start == 0 { start = now; allowed = Self.stallNanoseconds + 2 * (now - sharesStart) }
+            if start == 0 {
+                start = now
+                allowed = Self.stallNanoseconds + 2 * (now - sharesStart)
+            }
             if now - start > allowed {
                 for slot in workers where slot.working.load(ordering: .relaxed) {
                     let again = slot.benchEnded != 0 && now < slot.benchEnded + 1_000_000_000
-                    slot.benchLength = again ? min(2 * slot.benchLength, Self.longestBenchNanoseconds) : Self.benchNanoseconds
+                    slot.benchLength =
+                        again ? min(2 * slot.benchLength, Self.longestBenchNanoseconds) : Self.benchNanoseconds
                     slot.benchEnded = now + slot.benchLength
                     slot.benchedUntil.store(slot.benchEnded, ordering: .relaxed)
                 }
@@ -186,13 +200,19 @@ final class ThreadTeam: @unchecked Sendable {
         var polls = 0
         while !ready() {
             polls += 1
-            if polls < Self.spinPolls { BLAS.spinPause(); continue }
-            if polls < Self.spinPolls + Self.yieldPolls { sched_yield(); continue }
+            if polls < Self.spinPolls {
+                BLAS.spinPause()
+                continue
+            }
+            if polls < Self.spinPolls + Self.yieldPolls {
+                sched_yield()
+                continue
+            }
             // Sleep; re-check after announcing it so a change in between is not missed.
             slot.sleeping.store(true, ordering: .sequentiallyConsistent)
             if ready() {
                 if slot.sleeping.exchange(false, ordering: .acquiringAndReleasing) { return }
-                slot.wake.wait()   // the other side saw us sleeping and signals: take that signal
+                slot.wake.wait()  // the other side saw us sleeping and signals: take that signal
                 return
             }
             slot.wake.wait()

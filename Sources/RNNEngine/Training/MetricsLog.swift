@@ -19,12 +19,15 @@ final class MetricsLog {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw CheckpointError.unreadable(path: path, reason: "cannot read the run's metrics log (\(fileErrorReason(error))); "
-                + "move it aside to resume without it")
+            throw CheckpointError.unreadable(
+                path: path,
+                reason: "cannot read the run's metrics log (\(fileErrorReason(error))); "
+                    + "move it aside to resume without it")
         }
         let kept = text.split(separator: "\n").filter { line in
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  let lineStep = object["step"] as? Int else { return false }
+                let lineStep = object["step"] as? Int
+            else { return false }
             return lineStep <= step
         }
         try writeAtomically(Data(kept.map { $0 + "\n" }.joined().utf8), to: path)

@@ -65,7 +65,8 @@ public struct RunSettings: Codable, Equatable, Sendable {
         let limit = 1 << 20
         var status = stat()
         if stat(path, &status) == 0, status.st_size > limit {
-            throw TrainingError.unreadableSettings(path: path, reason: "\(status.st_size) bytes, more than a run's settings (\(limit))")
+            throw TrainingError.unreadableSettings(
+                path: path, reason: "\(status.st_size) bytes, more than a run's settings (\(limit))")
         }
         guard let bytes = TextFile.bytes(atPath: path) else {
             throw TrainingError.unreadableSettings(path: path, reason: "cannot be read")
@@ -93,7 +94,9 @@ public struct RunSettings: Codable, Equatable, Sendable {
     /// (not through JSONSerialization, which drops a U+FEFF that begins a string).
     public func differences(from other: RunSettings) -> [String] {
         zip(Mirror(reflecting: self).children, Mirror(reflecting: other).children).compactMap { mine, theirs in
-            guard let label = mine.label, String(describing: mine.value) != String(describing: theirs.value) else { return nil }
+            guard let label = mine.label, String(describing: mine.value) != String(describing: theirs.value) else {
+                return nil
+            }
             return Self.snakeCase(label)
         }.sorted()
     }
@@ -118,23 +121,31 @@ public struct RunSettingsResolver {
     public init(resuming: Bool, directory: String) throws {
         self.directory = directory
         let path = RunSettings.path(directory: directory)
-        guard resuming, FileManager.default.fileExists(atPath: path) else { saved = nil; return }
+        guard resuming, FileManager.default.fileExists(atPath: path) else {
+            saved = nil
+            return
+        }
         saved = try RunSettings.read(path: path)
     }
 
     /// `given`, else the resumed run's value, else `fallback`; `name` is how the caller calls
     /// the setting (a flag such as "--hidden-size") in the error.
-    public func value<T: Codable & Equatable>(_ name: String, _ given: T?, _ field: KeyPath<RunSettings, T?>, default fallback: T) throws -> T {
+    public func value<T: Codable & Equatable>(
+        _ name: String, _ given: T?, _ field: KeyPath<RunSettings, T?>, default fallback: T
+    ) throws -> T {
         try optional(name, given, field) ?? fallback
     }
 
     /// `given`, else the resumed run's value (nil when neither has one).
-    public func optional<T: Codable & Equatable>(_ name: String, _ given: T?, _ field: KeyPath<RunSettings, T?>) throws -> T? {
+    public func optional<T: Codable & Equatable>(_ name: String, _ given: T?, _ field: KeyPath<RunSettings, T?>) throws
+        -> T?
+    {
         guard let saved else { return given }
         let kept = saved[keyPath: field]
         if let given, given != kept {
-            throw TrainingError.contradictsRun(directory: directory, setting: name, given: "\(given)",
-                                               kept: kept.map { "\($0)" } ?? "its default")
+            throw TrainingError.contradictsRun(
+                directory: directory, setting: name, given: "\(given)",
+                kept: kept.map { "\($0)" } ?? "its default")
         }
         return kept
     }

@@ -57,16 +57,21 @@ public final class Trainer {
         self.task = task
         self.options = options
         rng = RandomGenerator(seed: options.seed)
-        plateau = PlateauDecay(factor: options.plateauFactor, patience: options.plateauPatience,
-                               minimumLearningRate: options.minimumLearningRate ?? options.learningRate / 100)
+        plateau = PlateauDecay(
+            factor: options.plateauFactor, patience: options.plateauPatience,
+            minimumLearningRate: options.minimumLearningRate ?? options.learningRate / 100)
     }
 
     private func makeOptimizer() -> Optimizer {
         let store = task.parameters
         switch options.optimizer {
         case .adam: return Adam(store: store, learningRate: options.learningRate, weightDecay: options.weightDecay)
-        case .adamw: return Adam.adamW(store: store, learningRate: options.learningRate, weightDecay: options.weightDecay)
-        case .sgd: return SGD(store: store, learningRate: options.learningRate, momentum: options.momentum, weightDecay: options.weightDecay)
+        case .adamw:
+            return Adam.adamW(store: store, learningRate: options.learningRate, weightDecay: options.weightDecay)
+        case .sgd:
+            return SGD(
+                store: store, learningRate: options.learningRate, momentum: options.momentum,
+                weightDecay: options.weightDecay)
         }
     }
 
@@ -76,14 +81,15 @@ public final class Trainer {
             throw TrainingError.invalid("steps, evaluation interval and log interval must be positive")
         }
         if let floor = options.minimumLearningRate, floor > options.learningRate {
-            throw TrainingError.invalid("the learning-rate floor \(floor) is above the learning rate \(options.learningRate)")
+            throw TrainingError.invalid(
+                "the learning-rate floor \(floor) is above the learning rate \(options.learningRate)")
         }
         let optimizer = makeOptimizer()
         try prepareDirectory(optimizer)
         let metricsLog = writesFiles ? try MetricsLog(path: metricsPath, keepingStepsUpTo: step) : nil
 
         let start = Date()
-        var intervalSeconds = 0.0   // training time only: evaluations and saving are not counted
+        var intervalSeconds = 0.0  // training time only: evaluations and saving are not counted
         var lastValidation: Double?
         var stopReason = StopReason.steps
 
@@ -110,8 +116,9 @@ public final class Trainer {
             if scheduled || last {
                 lastValidation = try evaluate(optimizer, scheduled: scheduled, metricsLog: metricsLog)
                 if scheduled, let patience = options.earlyStopPatience, evaluationsWithoutImprovement >= patience {
-                    event("early_stop", "early stop: no improvement in \(evaluationsWithoutImprovement) evaluations",
-                          [("evaluations_without_improvement", .int(evaluationsWithoutImprovement))])
+                    event(
+                        "early_stop", "early stop: no improvement in \(evaluationsWithoutImprovement) evaluations",
+                        [("evaluations_without_improvement", .int(evaluationsWithoutImprovement))])
                     stopReason = .earlyStop
                     break
                 }
@@ -122,16 +129,20 @@ public final class Trainer {
             }
         }
         if stopReason == .timeLimit { event("time_limit", "stopped at the time limit after \(step) steps", []) }
-        return TrainingSummary(steps: step, bestValidationScore: bestScore,
-                               lastValidationScore: lastValidation, primaryMetric: primaryMetric, bestCheckpoint: writesFiles ? bestPath : nil,
-                               stoppedEarly: step < options.steps, stopReason: stopReason.rawValue,
-                               seconds: Date().timeIntervalSince(start))
+        return TrainingSummary(
+            steps: step, bestValidationScore: bestScore,
+            lastValidationScore: lastValidation, primaryMetric: primaryMetric,
+            bestCheckpoint: writesFiles ? bestPath : nil,
+            stoppedEarly: step < options.steps, stopReason: stopReason.rawValue,
+            seconds: Date().timeIntervalSince(start))
     }
 
     /// Makes the run directory ready: resumes the run in it (checking its settings), or
     /// refuses to touch a previous run unless asked to overwrite it, then writes `run.json`.
     private func prepareDirectory(_ optimizer: Optimizer) throws {
-        guard writesFiles || !options.resume else { throw TrainingError.invalid("resuming a run needs its output directory") }
+        guard writesFiles || !options.resume else {
+            throw TrainingError.invalid("resuming a run needs its output directory")
+        }
         guard writesFiles else { return }
         try createDirectory(directory)
         let fileManager = FileManager.default
@@ -144,7 +155,8 @@ public final class Trainer {
             let differing = settings.differences(from: try RunSettings.read(path: settingsPath))
             guard differing.isEmpty else { throw TrainingError.settingsDiffer(directory: directory, keys: differing) }
         }
-        let startedWithoutCheckpoint = options.resume && !fileManager.fileExists(atPath: lastPath)
+        let startedWithoutCheckpoint =
+            options.resume && !fileManager.fileExists(atPath: lastPath)
             && fileManager.fileExists(atPath: settingsPath)
         if startedWithoutCheckpoint {
             for file in [statePath, metricsPath, plotPath] where fileManager.fileExists(atPath: file) {
@@ -152,12 +164,18 @@ public final class Trainer {
                     throw CheckpointError.writeFailed(path: file, reason: "cannot remove the stopped run's file")
                 }
             }
-            event("resumed", "\(directory) has no checkpoint yet (stopped before its first): starting it again from step 0",
-                  [("directory", .string(directory))])
+            event(
+                "resumed",
+                "\(directory) has no checkpoint yet (stopped before its first): starting it again from step 0",
+                [("directory", .string(directory))])
         } else if options.resume {
-            guard fileManager.fileExists(atPath: lastPath) else { throw TrainingError.nothingToResume(directory: directory) }
+            guard fileManager.fileExists(atPath: lastPath) else {
+                throw TrainingError.nothingToResume(directory: directory)
+            }
             try restore(into: optimizer)
-            guard step < options.steps else { throw TrainingError.alreadyPast(directory: directory, step: step, steps: options.steps) }
+            guard step < options.steps else {
+                throw TrainingError.alreadyPast(directory: directory, step: step, steps: options.steps)
+            }
             event("resumed", "resuming \(directory) at step \(step)", [("directory", .string(directory))])
         } else if runFiles.contains(where: fileManager.fileExists) {
             guard options.overwrite else { throw TrainingError.runExists(directory: directory) }
@@ -209,7 +227,9 @@ public final class Trainer {
 
     /// The progress line of the steps since the last one (`seconds` of training), to the
     /// metrics log, `onEvent` and `output`; then starts the next interval.
-    private func reportProgress(_ optimizer: Optimizer, seconds: Double, secondsLeft eta: Double, metricsLog: MetricsLog?) throws {
+    private func reportProgress(
+        _ optimizer: Optimizer, seconds: Double, secondsLeft eta: Double, metricsLog: MetricsLog?
+    ) throws {
         let mean = interval.loss / Double(max(interval.count, 1))
         let rate = Double(interval.count) / max(seconds, 1e-9)
         trainCurve.append((Double(step), mean))
@@ -218,14 +238,18 @@ public final class Trainer {
         fields += (task.metrics(forLoss: mean) + extras).map { ("train_\($0.0)", .double($0.1)) }
         fields += [("units_per_s", .double(rate)), ("learning_rate", .double(Double(optimizer.learningRate)))]
         try metricsLog?.append(fields)
-        onEvent?(.progress(step: step, loss: mean, metrics: task.metrics(forLoss: mean), unitsPerSecond: rate,
-                           learningRate: Double(optimizer.learningRate), secondsLeft: eta))
+        onEvent?(
+            .progress(
+                step: step, loss: mean, metrics: task.metrics(forLoss: mean), unitsPerSecond: rate,
+                learningRate: Double(optimizer.learningRate), secondsLeft: eta))
         if options.json {
             output(jsonLine(fields + [("eta_s", .double(eta))]))
         } else {
             let named = (task.metrics(forLoss: mean) + extras).map { String(format: " | %@ %.4f", $0.0, $0.1) }.joined()
-            output(String(format: "step %d/%d | loss %.4f%@ | %@/s | lr %.3g | ETA %@", step, options.steps, mean,
-                          named, formatCount(rate), Double(optimizer.learningRate), formatDuration(eta)))
+            output(
+                String(
+                    format: "step %d/%d | loss %.4f%@ | %@/s | lr %.3g | ETA %@", step, options.steps, mean,
+                    named, formatCount(rate), Double(optimizer.learningRate), formatDuration(eta)))
         }
         interval = (0, 0, 0)
         intervalExtras = []
@@ -242,8 +266,9 @@ public final class Trainer {
         if improved {
             bestScore = score
             if writesFiles {
-                try SafeTensors.write(task.checkpointTensors, metadata: checkpointMetadata(validation),
-                                      dtypes: task.parameters.namedDTypes, to: bestPath)
+                try SafeTensors.write(
+                    task.checkpointTensors, metadata: checkpointMetadata(validation),
+                    dtypes: task.parameters.namedDTypes, to: bestPath)
                 try checkFirstCheckpoint(bestPath)
             }
         }
@@ -271,9 +296,15 @@ public final class Trainer {
         }
         if let cut {
             let floor = plateau.minimumLearningRate
-            event("lr_cut", String(format: "learning rate cut from %.3g to %.3g: no better %@ in %d evaluations%@", cut.from, cut.to,
-                                   primaryMetric, plateau.patience + 1, cut.to <= floor ? " (its floor)" : ""),
-                  [("from", .double(Double(cut.from))), ("to", .double(Double(cut.to))), ("floor", .double(Double(floor)))])
+            event(
+                "lr_cut",
+                String(
+                    format: "learning rate cut from %.3g to %.3g: no better %@ in %d evaluations%@", cut.from, cut.to,
+                    primaryMetric, plateau.patience + 1, cut.to <= floor ? " (its floor)" : ""),
+                [
+                    ("from", .double(Double(cut.from))), ("to", .double(Double(cut.to))),
+                    ("floor", .double(Double(floor)))
+                ])
         }
         try save(optimizer, validation: validation)
         try? renderPlot()
@@ -292,13 +323,18 @@ public final class Trainer {
             try task.checkCheckpointLoads(path: path)
         } catch {
             try? FileManager.default.removeItem(atPath: path)
-            throw TrainingError.invalid("the run's first checkpoint does not load back (\(error)); it was removed and the run "
-                + "stopped. This is a bug in zoo: please report it, with the data that caused it")
+            throw TrainingError.invalid(
+                "the run's first checkpoint does not load back (\(error)); it was removed and the run "
+                    + "stopped. This is a bug in zoo: please report it, with the data that caused it")
         }
         checkpointChecked = true
     }
 
-    private enum StopReason: String { case steps, timeLimit = "time_limit", earlyStop = "early_stop" }
+    private enum StopReason: String {
+        case steps
+        case timeLimit = "time_limit"
+        case earlyStop = "early_stop"
+    }
 
     /// A line about the run itself (resumed, learning-rate cut, early stop, time limit): text, or with `--json`
     /// a JSON object `{"event": name, "step": …, …}`, so that stdout stays JSON lines.
@@ -326,8 +362,9 @@ public final class Trainer {
     /// a stale pending file (the state is older: dropped) or a committed one (renamed into place).
     private func save(_ optimizer: Optimizer, validation: ValidationResult?) throws {
         guard writesFiles else { return }
-        try SafeTensors.write(task.checkpointTensors, metadata: checkpointMetadata(validation),
-                              dtypes: task.parameters.namedDTypes, to: pendingPath)
+        try SafeTensors.write(
+            task.checkpointTensors, metadata: checkpointMetadata(validation),
+            dtypes: task.parameters.namedDTypes, to: pendingPath)
         let progress = task.saveProgress()
         var metadata = progress.metadata.reduce(into: [String: String]()) { $0["progress." + $1.key] = $1.value }
         metadata["trainer.step"] = String(step)
@@ -372,7 +409,8 @@ public final class Trainer {
     private func removeStaleTemporaryFiles() {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         for name in names where name.hasPrefix(".") {
-            guard let marker = name.range(of: ".tmp-", options: .backwards), let pid = Int32(name[marker.upperBound...]) else { continue }
+            guard let marker = name.range(of: ".tmp-", options: .backwards), let pid = Int32(name[marker.upperBound...])
+            else { continue }
             if pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH { unlink(directory + "/" + name) }
         }
     }
@@ -393,7 +431,8 @@ public final class Trainer {
         let bestText = metadata["trainer.best_score"] ?? metadata["trainer.best_loss"] ?? "none"
         let best = Double(bestText).flatMap { $0.isFinite ? $0 : nil }
         guard let savedStep = Int(try value("trainer.step")), best != nil || bestText == "none" || bestText == "inf",
-              let bad = Int(try value("trainer.bad_evaluations")) else {
+            let bad = Int(try value("trainer.bad_evaluations"))
+        else {
             throw CheckpointError.missingMetadata(path: statePath, key: "trainer.*")
         }
         primaryMetric = metadata["trainer.primary_metric"] ?? "loss"
@@ -425,10 +464,16 @@ public final class Trainer {
         // The model and its state are two files: a process killed between the two writes leaves
         // them at different steps, which must not resume as one run.
         if let modelStep = model.metadata["zoo.step"], modelStep != String(savedStep) {
-            throw CheckpointError.malformed(path: statePath, reason: "it is at step \(savedStep) but last.safetensors at step \(modelStep) (the run was killed while saving); resume from best.safetensors is not possible, start again with --overwrite")
+            throw CheckpointError.malformed(
+                path: statePath,
+                reason:
+                    "it is at step \(savedStep) but last.safetensors at step \(modelStep) (the run was killed while saving); resume from best.safetensors is not possible, start again with --overwrite"
+            )
         }
         var progressTensors: [String: Tensor] = [:]
-        for (name, t) in state.tensors where name.hasPrefix("progress.") { progressTensors[String(name.dropFirst(9))] = t }
+        for (name, t) in state.tensors where name.hasPrefix("progress.") {
+            progressTensors[String(name.dropFirst(9))] = t
+        }
         var progressMetadata: [String: String] = [:]
         for (k, v) in metadata where k.hasPrefix("progress.") { progressMetadata[String(k.dropFirst(9))] = v }
         try task.restoreProgress(tensors: progressTensors, metadata: progressMetadata, path: statePath)
@@ -437,26 +482,30 @@ public final class Trainer {
     // Loop state holds infinities (no best loss yet), which plain JSON cannot.
     private static var stateEncoder: JSONEncoder {
         let encoder = JSONEncoder()
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return encoder
     }
 
     private static var stateDecoder: JSONDecoder {
         let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return decoder
     }
 
     private func renderPlot() throws {
         guard writesFiles, let plotter = lossCurvePlotter else { return }
-        let curves = LossCurves(title: "\(task.taskName): loss", unit: "nats per \(task.lossUnit)",
-                                training: trainCurve, validation: validCurve)
+        let curves = LossCurves(
+            title: "\(task.taskName): loss", unit: "nats per \(task.lossUnit)",
+            training: trainCurve, validation: validCurve)
         try plotter.plot(curves, to: plotPath)
     }
 }
 
 func formatCount(_ x: Double) -> String {
-    x >= 1e6 ? String(format: "%.2fM", x / 1e6) : x >= 1e3 ? String(format: "%.1fk", x / 1e3) : String(format: "%.0f", x)
+    x >= 1e6
+        ? String(format: "%.2fM", x / 1e6) : x >= 1e3 ? String(format: "%.1fk", x / 1e3) : String(format: "%.0f", x)
 }
 
 func formatDuration(_ seconds: Double) -> String {

@@ -70,9 +70,14 @@ public struct TrainingSummary: Codable, Sendable {
     public var seconds: Double
 
     enum CodingKeys: String, CodingKey {
-        case steps, bestValidationScore = "best_valid_score", lastValidationScore = "last_valid_score"
+        case steps
+        case bestValidationScore = "best_valid_score"
+        case lastValidationScore = "last_valid_score"
         case primaryMetric = "primary_metric"
-        case bestCheckpoint = "best_checkpoint", stoppedEarly = "stopped_early", stopReason = "stop_reason", seconds
+        case bestCheckpoint = "best_checkpoint"
+        case stoppedEarly = "stopped_early"
+        case stopReason = "stop_reason"
+        case seconds
     }
 }
 
@@ -104,15 +109,18 @@ public enum TrainingError: Error, CustomStringConvertible {
         case .interrupted(let d, let step):
             return "stopped after step \(step)" + (d.isEmpty ? "" : " and saved it in \(d); resume the run to continue")
         case .alreadyPast(let d, let step, let steps):
-            return "\(d) is already at step \(step), not below the \(steps) steps asked for; ask for more steps to train further"
+            return
+                "\(d) is already at step \(step), not below the \(steps) steps asked for; ask for more steps to train further"
         case .diverged(let step, let loss):
             return "training diverged at step \(step) (loss \(loss)); lower the learning rate or clip the gradient norm"
         case .unreadableSettings(let path, let reason):
             return "\(path): cannot read the run's settings (\(reason))"
-        case let .contradictsRun(d, setting, given, kept):
-            return "\(setting) \(given) contradicts the run in \(d), which was started with \(kept); leave it out to resume that run, or start a new one"
+        case .contradictsRun(let d, let setting, let given, let kept):
+            return
+                "\(setting) \(given) contradicts the run in \(d), which was started with \(kept); leave it out to resume that run, or start a new one"
         case .settingsDiffer(let d, let keys):
-            return "\(d) was started with other settings (\(keys.joined(separator: ", ")) differ from its run.json); resume it with its own, or start a new run"
+            return
+                "\(d) was started with other settings (\(keys.joined(separator: ", ")) differ from its run.json); resume it with its own, or start a new run"
         }
     }
 }
@@ -121,7 +129,9 @@ public enum TrainingError: Error, CustomStringConvertible {
 public enum TrainingEvent: Sendable {
     /// A progress line: mean training loss since the last one, its readable forms, throughput,
     /// the learning rate and the estimated seconds left.
-    case progress(step: Int, loss: Double, metrics: [(String, Double)], unitsPerSecond: Double, learningRate: Double, secondsLeft: Double)
+    case progress(
+        step: Int, loss: Double, metrics: [(String, Double)], unitsPerSecond: Double, learningRate: Double,
+        secondsLeft: Double)
     /// A validation: every metric, and whether the primary one improved (a new best checkpoint).
     case validation(step: Int, metrics: [(name: String, value: Double)], improved: Bool)
     /// Something about the run itself: "resumed", "lr_cut", "early_stop", "time_limit".

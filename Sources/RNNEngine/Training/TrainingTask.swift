@@ -59,7 +59,8 @@ extension TrainingTask {
 
     public func validate() throws -> ValidationResult {
         let loss = try validationLoss()
-        return ValidationResult(metrics: [("loss", loss)] + metrics(forLoss: loss), primary: "loss", higherIsBetter: false)
+        return ValidationResult(
+            metrics: [("loss", loss)] + metrics(forLoss: loss), primary: "loss", higherIsBetter: false)
     }
 
     public var checkpointTensors: [(String, Tensor)] { parameters.namedTensors }

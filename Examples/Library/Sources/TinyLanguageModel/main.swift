@@ -6,15 +6,18 @@ import Foundation
 import LanguageModel
 
 let sentences = "the cat sat on the mat. the dog sat on the log. a cat and a dog sat on a mat.\n"
-let corpus = try Corpus(text: CorpusText.split(String(repeating: sentences, count: 60), source: "example"),
-                        tokenization: .char)
+let corpus = try Corpus(
+    text: CorpusText.split(String(repeating: sentences, count: 60), source: "example"),
+    tokenization: .char)
 var rng = RandomGenerator(seed: 1)
-let network = try LanguageModelNetwork(config: LanguageModelConfig(embeddingSize: 16, hiddenSize: 64),
-                                       vocabulary: corpus.vocabulary, rng: &rng)
-let task = try LanguageModelTrainingTask(network: network, corpus: corpus,
-                                         settings: LanguageModelTrainingSettings(batchSize: 8, bptt: 32))
+let network = try LanguageModelNetwork(
+    config: LanguageModelConfig(embeddingSize: 16, hiddenSize: 64),
+    vocabulary: corpus.vocabulary, rng: &rng)
+let task = try LanguageModelTrainingTask(
+    network: network, corpus: corpus,
+    settings: LanguageModelTrainingSettings(batchSize: 8, bptt: 32))
 
-var options = TrainingOptions.languageModel(steps: 150)   // no output directory: nothing is written
+var options = TrainingOptions.languageModel(steps: 150)  // no output directory: nothing is written
 options.evaluateEvery = 50
 options.learningRate = 0.01
 let trainer = Trainer(task: task, options: options)
@@ -27,7 +30,7 @@ let summary = try trainer.run()
 
 print("sample: the ", terminator: "")
 _ = try network.generate(prompt: "the ", length: 60, sampling: SamplingOptions(temperature: 0.5), rng: &rng) {
-    print($0, terminator: "")   // tokens as they come
+    print($0, terminator: "")  // tokens as they come
 }
 print()
 // A model that learned nothing scores log(vocabulary size) nats per character.

@@ -9,13 +9,13 @@ import SpeechRecognition
 
 let directory = NSTemporaryDirectory() + "tiny-speech-\(getpid())"
 defer { try? FileManager.default.removeItem(atPath: directory) }
-_ = try DefaultSpeechCorpus.write(to: directory, trainCount: 80, heldOutCount: 8)   // needs espeak-ng
-let corpus = try SpeechCorpus.load(path: directory)   // train.tsv, valid.tsv, test.tsv
-let data = try SpeechData(corpus: corpus, alphabet: .english)   // log-mel features of every utterance
+_ = try DefaultSpeechCorpus.write(to: directory, trainCount: 80, heldOutCount: 8)  // needs espeak-ng
+let corpus = try SpeechCorpus.load(path: directory)  // train.tsv, valid.tsv, test.tsv
+let data = try SpeechData(corpus: corpus, alphabet: .english)  // log-mel features of every utterance
 var rng = RandomGenerator(seed: 1)
 let network = try SpeechNetwork(config: SpeechConfig(hiddenSize: 64, layers: 2), rng: &rng)
 let task = try SpeechTrainingTask(network: network, data: data, settings: SpeechTrainingSettings(batchSize: 8), seed: 1)
-let options = TrainingOptions(steps: 40, evaluateEvery: 20, logEvery: 10, learningRate: 3e-3)   // writes no files
+let options = TrainingOptions(steps: 40, evaluateEvery: 20, logEvery: 10, learningRate: 3e-3)  // writes no files
 var losses: [Double] = []
 let trainer = Trainer(task: task, options: options)
 trainer.onEvent = { event in

@@ -11,16 +11,20 @@ var rng = RandomGenerator(seed: 3)
 var pairs: [SentencePair] = []
 for _ in 0..<600 {
     let sentence = (0..<(3 + rng.int(below: 4))).map { _ in words[rng.int(below: words.count)] }
-    pairs.append(SentencePair(source: sentence.joined(separator: " ") + ".",
-                              target: sentence.reversed().map { $0.uppercased() }.joined(separator: " ") + "."))
+    pairs.append(
+        SentencePair(
+            source: sentence.joined(separator: " ") + ".",
+            target: sentence.reversed().map { $0.uppercased() }.joined(separator: " ") + "."))
 }
-let corpus = ParallelCorpus.split(pairs, source: "example pairs")   // 90/5/5 by a hash of the source
+let corpus = ParallelCorpus.split(pairs, source: "example pairs")  // 90/5/5 by a hash of the source
 let data = try TranslationData(corpus: corpus, vocabulary: VocabularySettings(), maximumLength: 20)
-let network = try TranslationNetwork(config: TranslationConfig(embeddingSize: 32, hiddenSize: 64, dropout: 0),
-                                     source: data.source, target: data.target, rng: &rng)
-let task = try TranslationTrainingTask(network: network, data: data,
-                                       settings: TranslationTrainingSettings(batchSize: 32, labelSmoothing: 0), seed: 1)
-var options = TrainingOptions.translation(steps: 300)   // no output directory: nothing is written
+let network = try TranslationNetwork(
+    config: TranslationConfig(embeddingSize: 32, hiddenSize: 64, dropout: 0),
+    source: data.source, target: data.target, rng: &rng)
+let task = try TranslationTrainingTask(
+    network: network, data: data,
+    settings: TranslationTrainingSettings(batchSize: 32, labelSmoothing: 0), seed: 1)
+var options = TrainingOptions.translation(steps: 300)  // no output directory: nothing is written
 options.evaluateEvery = 100
 options.learningRate = 0.005
 let trainer = Trainer(task: task, options: options)
