@@ -4,8 +4,8 @@ import Foundation
 /// reaches each earlier hidden state, ‖∂L_T/∂h_t‖ for t = 1…T, in a character model
 /// (embedding → one recurrent cell → linear) on windows of real text, at initialisation and
 /// after training on a task (`GradientFlowTask`). The recurrence multiplies the gradient by one
-/// Jacobian per step, so a plain RNN's shrinks geometrically going back in time, while the LSTM's cell state and the GRU's update
-/// gate carry it across.
+/// Jacobian per step, so a plain RNN's shrinks geometrically going back in time, while the
+/// LSTM's cell state and the GRU's update gate carry it across.
 public struct GradientFlow: Sendable {
     public let cell: CellKind
     public let length: Int

@@ -115,7 +115,8 @@ func specAugment(_ features: Tensor, settings: SpeechTrainingSettings, rng: inou
 
 extension SpeechNetwork {
     /// Transcripts of featurised utterances (log-mel, not yet normalised), decoded `batchSize` at
-    /// a time: greedy (the best path) without `beam`, else CTC prefix beam search, with the scorer's language model fused in.
+    /// a time: greedy (the best path) without `beam`, else CTC prefix beam search, with the
+    /// scorer's language model fused in.
     public func transcribe(
         features: [Tensor], batchSize: Int = 16, beam: PrefixBeamOptions? = nil,
         scorer: (any PrefixScorer)? = nil
