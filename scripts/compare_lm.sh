@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Training throughput of the character LSTM of docs/benchmarks.md in zoo and in PyTorch
+# Training throughput of the character LSTM of docs/comparisons.md in zoo and in PyTorch
 # (scripts/reference/torch_char_lm.py), alternately in one shell session: median tokens/s of
 # each side over ROUNDS runs of STEPS steps, and their ratio.
 #

@@ -2,9 +2,9 @@
 """The PyTorch side of `zoo bench`: every workload zoo benchmarks, with the same names, sizes and
 JSON fields, run by PyTorch on the CPU.
 
-    python3 -m venv /tmp/torchref && /tmp/torchref/bin/pip install torch numpy
+    python3 -m venv /tmp/torchref && /tmp/torchref/bin/pip install torch numpy sacrebleu pillow safetensors
     /tmp/torchref/bin/python scripts/reference/torch_bench.py --only lstm-lm
-    scripts/compare_bench.sh 3      # both sides alternately, ratios of medians
+    scripts/benchmarks.sh --print   # both sides alternately, ratios of medians
 
 Language-model workloads: Embedding -> LSTM/GRU layers -> Linear, time-major (T, B) ids. A
 training step is the forward pass, softmax cross-entropy, the backward pass, clipping of the

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The PyTorch side of the language-model comparison in docs/benchmarks.md: the same char-level model,
+"""The PyTorch side of the language-model comparison in docs/comparisons.md: the same char-level model,
 data, batching and schedule as `zoo train lm`, for a given number of steps.
 
     zoo data lm --out /tmp/lmdata
