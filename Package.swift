@@ -16,7 +16,9 @@ let package = Package(
         .executable(name: "zoo", targets: ["zoo"])
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1")
     ],
     targets: [
         // C libraries from Debian, one module map and one shim header each.
@@ -46,11 +48,24 @@ let package = Package(
         // drawn scenes): not part of the task libraries, so `import Translation` carries no grammar.
         .target(
             name: "Datasets", dependencies: ["LanguageModel", "Translation", "SpeechRecognition", "ImageCaptioning"]),
+        // `zoo serve`: the four models as a web page and a JSON API. The only target that uses
+        // Hummingbird, so the task libraries stay light.
+        .target(
+            name: "ZooServer",
+            dependencies: [
+                "RNNEngine", "EngineSupport", "LanguageModel", "Translation", "SpeechRecognition", "ImageCaptioning",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "MultipartKit", package: "multipart-kit")
+            ],
+            resources: [
+                .embedInCode("Resources/index.html"), .embedInCode("Resources/app.js"),
+                .embedInCode("Resources/style.css"), .embedInCode("Resources/openapi.json")
+            ]),
         .target(
             name: "ZooCLI",
             dependencies: [
                 "RNNEngine", "EngineSupport", "LanguageModel", "Translation", "SpeechRecognition", "ImageCaptioning",
-                "Datasets",
+                "Datasets", "ZooServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser")
             ]),
         .executableTarget(name: "zoo", dependencies: ["ZooCLI"]),
@@ -77,7 +92,13 @@ let package = Package(
         .testTarget(
             name: "ImageCaptioningTests", dependencies: ["ImageCaptioning", "Datasets", "RNNEngine", "TestSupport"],
             exclude: ["Golden"]),
-        .testTarget(name: "ZooCLITests", dependencies: ["ZooCLI", "RNNEngine", "EngineSupport", "TestSupport"])
+        .testTarget(name: "ZooCLITests", dependencies: ["ZooCLI", "RNNEngine", "EngineSupport", "TestSupport"]),
+        .testTarget(
+            name: "ZooServerTests",
+            dependencies: [
+                "ZooServer", "RNNEngine", "TestSupport", "Datasets",
+                .product(name: "HummingbirdTesting", package: "hummingbird")
+            ])
     ],
     swiftLanguageModes: [.v6]
 )

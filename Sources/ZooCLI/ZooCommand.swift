@@ -12,7 +12,7 @@ public struct ZooCommand: ParsableCommand {
         subcommands: [
             TrainCommand.self, EvalCommand.self, SampleCommand.self, TranslateCommand.self, TranscribeCommand.self,
             TuneCommand.self, CaptionCommand.self, DataCommand.self,
-            ScoreCommand.self, GradientsCommand.self, InfoCommand.self, BenchCommand.self
+            ScoreCommand.self, GradientsCommand.self, InfoCommand.self, BenchCommand.self, ServeCommand.self
         ])
 
     public init() {}

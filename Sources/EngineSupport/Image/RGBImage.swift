@@ -5,7 +5,7 @@ import Foundation
 public var libpngVersion: String { String(cString: png_get_libpng_ver(nil)) }
 
 /// An 8-bit RGB raster (plots, and images as the captioner reads them).
-public struct RGBImage {
+public struct RGBImage: Sendable {
     public let width: Int, height: Int
     public var pixels: [UInt8]
 
