@@ -27,32 +27,27 @@ public struct ZooServer: Sendable {
         self.gate = gate
         // Keyed by the beam: a batch shares its decoding settings.
         translations = models.translation.map { pool in
-            RequestBatcher(
-                maximumBatch: configuration.maximumBatch, lanes: configuration.concurrentInferences,
-                queueLimit: configuration.queuedInferences
-            ) { beam, texts in
-                try await gate.run {
-                    try pool.withModel { model in
-                        try Self.userError {
-                            try model.translate(texts, options: TranslationOptions(beamSize: beam)).map { $0[0] }
-                        }
-                    }
-                }
+            Self.batcher(pool, gate: gate, configuration: configuration) { model, beam, texts in
+                try model.translate(texts, options: TranslationOptions(beamSize: beam)).map { $0[0] }
             }
         }
         captions = models.captioning.map { pool in
-            RequestBatcher(
-                maximumBatch: configuration.maximumBatch, lanes: configuration.concurrentInferences,
-                queueLimit: configuration.queuedInferences
-            ) { beam, images in
-                try await gate.run {
-                    try pool.withModel { model in
-                        try Self.userError {
-                            try model.caption(images: images, options: CaptionOptions(beamSize: beam))
-                        }
-                    }
-                }
+            Self.batcher(pool, gate: gate, configuration: configuration) { model, beam, images in
+                try model.caption(images: images, options: CaptionOptions(beamSize: beam))
             }
+        }
+    }
+
+    /// A batcher whose batches decode with one of `pool`'s models in one of the gate's slots.
+    static func batcher<Model, Input: Sendable, Output: Sendable>(
+        _ pool: ModelPool<Model>, gate: InferenceGate, configuration: ServerConfiguration,
+        decode: @escaping @Sendable (Model, Int, [Input]) throws -> [Output]
+    ) -> RequestBatcher<Int, Input, Output> {
+        RequestBatcher(
+            maximumBatch: configuration.maximumBatch, lanes: configuration.concurrentInferences,
+            queueLimit: configuration.queuedInferences
+        ) { beam, inputs in
+            try await gate.run { try pool.withModel { model in try userError { try decode(model, beam, inputs) } } }
         }
     }
 

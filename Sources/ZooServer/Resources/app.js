@@ -148,17 +148,20 @@ $("mt-form").addEventListener("submit", async (event) => {
 });
 
 // Speech: a file, or a recording encoded as 16-bit PCM WAV here (browsers record WebM/Opus).
-async function transcribe(blob) {
-  const output = $("asr-output");
+// An upload to `path`: the answer's `field` into the output, its picture (a data URL) below.
+async function upload(path, body, outputId, pictureId, field, picture) {
+  const output = $(outputId);
   showText(output, "…");
   try {
-    const answer = await call("/v1/transcribe?alignment=true", { method: "POST", body: blob });
-    showText(output, answer.transcript || "(nothing recognised)");
-    if (answer.alignment) { $("asr-alignment").src = answer.alignment; $("asr-alignment").hidden = false; }
+    const answer = await call(path, { method: "POST", body });
+    showText(output, answer[field] || "(nothing recognised)");
+    if (answer[picture]) { $(pictureId).src = answer[picture]; $(pictureId).hidden = false; }
   } catch (error) {
     showError(output, error);
   }
 }
+
+const transcribe = (blob) => upload("/v1/transcribe?alignment=true", blob, "asr-output", "asr-alignment", "transcript", "alignment");
 
 $("asr-form").addEventListener("submit", (event) => {
   event.preventDefault();
@@ -215,18 +218,8 @@ $("asr-record").addEventListener("click", async () => {
 });
 
 // Captioning: upload or drop a PNG.
-async function caption(file) {
-  const output = $("cap-output");
-  showText(output, "…");
-  try {
-    const beam = $("cap-beam").value;
-    const answer = await call(`/v1/caption?beam=${beam}&attention_map=true`, { method: "POST", body: file });
-    showText(output, answer.caption);
-    if (answer.attention_map) { $("cap-attention").src = answer.attention_map; $("cap-attention").hidden = false; }
-  } catch (error) {
-    showError(output, error);
-  }
-}
+const caption = (file) =>
+  upload(`/v1/caption?beam=${$("cap-beam").value}&attention_map=true`, file, "cap-output", "cap-attention", "caption", "attention_map");
 
 $("cap-form").addEventListener("submit", (event) => {
   event.preventDefault();
