@@ -139,8 +139,7 @@ struct TrainCaptioning: ParsableCommand {
                         ? "; \(data.skippedTooLong) captions longer than --max-length left out" : ""))
         }
         let summary = try runTraining(Trainer(task: task, options: options))
-        let bestPath = summary.bestCheckpoint ?? ""
-        let best = FileManager.default.fileExists(atPath: bestPath) ? try CaptionNetwork.load(path: bestPath) : network
+        let best = try bestNetwork(summary, trained: network, load: CaptionNetwork.load)
         let test = try ImageSet(corpus.test, preprocessor: best.preprocessor)
         let decoding = CaptionOptions(beamSize: beam)
         let score = try best.evaluate(test, options: decoding)
@@ -148,10 +147,7 @@ struct TrainCaptioning: ParsableCommand {
             try printJSON(CaptionRunReport(training: summary, test: score))
             return
         }
-        let bestValue = summary.bestValidationScore.map { String(format: "%.2f", $0) } ?? "?"
-        print(
-            "done: \(summary.steps) steps in \(String(format: "%.1f", summary.seconds)) s; best validation \(summary.primaryMetric) \(bestValue); "
-                + "checkpoint \(summary.bestCheckpoint ?? "none")")
+        printRunSummary(summary)
         print(
             String(
                 format: "test (beam %d): BLEU-4 %.2f | BLEU-1 %.2f | CIDEr-D %.3f | %d images", beam, score.bleu4,

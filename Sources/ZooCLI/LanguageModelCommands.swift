@@ -82,10 +82,7 @@ struct TrainLanguageModel: ParsableCommand {
         if training.json {
             try printJSON(summary)
         } else {
-            let best = summary.bestValidationScore.map { String(format: "%.4f", $0) } ?? "?"
-            print(
-                "done: \(summary.steps) steps in \(String(format: "%.1f", summary.seconds)) s; best validation \(summary.primaryMetric) \(best); "
-                    + "checkpoint \(summary.bestCheckpoint ?? "none")")
+            printRunSummary(summary, digits: 4)
         }
     }
 }

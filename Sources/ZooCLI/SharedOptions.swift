@@ -411,6 +411,24 @@ func runTraining(_ trainer: Trainer) throws -> TrainingSummary {
     }
 }
 
+/// The line a finished training run ends with: steps, time, the best validation value (with
+/// `digits` decimals) and where its checkpoint is.
+func printRunSummary(_ summary: TrainingSummary, digits: Int = 2) {
+    let best = summary.bestValidationScore.map { String(format: "%.\(digits)f", $0) } ?? "?"
+    print(
+        "done: \(summary.steps) steps in \(String(format: "%.1f", summary.seconds)) s; best validation \(summary.primaryMetric) \(best); "
+            + "checkpoint \(summary.bestCheckpoint ?? "none")")
+}
+
+/// The run's best checkpoint, loaded, to score the test split with; the network as trained when
+/// the run wrote none.
+func bestNetwork<Network>(_ summary: TrainingSummary, trained: Network, load: (String) throws -> Network) throws
+    -> Network
+{
+    guard let path = summary.bestCheckpoint, FileManager.default.fileExists(atPath: path) else { return trained }
+    return try load(path)
+}
+
 /// A training error in the command line's words: the flags that answer it.
 func commandLineMessage(_ error: TrainingError) -> String {
     switch error {

@@ -178,18 +178,14 @@ struct TrainSpeech: ParsableCommand {
             )
         }
         let summary = try runTraining(Trainer(task: task, options: options))
-        let bestPath = summary.bestCheckpoint ?? ""
-        let best = FileManager.default.fileExists(atPath: bestPath) ? try SpeechNetwork.load(path: bestPath) : network
+        let best = try bestNetwork(summary, trained: network, load: SpeechNetwork.load)
         let test = try SpeechEvaluation.score(
             best, utterances: training.dryRun ? Array(corpus.test.prefix(10)) : corpus.test)
         if training.json {
             try printJSON(SpeechRunReport(training: summary, test: test.score))
             return
         }
-        let bestValue = summary.bestValidationScore.map { String(format: "%.2f", $0) } ?? "?"
-        print(
-            "done: \(summary.steps) steps in \(String(format: "%.1f", summary.seconds)) s; best validation \(summary.primaryMetric) \(bestValue); "
-                + "checkpoint \(summary.bestCheckpoint ?? "none")")
+        printRunSummary(summary)
         print(
             String(
                 format: "test (greedy): WER %.2f %% | CER %.2f %% | %d utterances", test.score.wer, test.score.cer,

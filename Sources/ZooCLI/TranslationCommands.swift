@@ -152,9 +152,7 @@ struct TrainTranslation: ParsableCommand {
         }
         let summary = try runTraining(Trainer(task: task, options: options))
         // The test split, translated by the best checkpoint.
-        let bestPath = summary.bestCheckpoint ?? ""
-        let best =
-            FileManager.default.fileExists(atPath: bestPath) ? try TranslationNetwork.load(path: bestPath) : network
+        let best = try bestNetwork(summary, trained: network, load: TranslationNetwork.load)
         let testPairs = training.dryRun ? Array(corpus.test.prefix(10)) : corpus.test
         let decoding = TranslationOptions(beamSize: beam)
         let testScore = try best.evaluate(testPairs, options: decoding)
@@ -162,10 +160,7 @@ struct TrainTranslation: ParsableCommand {
             try printJSON(TranslationRunReport(training: summary, test: testScore))
             return
         }
-        let bestValue = summary.bestValidationScore.map { String(format: "%.2f", $0) } ?? "?"
-        print(
-            "done: \(summary.steps) steps in \(String(format: "%.1f", summary.seconds)) s; best validation \(summary.primaryMetric) \(bestValue); "
-                + "checkpoint \(summary.bestCheckpoint ?? "none")")
+        printRunSummary(summary)
         print(
             String(
                 format: "test (beam %d): BLEU %.2f | chrF %.2f | %d sentences", beam, testScore.bleu, testScore.chrf,
