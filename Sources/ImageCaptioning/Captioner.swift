@@ -8,6 +8,8 @@ public struct GeneratedCaption: Sendable {
     public var tokens: [String]
     /// Beam search: Σ log p of the tokens; greedy: the sum of their logits (not normalised).
     public var logProbability: Double
+    /// What beam search ranks by: log p / length^α (greedy: `logProbability`).
+    public var score: Double
     /// False when the length limit cut it before the end token.
     public var finished: Bool
     /// Per token, its attention over the feature grid (gridSize × gridSize, row by row).
@@ -18,14 +20,19 @@ public struct GeneratedCaption: Sendable {
 /// Decoding settings: greedy is `beamSize` 1.
 public struct CaptionOptions: Sendable {
     public var beamSize: Int
+    /// Captions returned per image by `captionAlternatives`, best first (at most `beamSize`).
+    public var nBest: Int
     /// Words at most, the end token included.
     public var maximumLength: Int
     public var lengthNormalization: Double
     /// Images decoded together.
     public var batchSize: Int
 
-    public init(beamSize: Int = 1, maximumLength: Int = 20, lengthNormalization: Double = 1, batchSize: Int = 32) {
+    public init(
+        beamSize: Int = 1, nBest: Int = 1, maximumLength: Int = 20, lengthNormalization: Double = 1, batchSize: Int = 32
+    ) {
         self.beamSize = beamSize
+        self.nBest = nBest
         self.maximumLength = maximumLength
         self.lengthNormalization = lengthNormalization
         self.batchSize = batchSize
@@ -33,6 +40,10 @@ public struct CaptionOptions: Sendable {
 
     public func validate() throws {
         guard beamSize >= 1 else { throw CaptionError.invalidOptions("--beam must be at least 1") }
+        guard (1...beamSize).contains(nBest) else {
+            throw CaptionError.invalidOptions(
+                "the captions asked for per image (\(nBest)) must be between 1 and the beam size")
+        }
         guard maximumLength >= 1 else { throw CaptionError.invalidOptions("--max-length must be at least 1") }
         guard batchSize >= 1 else { throw CaptionError.invalidOptions("the decoding batch size must be positive") }
     }
@@ -49,35 +60,45 @@ extension CaptionNetwork {
 
     /// Captions of images already resized to the model's size (8-bit RGB rows).
     public func caption(images: [[UInt8]], options: CaptionOptions = CaptionOptions()) throws -> [GeneratedCaption] {
+        var best = options
+        best.nBest = 1
+        return try captionAlternatives(images: images, options: best).map { $0[0] }
+    }
+
+    /// The `options.nBest` best captions of each image, best first, with their scores.
+    public func captionAlternatives(images: [[UInt8]], options: CaptionOptions) throws -> [[GeneratedCaption]] {
         try options.validate()
-        var results: [GeneratedCaption] = []
+        var results: [[GeneratedCaption]] = []
         for start in stride(from: 0, to: images.count, by: options.batchSize) {
             let batch = Variable(
                 preprocessor.batch(Array(images[start..<min(start + options.batchSize, images.count)])))
-            for hypothesis in try decode(batch, options: options) {
-                let words =
-                    hypothesis.tokens.map { codec.displayToken($0) } + (hypothesis.finished ? [CaptionCodec.end] : [])
+            for hypotheses in try decode(batch, options: options) {
                 results.append(
-                    GeneratedCaption(
-                        text: codec.decode(hypothesis.tokens), tokens: words,
-                        logProbability: hypothesis.logProbability, finished: hypothesis.finished,
-                        attention: hypothesis.trace, gridSize: config.gridSize))
+                    hypotheses.map { hypothesis in
+                        let words =
+                            hypothesis.tokens.map { codec.displayToken($0) }
+                            + (hypothesis.finished ? [CaptionCodec.end] : [])
+                        return GeneratedCaption(
+                            text: codec.decode(hypothesis.tokens), tokens: words,
+                            logProbability: hypothesis.logProbability, score: hypothesis.score,
+                            finished: hypothesis.finished, attention: hypothesis.trace, gridSize: config.gridSize)
+                    })
             }
         }
         return results
     }
 
-    /// The best hypothesis per image of a batch (N, 3, S, S): greedy for a beam of 1, else beam search.
-    func decode(_ images: Variable, options: CaptionOptions) throws -> [Hypothesis] {
+    /// The `nBest` best hypotheses per image of a batch (N, 3, S, S): greedy for a beam of 1,
+    /// else beam search.
+    func decode(_ images: Variable, options: CaptionOptions) throws -> [[Hypothesis]] {
         let tape = Tape.inference()
         let encoded = try encode(images, tape: tape)
         let B = images.shape[0]
         return try decodeWithAttention(
             batch: B, initialState: encoded.initialState, memory: encoded.memory,
-            decoding: decoding(tape: tape), beamSize: options.beamSize,
+            decoding: decoding(tape: tape), beamSize: options.beamSize, nBest: options.nBest,
             lengthNormalization: options.lengthNormalization,
-            maximumLengths: [Int](repeating: options.maximumLength, count: B), tape: tape
-        ).map { $0[0] }
+            maximumLengths: [Int](repeating: options.maximumLength, count: B), tape: tape)
     }
 
     /// The decoder as `decodeWithAttention` runs it: padding and the start token never come next.

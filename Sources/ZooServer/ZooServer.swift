@@ -16,7 +16,7 @@ public struct ZooServer: Sendable {
     public let configuration: ServerConfiguration
     let gate: InferenceGate
     let translations: RequestBatcher<Int, String, TranslatedSentence>?
-    let captions: RequestBatcher<Int, [UInt8], GeneratedCaption>?
+    let captions: RequestBatcher<Int, [UInt8], [GeneratedCaption]>?
 
     public init(models: ServedModels, configuration: ServerConfiguration) {
         self.models = models
@@ -33,7 +33,9 @@ public struct ZooServer: Sendable {
         }
         captions = models.captioning.map { pool in
             Self.batcher(pool, gate: gate, configuration: configuration) { model, beam, images in
-                try model.caption(images: images, options: CaptionOptions(beamSize: beam))
+                try model.captionAlternatives(
+                    images: images, options: CaptionOptions(beamSize: beam, nBest: Self.captionAlternatives(beam: beam))
+                )
             }
         }
     }
@@ -281,6 +283,20 @@ public struct ZooServer: Sendable {
 
     // MARK: Captioning
 
+    /// The alternatives a caption request gets back: the beam's best, at most five.
+    static func captionAlternatives(beam: Int) -> Int { min(beam, 5) }
+
+    struct Alternative: Encodable {
+        var caption: String
+        var score: Double
+        var logProbability: Double
+
+        enum CodingKeys: String, CodingKey {
+            case caption, score
+            case logProbability = "log_probability"
+        }
+    }
+
     struct Caption: Encodable {
         var caption: String
         var words: [String]
@@ -289,13 +305,15 @@ public struct ZooServer: Sendable {
         /// One row per word: its weights over the grid × grid feature map, row by row.
         var attention: [[Float]]
         var grid: Int
+        /// The beam's best captions, best first, the caption above included.
+        var alternatives: [Alternative]
         /// The attention maps drawn over the image, as a PNG data URL, when asked for.
         var attentionMap: String?
 
         enum CodingKeys: String, CodingKey {
             case caption, words
             case logProbability = "log_probability"
-            case finished, attention, grid
+            case finished, attention, grid, alternatives
             case attentionMap = "attention_map"
         }
     }
@@ -320,13 +338,18 @@ public struct ZooServer: Sendable {
             }
         }
         guard let captions else { throw APIError(.internalServerError, "the captioning model has no batcher") }
-        let caption = try await captions.submit(resized, key: beam)
+        let alternatives = try await captions.submit(resized, key: beam)
+        let caption = alternatives[0]
         let map =
             picture
             ? try UploadedFile.pngDataURL { try CaptionAttentionMap.image(caption, over: image).writePNG(to: $0) } : nil
         let result = Caption(
             caption: caption.text, words: caption.tokens, logProbability: caption.logProbability,
-            finished: caption.finished, attention: caption.attention, grid: caption.gridSize, attentionMap: map)
+            finished: caption.finished, attention: caption.attention, grid: caption.gridSize,
+            alternatives: alternatives.map {
+                Alternative(caption: $0.text, score: $0.score, logProbability: $0.logProbability)
+            },
+            attentionMap: map)
         return Self.json(result)
     }
 

@@ -164,6 +164,14 @@ final class CaptionModelTests: TemporaryDirectoryTestCase {
             XCTAssertEqual(caption.attention[0].count, 16)  // a 4 × 4 grid
             XCTAssertEqual(caption.attention[0].reduce(0, +), 1, accuracy: 1e-5)
         }
+        // The n-best of the same beam: the caption first, ranked by score, each scored alike.
+        let alternatives = try network.captionAlternatives(
+            images: images, options: CaptionOptions(beamSize: 4, nBest: 3, maximumLength: 3))
+        XCTAssertEqual(alternatives.map(\.count), [3, 3, 3])
+        XCTAssertEqual(alternatives.map(\.[0].text), beam.map(\.text))
+        for list in alternatives { XCTAssertEqual(list.map(\.score), list.map(\.score).sorted(by: >)) }
+        XCTAssertThrowsError(
+            try network.captionAlternatives(images: images, options: CaptionOptions(beamSize: 2, nBest: 3)))
         let greedy = try network.caption(images: images, options: CaptionOptions(beamSize: 1, maximumLength: 5))
         let one = try network.caption(
             images: images, options: CaptionOptions(beamSize: 1, maximumLength: 5, batchSize: 1))

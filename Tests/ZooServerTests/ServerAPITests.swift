@@ -272,6 +272,12 @@ final class ServerAPITests: XCTestCase {
                 let body = try responseJSON($0.body)
                 XCTAssertNotNil(body["caption"] as? String)
                 XCTAssertEqual(body["grid"] as? Int, 4)
+                // The default beam of 3 gives three alternatives, best first, the caption first.
+                let alternatives = try XCTUnwrap(body["alternatives"] as? [[String: Any]])
+                XCTAssertEqual(alternatives.count, 3)
+                XCTAssertEqual(alternatives[0]["caption"] as? String, body["caption"] as? String)
+                let scores = alternatives.compactMap { $0["score"] as? Double }
+                XCTAssertEqual(scores, scores.sorted(by: >))
                 XCTAssertTrue((body["attention_map"] as? String)?.hasPrefix("data:image/png;base64,") ?? false)
             }
             // The page's multipart upload.

@@ -148,14 +148,16 @@ $("mt-form").addEventListener("submit", async (event) => {
 });
 
 // Speech: a file, or a recording encoded as 16-bit PCM WAV here (browsers record WebM/Opus).
-// An upload to `path`: the answer's `field` into the output, its picture (a data URL) below.
-async function upload(path, body, outputId, pictureId, field, picture) {
+// An upload to `path`: the answer's `field` into the output, its picture (a data URL) below;
+// `more` gets the whole answer.
+async function upload(path, body, outputId, pictureId, field, picture, more = () => {}) {
   const output = $(outputId);
   showText(output, "…");
   try {
     const answer = await call(path, { method: "POST", body });
     showText(output, answer[field] || "(nothing recognised)");
     if (answer[picture]) { $(pictureId).src = answer[picture]; $(pictureId).hidden = false; }
+    more(answer);
   } catch (error) {
     showError(output, error);
   }
@@ -218,8 +220,19 @@ $("asr-record").addEventListener("click", async () => {
 });
 
 // Captioning: upload or drop a PNG.
+// The beam's alternatives, with their scores (log p / length), under the caption.
+function showAlternatives(answer) {
+  const list = $("cap-alternatives");
+  list.replaceChildren(...(answer.alternatives.length > 1 ? answer.alternatives : []).map((a) => {
+    const item = document.createElement("li");
+    item.textContent = `${a.caption}  (${a.score.toFixed(3)})`;
+    return item;
+  }));
+}
+
 const caption = (file) =>
-  upload(`/v1/caption?beam=${$("cap-beam").value}&attention_map=true`, file, "cap-output", "cap-attention", "caption", "attention_map");
+  upload(`/v1/caption?beam=${$("cap-beam").value}&attention_map=true`, file, "cap-output", "cap-attention", "caption",
+    "attention_map", showAlternatives);
 
 $("cap-form").addEventListener("submit", (event) => {
   event.preventDefault();
