@@ -49,6 +49,8 @@ public struct ServerLimits: Sendable {
     public var beamSize = 16
     /// Seconds a request may wait for a free inference slot before it is answered 503.
     public var queueSeconds = 30.0
+    /// Seconds a connection may send and read nothing before it is closed.
+    public var idleSeconds = 30
 
     public init() {}
 }

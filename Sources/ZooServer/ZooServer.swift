@@ -77,6 +77,9 @@ public struct ZooServer: Sendable {
             "http://\(configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host):\(configuration.port)/"
         let app = Application(
             router: router(),
+            // A connection that sends or reads nothing for this long is closed: a client that
+            // stalls in the middle of an upload does not hold the connection forever.
+            server: .http1(configuration: .init(idleTimeout: .seconds(Int64(configuration.limits.idleSeconds)))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "zoo"),
             onServerRunning: { _ in onReady(address) })
         try await app.runService()
