@@ -102,13 +102,14 @@ public func beamSearch<State>(
     var done = [Bool](repeating: false, count: batch)
 
     let longest = limits.max() ?? 1
+    var flags = AllowedTokens(excluded: excluded)
     for length in 1...longest {
         let result = try step(tokens, state)
         let V = result.logProbabilities.shape.last ?? 0
         precondition(
             result.logProbabilities.count == batch * K * V,
             "step returned \(result.logProbabilities.shape) for \(batch * K) rows")
-        let allowed = try allowedTokens(vocabulary: V, excluded: excluded)
+        let allowed = try flags.allowed(vocabulary: V)
         let logp = result.logProbabilities.data
         var sourceRows = [Int](repeating: 0, count: batch * K)
         var newTokens = [Int32](repeating: options.endToken, count: batch * K)
@@ -215,13 +216,14 @@ public func greedyDecode<State>(
     var hypotheses = [Hypothesis](
         repeating: Hypothesis(tokens: [], logProbability: 0, score: 0, finished: false, trace: []), count: batch)
     var active = [Bool](repeating: true, count: batch)
+    var flags = AllowedTokens(excluded: excluded)
     for length in 1...(maximumLengths.max() ?? 1) {
         let result = try step(tokens, state)
         let V = result.logProbabilities.shape.last ?? 0
         precondition(
             result.logProbabilities.count == batch * V,
             "step returned \(result.logProbabilities.shape) for \(batch) rows")
-        let allowed = try allowedTokens(vocabulary: V, excluded: excluded)
+        let allowed = try flags.allowed(vocabulary: V)
         for row in 0..<batch {
             let scores = result.logProbabilities.data + row * V
             var best = -1
@@ -252,14 +254,24 @@ public func greedyDecode<State>(
     return hypotheses
 }
 
-/// A flag per token id, false for the excluded ones: a set lookup per score would cost more
-/// than the scan. Nothing allowed is an error (the best token would be index -1, read before
-/// the row).
-private func allowedTokens(vocabulary V: Int, excluded: Set<Int32>) throws -> [Bool] {
-    var allowed = [Bool](repeating: true, count: V)
-    for token in excluded where token >= 0 && Int(token) < V { allowed[Int(token)] = false }
-    guard allowed.contains(true) else { throw EngineError.noTokenAllowed(vocabulary: V) }
-    return allowed
+/// A flag per token id, false for the excluded ones (a set lookup per score would cost more
+/// than the scan), made on the first step and kept while the vocabulary stays the same: the
+/// decoding loops allocate nothing per step for it. Nothing allowed is an error (the best token
+/// would be index -1, read before the row).
+private struct AllowedTokens {
+    let excluded: Set<Int32>
+    private var flags: [Bool] = []
+
+    init(excluded: Set<Int32>) { self.excluded = excluded }
+
+    mutating func allowed(vocabulary V: Int) throws -> [Bool] {
+        if flags.count != V {
+            flags = [Bool](repeating: true, count: V)
+            for token in excluded where token >= 0 && Int(token) < V { flags[Int(token)] = false }
+            guard flags.contains(true) else { throw EngineError.noTokenAllowed(vocabulary: V) }
+        }
+        return flags
+    }
 }
 
 /// The best `capacity` (score, row, token) triples seen, kept sorted (capacity is 2 × beam).
