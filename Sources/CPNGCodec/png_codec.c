@@ -42,7 +42,7 @@ int zoo_png_read_rgba(const char *path, long max_pixels, int *width, int *height
     if (got < 8 || png_sig_cmp(signature, 0, 8) != 0) {
         fclose(file);
         set_message(message, message_size, "not a PNG file (its first bytes are not the PNG signature)");
-        return -1;
+        return -3;
     }
     error_sink sink = {message, message_size};
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &sink, on_error, on_warning);
@@ -56,18 +56,22 @@ int zoo_png_read_rgba(const char *path, long max_pixels, int *width, int *height
     // Everything allocated after setjmp is reached through volatile locals.
     unsigned char *volatile pixels = NULL;
     png_bytep *volatile rows = NULL;
+    volatile int status = -1;
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_read_struct(&png, &info, NULL);
         free(rows);
         free(pixels);
         fclose(file);
-        return -1;
+        return status;
     }
     png_init_io(png, file);
     png_set_sig_bytes(png, 8);
     png_read_info(png, info);
     png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
     if (w == 0 || h == 0 || (double)w * (double)h > (double)max_pixels) {
+        *width = (int)w;
+        *height = (int)h;
+        status = -2;
         snprintf(message, message_size, "the header declares %lu x %lu pixels, outside the sizes read (1 to %ld pixels)",
                  (unsigned long)w, (unsigned long)h, max_pixels);
         png_longjmp(png, 1);

@@ -211,9 +211,17 @@ public final class SpeechNetwork {
         files: [String], batchSize: Int = 16, beam: PrefixBeamOptions? = nil,
         scorer: (any PrefixScorer)? = nil
     ) throws -> [String] {
+        try transcribe(
+            clips: try files.map { try AudioFile.read(path: $0) }, batchSize: batchSize, beam: beam, scorer: scorer)
+    }
+
+    /// Transcripts of clips already read (any sample rate: resampled to the features' rate).
+    public func transcribe(
+        clips: [AudioClip], batchSize: Int = 16, beam: PrefixBeamOptions? = nil, scorer: (any PrefixScorer)? = nil
+    ) throws -> [String] {
         let extractor = LogMelExtractor()
-        let features = try files.map { extractor.features(try AudioFile.read(path: $0)) }
-        return try transcribe(features: features, batchSize: batchSize, beam: beam, scorer: scorer)
+        return try transcribe(
+            features: clips.map { extractor.features($0) }, batchSize: batchSize, beam: beam, scorer: scorer)
     }
 
     /// A clip's log-mel spectrogram with the characters of its best path placed where the model

@@ -74,6 +74,8 @@ public final class ServedModels: Sendable {
     let speech: ModelPool<SpeechNetwork>?
     let captioning: ModelPool<CaptionNetwork>?
     public let descriptions: [ServedTask: ModelDescription]
+    /// How uploads are resized for the captioner (its configuration's image size).
+    let captionPreprocessor: ImagePreprocessor?
 
     /// Loads each given checkpoint `copies` times. A checkpoint that does not load is an error
     /// naming it (the server does not start half-configured).
@@ -124,5 +126,6 @@ public final class ServedModels: Sendable {
                 sizes: ["image_size": $0.config.imageSize, "hidden": $0.config.hiddenSize])
         }
         self.descriptions = descriptions
+        captionPreprocessor = try captioning?.withModel { $0.preprocessor }
     }
 }

@@ -197,7 +197,7 @@ public struct ZooServer: Sendable {
 
     // MARK: Translation
 
-    struct Translation: Encodable {
+    struct TranslationAnswer: Encodable {
         var translation: String
         var sourceTokens: [String]
         var targetTokens: [String]
@@ -234,7 +234,7 @@ public struct ZooServer: Sendable {
         guard let translations else { throw APIError(.internalServerError, "the translation model has no batcher") }
         let best = try await translations.submit(body.text, key: beam)
         return Self.json(
-            Translation(
+            TranslationAnswer(
                 translation: best.text, sourceTokens: best.sourceTokens, targetTokens: best.targetTokens,
                 attention: best.attention, score: best.score, finished: best.finished,
                 unknownSourceTokens: best.unknownSourceTokens))
@@ -268,9 +268,8 @@ public struct ZooServer: Sendable {
                     )
                 }
                 return try pool.withModel { model -> [String: String] in
-                    let features = LogMelExtractor().features(clip)
                     let options = beam > 1 ? PrefixBeamOptions(beamSize: beam) : nil
-                    let text = try model.transcribe(features: [features], beam: options)[0]
+                    let text = try model.transcribe(clips: [clip], beam: options)[0]
                     var answer = ["transcript": text]
                     if picture {
                         answer["alignment"] = try UploadedFile.pngDataURL {
@@ -322,25 +321,35 @@ public struct ZooServer: Sendable {
     }
 
     func caption(_ request: Request) async throws -> Response {
-        let pool = try pool(models.captioning, .captioning)
+        _ = try pool(models.captioning, .captioning)
+        guard let captions, let preprocessor = models.captionPreprocessor else {
+            throw APIError(.internalServerError, "the captioning model has no batcher")
+        }
         let limits = configuration.limits
         let bytes = try await request.uploadedFile(limit: limits.imageBytes, what: "image")
-        try PNGHeader.check(bytes, pixelLimit: limits.imagePixels)
         let beam = try Self.beamParameter(request, default: 3, limit: limits.beamSize)
         let picture = request.uri.queryParameters.get("attention_map") == "true"
         // Decoded and resized alone; captioned in a batch with the images that arrive with it.
         let (image, resized) = try await gate.run {
             try UploadedFile.with(bytes, suffix: ".png") { path -> (RGBImage, [UInt8]) in
+                // The reader refuses a header that declares more pixels than the limit before it
+                // decodes anything: a small file cannot make the server allocate gigapixels.
                 let image: RGBImage
                 do {
-                    image = try RGBImage(pngFile: path)
+                    image = try RGBImage(pngFile: path, maximumPixels: limits.imagePixels)
                 } catch let error as ImageFileError {
-                    throw APIError(.unprocessableContent, UploadedFile.describe(error, path: path))
+                    let message = UploadedFile.describe(error, path: path)
+                    switch error {
+                    case .notPNG:
+                        throw APIError.unsupportedMediaType(
+                            message + "; the captioner reads PNG: convert other formats first")
+                    case .tooLarge: throw APIError(.contentTooLarge, message + "; scale it down first")
+                    default: throw APIError(.unprocessableContent, message)
+                    }
                 }
-                return (image, try pool.withModel { $0.preprocessor.resize(image) })
+                return (image, preprocessor.resize(image))
             }
         }
-        guard let captions else { throw APIError(.internalServerError, "the captioning model has no batcher") }
         let alternatives = try await captions.submit(resized, key: beam)
         let caption = alternatives[0]
         let map =

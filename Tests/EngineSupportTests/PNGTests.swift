@@ -71,24 +71,10 @@ final class PNGTests: TemporaryDirectoryTestCase {
 
     // MARK: Damaged files
 
-    private func crc32(_ bytes: ArraySlice<UInt8>) -> UInt32 {
-        var crc: UInt32 = 0xFFFF_FFFF
-        for byte in bytes {
-            crc ^= UInt32(byte)
-            for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
-        }
-        return ~crc
-    }
-
     /// A fixture's bytes with IHDR's width and height replaced (and its CRC made right again).
     private func withDeclaredSize(_ width: UInt32, _ height: UInt32) throws -> [UInt8] {
-        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: fixtures + "/c2-b8.png")))
-        for (offset, value) in [(16, width), (20, height)] {
-            for k in 0..<4 { bytes[offset + k] = UInt8(truncatingIfNeeded: value >> (24 - 8 * k)) }
-        }
-        let crc = crc32(bytes[12..<29])
-        for k in 0..<4 { bytes[29 + k] = UInt8(truncatingIfNeeded: crc >> (24 - 8 * k)) }
-        return bytes
+        pngDeclaringSize(
+            [UInt8](try Data(contentsOf: URL(fileURLWithPath: fixtures + "/c2-b8.png"))), width: width, height: height)
     }
 
     private func assertUnreadable(

@@ -8,7 +8,8 @@
 /// interlaced or not) to 8-bit RGBA: palettes and low bit depths expanded, 16-bit samples cut
 /// to their high byte, grey copied to R, G and B, alpha 255 where the file has none.
 /// A declared size of more than `max_pixels` pixels is refused before anything is allocated.
-/// Returns 0 and sets *rgba (free it with zoo_png_free), or -1 with a message.
+/// Returns 0 and sets *rgba (free it with zoo_png_free), or with a message: -3 when the file is not
+/// a PNG, -2 when its declared size (then in *width, *height) is outside 1 to max_pixels, -1 else.
 int zoo_png_read_rgba(const char *path, long max_pixels, int *width, int *height, unsigned char **rgba,
                       char *message, size_t message_size);
 void zoo_png_free(unsigned char *pixels);

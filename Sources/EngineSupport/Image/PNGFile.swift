@@ -5,11 +5,20 @@ import RNNEngine
 /// What can go wrong reading or writing an image. Every case names the file.
 public enum ImageFileError: Error, CustomStringConvertible, Equatable {
     case unreadable(path: String, reason: String)
+    /// The file does not start with PNG's signature.
+    case notPNG(path: String)
+    /// The header declares a size outside 1 to `limit` pixels; nothing was decoded.
+    case tooLarge(path: String, width: Int, height: Int, limit: Int)
     case writeFailed(path: String, reason: String)
 
     public var description: String {
         switch self {
         case .unreadable(let path, let reason): return "\(path): cannot read the image: \(reason)"
+        case .notPNG(let path):
+            return "\(path): cannot read the image: not a PNG file (its first bytes are not the PNG signature)"
+        case .tooLarge(let path, let width, let height, let limit):
+            return
+                "\(path): cannot read the image: the header declares \(width) x \(height) pixels, outside the sizes read (1 to \(limit) pixels)"
         case .writeFailed(let path, let reason): return "\(path): cannot write the image: \(reason)"
         }
     }
@@ -35,15 +44,21 @@ public struct RGBAImage: Equatable, Sendable {
     /// or without transparency; 1 to 16 bits; interlaced or not) through libpng: palettes and
     /// low bit depths expanded, 16-bit samples cut to their high byte (as Pillow reads them),
     /// grey copied to R, G and B, alpha 255 where the file has none. libpng's errors come back
-    /// as messages from C, never as a long jump through Swift frames.
-    public init(pngFile path: String) throws {
+    /// as messages from C, never as a long jump through Swift frames. A header that declares more
+    /// than `maximumPixels` is `ImageFileError.tooLarge` before anything is decoded; a file that is
+    /// not a PNG, `ImageFileError.notPNG`.
+    public init(pngFile path: String, maximumPixels: Int = RGBAImage.maximumPixels) throws {
         guard FileManager.default.fileExists(atPath: path) else {
             throw ImageFileError.unreadable(path: path, reason: "no such file")
         }
         var width: Int32 = 0, height: Int32 = 0
         var pixels: UnsafeMutablePointer<UInt8>?
         var message = [CChar](repeating: 0, count: 512)
-        let status = zoo_png_read_rgba(path, Self.maximumPixels, &width, &height, &pixels, &message, message.count)
+        let status = zoo_png_read_rgba(path, maximumPixels, &width, &height, &pixels, &message, message.count)
+        if status == -3 { throw ImageFileError.notPNG(path: path) }
+        if status == -2 {
+            throw ImageFileError.tooLarge(path: path, width: Int(width), height: Int(height), limit: maximumPixels)
+        }
         guard status == 0, let pixels else {
             let text = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             throw ImageFileError.unreadable(path: path, reason: Self.explain(text))
@@ -85,8 +100,11 @@ public struct RGBAImage: Equatable, Sendable {
 extension RGBImage {
     /// Reads a PNG of any kind (see `RGBAImage.init(pngFile:)`), transparency composited over
     /// `background` (white unless told otherwise).
-    public init(pngFile path: String, background: (UInt8, UInt8, UInt8) = (255, 255, 255)) throws {
-        self = try RGBAImage(pngFile: path).composited(over: background)
+    public init(
+        pngFile path: String, background: (UInt8, UInt8, UInt8) = (255, 255, 255),
+        maximumPixels: Int = RGBAImage.maximumPixels
+    ) throws {
+        self = try RGBAImage(pngFile: path, maximumPixels: maximumPixels).composited(over: background)
     }
 }
 
