@@ -9,21 +9,27 @@
 #   scripts/benchmarks.sh                  3 rounds, 2 threads, /tmp/torchref/bin/python
 #   scripts/benchmarks.sh --print          the same, the table printed, nothing written
 #   scripts/benchmarks.sh --rounds 5 --threads 1 --only seq2seq-attn --python PATH --print
+#   scripts/benchmarks.sh --reference OTHER/torch_bench.py --print   another copy of the reference
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-rounds=3 threads=2 python=/tmp/torchref/bin/python only="" print=""
+rounds=3 threads=2 python=/tmp/torchref/bin/python only="" print="" reference=scripts/reference/torch_bench.py
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds=$2; shift ;;
     --threads) threads=$2; shift ;;
     --python) python=$2; shift ;;
     --only) only=$2; shift ;;
+    --reference) reference=$2; shift ;;
     --print) print=1 ;;
-    *) echo "benchmarks: unknown option '$1' (--rounds N, --threads N, --python PATH, --only WORKLOAD, --print)" >&2; exit 2 ;;
+    *) echo "benchmarks: unknown option '$1' (--rounds N, --threads N, --python PATH, --only WORKLOAD, --reference FILE, --print)" >&2; exit 2 ;;
   esac
   shift
 done
+if [ "$reference" != scripts/reference/torch_bench.py ] && [ -z "$print" ]; then
+  echo "benchmarks: docs/benchmarks.md is measured against scripts/reference/torch_bench.py; add --print for another reference" >&2
+  exit 2
+fi
 if [ -n "$only" ] && [ -z "$print" ]; then
   echo "benchmarks: --only measures part of the table; add --print (docs/benchmarks.md holds every workload)" >&2
   exit 2
@@ -47,7 +53,7 @@ for round in $(seq "$rounds"); do
   echo "benchmarks: round $round of $rounds" >&2
   for w in $workloads; do
     $zoo bench --only "$w" --threads "$threads" | sed 's/^/zoo /' >> "$log"
-    "$python" scripts/reference/torch_bench.py --only "$w" --threads "$threads" | sed 's/^/torch /' >> "$log"
+    "$python" "$reference" --only "$w" --threads "$threads" | sed 's/^/torch /' >> "$log"
   done
 done
 
