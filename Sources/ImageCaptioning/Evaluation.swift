@@ -29,9 +29,15 @@ public func scoreCaptions(_ hypotheses: [String], references: [[String]]) -> Cap
 }
 
 extension CaptionNetwork {
-    /// Captions the images (each once) and scores them against all their references.
-    public func evaluate(_ images: ImageSet, options: CaptionOptions = CaptionOptions()) throws -> CaptionScore {
-        let captions = try caption(images: images.images, options: options)
-        return scoreCaptions(captions.map(\.text), references: images.entries.map(\.captions))
+    /// Captions the images (each once) and scores them against all their references. With a
+    /// `communicator` of several ranks (data-parallel validation), each rank captions its share
+    /// of the images and every rank scores all.
+    public func evaluate(
+        _ images: ImageSet, options: CaptionOptions = CaptionOptions(), communicator: (any Communicator)? = nil
+    ) throws -> CaptionScore {
+        let communicator = communicator ?? SingleProcess()
+        let captions = try caption(
+            images: Array(images.images[communicator.shard(images.images.count)]), options: options)
+        return scoreCaptions(communicator.allGather(captions.map(\.text)), references: images.entries.map(\.captions))
     }
 }

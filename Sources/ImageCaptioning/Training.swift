@@ -75,6 +75,8 @@ public final class CaptionTrainingTask: TrainingTask {
     public let settings: CaptionTrainingSettings
     private var sampler: BucketedBatchSampler
     private let validationSet: ImageSet
+    /// Data-parallel: each rank trains and validates its share of the images.
+    private var group: DataParallelGroup?
 
     public init(network: CaptionNetwork, data: CaptionData, settings: CaptionTrainingSettings, seed: UInt64) throws {
         guard settings.batchSize > 0 else { throw TrainingError.invalid("--batch-size must be positive") }
@@ -110,14 +112,46 @@ public final class CaptionTrainingTask: TrainingTask {
                 )
             }
             : nil
-        let images = network.preprocessor.batch(batch.map { data.train.images[$0.image] }, flips: flips, shifts: shifts)
-        let parts = try network.lossParts(
-            images: Variable(images), captions: batch.map(\.caption), tape: tape, rng: &rng)
-        let penalty = parts.penalty.map { Double($0.value[0]) } ?? 0
-        lastParts = TrainingLossParts(perUnit: Double(parts.crossEntropy.value[0]), extras: [("penalty", penalty)])
-        guard let weighted = parts.penalty else { return (parts.crossEntropy, parts.count) }
-        return (add(parts.crossEntropy, weighted, tape: tape), parts.count)
+        guard let group else {
+            let images = network.preprocessor.batch(
+                batch.map { data.train.images[$0.image] }, flips: flips, shifts: shifts)
+            let parts = try network.lossParts(
+                images: Variable(images), captions: batch.map(\.caption), tape: tape, rng: &rng)
+            let penalty = parts.penalty.map { Double($0.value[0]) } ?? 0
+            lastParts = TrainingLossParts(perUnit: Double(parts.crossEntropy.value[0]), extras: [("penalty", penalty)])
+            guard let weighted = parts.penalty else { return (parts.crossEntropy, parts.count) }
+            return (add(parts.crossEntropy, weighted, tape: tape), parts.count)
+        }
+        // The augmentation above was drawn for the whole batch; this rank keeps its share.
+        let share = group.communicator.shard(batch.count)
+        var parts: (crossEntropy: Variable, penalty: Variable?, count: Int)?
+        if !share.isEmpty {
+            let images = network.preprocessor.batch(
+                share.map { data.train.images[batch[$0].image] }, flips: flips.map { Array($0[share]) },
+                shifts: shifts.map { Array($0[share]) })
+            var local = group.localGenerator(from: rng)
+            parts = try network.lossParts(
+                images: Variable(images), captions: share.map { batch[$0].caption }, tape: tape, rng: &local)
+        }
+        // The training loop weights each rank's loss by its tokens; the penalty is a mean per
+        // image, so it is reweighted from tokens to images: (images / all images) · (all tokens / tokens).
+        let tokens = group.communicator.sum([Double(parts?.count ?? 0)])[0]
+        guard let parts else {
+            lastParts = TrainingLossParts(perUnit: 0, extras: [("penalty", 0)])
+            return DataParallelGroup.emptyShareLoss
+        }
+        let reweight = Float(Double(share.count) / Double(batch.count) * tokens / Double(max(parts.count, 1)))
+        let penalty = parts.penalty.map { scale($0, by: reweight, tape: tape) }
+        lastParts = TrainingLossParts(
+            perUnit: Double(parts.crossEntropy.value[0]),
+            extras: [("penalty", penalty.map { Double($0.value[0]) } ?? 0)])
+        guard let penalty else { return (parts.crossEntropy, parts.count) }
+        return (add(parts.crossEntropy, penalty, tape: tape), parts.count)
     }
+
+    /// Each rank takes its share of every batch's images (flips and shifts are drawn for the
+    /// whole batch first, as one process draws them) and of the validation images.
+    public func joinDataParallel(_ group: DataParallelGroup) throws { self.group = group }
 
     private var lastParts: TrainingLossParts?
 
@@ -131,9 +165,11 @@ public final class CaptionTrainingTask: TrainingTask {
         var rng = RandomGenerator(seed: 0)
         var sum = 0.0, tokens = 0
         let captions = validationSet.entries.map { network.codec.encode($0.captions[0]) }
+        let communicator = group?.communicator ?? SingleProcess()
         let usable = captions.indices.filter { !captions[$0].isEmpty }
-        for start in stride(from: 0, to: usable.count, by: settings.batchSize) {
-            let items = Array(usable[start..<min(start + settings.batchSize, usable.count)])
+        let mine = communicator.shard(usable.count)
+        for start in stride(from: mine.lowerBound, to: mine.upperBound, by: settings.batchSize) {
+            let items = Array(usable[start..<min(start + settings.batchSize, mine.upperBound)])
             let images = network.preprocessor.batch(items.map { validationSet.images[$0] })
             let (loss, count) = try network.loss(
                 images: Variable(images), captions: items.map { captions[$0] }, penalty: false,
@@ -141,7 +177,8 @@ public final class CaptionTrainingTask: TrainingTask {
             sum += Double(loss.value[0]) * Double(count)
             tokens += count
         }
-        return sum / Double(max(tokens, 1))
+        let totals = communicator.sum([sum, Double(tokens)])
+        return totals[0] / max(totals[1], 1)
     }
 
     /// The perplexity of a cross-entropy per token (progress lines report it without the penalty).
@@ -149,7 +186,8 @@ public final class CaptionTrainingTask: TrainingTask {
 
     /// BLEU-4 (primary), BLEU-1 and CIDEr-D of greedy captions of the validation images, then the loss.
     public func validate() throws -> ValidationResult {
-        let score = try network.evaluate(validationSet, options: CaptionOptions(beamSize: 1, batchSize: 64))
+        let score = try network.evaluate(
+            validationSet, options: CaptionOptions(beamSize: 1, batchSize: 64), communicator: group?.communicator)
         let loss = try validationLoss()
         return ValidationResult(
             metrics: [

@@ -29,7 +29,10 @@ public final class LanguageModelTrainingTask: TrainingTask {
     let batched: [Int32]
     let rows: Int
     private var position = 0
+    /// This rank's rows of the carried state ([layers, rows, hidden]).
     private var carried: RecurrentState?
+    /// Data-parallel: each rank trains its share of the `batchSize` streams.
+    private var group: DataParallelGroup?
 
     public init(network: LanguageModelNetwork, corpus: Corpus, settings: LanguageModelTrainingSettings) throws {
         guard settings.batchSize > 0, settings.bptt > 0 else {
@@ -68,12 +71,42 @@ public final class LanguageModelTrainingTask: TrainingTask {
         }
         let B = settings.batchSize
         let T = min(settings.bptt, rows - 1 - position)
-        let inputs = Array(batched[(position * B)..<((position + T) * B)])
-        let targets = Array(batched[((position + 1) * B)..<((position + 1 + T) * B)])
-        let (logits, state) = try network.forward(inputs, steps: T, batch: B, state: carried, tape: tape, rng: &rng)
+        let streams = group?.communicator.shard(B) ?? 0..<B
+        // Each time row's columns for this rank's streams (all of them in one process).
+        func streamRows(from start: Int) -> [Int32] {
+            (start..<(start + T)).flatMap { t in batched[(t * B + streams.lowerBound)..<(t * B + streams.upperBound)] }
+        }
+        let inputs = streamRows(from: position), targets = streamRows(from: position + 1)
+        let (logits, state): (Variable, RecurrentState)
+        if let group {
+            var local = group.localGenerator(from: rng)
+            (logits, state) = try network.forward(
+                inputs, steps: T, batch: streams.count, state: carried, tape: tape, rng: &local)
+        } else {
+            (logits, state) = try network.forward(inputs, steps: T, batch: B, state: carried, tape: tape, rng: &rng)
+        }
         carried = state.detached()
         position += T
-        return (softmaxCrossEntropy(logits, targets: targets, tape: tape), T * B)
+        return (softmaxCrossEntropy(logits, targets: targets, tape: tape), T * streams.count)
+    }
+
+    /// Splits the `batchSize` parallel streams over the ranks (each carries its streams' state);
+    /// validation scores the whole validation stream on every rank, since its carried state
+    /// makes it one sequence that does not split.
+    public func joinDataParallel(_ group: DataParallelGroup) throws {
+        guard settings.batchSize >= group.size else {
+            throw TrainingError.invalid(
+                "--batch-size \(settings.batchSize) is smaller than the \(group.size) ranks: each needs a stream")
+        }
+        self.group = group
+        if let carried { self.carried = shard(carried) }
+    }
+
+    private func shard(_ state: RecurrentState) -> RecurrentState {
+        guard let communicator = group?.communicator else { return state }
+        return RecurrentState(
+            hidden: Variable(communicator.shard(batchAxisOf: state.hidden.value)),
+            cell: state.cell.map { Variable(communicator.shard(batchAxisOf: $0.value)) })
     }
 
     public func validationLoss() throws -> Double {
@@ -89,9 +122,13 @@ public final class LanguageModelTrainingTask: TrainingTask {
 
     public func saveProgress() -> (tensors: [(String, Tensor)], metadata: [String: String]) {
         var tensors: [(String, Tensor)] = []
+        // Whole, as one process holds it: a run resumes under any number of ranks.
+        func whole(_ t: Tensor) -> Tensor {
+            group.map { $0.communicator.allGather(batchAxisOf: t, batch: settings.batchSize) } ?? t
+        }
         if let carried {
-            tensors.append(("hidden", carried.hidden.value))
-            if let cell = carried.cell { tensors.append(("cell", cell.value)) }
+            tensors.append(("hidden", whole(carried.hidden.value)))
+            if let cell = carried.cell { tensors.append(("cell", whole(cell.value))) }
         }
         return (tensors, ["position": String(position)])
     }
@@ -108,7 +145,7 @@ public final class LanguageModelTrainingTask: TrainingTask {
                 throw CheckpointError.shapeMismatch(
                     path: path, name: "progress.hidden", found: hidden.shape, expected: expected)
             }
-            carried = RecurrentState(hidden: Variable(hidden), cell: tensors["cell"].map { Variable($0) })
+            carried = shard(RecurrentState(hidden: Variable(hidden), cell: tensors["cell"].map { Variable($0) }))
         } else {
             carried = nil
         }

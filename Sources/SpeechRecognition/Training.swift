@@ -164,6 +164,8 @@ public final class SpeechTrainingTask: TrainingTask {
     public let data: SpeechData
     public let settings: SpeechTrainingSettings
     private var sampler: BucketedBatchSampler
+    /// Data-parallel: each rank trains and validates its share of the utterances.
+    private var group: DataParallelGroup?
 
     /// Measures global normalisation statistics on the training split when the model uses them
     /// (a resumed run loads its own), then keeps the features normalised.
@@ -205,14 +207,25 @@ public final class SpeechTrainingTask: TrainingTask {
     public var checkpointMetadata: [String: String] { network.checkpointMetadata }
 
     /// The CTC loss of a batch; an utterance whose transcript cannot fit its frames is named.
+    /// Data-parallel, the augmentation is drawn for the whole batch (as one process draws it)
+    /// and the rank keeps its share (`group`'s shard of `indices`).
     func loss(_ indices: [Int], split: SpeechData.Split, augment: Bool, tape: Tape, rng: inout RandomGenerator) throws
         -> Variable
     {
-        let features = indices.map {
+        var features = indices.map {
             augment ? specAugment(split.features[$0], settings: settings, rng: &rng) : split.features[$0]
         }
+        var indices = indices
+        var local = rng
+        if let group, augment {
+            let share = group.communicator.shard(indices.count)
+            features = Array(features[share])
+            indices = Array(indices[share])
+            local = group.localGenerator(from: rng)
+        }
         let (input, lengths) = stackedBatch(features, stacking: network.config.stacking)
-        let logits = try network.logits(input, lengths: lengths, tape: tape, rng: &rng)
+        let logits = try network.logits(input, lengths: lengths, tape: tape, rng: &local)
+        if group == nil || !augment { rng = local }
         do {
             return try ctcLoss(
                 logits, targets: indices.map { split.labels[$0] }, inputLengths: lengths,
@@ -231,27 +244,42 @@ public final class SpeechTrainingTask: TrainingTask {
 
     public func trainingLoss(tape: Tape, rng: inout RandomGenerator) throws -> (loss: Variable, count: Int) {
         let batch = sampler.next()
-        return (try loss(batch, split: data.train, augment: true, tape: tape, rng: &rng), batch.count)
+        let count = group.map { batch[$0.communicator.shard(batch.count)].count } ?? batch.count
+        guard count > 0 else {
+            for index in batch { _ = specAugment(data.train.features[index], settings: settings, rng: &rng) }
+            return DataParallelGroup.emptyShareLoss
+        }
+        return (try loss(batch, split: data.train, augment: true, tape: tape, rng: &rng), count)
     }
+
+    /// Each rank takes its share of every batch's utterances (the CTC loss is a mean per
+    /// utterance) and of the validation split. Batch normalisation, where the model has it,
+    /// normalises each rank's share by its own statistics, as DistributedDataParallel does.
+    public func joinDataParallel(_ group: DataParallelGroup) throws { self.group = group }
 
     public func validationLoss() throws -> Double {
         var rng = RandomGenerator(seed: 0)
         var sum = 0.0
-        let count = data.valid.features.count
-        for start in stride(from: 0, to: count, by: settings.batchSize) {
-            let indices = Array(start..<min(start + settings.batchSize, count))
+        let communicator = group?.communicator ?? SingleProcess()
+        let utterances = communicator.shard(data.valid.features.count)
+        for start in stride(from: utterances.lowerBound, to: utterances.upperBound, by: settings.batchSize) {
+            let indices = Array(start..<min(start + settings.batchSize, utterances.upperBound))
             sum +=
                 Double(try loss(indices, split: data.valid, augment: false, tape: Tape.inference(), rng: &rng).value[0])
                 * Double(indices.count)
         }
-        return sum / Double(count)
+        return communicator.sum([sum])[0] / Double(data.valid.features.count)
     }
 
     public func metrics(forLoss loss: Double) -> [(String, Double)] { [] }
 
     /// WER (primary, percent) and CER of the validation split's greedy transcripts, then the loss.
     public func validate() throws -> ValidationResult {
-        let hypotheses = try network.decode(normalized: data.valid.features, batchSize: settings.batchSize)
+        let communicator = group?.communicator ?? SingleProcess()
+        let hypotheses = communicator.allGather(
+            try network.decode(
+                normalized: Array(data.valid.features[communicator.shard(data.valid.features.count)]),
+                batchSize: settings.batchSize))
         let wer = wordErrorRate(hypotheses: hypotheses, references: data.valid.transcripts).rate * 100
         let cer = characterErrorRate(hypotheses: hypotheses, references: data.valid.transcripts).rate * 100
         return ValidationResult(

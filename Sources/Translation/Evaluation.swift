@@ -49,17 +49,22 @@ public struct ReferenceSet: Sendable {
 
 extension TranslationNetwork {
     /// Translates the pairs' sources (each distinct one once) and scores them against every
-    /// reference given for it.
-    public func evaluate(_ pairs: [SentencePair], options: TranslationOptions = TranslationOptions()) throws
-        -> TranslationScore
-    {
+    /// reference given for it. With a `communicator` of several ranks (data-parallel
+    /// validation), each rank translates its share of the sentences and every rank scores all.
+    public func evaluate(
+        _ pairs: [SentencePair], options: TranslationOptions = TranslationOptions(),
+        communicator: (any Communicator)? = nil
+    ) throws -> TranslationScore {
         let set = ReferenceSet(pairs)
-        let translations = try translate(set.sources, options: options)
-        let hypotheses = translations.map { $0.first?.text ?? "" }
+        let communicator = communicator ?? SingleProcess()
+        let translations = try translate(
+            Array(set.sources[communicator.shard(set.sources.count)]), options: options)
+        let hypotheses = communicator.allGather(translations.map { $0.first?.text ?? "" })
+        let unknown = translations.reduce(0) { $0 + ($1.first?.unknownSourceTokens ?? 0) }
         let (bleu, chrf) = set.score(hypotheses)
         return TranslationScore(
             bleu: bleu, chrf: chrf,
             sentences: set.sources.count,
-            unknownSourceTokens: translations.reduce(0) { $0 + ($1.first?.unknownSourceTokens ?? 0) })
+            unknownSourceTokens: Int(communicator.sum([Double(unknown)])[0]))
     }
 }

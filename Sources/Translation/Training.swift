@@ -110,6 +110,8 @@ public final class TranslationTrainingTask: TrainingTask {
     public let data: TranslationData
     public let settings: TranslationTrainingSettings
     private var sampler: BucketedBatchSampler
+    /// Data-parallel: each rank trains and validates its share of the sentence pairs.
+    private var group: DataParallelGroup?
 
     public init(network: TranslationNetwork, data: TranslationData, settings: TranslationTrainingSettings, seed: UInt64)
         throws
@@ -140,26 +142,40 @@ public final class TranslationTrainingTask: TrainingTask {
 
     public func trainingLoss(tape: Tape, rng: inout RandomGenerator) throws -> (loss: Variable, count: Int) {
         let batch = sampler.next()
+        guard let group else {
+            return try network.loss(
+                sources: batch.map { data.trainSources[$0] }, targets: batch.map { data.trainTargets[$0] },
+                labelSmoothing: settings.labelSmoothing, tape: tape, rng: &rng)
+        }
+        let mine = batch[group.communicator.shard(batch.count)]
+        guard !mine.isEmpty else { return DataParallelGroup.emptyShareLoss }
+        var local = group.localGenerator(from: rng)
         return try network.loss(
-            sources: batch.map { data.trainSources[$0] }, targets: batch.map { data.trainTargets[$0] },
-            labelSmoothing: settings.labelSmoothing, tape: tape, rng: &rng)
+            sources: mine.map { data.trainSources[$0] }, targets: mine.map { data.trainTargets[$0] },
+            labelSmoothing: settings.labelSmoothing, tape: tape, rng: &local)
     }
+
+    /// Each rank takes its share of every batch's sentence pairs (the loss is a mean per target
+    /// token, weighted by the tokens each share holds), and of the validation sentences.
+    public func joinDataParallel(_ group: DataParallelGroup) throws { self.group = group }
 
     /// Mean cross-entropy per token of the validation pairs BLEU is computed on (teacher
     /// forced, no smoothing).
     public func validationLoss() throws -> Double {
         var rng = RandomGenerator(seed: 0)
         var sum = 0.0, tokens = 0
-        let count = min(data.validSources.count, settings.validationSentences)
-        for start in stride(from: 0, to: count, by: settings.batchSize) {
-            let end = min(start + settings.batchSize, count)
+        let communicator = group?.communicator ?? SingleProcess()
+        let sentences = communicator.shard(min(data.validSources.count, settings.validationSentences))
+        for start in stride(from: sentences.lowerBound, to: sentences.upperBound, by: settings.batchSize) {
+            let end = min(start + settings.batchSize, sentences.upperBound)
             let (loss, count) = try network.loss(
                 sources: Array(data.validSources[start..<end]), targets: Array(data.validTargets[start..<end]),
                 tape: Tape.inference(), rng: &rng)
             sum += Double(loss.value[0]) * Double(count)
             tokens += count
         }
-        return sum / Double(max(tokens, 1))
+        let totals = communicator.sum([sum, Double(tokens)])
+        return totals[0] / max(totals[1], 1)
     }
 
     public func metrics(forLoss loss: Double) -> [(String, Double)] { [("ppl", exp(loss))] }
@@ -168,7 +184,8 @@ public final class TranslationTrainingTask: TrainingTask {
     public func validate() throws -> ValidationResult {
         let pairs = Array(data.corpus.valid.prefix(settings.validationSentences))
         let score = try network.evaluate(
-            pairs, options: TranslationOptions(beamSize: settings.validationBeam, batchSize: 64))
+            pairs, options: TranslationOptions(beamSize: settings.validationBeam, batchSize: 64),
+            communicator: group?.communicator)
         let loss = try validationLoss()
         return ValidationResult(
             metrics: [("bleu", score.bleu), ("chrf", score.chrf), ("loss", loss), ("ppl", exp(loss))],

@@ -17,7 +17,12 @@ public enum OptimizerCheckpoint {
     /// Restores the optimizer and returns the file's metadata (for the caller's own state).
     @discardableResult
     public static func load(into optimizer: Optimizer, from path: String) throws -> [String: String] {
-        let file = try SafeTensors.read(path: path)
+        try load(into: optimizer, file: try SafeTensors.read(path: path), path: path)
+    }
+
+    /// The same from a file already read (`path` names it in errors).
+    @discardableResult
+    public static func load(into optimizer: Optimizer, file: SafeTensorsFile, path: String) throws -> [String: String] {
         guard let kind = file.metadata["optimizer"], kind == optimizer.stateMetadata()["optimizer"] else {
             throw CheckpointError.missingMetadata(
                 path: path, key: "optimizer (\(optimizer.stateMetadata()["optimizer"] ?? "?"))")

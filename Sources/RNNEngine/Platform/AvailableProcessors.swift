@@ -8,8 +8,18 @@ public enum AvailableProcessors {
     public static let count: Int = {
         var count = affinityCount() ?? ProcessInfo.processInfo.activeProcessorCount
         if let quota = cgroupQuota() { count = min(count, max(1, Int(quota.rounded(.up)))) }
-        return max(1, count)
+        return max(1, sharedAmongRanks(count))
     }()
+
+    /// Under mpirun, ranks are normally bound to their own cores (the mask above says so); a
+    /// job started with `--bind-to none` leaves every rank the whole machine, which the ranks
+    /// on one host then share (OMPI_COMM_WORLD_LOCAL_SIZE of them), or they oversubscribe it.
+    static func sharedAmongRanks(_ count: Int) -> Int {
+        guard let text = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"],
+            let ranks = Int(text), ranks > 1, count >= ProcessInfo.processInfo.processorCount
+        else { return count }
+        return max(1, count / ranks)
+    }
 
     /// CPUs in the affinity mask, from sched_getaffinity.
     static func affinityCount() -> Int? {

@@ -71,6 +71,11 @@ public struct RunSettings: Codable, Equatable, Sendable {
         guard let bytes = TextFile.bytes(atPath: path) else {
             throw TrainingError.unreadableSettings(path: path, reason: "cannot be read")
         }
+        return try decode(bytes, path: path)
+    }
+
+    /// Parses run.json's bytes; `path` names them in errors.
+    public static func decode(_ bytes: Data, path: String) throws -> RunSettings {
         do {
             let decoder = JSONDecoder()
             decoder.keyDecodingStrategy = .convertFromSnakeCase
@@ -116,6 +121,11 @@ public struct RunSettingsResolver {
     public let directory: String
     /// The resumed run's settings; nil for a new run.
     public let saved: RunSettings?
+
+    public init(directory: String, saved: RunSettings?) {
+        self.directory = directory
+        self.saved = saved
+    }
 
     /// Reads `directory/run.json` when resuming and the file exists.
     public init(resuming: Bool, directory: String) throws {

@@ -10,9 +10,18 @@ import Foundation
 /// - `last.safetensors`, `last.optimizer.safetensors`: where `--resume` continues from
 /// - `metrics.jsonl`: one JSON object per log line and per evaluation
 /// - `loss.png`: training and validation loss against steps, when `lossCurvePlotter` is set
+///
+/// Data-parallel (`communicator` with more than one rank, as under `mpirun`): every rank starts
+/// from rank 0's weights, computes the loss of its share of each batch, and the gradients,
+/// weighted by each rank's share of the batch's units, are summed over the ranks before
+/// clipping, so every rank takes the step one process would take on the whole batch. Rank 0
+/// alone reads and writes the run's files and prints; the others receive what it read.
 public final class Trainer {
     public let task: TrainingTask
     public let options: TrainingOptions
+    /// The ranks of the run (`SingleProcess` unless data-parallel).
+    public let communicator: any Communicator
+    private let group: DataParallelGroup?
     /// Receives each progress, evaluation or event line as text (JSON with `options.json`).
     /// Nothing is printed unless a caller prints here: the CLI does.
     public var output: (String) -> Void = { _ in }
@@ -28,7 +37,7 @@ public final class Trainer {
 
     /// The output directory, "" for a run that writes no files (every write checks `writesFiles`).
     private var directory: String { options.outputDirectory ?? "" }
-    private var writesFiles: Bool { options.outputDirectory != nil }
+    private var writesFiles: Bool { options.outputDirectory != nil && communicator.isRoot }
     public var bestPath: String { directory + "/best.safetensors" }
     public var lastPath: String { directory + "/last.safetensors" }
     var statePath: String { OptimizerCheckpoint.path(besideCheckpoint: lastPath) }
@@ -52,10 +61,14 @@ public final class Trainer {
     private var interval = (loss: 0.0, count: 0, steps: 0)
     /// The same sums of the extra loss terms (`TrainingTask.lastTrainingLossParts`), in order.
     private var intervalExtras: [(name: String, sum: Double)] = []
+    /// Seconds spent summing gradients over the ranks since the last progress line.
+    private var intervalAllReduceSeconds = 0.0
 
-    public init(task: TrainingTask, options: TrainingOptions) {
+    public init(task: TrainingTask, options: TrainingOptions, communicator: any Communicator = SingleProcess()) {
         self.task = task
         self.options = options
+        self.communicator = communicator
+        group = communicator.size > 1 ? DataParallelGroup(communicator: communicator) : nil
         rng = RandomGenerator(seed: options.seed)
         plateau = PlateauDecay(
             factor: options.plateauFactor, patience: options.plateauPatience,
@@ -85,7 +98,21 @@ public final class Trainer {
                 "the learning-rate floor \(floor) is above the learning rate \(options.learningRate)")
         }
         let optimizer = makeOptimizer()
-        try prepareDirectory(optimizer)
+        if let group { try task.joinDataParallel(group) }
+        var checkpoint = try prepareDirectory()
+        if group != nil { checkpoint = shareCheckpoint(checkpoint) }
+        if let checkpoint {
+            try restore(model: checkpoint.model, state: checkpoint.state, into: optimizer)
+            guard step < options.steps else {
+                throw TrainingError.alreadyPast(directory: directory, step: step, steps: options.steps)
+            }
+            event("resumed", "resuming \(directory) at step \(step)", [("directory", .string(directory))])
+        }
+        if group != nil {
+            // Rank 0's weights everywhere, whatever each rank initialised or loaded.
+            communicator.broadcast(task.parameters.values)
+            for buffer in task.parameters.buffers { communicator.broadcast(buffer.value) }
+        }
         let metricsLog = writesFiles ? try MetricsLog(path: metricsPath, keepingStepsUpTo: step) : nil
 
         let start = Date()
@@ -95,7 +122,9 @@ public final class Trainer {
 
         while step < options.steps {
             intervalSeconds += try trainStep(optimizer)
-            if let limit = options.timeLimit, Date().timeIntervalSince(start) >= limit { stopReason = .timeLimit }
+            if let limit = options.timeLimit, agreed(Date().timeIntervalSince(start) >= limit) {
+                stopReason = .timeLimit
+            }
             let last = step == options.steps || stopReason == .timeLimit
 
             if step % options.logEvery == 0 || last {
@@ -105,7 +134,7 @@ public final class Trainer {
                 intervalSeconds = 0
             }
 
-            if !last && step % options.evaluateEvery != 0 && shouldStop() {
+            if !last && step % options.evaluateEvery != 0 && agreed(shouldStop()) {
                 // Saved at this step, validation or not, so nothing since the last save is lost.
                 try save(optimizer, validation: nil)
                 try? renderPlot()
@@ -123,7 +152,7 @@ public final class Trainer {
                     break
                 }
                 if stopReason == .timeLimit { break }
-                if shouldStop() && step < options.steps {
+                if agreed(shouldStop()) && step < options.steps {
                     throw TrainingError.interrupted(directory: directory, step: step)
                 }
             }
@@ -137,13 +166,21 @@ public final class Trainer {
             seconds: Date().timeIntervalSince(start))
     }
 
-    /// Makes the run directory ready: resumes the run in it (checking its settings), or
-    /// refuses to touch a previous run unless asked to overwrite it, then writes `run.json`.
-    private func prepareDirectory(_ optimizer: Optimizer) throws {
-        guard writesFiles || !options.resume else {
+    /// Whether every rank says the same: true when any rank does (a Ctrl-C one rank saw
+    /// first, a time limit one reached first), so that all stop at the same step.
+    private func agreed(_ flag: Bool) -> Bool {
+        group == nil ? flag : communicator.any([flag])[0]
+    }
+
+    /// Makes the run directory ready: finds the checkpoint to resume from (checking the run's
+    /// settings), or refuses to touch a previous run unless asked to overwrite it, then writes
+    /// `run.json`. Returns the resumed checkpoint's bytes (model, state), nil for a new run.
+    /// Rank 0's work: the other ranks return nil.
+    private func prepareDirectory() throws -> (model: Data, state: Data)? {
+        guard options.outputDirectory != nil || !options.resume else {
             throw TrainingError.invalid("resuming a run needs its output directory")
         }
-        guard writesFiles else { return }
+        guard writesFiles else { return nil }
         try createDirectory(directory)
         let fileManager = FileManager.default
         let runFiles = [lastPath, pendingPath, statePath, bestPath, metricsPath, plotPath, settingsPath]
@@ -158,6 +195,7 @@ public final class Trainer {
         let startedWithoutCheckpoint =
             options.resume && !fileManager.fileExists(atPath: lastPath)
             && fileManager.fileExists(atPath: settingsPath)
+        var checkpoint: (model: Data, state: Data)?
         if startedWithoutCheckpoint {
             for file in [statePath, metricsPath, plotPath] where fileManager.fileExists(atPath: file) {
                 do { try fileManager.removeItem(atPath: file) } catch {
@@ -172,11 +210,7 @@ public final class Trainer {
             guard fileManager.fileExists(atPath: lastPath) else {
                 throw TrainingError.nothingToResume(directory: directory)
             }
-            try restore(into: optimizer)
-            guard step < options.steps else {
-                throw TrainingError.alreadyPast(directory: directory, step: step, steps: options.steps)
-            }
-            event("resumed", "resuming \(directory) at step \(step)", [("directory", .string(directory))])
+            checkpoint = (try readWhole(lastPath), try readWhole(statePath))
         } else if runFiles.contains(where: fileManager.fileExists) {
             guard options.overwrite else { throw TrainingError.runExists(directory: directory) }
             // The old run goes before the new one writes anything: the directory never holds
@@ -190,6 +224,27 @@ public final class Trainer {
         if !options.resume, let settings = options.runSettings {
             try writeAtomically(Data(settings.json.utf8), to: settingsPath)
         }
+        return checkpoint
+    }
+
+    private func readWhole(_ path: String) throws -> Data {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            let exists = FileManager.default.fileExists(atPath: path)
+            throw CheckpointError.unreadable(path: path, reason: exists ? "cannot be read" : "no such file")
+        }
+        return data
+    }
+
+    /// Rank 0's resumed checkpoint on every rank: hosts need not share a disk.
+    private func shareCheckpoint(_ checkpoint: (model: Data, state: Data)?) -> (model: Data, state: Data)? {
+        var flag: [UInt8] = [checkpoint == nil ? 0 : 1]
+        communicator.broadcast(&flag, from: 0)
+        guard flag == [1] else { return nil }
+        var model = checkpoint.map { [UInt8]($0.model) } ?? []
+        var state = checkpoint.map { [UInt8]($0.state) } ?? []
+        communicator.broadcast(&model, from: 0)
+        communicator.broadcast(&state, from: 0)
+        return (Data(model), Data(state))
     }
 
     /// One optimizer step; adds its loss to the progress line's sums and returns its seconds.
@@ -197,10 +252,18 @@ public final class Trainer {
         let stepStart = DispatchTime.now().uptimeNanoseconds
         let tape = Tape()
         task.parameters.zeroGradients()
+        group?.step = step
         let (loss, count) = try task.trainingLoss(tape: tape, rng: &rng)
         let value = Double(loss.value[0])
-        guard value.isFinite else { throw TrainingError.diverged(step: step + 1, loss: value) }
+        let parts = task.lastTrainingLossParts()
+        // The step's sums over the ranks: loss · units, units, the parts likewise, and whether
+        // any rank's loss is not finite (then every rank stops here).
+        var sums = [value.isFinite ? 0 : 1, Double(count), (parts?.perUnit ?? value) * Double(count)]
+        sums += (parts?.extras ?? []).map { $0.value * Double(count) }
+        if group != nil { communicator.sum(&sums) }
+        guard sums[0] == 0 else { throw TrainingError.diverged(step: step + 1, loss: value.isFinite ? .nan : value) }
         tape.backward(from: loss)
+        if group != nil { sumGradients(localUnits: count, totalUnits: sums[1]) }
         if let clip = options.clipNorm { clipGradientNorm(task.parameters, maxNorm: clip) }
         // Warmup scales this step's rate; the schedule's own rate (what plateaus decay and
         // checkpoints save) stays as it is.
@@ -211,18 +274,28 @@ public final class Trainer {
         optimizer.step()
         optimizer.learningRate = scheduledRate
         step += 1
-        let parts = task.lastTrainingLossParts()
-        interval.loss += (parts?.perUnit ?? value) * Double(count)
-        for (name, extra) in parts?.extras ?? [] {
-            if let index = intervalExtras.firstIndex(where: { $0.name == name }) {
-                intervalExtras[index].sum += extra * Double(count)
+        interval.loss += sums[2]
+        for (index, extra) in (parts?.extras ?? []).enumerated() {
+            if let at = intervalExtras.firstIndex(where: { $0.name == extra.name }) {
+                intervalExtras[at].sum += sums[3 + index]
             } else {
-                intervalExtras.append((name, extra * Double(count)))
+                intervalExtras.append((extra.name, sums[3 + index]))
             }
         }
-        interval.count += count
+        interval.count += Int(sums[1])
         interval.steps += 1
         return Double(DispatchTime.now().uptimeNanoseconds - stepStart) / 1e9
+    }
+
+    /// The gradient of the whole batch's mean loss on every rank: each rank's gradient (of
+    /// its own mean) weighted by its share of the batch's units, then summed over the ranks in
+    /// one fused buffer (the parameter store's flat gradients).
+    private func sumGradients(localUnits: Int, totalUnits: Double) {
+        let gradients = task.parameters.gradients
+        scaleGradients(task.parameters, by: totalUnits > 0 ? Float(Double(localUnits) / totalUnits) : 0)
+        let start = DispatchTime.now().uptimeNanoseconds
+        communicator.sum(UnsafeMutableBufferPointer(start: gradients.data, count: gradients.count))
+        intervalAllReduceSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
 
     /// The progress line of the steps since the last one (`seconds` of training), to the
@@ -237,28 +310,41 @@ public final class Trainer {
         var fields: [(String, JSONValue)] = [("step", .int(step)), ("train_loss", .double(mean))]
         fields += (task.metrics(forLoss: mean) + extras).map { ("train_\($0.0)", .double($0.1)) }
         fields += [("units_per_s", .double(rate)), ("learning_rate", .double(Double(optimizer.learningRate)))]
+        let allReduceMilliseconds = 1000 * intervalAllReduceSeconds / Double(max(interval.steps, 1))
+        if group != nil {
+            fields += [("ranks", .int(communicator.size)), ("allreduce_ms_per_step", .double(allReduceMilliseconds))]
+        }
         try metricsLog?.append(fields)
-        onEvent?(
+        notify(
             .progress(
                 step: step, loss: mean, metrics: task.metrics(forLoss: mean), unitsPerSecond: rate,
                 learningRate: Double(optimizer.learningRate), secondsLeft: eta))
         if options.json {
-            output(jsonLine(fields + [("eta_s", .double(eta))]))
+            say(jsonLine(fields + [("eta_s", .double(eta))]))
         } else {
             let named = (task.metrics(forLoss: mean) + extras).map { String(format: " | %@ %.4f", $0.0, $0.1) }.joined()
-            output(
+            let ranks =
+                group == nil
+                ? "" : String(format: " | %d ranks, allreduce %.1f ms/step", communicator.size, allReduceMilliseconds)
+            say(
                 String(
-                    format: "step %d/%d | loss %.4f%@ | %@/s | lr %.3g | ETA %@", step, options.steps, mean,
-                    named, formatCount(rate), Double(optimizer.learningRate), formatDuration(eta)))
+                    format: "step %d/%d | loss %.4f%@ | %@/s | lr %.3g%@ | ETA %@", step, options.steps, mean,
+                    named, formatCount(rate), Double(optimizer.learningRate), ranks, formatDuration(eta)))
         }
         interval = (0, 0, 0)
         intervalExtras = []
+        intervalAllReduceSeconds = 0
     }
 
     /// Validates; saves a new best checkpoint, steps the plateau schedule (scheduled
     /// evaluations only), logs, saves `last` and redraws the plot. Returns the primary metric.
     private func evaluate(_ optimizer: Optimizer, scheduled: Bool, metricsLog: MetricsLog?) throws -> Double {
-        let validation = try task.validate()
+        var validation = try task.validate()
+        if group != nil {
+            // Rank 0's values everywhere, so that every rank takes the same decisions.
+            let values = communicator.broadcast(validation.metrics.map(\.value))
+            for index in validation.metrics.indices { validation.metrics[index].value = values[index] }
+        }
         let score = validation.primaryValue
         primaryMetric = validation.primary
         validCurve.append((Double(step), validation.metrics.first { $0.name == "loss" }?.value ?? score))
@@ -287,12 +373,12 @@ public final class Trainer {
         fields += validation.metrics.map { ("valid_\($0.name)", .double($0.value)) }
         fields.append(("best", .bool(improved)))
         try metricsLog?.append(fields)
-        onEvent?(.validation(step: step, metrics: validation.metrics, improved: improved))
+        notify(.validation(step: step, metrics: validation.metrics, improved: improved))
         if options.json {
-            output(jsonLine(fields))
+            say(jsonLine(fields))
         } else {
             let named = validation.metrics.map { String(format: "%@ %.4f", $0.name, $0.value) }.joined(separator: " | ")
-            output(String(format: "valid step %d | %@%@", step, named, improved ? " | saved best" : ""))
+            say(String(format: "valid step %d | %@%@", step, named, improved ? " | saved best" : ""))
         }
         if let cut {
             let floor = plateau.minimumLearningRate
@@ -339,9 +425,13 @@ public final class Trainer {
     /// A line about the run itself (resumed, learning-rate cut, early stop, time limit): text, or with `--json`
     /// a JSON object `{"event": name, "step": …, …}`, so that stdout stays JSON lines.
     private func event(_ name: String, _ text: String, _ fields: [(String, JSONValue)]) {
-        onEvent?(.run(name: name, step: step, message: text))
-        output(options.json ? jsonLine([("event", .string(name)), ("step", .int(step))] + fields) : text)
+        notify(.run(name: name, step: step, message: text))
+        say(options.json ? jsonLine([("event", .string(name)), ("step", .int(step))] + fields) : text)
     }
+
+    /// Output and events come from rank 0 alone.
+    private func say(_ line: String) { if communicator.isRoot { output(line) } }
+    private func notify(_ event: TrainingEvent) { if communicator.isRoot { onEvent?(event) } }
 
     private func checkpointMetadata(_ validation: ValidationResult?) -> [String: String] {
         var metadata = task.checkpointMetadata
@@ -361,11 +451,12 @@ public final class Trainer {
     /// point), then the pending model is renamed over `last.safetensors`. A resume finds either
     /// a stale pending file (the state is older: dropped) or a committed one (renamed into place).
     private func save(_ optimizer: Optimizer, validation: ValidationResult?) throws {
+        // Every rank takes part: a task's progress may be spread over the ranks (gathered here).
+        let progress = task.saveProgress()
         guard writesFiles else { return }
         try SafeTensors.write(
             task.checkpointTensors, metadata: checkpointMetadata(validation),
             dtypes: task.parameters.namedDTypes, to: pendingPath)
-        let progress = task.saveProgress()
         var metadata = progress.metadata.reduce(into: [String: String]()) { $0["progress." + $1.key] = $1.value }
         metadata["trainer.step"] = String(step)
         metadata["trainer.best_score"] = bestScore.map { String($0) } ?? "none"
@@ -415,14 +506,14 @@ public final class Trainer {
         }
     }
 
-    private func restore(into optimizer: Optimizer) throws {
-        let model = try SafeTensors.read(path: lastPath)
+    private func restore(model modelBytes: Data, state stateBytes: Data, into optimizer: Optimizer) throws {
+        let model = try SafeTensors.decode(modelBytes, path: lastPath)
+        let state = try SafeTensors.decode(stateBytes, path: statePath)
         if let task = model.metadata["zoo.task"], task != self.task.taskName {
             throw CheckpointError.wrongTask(path: lastPath, found: task, expected: self.task.taskName)
         }
         try task.loadCheckpoint(model, path: lastPath)
-        let metadata = try OptimizerCheckpoint.load(into: optimizer, from: statePath)
-        let state = try SafeTensors.read(path: statePath)
+        let metadata = try OptimizerCheckpoint.load(into: optimizer, file: state, path: statePath)
         func value(_ key: String) throws -> String {
             guard let v = metadata[key] else { throw CheckpointError.missingMetadata(path: statePath, key: key) }
             return v

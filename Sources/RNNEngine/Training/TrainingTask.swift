@@ -37,6 +37,11 @@ public protocol TrainingTask: AnyObject {
     /// The data position and carried state, for an exact resume.
     func saveProgress() -> (tensors: [(String, Tensor)], metadata: [String: String])
     func restoreProgress(tensors: [String: Tensor], metadata: [String: String], path: String) throws
+    /// From now on, trains on this rank's share of each batch (`group.communicator.shard`),
+    /// still drawing every batch whole, as one process would, so that all ranks agree on the
+    /// data; `trainingLoss` then returns the mean over its share and the units it holds. The
+    /// default throws: a task has to say how its batches split.
+    func joinDataParallel(_ group: DataParallelGroup) throws
 }
 
 /// A training loss as the per-unit loss validation also reports plus named extra terms.
@@ -56,6 +61,10 @@ extension TrainingTask {
     public func lastTrainingLossParts() -> TrainingLossParts? { nil }
 
     public func checkCheckpointLoads(path: String) throws { _ = try SafeTensors.read(path: path) }
+
+    public func joinDataParallel(_ group: DataParallelGroup) throws {
+        throw TrainingError.invalid("the \(taskName) task does not train data-parallel")
+    }
 
     public func validate() throws -> ValidationResult {
         let loss = try validationLoss()
