@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "SpeechRecognition", targets: ["SpeechRecognition"]),
         .library(name: "ImageCaptioning", targets: ["ImageCaptioning"]),
         .library(name: "Datasets", targets: ["Datasets"]),
+        .library(name: "ZooMPI", targets: ["ZooMPI"]),
         .executable(name: "zoo", targets: ["zoo"])
     ],
     dependencies: [
@@ -31,6 +32,9 @@ let package = Package(
         .systemLibrary(
             name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
             providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(
+            name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev"])]),
 
         // The engine's hand-written kernels: the recurrent matrix product and the cell steps
         // (AVX2/FMA chosen at run time, baseline code elsewhere).
@@ -48,6 +52,8 @@ let package = Package(
         // drawn scenes): not part of the task libraries, so `import Translation` carries no grammar.
         .target(
             name: "Datasets", dependencies: ["LanguageModel", "Translation", "SpeechRecognition", "ImageCaptioning"]),
+        // Data-parallel training over Open MPI: the engine's Communicator with MPI behind it.
+        .target(name: "ZooMPI", dependencies: ["RNNEngine", "CMPI"]),
         // `zoo serve`: the four models as a web page and a JSON API. The only target that uses
         // Hummingbird, so the task libraries stay light.
         .target(
@@ -65,7 +71,7 @@ let package = Package(
             name: "ZooCLI",
             dependencies: [
                 "RNNEngine", "EngineSupport", "LanguageModel", "Translation", "SpeechRecognition", "ImageCaptioning",
-                "Datasets", "ZooServer",
+                "Datasets", "ZooServer", "ZooMPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser")
             ]),
         .executableTarget(name: "zoo", dependencies: ["ZooCLI"]),

@@ -25,6 +25,8 @@ packages=(
   libsndfile1-dev   # audio files for speech recognition
   libpng-dev        # images for captioning, loss-curve plots
   espeak-ng         # speech synthesis for the built-in speech data set
+  libopenmpi-dev    # Open MPI: data-parallel training (mpirun -np N zoo train ...)
+  openmpi-bin       # mpirun
 )
 
 sudo=""

@@ -14,7 +14,7 @@ private func captionCorpus(_ path: String?, quiet: Bool) throws -> CaptionCorpus
         print("drawing the built-in scenes into \(DefaultCaptionCorpus.defaultDirectory)")
         fflush(nil)
     }
-    let corpus = try CaptionCorpus.load(path: try path ?? DefaultCaptionCorpus.ensure())
+    let corpus = try CaptionCorpus.load(path: try path ?? Ranks.oncePerHost { try DefaultCaptionCorpus.ensure() })
     if !quiet && !corpus.skipped.isEmpty {
         print(
             "skipped \(corpus.skipped.count) caption line\(corpus.skipped.count == 1 ? "" : "s") without a word: "
@@ -138,7 +138,9 @@ struct TrainCaptioning: ParsableCommand {
                     + (data.skippedTooLong > 0
                         ? "; \(data.skippedTooLong) captions longer than --max-length left out" : ""))
         }
-        let summary = try runTraining(Trainer(task: task, options: options))
+        let summary = try runTraining(Trainer(task: task, options: options, communicator: Ranks.communicator))
+        // The test split is scored once, by rank 0.
+        guard Ranks.isRoot else { return }
         let best = try bestNetwork(summary, trained: network, load: CaptionNetwork.load)
         let test = try ImageSet(corpus.test, preprocessor: best.preprocessor)
         let decoding = CaptionOptions(beamSize: beam)

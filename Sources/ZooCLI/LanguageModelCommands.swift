@@ -78,7 +78,7 @@ struct TrainLanguageModel: ParsableCommand {
                 "data: \(corpus.train.count) training tokens (\(task.stepsPerEpoch) steps per epoch), \(corpus.valid.count) validation tokens"
             )
         }
-        let summary = try runTraining(Trainer(task: task, options: options))
+        let summary = try runTraining(Trainer(task: task, options: options, communicator: Ranks.communicator))
         if training.json {
             try printJSON(summary)
         } else {

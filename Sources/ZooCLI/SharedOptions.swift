@@ -175,9 +175,21 @@ struct TrainingFlags<Kind: TrainingTaskKind>: ParsableArguments {
     /// command's own (`resolve`) against them, in the command line's words.
     func startRun<Resolved>(task: String, _ resolve: (RunSettingsResolver) throws -> Resolved) throws -> Resolved {
         threads.apply()
-        try checkOutputDirectory(task: task)
         do {
-            return try resolve(RunSettingsResolver(resuming: resume, directory: outputDirectory(task: task)))
+            // Under mpirun, rank 0 alone looks at the run directory and reads its settings
+            // (hosts need not share a disk); the others take its answer.
+            var resolver: RunSettingsResolver?
+            if Ranks.isRoot {
+                try checkOutputDirectory(task: task)
+                resolver = try RunSettingsResolver(resuming: resume, directory: outputDirectory(task: task))
+            }
+            if Ranks.mpi != nil {
+                let saved = Ranks.fromRoot(Array((resolver?.saved?.json ?? "").utf8))
+                resolver = RunSettingsResolver(
+                    directory: outputDirectory(task: task),
+                    saved: saved.isEmpty ? nil : try RunSettings.decode(Data(saved), path: "run.json from rank 0"))
+            }
+            return try resolve(resolver!)
         } catch let error as TrainingError {
             throw RunError(commandLineMessage(error))
         }
@@ -404,7 +416,7 @@ func runTraining(_ trainer: Trainer) throws -> TrainingSummary {
         return try trainer.run()
     } catch let error as TrainingError {
         if case .interrupted = error {
-            FileHandle.standardError.write(Data("zoo: \(commandLineMessage(error))\n".utf8))
+            if Ranks.isRoot { FileHandle.standardError.write(Data("zoo: \(commandLineMessage(error))\n".utf8)) }
             throw ExitCode(Interruption.exitStatus)
         }
         throw RunError(commandLineMessage(error))

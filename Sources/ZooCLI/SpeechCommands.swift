@@ -45,10 +45,12 @@ struct SpeechDecodingOptions: ParsableArguments {
 private func speechCorpus(_ path: String?, quiet: Bool) throws -> SpeechCorpus {
     let directory =
         try path
-        ?? DefaultSpeechCorpus.ensure {
-            if !quiet {
-                print("synthesising the built-in data: \($0)")
-                fflush(nil)
+        ?? Ranks.oncePerHost {
+            try DefaultSpeechCorpus.ensure {
+                if !quiet {
+                    print("synthesising the built-in data: \($0)")
+                    fflush(nil)
+                }
             }
         }
     return try SpeechCorpus.load(path: directory)
@@ -177,7 +179,9 @@ struct TrainSpeech: ParsableCommand {
                 "data: \(data.train.features.count) training utterances (\(task.stepsPerEpoch) steps per epoch), \(data.valid.features.count) validation utterances"
             )
         }
-        let summary = try runTraining(Trainer(task: task, options: options))
+        let summary = try runTraining(Trainer(task: task, options: options, communicator: Ranks.communicator))
+        // The test split is scored once, by rank 0.
+        guard Ranks.isRoot else { return }
         let best = try bestNetwork(summary, trained: network, load: SpeechNetwork.load)
         let test = try SpeechEvaluation.score(
             best, utterances: training.dryRun ? Array(corpus.test.prefix(10)) : corpus.test)

@@ -150,7 +150,9 @@ struct TrainTranslation: ParsableCommand {
                     + (data.skippedTooLong > 0
                         ? "; \(data.skippedTooLong) pairs longer than --max-length left out" : ""))
         }
-        let summary = try runTraining(Trainer(task: task, options: options))
+        let summary = try runTraining(Trainer(task: task, options: options, communicator: Ranks.communicator))
+        // The test split is scored once, by rank 0.
+        guard Ranks.isRoot else { return }
         // The test split, translated by the best checkpoint.
         let best = try bestNetwork(summary, trained: network, load: TranslationNetwork.load)
         let testPairs = training.dryRun ? Array(corpus.test.prefix(10)) : corpus.test

@@ -48,11 +48,18 @@ public struct ZooCommand: ParsableCommand {
         // A write past the file-size limit (ulimit -f) then fails with EFBIG, which the writers
         // report naming the file, instead of killing the process halfway through a checkpoint.
         signal(SIGXFSZ, SIG_IGN)
+        // Under mpirun: MPI starts here, after the re-execution above and before any work.
+        Ranks.start()
         do {
             var command = try parseAsRoot(Array(CommandLine.arguments.dropFirst()))
             try command.run()
         } catch {
-            exit(withError: error)
+            guard Ranks.mpi != nil else { exit(withError: error) }
+            let code = exitCode(for: error).rawValue
+            Ranks.exit(
+                message: fullMessage(for: error), code: code,
+                interrupted: Interruption.requested && code == Interruption.exitStatus)
         }
+        Ranks.finish()
     }
 }
