@@ -29,9 +29,13 @@ public final class Tape {
     }
 
     /// Runs the recorded backward passes from a scalar loss, then forgets them.
-    public func backward(from loss: Variable) {
+    public func backward(from loss: Variable) { backward(from: loss, seed: 1) }
+
+    /// Backpropagates `seed` · loss: the gradients of a weighted loss (a data-parallel rank's
+    /// share of a batch) without a pass over them afterwards.
+    public func backward(from loss: Variable, seed: Float) {
         precondition(loss.value.count == 1, "backward needs a scalar loss, got \(loss.shape)")
-        loss.gradient().fill(1)
+        loss.gradient().fill(seed)
         for step in backwards.reversed() { step() }
         backwards.removeAll(keepingCapacity: true)
     }

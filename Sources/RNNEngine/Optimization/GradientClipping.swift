@@ -24,11 +24,3 @@ public func clipGradientNorm(_ store: ParameterStore, maxNorm: Float) -> Float {
     }
     return norm
 }
-
-/// Multiplies the trainable gradients by `factor` (a rank's share of a data-parallel batch).
-func scaleGradients(_ store: ParameterStore, by factor: Float) {
-    let g = store.gradients.data
-    parallelChunks(store.trainableCount, minimumPerChunk: 1 << 15) { range in
-        zoo_scale(g + range.lowerBound, range.count, factor)
-    }
-}

@@ -262,8 +262,14 @@ public final class Trainer {
         sums += (parts?.extras ?? []).map { $0.value * Double(count) }
         if group != nil { communicator.sum(&sums) }
         guard sums[0] == 0 else { throw TrainingError.diverged(step: step + 1, loss: value.isFinite ? .nan : value) }
-        tape.backward(from: loss)
-        if group != nil { sumGradients(localUnits: count, totalUnits: sums[1]) }
+        if group != nil {
+            // This rank's share of the batch's units weights its gradient (seeded into the
+            // backward pass), so that the sum over the ranks is the whole batch's gradient.
+            tape.backward(from: loss, seed: sums[1] > 0 ? Float(Double(count) / sums[1]) : 0)
+            sumGradients()
+        } else {
+            tape.backward(from: loss)
+        }
         if let clip = options.clipNorm { clipGradientNorm(task.parameters, maxNorm: clip) }
         // Warmup scales this step's rate; the schedule's own rate (what plateaus decay and
         // checkpoints save) stays as it is.
@@ -287,12 +293,10 @@ public final class Trainer {
         return Double(DispatchTime.now().uptimeNanoseconds - stepStart) / 1e9
     }
 
-    /// The gradient of the whole batch's mean loss on every rank: each rank's gradient (of
-    /// its own mean) weighted by its share of the batch's units, then summed over the ranks in
-    /// one fused buffer (the parameter store's flat gradients).
-    private func sumGradients(localUnits: Int, totalUnits: Double) {
+    /// The gradients summed over the ranks, in one fused buffer (the parameter store's flat
+    /// gradients), timed for the progress line.
+    private func sumGradients() {
         let gradients = task.parameters.gradients
-        scaleGradients(task.parameters, by: totalUnits > 0 ? Float(Double(localUnits) / totalUnits) : 0)
         let start = DispatchTime.now().uptimeNanoseconds
         communicator.sum(UnsafeMutableBufferPointer(start: gradients.data, count: gradients.count))
         intervalAllReduceSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
