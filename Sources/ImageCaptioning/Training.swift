@@ -123,12 +123,12 @@ public final class CaptionTrainingTask: TrainingTask {
             return (add(parts.crossEntropy, weighted, tape: tape), parts.count)
         }
         // The augmentation above was drawn for the whole batch; this rank keeps its share.
-        let share = group.communicator.shard(batch.count)
+        let share = group.communicator.batchRows(batch.count)
         var parts: (crossEntropy: Variable, penalty: Variable?, count: Int)?
         if !share.isEmpty {
             let images = network.preprocessor.batch(
-                share.map { data.train.images[batch[$0].image] }, flips: flips.map { Array($0[share]) },
-                shifts: shifts.map { Array($0[share]) })
+                share.map { data.train.images[batch[$0].image] }, flips: flips.map { all in share.map { all[$0] } },
+                shifts: shifts.map { all in share.map { all[$0] } })
             var local = group.localGenerator(from: rng)
             parts = try network.lossParts(
                 images: Variable(images), captions: share.map { batch[$0].caption }, tape: tape, rng: &local)

@@ -218,9 +218,9 @@ public final class SpeechTrainingTask: TrainingTask {
         var indices = indices
         var local = rng
         if let group, augment {
-            let share = group.communicator.shard(indices.count)
-            features = Array(features[share])
-            indices = Array(indices[share])
+            let share = group.communicator.batchRows(indices.count)
+            features = share.map { features[$0] }
+            indices = share.map { indices[$0] }
             local = group.localGenerator(from: rng)
         }
         let (input, lengths) = stackedBatch(features, stacking: network.config.stacking)
@@ -244,7 +244,7 @@ public final class SpeechTrainingTask: TrainingTask {
 
     public func trainingLoss(tape: Tape, rng: inout RandomGenerator) throws -> (loss: Variable, count: Int) {
         let batch = sampler.next()
-        let count = group.map { batch[$0.communicator.shard(batch.count)].count } ?? batch.count
+        let count = group.map { $0.communicator.batchRows(batch.count).count } ?? batch.count
         guard count > 0 else {
             for index in batch { _ = specAugment(data.train.features[index], settings: settings, rng: &rng) }
             return DataParallelGroup.emptyShareLoss

@@ -147,7 +147,7 @@ public final class TranslationTrainingTask: TrainingTask {
                 sources: batch.map { data.trainSources[$0] }, targets: batch.map { data.trainTargets[$0] },
                 labelSmoothing: settings.labelSmoothing, tape: tape, rng: &rng)
         }
-        let mine = batch[group.communicator.shard(batch.count)]
+        let mine = group.communicator.batchRows(batch.count).map { batch[$0] }
         guard !mine.isEmpty else { return DataParallelGroup.emptyShareLoss }
         var local = group.localGenerator(from: rng)
         return try network.loss(

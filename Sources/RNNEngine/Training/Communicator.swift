@@ -38,6 +38,11 @@ extension Communicator {
         (count * rank / size)..<(count * (rank + 1) / size)
     }
 
+    /// This rank's rows of a training batch: every `size`-th row from row `rank`. Batches come
+    /// sorted by length, longest first; contiguous shards would give rank 0 the longest rows and
+    /// the others would wait for it at every step, interleaved ones are alike in length.
+    public func batchRows(_ count: Int) -> [Int] { Array(stride(from: rank, to: count, by: size)) }
+
     /// Every rank's floats, concatenated in rank order.
     public func allGather(_ values: [Float]) -> [Float] {
         let bytes = values.withUnsafeBytes { Array($0) }
