@@ -133,8 +133,8 @@ final class DataParallelTests: TemporaryDirectoryTestCase {
         ])
     }
 
-    /// Ctrl-C to mpirun stops both ranks at one step; rank 0 saves it, and one process resumes
-    /// the run and ends it where an uninterrupted one-process run ends.
+    /// Ctrl-C to mpirun stops both ranks at one step; rank 0 saves it, one process resumes the
+    /// run and ends it where an uninterrupted one-process run ends, and two ranks resume that.
     func testCtrlCUnderMPIRunStopsEveryRankAndOneProcessResumes() throws {
         let corpus = try writeCorpus(), out = directory + "/run", straight = directory + "/straight"
         let arguments = [
@@ -165,6 +165,15 @@ final class DataParallelTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         let reference = try zoo(arguments + ["--steps", steps, "--out", straight, "--threads", "1"])
         XCTAssertEqual(reference.status, 0, reference.stderr)
+        assertSameLosses(try losses(straight), try losses(out))
+        try assertSameWeights(straight + "/last.safetensors", out + "/last.safetensors")
+
+        // And back: two ranks resume the one-process run's checkpoint.
+        let further = String(stopped + 6)
+        let twoRanks = try ranks(arguments + ["--steps", further, "--out", out, "--resume"])
+        XCTAssertEqual(twoRanks.status, 0, twoRanks.stderr)
+        let oneProcess = try zoo(arguments + ["--steps", further, "--out", straight, "--resume", "--threads", "1"])
+        XCTAssertEqual(oneProcess.status, 0, oneProcess.stderr)
         assertSameLosses(try losses(straight), try losses(out))
         try assertSameWeights(straight + "/last.safetensors", out + "/last.safetensors")
     }
