@@ -314,9 +314,15 @@ public final class Trainer {
         var fields: [(String, JSONValue)] = [("step", .int(step)), ("train_loss", .double(mean))]
         fields += (task.metrics(forLoss: mean) + extras).map { ("train_\($0.0)", .double($0.1)) }
         fields += [("units_per_s", .double(rate)), ("learning_rate", .double(Double(optimizer.learningRate)))]
-        let allReduceMilliseconds = 1000 * intervalAllReduceSeconds / Double(max(interval.steps, 1))
+        // Under data-parallel the allreduce's share of a step says what the ranks cost each other.
+        let steps = Double(max(interval.steps, 1))
+        let allReduceMilliseconds = 1000 * intervalAllReduceSeconds / steps
+        let stepMilliseconds = 1000 * seconds / steps
         if group != nil {
-            fields += [("ranks", .int(communicator.size)), ("allreduce_ms_per_step", .double(allReduceMilliseconds))]
+            fields += [
+                ("ranks", .int(communicator.size)), ("ms_per_step", .double(stepMilliseconds)),
+                ("allreduce_ms_per_step", .double(allReduceMilliseconds))
+            ]
         }
         try metricsLog?.append(fields)
         notify(
@@ -329,7 +335,10 @@ public final class Trainer {
             let named = (task.metrics(forLoss: mean) + extras).map { String(format: " | %@ %.4f", $0.0, $0.1) }.joined()
             let ranks =
                 group == nil
-                ? "" : String(format: " | %d ranks, allreduce %.1f ms/step", communicator.size, allReduceMilliseconds)
+                ? ""
+                : String(
+                    format: " | %d ranks, allreduce %.1f of %.1f ms/step", communicator.size, allReduceMilliseconds,
+                    stepMilliseconds)
             say(
                 String(
                     format: "step %d/%d | loss %.4f%@ | %@/s | lr %.3g%@ | ETA %@", step, options.steps, mean,
