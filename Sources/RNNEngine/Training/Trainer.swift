@@ -352,6 +352,12 @@ public final class Trainer {
     /// Validates; saves a new best checkpoint, steps the plateau schedule (scheduled
     /// evaluations only), logs, saves `last` and redraws the plot. Returns the primary metric.
     private func evaluate(_ optimizer: Optimizer, scheduled: Bool, metricsLog: MetricsLog?) throws -> Double {
+        if group != nil {
+            // Each rank's running statistics (batch norm) followed its own rows; validation,
+            // split over the ranks, uses rank 0's, the ones its checkpoint holds (as
+            // DistributedDataParallel's buffer broadcast does).
+            for buffer in task.parameters.buffers { communicator.broadcast(buffer.value) }
+        }
         var validation = try task.validate()
         if group != nil {
             // Rank 0's values everywhere, so that every rank takes the same decisions.
