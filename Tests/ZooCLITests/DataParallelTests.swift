@@ -133,6 +133,33 @@ final class DataParallelTests: TemporaryDirectoryTestCase {
         ])
     }
 
+    /// With batch normalisation each rank's running statistics follow its own rows; the
+    /// validation split over two ranks still scores what the checkpoint holds (rank 0's), so
+    /// it equals one process's `zoo eval` of that checkpoint.
+    func testBatchNormValidationOnTwoRanksEqualsEvaluatingTheCheckpoint() throws {
+        _ = try mpirun()
+        let captions = directory + "/captions", out = directory + "/run"
+        XCTAssertEqual(try zoo(["data", "captioning", "--out", captions, "--images", "400"]).status, 0)
+        let trained = try ranks([
+            "train", "captioning", "--data", captions, "--batch-norm", "--steps", "10", "--eval-every", "10",
+            "--hidden-size", "32", "--embedding-size", "16", "--attention-size", "16", "--image-size", "24",
+            "--batch-size", "16", "--out", out
+        ])
+        XCTAssertEqual(trained.status, 0, trained.stderr)
+        let validation = try XCTUnwrap(try losses(out).last { $0.values["valid_bleu1"] != nil }).values
+        let evaluated = try zoo([
+            "eval", "captioning", "--checkpoint", out + "/last.safetensors", "--split", "valid", "--beam", "1", "--json"
+        ])
+        XCTAssertEqual(evaluated.status, 0, evaluated.stderr)
+        let scores = try XCTUnwrap(
+            JSONSerialization.jsonObject(with: Data(evaluated.stdout.utf8)) as? [String: Any])
+        for metric in ["bleu1", "bleu4", "cider"] {
+            let logged = try XCTUnwrap(validation["valid_" + metric]), scored = try XCTUnwrap(scores[metric] as? Double)
+            // metrics.jsonl keeps six significant digits.
+            XCTAssertEqual(logged, scored, accuracy: 1e-5 * max(abs(scored), 1), metric)
+        }
+    }
+
     /// Ctrl-C to mpirun stops both ranks at one step; rank 0 saves it, one process resumes the
     /// run and ends it where an uninterrupted one-process run ends, and two ranks resume that.
     func testCtrlCUnderMPIRunStopsEveryRankAndOneProcessResumes() throws {
