@@ -7,6 +7,7 @@
 //     swift run --package-path Examples/Library TinyTranslation
 //     swift run --package-path Examples/Library TinySpeechRecognition
 //     swift run --package-path Examples/Library TinyCaptioning
+//     mpirun -np 2 Examples/Library/.build/debug/TinyDataParallel   (after swift build)
 import Foundation
 import PackageDescription
 
@@ -29,6 +30,12 @@ let package = Package(
             dependencies: [
                 .product(name: "SpeechRecognition", package: zoo.lastPathComponent),
                 .product(name: "Datasets", package: zoo.lastPathComponent)
+            ]),
+        .executableTarget(
+            name: "TinyDataParallel",
+            dependencies: [
+                .product(name: "LanguageModel", package: zoo.lastPathComponent),
+                .product(name: "ZooMPI", package: zoo.lastPathComponent)
             ]),
         .executableTarget(
             name: "TinyCaptioning",
