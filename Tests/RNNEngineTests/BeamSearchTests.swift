@@ -42,9 +42,16 @@ final class BeamSearchTests: XCTestCase {
                     out.data[row * Self.V + v] = logp(
                         item: state[row].item, position: state[row].position, last: token, next: v)
                 }
-                trace.data[row] = Float(state[row].position)
+                // What the row's own path led to (its position and last token), so a trace
+                // taken from the wrong row or step shows.
+                trace.data[row] = Float(10 * state[row].position + Int(token))
             }
             return DecoderStep(logProbabilities: out, state: state.map { ($0.item, $0.position + 1) }, trace: trace)
+        }
+
+        /// The trace `step` reports along `words`: one entry per step, from the start token on.
+        static func trace(_ words: [Int32], steps: Int) -> [[Float]] {
+            (0..<steps).map { [Float(10 * $0 + ($0 == 0 ? 0 : Int(words[$0 - 1])))] }
         }
 
         /// Every output of at most `maximumLength` tokens, scored as beam search scores them.
@@ -59,7 +66,7 @@ final class BeamSearchTests: XCTestCase {
                     result.append(
                         Hypothesis(
                             tokens: words, logProbability: total, score: total / pow(Double(n + 1), alpha),
-                            finished: true, trace: (0...n).map { [Float($0)] }))
+                            finished: true, trace: Self.trace(words, steps: n + 1)))
                 }
                 for w: Int32 in [2, 3] {
                     let next = logProbability + Double(logp(item: item, position: n, last: last, next: Int(w)))
@@ -67,7 +74,7 @@ final class BeamSearchTests: XCTestCase {
                         result.append(
                             Hypothesis(
                                 tokens: words + [w], logProbability: next, score: next / pow(Double(L), alpha),
-                                finished: false, trace: (0..<L).map { [Float($0)] }))
+                                finished: false, trace: Self.trace(words + [w], steps: L)))
                     } else {
                         extend(words + [w], next)
                     }

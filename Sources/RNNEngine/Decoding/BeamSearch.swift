@@ -96,8 +96,10 @@ public func beamSearch<State>(
     var tokens = [Int32](repeating: options.startToken, count: batch * K)
     var scores = [Double](repeating: -.infinity, count: batch * K)
     for b in 0..<batch { scores[b * K] = 0 }
-    var histories = [[Int32]](repeating: [], count: batch * K)
-    var traces = [[[Float]]](repeating: [], count: batch * K)
+    // Each live row's history is a chain of back-pointers (its last node), not a copy: a
+    // hypothesis is spelled out only when it is returned, so a step costs the same at any length.
+    var paths = BeamPaths()
+    var rowNodes = [Int](repeating: BeamPaths.root, count: batch * K)
     var finished = [[Hypothesis]](repeating: [], count: batch)
     var done = [Bool](repeating: false, count: batch)
 
@@ -111,10 +113,15 @@ public func beamSearch<State>(
             "step returned \(result.logProbabilities.shape) for \(batch * K) rows")
         let allowed = try flags.allowed(vocabulary: V)
         let logp = result.logProbabilities.data
+        let traceWidth = result.trace?.shape[1] ?? 0
+        // The trace the step reported for `row`: what goes with the token chosen from it.
+        func traceRow(_ row: Int) -> UnsafeBufferPointer<Float>? {
+            result.trace.map { UnsafeBufferPointer(start: $0.data + row * traceWidth, count: traceWidth) }
+        }
         var sourceRows = [Int](repeating: 0, count: batch * K)
         var newTokens = [Int32](repeating: options.endToken, count: batch * K)
         var newScores = [Double](repeating: -.infinity, count: batch * K)
-        var newHistories = histories, newTraces = traces
+        var newRowNodes = [Int](repeating: BeamPaths.root, count: batch * K)
 
         for b in 0..<batch {
             // Rows of finished items keep running (the batch stays rectangular) but are ignored.
@@ -134,17 +141,10 @@ public func beamSearch<State>(
             }
             var live = 0
             for (rank, candidate) in best.sorted.enumerated() {
-                let history = histories[candidate.row]
-                let trace =
-                    result.trace.map { t in
-                        traces[candidate.row] + [
-                            Array(t.buffer[(candidate.row * t.shape[1])..<((candidate.row + 1) * t.shape[1])])
-                        ]
-                    }
-                    ?? traces[candidate.row]
                 if candidate.token == options.endToken {
                     // An ending counts only among the K best continuations (greedy: the best).
                     guard rank < K else { continue }
+                    let (history, trace) = paths.spell(rowNodes[candidate.row], then: traceRow(candidate.row))
                     finished[b].append(
                         Hypothesis(
                             tokens: history, logProbability: candidate.score,
@@ -154,8 +154,8 @@ public func beamSearch<State>(
                     sourceRows[row] = candidate.row
                     newTokens[row] = candidate.token
                     newScores[row] = candidate.score
-                    newHistories[row] = history + [candidate.token]
-                    newTraces[row] = trace
+                    newRowNodes[row] = paths.extend(
+                        rowNodes[candidate.row], token: candidate.token, trace: traceRow(candidate.row))
                     live += 1
                 }
             }
@@ -164,11 +164,11 @@ public func beamSearch<State>(
                 // Cut by the length limit: the live beams are returned, marked unfinished.
                 for k in 0..<live {
                     let row = b * K + k
+                    let (history, trace) = paths.spell(newRowNodes[row], then: nil)
                     finished[b].append(
                         Hypothesis(
-                            tokens: newHistories[row], logProbability: newScores[row],
-                            score: normalized(newScores[row], length: length), finished: false,
-                            trace: newTraces[row]))
+                            tokens: history, logProbability: newScores[row],
+                            score: normalized(newScores[row], length: length), finished: false, trace: trace))
                 }
             }
             finished[b].sort { $0.score > $1.score }
@@ -185,8 +185,7 @@ public func beamSearch<State>(
         if done.allSatisfy({ $0 }) || length == longest { break }
         tokens = newTokens
         scores = newScores
-        histories = newHistories
-        traces = newTraces
+        rowNodes = newRowNodes
         state = try reorder(result.state, sourceRows)
     }
     return finished.map { Array($0.prefix(options.nBest)) }
@@ -252,6 +251,46 @@ public func greedyDecode<State>(
     }
     for row in 0..<batch { hypotheses[row].score = hypotheses[row].logProbability }
     return hypotheses
+}
+
+/// The hypotheses of a beam search as a tree: each node is a token chosen from its parent
+/// (and the trace the step reported with it), so extending a beam adds one node instead of
+/// copying its history.
+private struct BeamPaths {
+    /// The empty history every beam starts from.
+    static let root = -1
+    private var parents: [Int] = []
+    private var tokens: [Int32] = []
+    /// The nodes' traces, one after another (all of one width, or none).
+    private var traces: [Float] = []
+    private var traceWidth = 0
+
+    /// A node for `token` after `parent`; returns it.
+    mutating func extend(_ parent: Int, token: Int32, trace: UnsafeBufferPointer<Float>?) -> Int {
+        parents.append(parent)
+        tokens.append(token)
+        if let trace {
+            traceWidth = trace.count
+            traces.append(contentsOf: trace)
+        }
+        return parents.count - 1
+    }
+
+    /// The tokens from the root to `node`, and their traces, followed by `then` (the trace of an
+    /// end token, which is not part of the history).
+    func spell(_ node: Int, then last: UnsafeBufferPointer<Float>?) -> (tokens: [Int32], trace: [[Float]]) {
+        var history: [Int32] = [], trace: [[Float]] = []
+        var current = node
+        while current != Self.root {
+            history.append(tokens[current])
+            if traceWidth > 0 { trace.append(Array(traces[(current * traceWidth)..<((current + 1) * traceWidth)])) }
+            current = parents[current]
+        }
+        history.reverse()
+        trace.reverse()
+        if let last { trace.append(Array(last)) }
+        return (history, trace)
+    }
 }
 
 /// A flag per token id, false for the excluded ones (a set lookup per score would cost more
