@@ -50,8 +50,18 @@ public struct Resampler: Sendable {
         return table[index] + (table[index + 1] - table[index]) * fraction
     }
 
+    /// Most output phases for which the kernel is tabulated per phase (two rates whose ratio
+    /// reduces to L/M with L ≤ this); other ratios evaluate the kernel at every tap.
+    static let maximumPhases = 4096
+
     /// `clip` at `rate` Hz.
     public func resample(_ clip: AudioClip, to rate: Int) -> AudioClip {
+        resample(clip, to: rate, tabulatingPhasesUpTo: Self.maximumPhases)
+    }
+
+    /// The same, with the per-phase weights used only for at most `phaseLimit` phases (0: the
+    /// kernel at every tap, as for any ratio; tests compare the two).
+    func resample(_ clip: AudioClip, to rate: Int, tabulatingPhasesUpTo phaseLimit: Int) -> AudioClip {
         guard rate != clip.sampleRate, !clip.samples.isEmpty else {
             return AudioClip(samples: clip.samples, sampleRate: rate)
         }
@@ -61,6 +71,32 @@ public struct Resampler: Sendable {
         let input = clip.samples, count = input.count
         let outputCount = Int((Double(count) * ratio).rounded())
         var output = [Float](repeating: 0, count: outputCount)
+        // Output sample n sits at n·M/L input samples (L/M the reduced ratio), so its position
+        // past the input sample before it takes only L values: with few of them, each phase's
+        // weights are computed once and every output sample is a plain dot product.
+        let common = Self.greatestCommonDivisor(rate, clip.sampleRate)
+        let L = rate / common, M = clip.sampleRate / common
+        if L <= phaseLimit {
+            let phases = PhaseWeights(phases: L, halfWidth: halfWidth) { self.kernel($0 * cutoff) }
+            input.withUnsafeBufferPointer { x in
+                output.withUnsafeMutableBufferPointer { y in
+                    phases.weights.withUnsafeBufferPointer { weights in
+                        for n in 0..<outputCount {
+                            let position = n * M
+                            let phase = position % L
+                            let start = position / L + phases.firstOffset[phase]
+                            let first = max(0, start), last = min(count - 1, start + phases.taps[phase] - 1)
+                            guard first <= last else { continue }
+                            let w = weights.baseAddress! + phase * phases.stride - start
+                            var sum: Float = 0
+                            for k in first...last { sum += x[k] * w[k] }
+                            y[n] = sum * Float(cutoff)
+                        }
+                    }
+                }
+            }
+            return AudioClip(samples: output, sampleRate: rate)
+        }
         input.withUnsafeBufferPointer { x in
             output.withUnsafeMutableBufferPointer { y in
                 for n in 0..<outputCount {
@@ -75,5 +111,31 @@ public struct Resampler: Sendable {
             }
         }
         return AudioClip(samples: output, sampleRate: rate)
+    }
+
+    static func greatestCommonDivisor(_ a: Int, _ b: Int) -> Int { b == 0 ? abs(a) : greatestCommonDivisor(b, a % b) }
+}
+
+/// The kernel's weights for each of `phases` output positions between two input samples
+/// (phase p at p/phases past one): the taps within `halfWidth` input samples, from
+/// `firstOffset[p]` relative to the sample before, `stride` floats per phase.
+private struct PhaseWeights {
+    var firstOffset: [Int] = [], taps: [Int] = []
+    var stride = 0
+    var weights: [Float] = []
+
+    init(phases: Int, halfWidth: Double, kernel: (Double) -> Float) {
+        for p in 0..<phases {
+            let fraction = Double(p) / Double(phases)
+            let first = Int((fraction - halfWidth).rounded(.up)), last = Int((fraction + halfWidth).rounded(.down))
+            firstOffset.append(first)
+            taps.append(max(0, last - first + 1))
+        }
+        stride = taps.max() ?? 0
+        weights = [Float](repeating: 0, count: phases * stride)
+        for p in 0..<phases {
+            let fraction = Double(p) / Double(phases)
+            for j in 0..<taps[p] { weights[p * stride + j] = kernel(fraction - Double(firstOffset[p] + j)) }
+        }
     }
 }

@@ -202,6 +202,24 @@ final class ResamplerTests: XCTestCase {
         XCTAssertLessThan(energy, 1e-6)
     }
 
+    /// The per-phase weights give what the kernel evaluated at every tap gives, for common
+    /// rates and odd ones, both ways, clip edges included.
+    func testTabulatedPhasesEqualTheKernelAtEveryTap() {
+        var rng = RandomGenerator(seed: 5)
+        let resampler = Resampler()
+        for (from, to) in [
+            (44_100, 16_000), (22_050, 16_000), (8000, 16_000), (11_025, 16_000), (48_000, 16_000),
+            (16_000, 22_050), (16_000, 44_100), (12_345, 16_000)
+        ] {
+            let clip = AudioClip(samples: (0..<(from / 10)).map { _ in rng.uniform(-1, 1) }, sampleRate: from)
+            let direct = resampler.resample(clip, to: to, tabulatingPhasesUpTo: 0)
+            let tabulated = resampler.resample(clip, to: to)
+            XCTAssertEqual(direct.samples.count, tabulated.samples.count)
+            let worst = zip(direct.samples, tabulated.samples).map { abs($0 - $1) }.max() ?? .nan
+            XCTAssertLessThan(worst, 1e-5, "\(from) → \(to) Hz")
+        }
+    }
+
     func testUpsamplingKeepsTheTone() {
         let up = Resampler().resample(
             AudioClip(samples: tone(1000, seconds: 0.5, rate: 8000), sampleRate: 8000), to: 16_000)
