@@ -6,22 +6,34 @@ import XCTest
 @testable import RNNEngine
 
 final class EngineBasicsTests: XCTestCase {
+    /// Every layout, leading dimensions wider than the matrices, and one row (which runs as a
+    /// matrix-vector product), where beta 0 must overwrite whatever C held (NaN here).
     func testSgemmMatchesReferenceInEveryLayout() {
         var rng = RandomGenerator(seed: 11)
-        let m = 7, n = 5, k = 9
-        for transA in [false, true] {
-            for transB in [false, true] {
-                let a = randomTensor(transA ? [k, m] : [m, k], &rng)
-                let b = randomTensor(transB ? [n, k] : [k, n], &rng)
-                let c = randomTensor([m, n], &rng), expected = c.copy()
-                let lda = a.shape[1], ldb = b.shape[1]
-                BLAS.sgemm(
-                    transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5, a: a.data, lda: lda,
-                    b: b.data, ldb: ldb, beta: 2, c: c.data, ldc: n)
-                referenceSgemm(
-                    transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5, a: a.data, lda: lda,
-                    b: b.data, ldb: ldb, beta: 2, c: expected.data, ldc: n)
-                assertClose(c, expected, relative: 1e-5, absolute: 1e-5, "transA \(transA) transB \(transB)")
+        let n = 5, k = 9
+        for m in [7, 1] {
+            for transA in [false, true] {
+                for transB in [false, true] {
+                    for beta: Float in [2, 0] {
+                        let a = randomTensor(transA ? [k, m + 3] : [m, k + 2], &rng)
+                        let b = randomTensor(transB ? [n, k + 1] : [k, n + 4], &rng)
+                        let c = randomTensor([m, n], &rng), expected = c.copy()
+                        if beta == 0 {
+                            c.fill(.nan)
+                            expected.fill(0)
+                        }
+                        let lda = a.shape[1], ldb = b.shape[1]
+                        BLAS.sgemm(
+                            transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5, a: a.data, lda: lda,
+                            b: b.data, ldb: ldb, beta: beta, c: c.data, ldc: n)
+                        referenceSgemm(
+                            transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5, a: a.data, lda: lda,
+                            b: b.data, ldb: ldb, beta: beta, c: expected.data, ldc: n)
+                        assertClose(
+                            c, expected, relative: 1e-5, absolute: 1e-5,
+                            "m \(m) transA \(transA) transB \(transB) beta \(beta)")
+                    }
+                }
             }
         }
     }

@@ -15,6 +15,18 @@ public enum BLAS {
     ) {
         _ = OpenBLASKernel.preparedOnce
         if m == 0 || n == 0 { return }
+        if m == 1 {
+            // One row (step-by-step generation and decoding of one sequence): OpenBLAS 0.3.21's
+            // sgemm runs it about 5× slower than its sgemv does (scripts/blas_shapes.sh). The row
+            // c = a · op(B) is computed as the vector op(B)ᵀ · a. With beta 0 the output may hold
+            // anything (uninitialised memory): zeroed first, as BLAS versions differ on whether
+            // sgemv's beta 0 overwrites a NaN or scales it.
+            if beta == 0 { c.update(repeating: 0, count: n) }
+            cblas_sgemv(
+                CblasRowMajor, transB ? CblasNoTrans : CblasTrans, Int32(transB ? n : k), Int32(transB ? k : n),
+                alpha, b, Int32(ldb), a, Int32(transA ? lda : 1), beta, c, 1)
+            return
+        }
         cblas_sgemm(
             CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
