@@ -94,11 +94,13 @@ extension CaptionNetwork {
         let tape = Tape.inference()
         let encoded = try encode(images, tape: tape)
         let B = images.shape[0]
-        return try decodeWithAttention(
-            batch: B, initialState: encoded.initialState, memory: encoded.memory,
-            decoding: decoding(tape: tape), beamSize: options.beamSize, nBest: options.nBest,
-            lengthNormalization: options.lengthNormalization,
-            maximumLengths: [Int](repeating: options.maximumLength, count: B), tape: tape)
+        return try cell.decoding(rows: B * options.beamSize) {
+            try decodeWithAttention(
+                batch: B, initialState: encoded.initialState, memory: encoded.memory,
+                decoding: decoding(tape: tape), beamSize: options.beamSize, nBest: options.nBest,
+                lengthNormalization: options.lengthNormalization,
+                maximumLengths: [Int](repeating: options.maximumLength, count: B), tape: tape)
+        }
     }
 
     /// The decoder as `decodeWithAttention` runs it: padding and the start token never come next.
@@ -120,11 +122,13 @@ extension CaptionNetwork {
         let tape = Tape.inference()
         let encoded = try encode(Variable(images), tape: tape)
         let B = images.shape[0]
-        return try decodeWithAttention(
-            batch: B, initialState: encoded.initialState, memory: encoded.memory,
-            decoding: decoding(tape: tape), beamSize: 1, lengthNormalization: 0,
-            maximumLengths: [Int](repeating: steps, count: B), stopAtEnd: false, tape: tape
-        )
-        .map(\.[0].tokens)
+        return try cell.decoding(rows: B) {
+            try decodeWithAttention(
+                batch: B, initialState: encoded.initialState, memory: encoded.memory,
+                decoding: decoding(tape: tape), beamSize: 1, lengthNormalization: 0,
+                maximumLengths: [Int](repeating: steps, count: B), stopAtEnd: false, tape: tape
+            )
+            .map(\.[0].tokens)
+        }
     }
 }

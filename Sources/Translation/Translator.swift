@@ -130,11 +130,13 @@ extension TranslationNetwork {
                 return (self.generate(output, tape: tape).value, next, weights.value)
             },
             reorder: { state, rows in try state.selectingRows(rows, tape: tape) })
-        return try decodeWithAttention(
-            batch: sources.count, initialState: initialDecoderState(encoded), memory: encoded.memory,
-            decoding: decoding, beamSize: beamSize, nBest: nBest,
-            lengthNormalization: lengthNormalization, maximumLengths: maximumLengths,
-            stopAtEnd: stopAtEnd, tape: tape)
+        return try RNNEngine.decoding(with: decoderCells, rows: sources.count * beamSize) {
+            try decodeWithAttention(
+                batch: sources.count, initialState: initialDecoderState(encoded), memory: encoded.memory,
+                decoding: decoding, beamSize: beamSize, nBest: nBest,
+                lengthNormalization: lengthNormalization, maximumLengths: maximumLengths,
+                stopAtEnd: stopAtEnd, tape: tape)
+        }
     }
 }
 

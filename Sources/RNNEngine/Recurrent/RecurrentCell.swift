@@ -15,6 +15,9 @@ public final class RecurrentCell {
     public let weights: DirectionWeights
     private var inferenceGates = Tensor(zeros: [0])
     private var inferenceHidden = Tensor(zeros: [0])
+    /// W_ih and W_hh packed for the inference steps of one decoding (`decoding(rows:_:)`), in
+    /// one column block per team member.
+    private var packed: (input: PackedColumns, hidden: PackedColumns, blocks: [Range<Int>])?
 
     public init(
         _ kind: CellKind, inputSize: Int, hiddenSize: Int, prefix: String, store: ParameterStore,
@@ -37,6 +40,25 @@ public final class RecurrentCell {
             cell: kind.hasCellState ? Variable(Tensor(zeros: shape)) : nil)
     }
 
+    /// Runs `body` with W_ih and W_hh packed once for the engine's own kernel, so that each
+    /// inference step inside it streams them where BLAS would repack both at every call (a
+    /// decoder steps tens of times per sentence with the same weights; for a beam of a few rows
+    /// the repacking costs more than the product). `rows` is the batch the steps will run. The
+    /// weights must not change inside `body`; steps recorded for training ignore the packing.
+    public func decoding<T>(rows: Int, _ body: () throws -> T) rethrows -> T {
+        guard packed == nil else { return try body() }
+        let members = Engine.team.size, G = kind.gateCount * hiddenSize
+        let blocks = (0..<members).map { memberRange($0, of: members, count: G, align: 16) }
+        func pack(_ weight: Parameter, depth: Int) -> PackedColumns {
+            PackedColumns(
+                weight.value.data, leadingDimension: depth, transposed: true, k: depth, columnBlocks: blocks,
+                rows: rows, uses: 2, owner: { $0 })
+        }
+        packed = (pack(weights.inputWeight, depth: inputSize), pack(weights.hiddenWeight, depth: hiddenSize), blocks)
+        defer { packed = nil }
+        return try body()
+    }
+
     /// One step: input x (B, I) and state (B, H) → the next state (its `hidden` is the output).
     public func callAsFunction(_ x: Variable, state: RecurrentState, tape: Tape) -> RecurrentState {
         let B = x.shape[0], H = hiddenSize, G = kind.gateCount * H
@@ -55,13 +77,34 @@ public final class RecurrentCell {
             let row = gates.data + b * G
             for j in 0..<G { row[j] = kind == .gru ? bih[j] : bih[j] + bhh[j] }
         }
-        BLAS.parallelSgemm(
-            transB: true, m: B, n: G, k: inputSize, a: x.value.data, lda: inputSize,
-            b: w.inputWeight.value.data, ldb: inputSize, beta: 1, c: gates.data, ldc: G)
-        BLAS.parallelSgemm(
-            transB: true, m: B, n: G, k: H, a: state.hidden.value.data, lda: H,
-            b: w.hiddenWeight.value.data, ldb: H, beta: hidden == nil ? 1 : 0,
-            c: hidden?.data ?? gates.data, ldc: G)
+        if !recording, let packed {
+            // gates += x W_ihᵀ and += h W_hhᵀ (the GRU's kept apart), each member its columns.
+            let hiddenSide = hidden?.data ?? gates.data
+            let product = { (block: Int) in
+                let columns = packed.blocks[block]
+                guard !columns.isEmpty else { return }
+                packed.input.multiply(
+                    block: block, m: B, a: x.value.data, lda: self.inputSize, accumulate: true,
+                    c: gates.data + columns.lowerBound, ldc: G)
+                packed.hidden.multiply(
+                    block: block, m: B, a: state.hidden.value.data, lda: H, accumulate: hidden == nil,
+                    c: hiddenSide + columns.lowerBound, ldc: G)
+            }
+            let team = Engine.team
+            if team.size != packed.blocks.count || 2 * B * G * (inputSize + H) < 2_000_000 {
+                for block in packed.blocks.indices { product(block) }
+            } else {
+                team.run(product)
+            }
+        } else {
+            BLAS.parallelSgemm(
+                transB: true, m: B, n: G, k: inputSize, a: x.value.data, lda: inputSize,
+                b: w.inputWeight.value.data, ldb: inputSize, beta: 1, c: gates.data, ldc: G)
+            BLAS.parallelSgemm(
+                transB: true, m: B, n: G, k: H, a: state.hidden.value.data, lda: H,
+                b: w.hiddenWeight.value.data, ldb: H, beta: hidden == nil ? 1 : 0,
+                c: hidden?.data ?? gates.data, ldc: G)
+        }
 
         let hNext = Tensor(uninitialized: [B, H])
         let cNext: Tensor? = kind.hasCellState ? Tensor(uninitialized: [B, H]) : nil
@@ -156,4 +199,10 @@ extension RecurrentState {
             hidden: try indexSelect(hidden, axis: batchAxis, indices: rows, tape: tape),
             cell: try cell.map { try indexSelect($0, axis: batchAxis, indices: rows, tape: tape) })
     }
+}
+
+/// Runs `body` with every cell's weights packed for decoding (`RecurrentCell.decoding`).
+public func decoding<T>(with cells: [RecurrentCell], rows: Int, _ body: () throws -> T) rethrows -> T {
+    guard let first = cells.first else { return try body() }
+    return try first.decoding(rows: rows) { try decoding(with: Array(cells.dropFirst()), rows: rows, body) }
 }
