@@ -32,25 +32,77 @@ public final class CharacterLanguageModelScorer: PrefixScorer {
     /// log p(symbol | prefix) for every symbol.
     public func logProbabilities(after prefix: String) throws -> [Float] {
         if let cached = cache[prefix] { return cached.logProbabilities }
-        // The prefix's state: its parent's, advanced by its last character (a line break
-        // starts the text, as the LM saw lines begin).
-        var rng = RandomGenerator(seed: 0)
-        let parentState: RecurrentState?
-        let input: Int32
-        if prefix.isEmpty {
-            parentState = nil
-            input = model.vocabulary.id(of: "\n") ?? 0
-        } else {
-            _ = try logProbabilities(after: String(prefix.dropLast()))
-            parentState = cache[String(prefix.dropLast())]?.state
-            input = model.vocabulary.id(of: String(prefix.last!)) ?? model.vocabulary.id(of: " ") ?? 0
+        return try advance([prefix])[0]
+    }
+
+    /// The same for several prefixes: those not cached yet advance together, as one batch of
+    /// the LM (in sorted order, so that a run scores them the same way every time).
+    public func logProbabilities(afterEach prefixes: [String]) throws -> [[Float]] {
+        let missing = Set(prefixes.filter { cache[$0] == nil }).sorted()
+        var computed: [String: [Float]] = [:]
+        if !missing.isEmpty {
+            for (prefix, values) in zip(missing, try advance(missing)) { computed[prefix] = values }
         }
+        // A prefix cached before may have been dropped since (the cache starts again when full).
+        return try prefixes.map { try computed[$0] ?? logProbabilities(after: $0) }
+    }
+
+    /// Runs one LM step for each prefix from its parent's state (the prefix without its last
+    /// character, computed first where it is missing) with the last character as input; a line
+    /// break starts the text, as the LM saw lines begin. Caches and returns the results.
+    private func advance(_ prefixes: [String]) throws -> [[Float]] {
+        var parents: [RecurrentState?] = [], inputs: [Int32] = []
+        for prefix in prefixes {
+            if prefix.isEmpty {
+                parents.append(nil)
+                inputs.append(model.vocabulary.id(of: "\n") ?? 0)
+            } else {
+                let parent = String(prefix.dropLast())
+                if cache[parent] == nil { _ = try advance([parent]) }
+                parents.append(cache[parent]?.state)
+                inputs.append(model.vocabulary.id(of: String(prefix.last!)) ?? model.vocabulary.id(of: " ") ?? 0)
+            }
+        }
+        var rng = RandomGenerator(seed: 0)
         let (logits, state) = try model.forward(
-            [input], steps: 1, batch: 1, state: parentState, tape: Tape.inference(), rng: &rng)
+            inputs, steps: 1, batch: prefixes.count, state: stacked(parents), tape: Tape.inference(), rng: &rng)
         let normalized = try logSoftmax(logits, axis: 2, tape: Tape.inference()).value
-        let values = symbolIds.map { id in id.map { normalized[Int($0)] } ?? Self.unknownLogProbability }
-        if cache.count >= capacity { cache.removeAll(keepingCapacity: true) }
-        cache[prefix] = (state, values)
-        return values
+        let V = normalized.shape[2]
+        var results: [[Float]] = []
+        for (row, prefix) in prefixes.enumerated() {
+            let values = symbolIds.map { id in id.map { normalized[row * V + Int($0)] } ?? Self.unknownLogProbability }
+            if cache.count >= capacity { cache.removeAll(keepingCapacity: true) }
+            cache[prefix] = (prefixes.count == 1 ? state : Self.row(row, of: state), values)
+            results.append(values)
+        }
+        return results
+    }
+
+    /// The states (layers, 1, H) of single prefixes as one batch (layers, B, H); a missing one
+    /// (the empty prefix) is the zero state, and nil when all are.
+    private func stacked(_ states: [RecurrentState?]) -> RecurrentState? {
+        guard let template = states.compactMap({ $0 }).first else { return nil }
+        if states.count == 1 { return template }
+        let layers = template.hidden.shape[0], H = template.hidden.shape[2], B = states.count
+        func stack(_ part: (RecurrentState) -> Variable) -> Variable {
+            let out = Tensor(zeros: [layers, B, H])
+            for (b, state) in states.enumerated() {
+                guard let source = state.map(part)?.value else { continue }
+                for l in 0..<layers { (out.data + (l * B + b) * H).update(from: source.data + l * H, count: H) }
+            }
+            return Variable(out)
+        }
+        return RecurrentState(hidden: stack(\.hidden), cell: template.cell == nil ? nil : stack { $0.cell! })
+    }
+
+    /// Row `b` of a batched state, as the state (layers, 1, H) of one prefix.
+    private static func row(_ b: Int, of state: RecurrentState) -> RecurrentState {
+        let layers = state.hidden.shape[0], B = state.hidden.shape[1], H = state.hidden.shape[2]
+        func take(_ v: Variable) -> Variable {
+            let out = Tensor(zeros: [layers, 1, H])
+            for l in 0..<layers { (out.data + l * H).update(from: v.value.data + (l * B + b) * H, count: H) }
+            return Variable(out)
+        }
+        return RecurrentState(hidden: take(state.hidden), cell: state.cell.map(take))
     }
 }

@@ -58,10 +58,13 @@ public func ctcPrefixBeamSearch(
             next[prefix] = beam
         }
         let candidates = frame.indices.filter { $0 > 0 && frame[$0] >= threshold }
-        for (prefix, beam) in beams {
+        let entries = Array(beams)
+        // The beam's new prefixes go to the scorer together (one batch of the LM).
+        let scores = try scorer.map { try $0.logProbabilities(afterEach: entries.map(\.key)) }
+        for (index, (prefix, beam)) in entries.enumerated() {
             let total = add(beam.blank, beam.symbol)
             update(prefix, blank: total + Double(frame[0]), bonus: beam.bonus)
-            let lm = try scorer.map { try $0.logProbabilities(after: prefix) }
+            let lm = scores?[index]
             for c in candidates {
                 let character = alphabet.symbols[c - 1]
                 let p = Double(frame[c])

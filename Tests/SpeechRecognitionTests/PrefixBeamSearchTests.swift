@@ -44,11 +44,14 @@ final class PrefixBeamSearchTests: XCTestCase {
             options: PrefixBeamOptions(beamSize: 8, languageModelWeight: 1, wordBonus: 0), scorer: scorer)
         XCTAssertEqual(fused, "ba")
 
-        // A cache of 3 prefixes stays within them and gives the same answers.
+        // A cache of 3 prefixes stays within them and gives the same answers (to rounding: the
+        // search above scored its prefixes in batches, which sum in another order).
         let small = try CharacterLanguageModelScorer(model: model, symbols: alphabet.symbols, capacity: 3)
         for prefix in ["b", "ba", "ba ", "ba b", "ba ba", "a", "ab"] {
-            XCTAssertEqual(
-                try small.logProbabilities(after: prefix), try scorer.logProbabilities(after: prefix), prefix)
+            let values = try small.logProbabilities(after: prefix),
+                expected = try scorer.logProbabilities(after: prefix)
+            XCTAssertEqual(values.count, expected.count)
+            for (x, y) in zip(values, expected) { XCTAssertEqual(x, y, accuracy: 1e-5, prefix) }
             XCTAssertLessThanOrEqual(small.cachedPrefixes, 3)
         }
         XCTAssertEqual(
@@ -57,6 +60,21 @@ final class PrefixBeamSearchTests: XCTestCase {
                 options: PrefixBeamOptions(
                     beamSize: 8, languageModelWeight: 1,
                     wordBonus: 0), scorer: small), "ba")
+        // Prefixes scored together (one batch of the LM: the empty one, cached ones, ones whose
+        // parent is missing, a repeat) get what each gets alone, with a full cache or a tiny one.
+        let batch = ["", "ba", "ab", "bab", "a", "ba b", "ba", "aab "]
+        for capacity in [20_000, 3] {
+            let together = try CharacterLanguageModelScorer(model: model, symbols: alphabet.symbols, capacity: capacity)
+            _ = try together.logProbabilities(after: "ba")
+            let scores = try together.logProbabilities(afterEach: batch)
+            for (prefix, values) in zip(batch, scores) {
+                let alone = try scorer.logProbabilities(after: prefix)
+                for (x, y) in zip(values, alone) {
+                    XCTAssertEqual(x, y, accuracy: 1e-5, "'\(prefix)', capacity \(capacity)")
+                }
+            }
+        }
+
         // A scorer made for other characters (here the same ones in another order) is refused.
         let reordered = try CharacterLanguageModelScorer(model: model, symbols: Array("ba"))
         XCTAssertThrowsError(try ctcPrefixBeamSearch(frames, alphabet: alphabet, scorer: reordered)) {

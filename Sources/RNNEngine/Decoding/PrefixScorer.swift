@@ -7,4 +7,14 @@ public protocol PrefixScorer: AnyObject {
     var symbols: [Character] { get }
     /// log p(symbol | prefix) for every symbol of `symbols`.
     func logProbabilities(after prefix: String) throws -> [Float]
+    /// The same for several prefixes at once (a beam's new ones, frame by frame), so that a
+    /// scorer can run them as one batch.
+    func logProbabilities(afterEach prefixes: [String]) throws -> [[Float]]
+}
+
+extension PrefixScorer {
+    /// One prefix after another.
+    public func logProbabilities(afterEach prefixes: [String]) throws -> [[Float]] {
+        try prefixes.map { try logProbabilities(after: $0) }
+    }
 }
