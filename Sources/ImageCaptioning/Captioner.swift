@@ -94,7 +94,7 @@ extension CaptionNetwork {
         let tape = Tape.inference()
         let encoded = try encode(images, tape: tape)
         let B = images.shape[0]
-        return try cell.decoding(rows: B * options.beamSize) {
+        return try RNNEngine.decoding(with: [cell, attention, gate, output], rows: B * options.beamSize) {
             try decodeWithAttention(
                 batch: B, initialState: encoded.initialState, memory: encoded.memory,
                 decoding: decoding(tape: tape), beamSize: options.beamSize, nBest: options.nBest,
@@ -122,7 +122,7 @@ extension CaptionNetwork {
         let tape = Tape.inference()
         let encoded = try encode(Variable(images), tape: tape)
         let B = images.shape[0]
-        return try cell.decoding(rows: B) {
+        return try RNNEngine.decoding(with: [cell, attention, gate, output], rows: B) {
             try decodeWithAttention(
                 batch: B, initialState: encoded.initialState, memory: encoded.memory,
                 decoding: decoding(tape: tape), beamSize: 1, lengthNormalization: 0,

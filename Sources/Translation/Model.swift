@@ -94,6 +94,8 @@ public final class TranslationNetwork {
     let attention: Attention
     let attentionOut: Linear
     let generatorWeight: Variable
+    /// The generator's weight packed while a decoding runs (`decodeBatch`).
+    var packedGenerator: PackedWeight?
     let generatorBias: Parameter
 
     public init(config: TranslationConfig, source: SentenceCodec, target: SentenceCodec, rng: inout RandomGenerator)
@@ -207,7 +209,7 @@ public final class TranslationNetwork {
 
     /// Logits (rows, V) of attentional vectors (rows, H).
     func generate(_ outputs: Variable, tape: Tape) -> Variable {
-        linear(outputs, weight: generatorWeight, bias: generatorBias, tape: tape)
+        linear(outputs, weight: generatorWeight, bias: generatorBias, tape: tape, packed: packedGenerator)
     }
 
     /// Teacher-forced logits ((T+1)·B, V), time-major, for `targets` (ids without start or end

@@ -130,7 +130,10 @@ extension TranslationNetwork {
                 return (self.generate(output, tape: tape).value, next, weights.value)
             },
             reorder: { state, rows in try state.selectingRows(rows, tape: tape) })
-        return try RNNEngine.decoding(with: decoderCells, rows: sources.count * beamSize) {
+        let rows = sources.count * beamSize
+        packedGenerator = PackedWeight(generatorWeight.value, rows: rows)
+        defer { packedGenerator = nil }
+        return try RNNEngine.decoding(with: decoderCells + [attention, attentionOut], rows: rows) {
             try decodeWithAttention(
                 batch: sources.count, initialState: initialDecoderState(encoded), memory: encoded.memory,
                 decoding: decoding, beamSize: beamSize, nBest: nBest,

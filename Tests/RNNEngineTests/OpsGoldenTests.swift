@@ -202,6 +202,34 @@ final class OpsGoldenTests: XCTestCase {
         }
     }
 
+    /// A linear layer inside `decoding(rows:)` gives what it gives outside, with and without a
+    /// bias, for one row, a few and many (split over the team), in both kernel compilations;
+    /// a call that records gradients ignores the packing and still gets them.
+    func testLinearWithPackedWeightMatches() throws {
+        try forEachKernelCompilation { baseline in
+            try forEachThreadCount {
+                var rng = RandomGenerator(seed: 4)
+                for bias in [true, false] {
+                    let store = ParameterStore()
+                    let layer = Linear(inputSize: 300, outputSize: 70, bias: bias, name: "l", store: store, rng: &rng)
+                    store.pack()
+                    for rows in [1, 5, 120] {
+                        let x = Variable(randomTensor([rows, 300], &rng))
+                        let plain = layer(x, tape: Tape.inference()).value
+                        let packed = layer.decoding(rows: rows) { layer(x, tape: Tape.inference()).value }
+                        assertClose(
+                            packed, plain, relative: 1e-5, absolute: 1e-5,
+                            "rows \(rows), bias \(bias), baseline \(baseline)")
+                    }
+                    let x = Variable(randomTensor([5, 300], &rng), requiresGrad: true)
+                    let tape = Tape()
+                    let y = layer.decoding(rows: 5) { layer(x, tape: tape) }
+                    XCTAssertTrue(y.requiresGrad)
+                }
+            }
+        }
+    }
+
     /// Inference steps inside `decoding(rows:)` (the weights packed once) give PyTorch's outputs
     /// too, with the engine's kernel and the portable path, on one thread and two; with larger
     /// rows and sizes than the golden file, the packed steps equal the unpacked ones.

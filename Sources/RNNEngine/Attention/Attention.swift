@@ -38,7 +38,7 @@ public struct AdditiveLayers: Sendable {
 /// Everything is matrix products over the whole batch. The memory's keys (W_a m or W_k m) are
 /// computed once per memory by `prepare` and reused at every decoder step. Positions past a
 /// memory's length get exactly zero weight and no gradient.
-public final class Attention {
+public final class Attention: PackableForDecoding {
     public let score: AttentionScore
     public let querySize: Int
     public let memorySize: Int
@@ -117,6 +117,13 @@ public final class Attention {
 
     /// Attends with `query` (B, Q), or (B, T, Q) for T queries per item at once.
     /// - Returns: the context vectors (B, M) or (B, T, M) and the weights (B, S) or (B, T, S).
+    /// Packs the layer a step applies to its query (additive attention's; the other scores
+    /// apply theirs to the memory, once).
+    public func decoding<T>(rows: Int, _ body: () throws -> T) rethrows -> T {
+        guard let queryLayer else { return try body() }
+        return try queryLayer.decoding(rows: rows, body)
+    }
+
     public func callAsFunction(query: Variable, memory: Memory, tape: Tape) throws -> (
         context: Variable, weights: Variable
     ) {

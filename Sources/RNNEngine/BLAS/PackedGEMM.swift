@@ -15,7 +15,7 @@ final class PackedColumns {
     private let source: UnsafePointer<Float>
     private let leadingDimension: Int
     private let transposed: Bool
-    private let depth: Int
+    let depth: Int
     private let blocks: [Block]
     private let storage: Tensor?
 
@@ -88,6 +88,56 @@ final class PackedColumns {
                 transB: transposed, m: m, n: block.count, k: depth, a: a, lda: lda,
                 b: transposed ? source + block.column * leadingDimension : source + block.column,
                 ldb: leadingDimension, beta: accumulate ? 1 : 0, c: c, ldc: ldc)
+        }
+    }
+}
+
+/// A weight W (n × k, applied as Wᵀ, as `nn.Linear` and the recurrent cells store theirs)
+/// packed once for a run of products that all use it unchanged: a decoder's steps, where BLAS
+/// would repack it at every call. One column block per member of the engine's team.
+public final class PackedWeight {
+    let columns: PackedColumns
+    let blocks: [Range<Int>]
+    let outputs: Int
+
+    /// Packs `weight` (n × k) for products of `rows` rows. `weight` must not change while this
+    /// is in use.
+    public init(_ weight: Tensor, rows: Int) {
+        precondition(weight.shape.count == 2, "a packed weight is a matrix, got \(weight.shape)")
+        let n = weight.shape[0], k = weight.shape[1], members = Engine.team.size
+        outputs = n
+        blocks = (0..<members).map { memberRange($0, of: members, count: n, align: 16) }
+        columns = PackedColumns(
+            weight.data, leadingDimension: k, transposed: true, k: k, columnBlocks: blocks, rows: rows, uses: 2,
+            owner: { $0 })
+    }
+
+    /// C[:, block's columns] = A (m × k) · Wᵀ[:, block's columns], or += when `accumulate`.
+    func multiply(
+        block: Int, m: Int, a: UnsafePointer<Float>, lda: Int, accumulate: Bool, c: UnsafeMutablePointer<Float>,
+        ldc: Int
+    ) {
+        let range = blocks[block]
+        guard !range.isEmpty else { return }
+        columns.multiply(block: block, m: m, a: a, lda: lda, accumulate: accumulate, c: c + range.lowerBound, ldc: ldc)
+    }
+
+    /// Runs `body` for every block: on the team when the work (`flops`) pays for a fork and the
+    /// team is the one the blocks were cut for, else one block after another on this thread.
+    func forEachBlock(flops: Int, _ body: (Int) -> Void) {
+        let team = Engine.team
+        if team.size != blocks.count || flops < 2_000_000 {
+            for block in blocks.indices { body(block) }
+        } else {
+            team.run(body)
+        }
+    }
+
+    /// C (m × n) = A (m × k) · Wᵀ, or += when `accumulate`.
+    func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int)
+    {
+        forEachBlock(flops: 2 * m * outputs * columns.depth) { block in
+            multiply(block: block, m: m, a: a, lda: lda, accumulate: accumulate, c: c, ldc: ldc)
         }
     }
 }

@@ -1,6 +1,6 @@
 /// y = x Wᵀ + b over the last dimension: PyTorch's `nn.Linear` (weight (out, in), bias (out),
 /// both initialised uniform ±1/√in, which is what its default Kaiming-uniform init amounts to).
-public final class Linear {
+public final class Linear: PackableForDecoding {
     public let weight: Parameter
     public let bias: Parameter?
     public let inputSize: Int
@@ -18,13 +18,28 @@ public final class Linear {
             bias ? store.declare(name + ".bias", shape: [outputSize]) { rng.fillUniform($0, -bound, bound) } : nil
     }
 
+    /// W packed for the inference calls of one decoding (`decoding(rows:_:)`).
+    private var packed: PackedWeight?
+
     public func callAsFunction(_ x: Variable, tape: Tape) -> Variable {
-        linear(x, weight: weight, bias: bias, tape: tape)
+        linear(x, weight: weight, bias: bias, tape: tape, packed: packed)
+    }
+
+    /// Runs `body` with W packed once for the engine's own kernel, for the inference calls of a
+    /// decoder's steps (`rows` rows each); W must not change inside `body`.
+    public func decoding<T>(rows: Int, _ body: () throws -> T) rethrows -> T {
+        guard packed == nil else { return try body() }
+        packed = PackedWeight(weight.value, rows: rows)
+        defer { packed = nil }
+        return try body()
     }
 }
 
-/// y (…, out) = x (…, in) Wᵀ + b, with W (out, in). Every leading dimension is a row.
-public func linear(_ x: Variable, weight: Variable, bias: Variable?, tape: Tape) -> Variable {
+/// y (…, out) = x (…, in) Wᵀ + b, with W (out, in). Every leading dimension is a row. `packed`
+/// (W packed for a decoding) is used where no gradient is needed.
+public func linear(
+    _ x: Variable, weight: Variable, bias: Variable?, tape: Tape, packed: PackedWeight? = nil
+) -> Variable {
     let outSize = weight.shape[0], inSize = weight.shape[1]
     precondition(x.shape.last == inSize, "linear: input \(x.shape) does not end in \(inSize)")
     let rows = x.value.count / inSize
@@ -32,10 +47,15 @@ public func linear(_ x: Variable, weight: Variable, bias: Variable?, tape: Tape)
     if let bias {
         for r in 0..<rows { (y.data + r * outSize).update(from: bias.value.data, count: outSize) }
     }
-    BLAS.parallelSgemm(
-        transB: true, m: rows, n: outSize, k: inSize, a: x.value.data, lda: inSize,
-        b: weight.value.data, ldb: inSize, beta: bias == nil ? 0 : 1, c: y.data, ldc: outSize)
-    let result = Variable(y, requiresGrad: tape.needsGradient(x, weight, bias))
+    let needsGradient = tape.needsGradient(x, weight, bias)
+    if let packed, !needsGradient {
+        packed.multiply(m: rows, a: x.value.data, lda: inSize, accumulate: bias != nil, c: y.data, ldc: outSize)
+    } else {
+        BLAS.parallelSgemm(
+            transB: true, m: rows, n: outSize, k: inSize, a: x.value.data, lda: inSize,
+            b: weight.value.data, ldb: inSize, beta: bias == nil ? 0 : 1, c: y.data, ldc: outSize)
+    }
+    let result = Variable(y, requiresGrad: needsGradient)
     if result.requiresGrad {
         tape.record {
             guard let dy = result.grad else { return }

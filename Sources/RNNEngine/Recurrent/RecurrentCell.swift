@@ -8,16 +8,15 @@ import CKernels
 /// state is (B, H) for h and c. A step records one op on the tape and allocates only what it
 /// returns and, while recording, the gate activations its backward needs; at inference the
 /// gates live in a buffer the cell reuses, so one cell must not step two batches at once.
-public final class RecurrentCell {
+public final class RecurrentCell: PackableForDecoding {
     public let kind: CellKind
     public let inputSize: Int
     public let hiddenSize: Int
     public let weights: DirectionWeights
     private var inferenceGates = Tensor(zeros: [0])
     private var inferenceHidden = Tensor(zeros: [0])
-    /// W_ih and W_hh packed for the inference steps of one decoding (`decoding(rows:_:)`), in
-    /// one column block per team member.
-    private var packed: (input: PackedColumns, hidden: PackedColumns, blocks: [Range<Int>])?
+    /// W_ih and W_hh packed for the inference steps of one decoding (`decoding(rows:_:)`).
+    private var packed: (input: PackedWeight, hidden: PackedWeight)?
 
     public init(
         _ kind: CellKind, inputSize: Int, hiddenSize: Int, prefix: String, store: ParameterStore,
@@ -47,14 +46,9 @@ public final class RecurrentCell {
     /// weights must not change inside `body`; steps recorded for training ignore the packing.
     public func decoding<T>(rows: Int, _ body: () throws -> T) rethrows -> T {
         guard packed == nil else { return try body() }
-        let members = Engine.team.size, G = kind.gateCount * hiddenSize
-        let blocks = (0..<members).map { memberRange($0, of: members, count: G, align: 16) }
-        func pack(_ weight: Parameter, depth: Int) -> PackedColumns {
-            PackedColumns(
-                weight.value.data, leadingDimension: depth, transposed: true, k: depth, columnBlocks: blocks,
-                rows: rows, uses: 2, owner: { $0 })
-        }
-        packed = (pack(weights.inputWeight, depth: inputSize), pack(weights.hiddenWeight, depth: hiddenSize), blocks)
+        packed = (
+            PackedWeight(weights.inputWeight.value, rows: rows), PackedWeight(weights.hiddenWeight.value, rows: rows)
+        )
         defer { packed = nil }
         return try body()
     }
@@ -78,23 +72,14 @@ public final class RecurrentCell {
             for j in 0..<G { row[j] = kind == .gru ? bih[j] : bih[j] + bhh[j] }
         }
         if !recording, let packed {
-            // gates += x W_ihᵀ and += h W_hhᵀ (the GRU's kept apart), each member its columns.
+            // gates += x W_ihᵀ and += h W_hhᵀ (the GRU's kept apart), each block its columns.
             let hiddenSide = hidden?.data ?? gates.data
-            let product = { (block: Int) in
-                let columns = packed.blocks[block]
-                guard !columns.isEmpty else { return }
+            packed.input.forEachBlock(flops: 2 * B * G * (inputSize + H)) { block in
                 packed.input.multiply(
-                    block: block, m: B, a: x.value.data, lda: self.inputSize, accumulate: true,
-                    c: gates.data + columns.lowerBound, ldc: G)
+                    block: block, m: B, a: x.value.data, lda: self.inputSize, accumulate: true, c: gates.data, ldc: G)
                 packed.hidden.multiply(
-                    block: block, m: B, a: state.hidden.value.data, lda: H, accumulate: hidden == nil,
-                    c: hiddenSide + columns.lowerBound, ldc: G)
-            }
-            let team = Engine.team
-            if team.size != packed.blocks.count || 2 * B * G * (inputSize + H) < 2_000_000 {
-                for block in packed.blocks.indices { product(block) }
-            } else {
-                team.run(product)
+                    block: block, m: B, a: state.hidden.value.data, lda: H, accumulate: hidden == nil, c: hiddenSide,
+                    ldc: G)
             }
         } else {
             BLAS.parallelSgemm(
@@ -199,10 +184,4 @@ extension RecurrentState {
             hidden: try indexSelect(hidden, axis: batchAxis, indices: rows, tape: tape),
             cell: try cell.map { try indexSelect($0, axis: batchAxis, indices: rows, tape: tape) })
     }
-}
-
-/// Runs `body` with every cell's weights packed for decoding (`RecurrentCell.decoding`).
-public func decoding<T>(with cells: [RecurrentCell], rows: Int, _ body: () throws -> T) rethrows -> T {
-    guard let first = cells.first else { return try body() }
-    return try first.decoding(rows: rows) { try decoding(with: Array(cells.dropFirst()), rows: rows, body) }
 }
