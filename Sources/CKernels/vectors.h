@@ -38,6 +38,8 @@ INLINE void store(v8f v, float *p, long n) { memcpy(p, &v, sizeof(float) * (size
 #define AVX2 __attribute__((target("avx2,fma")))
 /* 1 when the AVX2/FMA compilation runs (the default where the CPU has it). */
 extern int zoo_vectors_use_avx2;
+/* 1 when the packed product runs its AVX-512 compilation (the default where the CPU has it). */
+extern int zoo_vectors_use_avx512;
 #define DISPATCH(name, ...) (zoo_vectors_use_avx2 ? name##_avx2(__VA_ARGS__) : name##_baseline(__VA_ARGS__))
 #else
 #define DISPATCH(name, ...) name##_baseline(__VA_ARGS__)

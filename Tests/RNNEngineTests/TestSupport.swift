@@ -39,13 +39,20 @@ func randomTensor(_ shape: [Int], _ rng: inout RandomGenerator, scale: Float = 1
     return t
 }
 
-/// Runs `body` with the engine's AVX2/FMA kernels (where the CPU has them; `baseline` false) and
-/// again with the portable paths (`baseline` true: the baseline compilation of the vector
-/// kernels, BLAS for the recurrent product), then restores the CPU's choice.
+/// Runs `body` with the engine's own kernels as the CPU allows (the packed product in its
+/// AVX-512 compilation where the CPU has it), with the AVX2/FMA ones alone (`baseline` false
+/// both times), and again with the portable paths (`baseline` true: the baseline compilation of
+/// the vector kernels, BLAS for the recurrent product), then restores the CPU's choice.
 func forEachKernelCompilation(_ body: (_ baseline: Bool) throws -> Void) rethrows {
-    defer { zoo_vector_kernels_use_baseline(0) }
-    for baseline in [false, true] {
+    defer {
+        zoo_vector_kernels_use_baseline(0)
+        zoo_vector_kernels_use_avx512(1)
+    }
+    let avx512 = zoo_cpu_has_avx512() != 0
+    for (baseline, wide) in [(false, true), (false, false), (true, false)] {
+        if wide && !avx512 { continue }
         zoo_vector_kernels_use_baseline(baseline ? 1 : 0)
+        zoo_vector_kernels_use_avx512(wide ? 1 : 0)
         try body(baseline)
     }
 }

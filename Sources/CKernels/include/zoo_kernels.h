@@ -20,6 +20,8 @@ extern "C" {
 
 /* 1 when the CPU has AVX2 and FMA, the instructions the kernels are written for; else 0. */
 int zoo_cpu_has_avx2_fma(void);
+/* 1 when the CPU also has AVX-512F, which the packed product has a compilation for. */
+int zoo_cpu_has_avx512(void);
 
 /* Floats needed to pack a K × N matrix. */
 size_t zoo_packed_size(long k, long n);
@@ -86,6 +88,11 @@ int zoo_vector_kernels_avx2(void);
 /* Tests: 1 forces the baseline everywhere (cell steps, optimizer passes, and BLAS instead of the
  * packed product), 0 restores the choice the CPU allows. */
 void zoo_vector_kernels_use_baseline(int baseline);
+
+/* 1 while the packed product runs its AVX-512 compilation. Tests: use 0 forces its AVX2 one,
+ * 1 restores AVX-512 where the CPU has it. */
+int zoo_vector_kernels_avx512(void);
+void zoo_vector_kernels_use_avx512(int use);
 
 /* CPUs in the calling process's affinity mask; 0 when it cannot be read. */
 int zoo_affinity_cpu_count(void);

@@ -113,7 +113,8 @@ public struct SystemReport: Codable {
             "features:  \(cpuFeatures.joined(separator: " "))",
             "engine:    "
                 + (engineKernels == "avx2_fma"
-                    ? "AVX2/FMA kernels (packed recurrent product, vector gate steps and optimizer)"
+                    ? "AVX2/FMA kernels (packed recurrent product"
+                        + (Engine.packedProductUsesAVX512 ? " in AVX-512" : "") + ", vector gate steps and optimizer)"
                     : "baseline kernels (no AVX2/FMA: recurrent product through BLAS)"),
             String(
                 format: "sgemm:     %.1f GFLOP/s (1024³), %.1f GFLOP/s (recurrent shape 32×2048×512)", sgemmGflops,

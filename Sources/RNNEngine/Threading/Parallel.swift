@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Synchronization
 
@@ -14,6 +15,9 @@ public enum Engine {
 
     /// Which of the engine's own kernels run: "avx2_fma" on CPUs with AVX2 and FMA, else "baseline".
     public static var kernels: String { PackedColumns.kernelEnabled ? "avx2_fma" : "baseline" }
+
+    /// Whether the packed product runs its AVX-512 compilation (CPUs with AVX-512F).
+    public static var packedProductUsesAVX512: Bool { PackedColumns.kernelEnabled && zoo_vector_kernels_avx512() != 0 }
 
     /// The CPUs this process may use (affinity mask, cgroup quota), at most 8.
     public static var defaultThreads: Int { min(8, AvailableProcessors.count) }
