@@ -102,9 +102,38 @@ tile512(const int rows, long kc, const float *restrict a, long lda, const float 
     }
 }
 
-AVX512 static void packed_gemm_avx512(long m, long n, long k, const float *a, long lda, const float *packed,
-                                      int accumulate, float *c, long ldc) {
-    const long tiles = (m + MR512 - 1) / MR512;
+/* One tile of `rows` rows with a compilation's kernel: the switch turns `rows` into a constant,
+ * so each case inlines a tile whose accumulators live in registers. */
+typedef void (*tile_function)(long rows, long kc, const float *a, long lda, const float *panel, int accumulate,
+                              float *c, long ldc, long cols);
+
+#define TILE_CASE(kernel, n) \
+    case n: kernel(n, kc, a, lda, panel, accumulate, c, ldc, cols); break;
+
+AVX2 static void tile_avx2(long rows, long kc, const float *a, long lda, const float *panel, int accumulate,
+                           float *c, long ldc, long cols) {
+    switch (rows) {
+        TILE_CASE(tile, 6) TILE_CASE(tile, 5) TILE_CASE(tile, 4) TILE_CASE(tile, 3) TILE_CASE(tile, 2)
+    default: tile(1, kc, a, lda, panel, accumulate, c, ldc, cols); break;
+    }
+}
+
+AVX512 static void tile_avx512(long rows, long kc, const float *a, long lda, const float *panel, int accumulate,
+                               float *c, long ldc, long cols) {
+    switch (rows) {
+        TILE_CASE(tile512, 12) TILE_CASE(tile512, 11) TILE_CASE(tile512, 10) TILE_CASE(tile512, 9)
+        TILE_CASE(tile512, 8) TILE_CASE(tile512, 7) TILE_CASE(tile512, 6) TILE_CASE(tile512, 5)
+        TILE_CASE(tile512, 4) TILE_CASE(tile512, 3) TILE_CASE(tile512, 2)
+    default: tile512(1, kc, a, lda, panel, accumulate, c, ldc, cols); break;
+    }
+}
+
+/* The blocking both compilations share: k in passes of KC rows of the panels, n in panels of
+ * 16 columns, m in row tiles of at most `most` rows, as even as possible (32 rows with 6 →
+ * 6,6,5,5,5,5). */
+static void packed_product(long most, tile_function run, long m, long n, long k, const float *a, long lda,
+                           const float *packed, int accumulate, float *c, long ldc) {
+    const long tiles = (m + most - 1) / most;
     for (long k0 = 0; k0 < k; k0 += KC) {
         const long kc = k - k0 < KC ? k - k0 : KC;
         const int add = accumulate || k0 > 0;
@@ -114,64 +143,24 @@ AVX512 static void packed_gemm_avx512(long m, long n, long k, const float *a, lo
             long r0 = 0;
             for (long t = 0; t < tiles; t++) {
                 const long r1 = m * (t + 1) / tiles;
-                const float *at = a + r0 * lda + k0;
-                float *ct = c + r0 * ldc + p;
-                switch (r1 - r0) {
-                case 12: tile512(12, kc, at, lda, panel, add, ct, ldc, cols); break;
-                case 11: tile512(11, kc, at, lda, panel, add, ct, ldc, cols); break;
-                case 10: tile512(10, kc, at, lda, panel, add, ct, ldc, cols); break;
-                case 9: tile512(9, kc, at, lda, panel, add, ct, ldc, cols); break;
-                case 8: tile512(8, kc, at, lda, panel, add, ct, ldc, cols); break;
-                case 7: tile512(7, kc, at, lda, panel, add, ct, ldc, cols); break;
-                case 6: tile512(6, kc, at, lda, panel, add, ct, ldc, cols); break;
-                case 5: tile512(5, kc, at, lda, panel, add, ct, ldc, cols); break;
-                case 4: tile512(4, kc, at, lda, panel, add, ct, ldc, cols); break;
-                case 3: tile512(3, kc, at, lda, panel, add, ct, ldc, cols); break;
-                case 2: tile512(2, kc, at, lda, panel, add, ct, ldc, cols); break;
-                default: tile512(1, kc, at, lda, panel, add, ct, ldc, cols); break;
-                }
+                run(r1 - r0, kc, a + r0 * lda + k0, lda, panel, add, c + r0 * ldc + p, ldc, cols);
                 r0 = r1;
             }
         }
     }
 }
 
-AVX2 void zoo_packed_gemm(long m, long n, long k, const float *a, long lda, const float *packed,
-                          int accumulate, float *c, long ldc) {
+void zoo_packed_gemm(long m, long n, long k, const float *a, long lda, const float *packed, int accumulate,
+                     float *c, long ldc) {
     if (m <= 0 || n <= 0) return;
     if (k <= 0) {
         if (!accumulate) for (long i = 0; i < m; i++) memset(c + i * ldc, 0, sizeof(float) * n);
         return;
     }
-    if (zoo_vectors_use_avx512) {
-        packed_gemm_avx512(m, n, k, a, lda, packed, accumulate, c, ldc);
-        return;
-    }
-    /* Row tiles of at most MR rows, as even as possible (32 rows → 6,6,5,5,5,5). */
-    const long tiles = (m + MR - 1) / MR;
-    for (long k0 = 0; k0 < k; k0 += KC) {
-        const long kc = k - k0 < KC ? k - k0 : KC;
-        const int add = accumulate || k0 > 0;
-        for (long p = 0; p < n; p += PANEL) {
-            const long cols = n - p < PANEL ? n - p : PANEL;
-            const float *panel = packed + p * k + k0 * PANEL;
-            long r0 = 0;
-            for (long t = 0; t < tiles; t++) {
-                const long r1 = m * (t + 1) / tiles;
-                const float *at = a + r0 * lda + k0;
-                float *ct = c + r0 * ldc + p;
-                switch (r1 - r0) {
-                case 6: tile(6, kc, at, lda, panel, add, ct, ldc, cols); break;
-                case 5: tile(5, kc, at, lda, panel, add, ct, ldc, cols); break;
-                case 4: tile(4, kc, at, lda, panel, add, ct, ldc, cols); break;
-                case 3: tile(3, kc, at, lda, panel, add, ct, ldc, cols); break;
-                case 2: tile(2, kc, at, lda, panel, add, ct, ldc, cols); break;
-                default: tile(1, kc, at, lda, panel, add, ct, ldc, cols); break;
-                }
-                r0 = r1;
-            }
-        }
-    }
+    if (zoo_vectors_use_avx512)
+        packed_product(MR512, tile_avx512, m, n, k, a, lda, packed, accumulate, c, ldc);
+    else
+        packed_product(MR, tile_avx2, m, n, k, a, lda, packed, accumulate, c, ldc);
 }
 
 #else
