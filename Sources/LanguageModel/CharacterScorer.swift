@@ -64,45 +64,24 @@ public final class CharacterLanguageModelScorer: PrefixScorer {
             }
         }
         var rng = RandomGenerator(seed: 0)
-        let (logits, state) = try model.forward(
-            inputs, steps: 1, batch: prefixes.count, state: stacked(parents), tape: Tape.inference(), rng: &rng)
-        let normalized = try logSoftmax(logits, axis: 2, tape: Tape.inference()).value
+        let tape = Tape.inference()
+        // One prefix alone keeps its parent's state as it is (nil: the LM's zero state).
+        let state =
+            prefixes.count == 1
+            ? parents[0]
+            : RecurrentState.joining(parents.map { $0 ?? model.zeroState(batch: 1) }, batchAxis: 1, tape: tape)
+        let (logits, next) = try model.forward(
+            inputs, steps: 1, batch: prefixes.count, state: state, tape: tape, rng: &rng)
+        let normalized = try logSoftmax(logits, axis: 2, tape: tape).value
         let V = normalized.shape[2]
         var results: [[Float]] = []
         for (row, prefix) in prefixes.enumerated() {
             let values = symbolIds.map { id in id.map { normalized[row * V + Int($0)] } ?? Self.unknownLogProbability }
             if cache.count >= capacity { cache.removeAll(keepingCapacity: true) }
-            cache[prefix] = (prefixes.count == 1 ? state : Self.row(row, of: state), values)
+            let own = prefixes.count == 1 ? next : try next.selectingRows([row], batchAxis: 1, tape: tape)
+            cache[prefix] = (own, values)
             results.append(values)
         }
         return results
-    }
-
-    /// The states (layers, 1, H) of single prefixes as one batch (layers, B, H); a missing one
-    /// (the empty prefix) is the zero state, and nil when all are.
-    private func stacked(_ states: [RecurrentState?]) -> RecurrentState? {
-        guard let template = states.compactMap({ $0 }).first else { return nil }
-        if states.count == 1 { return template }
-        let layers = template.hidden.shape[0], H = template.hidden.shape[2], B = states.count
-        func stack(_ part: (RecurrentState) -> Variable) -> Variable {
-            let out = Tensor(zeros: [layers, B, H])
-            for (b, state) in states.enumerated() {
-                guard let source = state.map(part)?.value else { continue }
-                for l in 0..<layers { (out.data + (l * B + b) * H).update(from: source.data + l * H, count: H) }
-            }
-            return Variable(out)
-        }
-        return RecurrentState(hidden: stack(\.hidden), cell: template.cell == nil ? nil : stack { $0.cell! })
-    }
-
-    /// Row `b` of a batched state, as the state (layers, 1, H) of one prefix.
-    private static func row(_ b: Int, of state: RecurrentState) -> RecurrentState {
-        let layers = state.hidden.shape[0], B = state.hidden.shape[1], H = state.hidden.shape[2]
-        func take(_ v: Variable) -> Variable {
-            let out = Tensor(zeros: [layers, 1, H])
-            for l in 0..<layers { (out.data + l * H).update(from: v.value.data + (l * B + b) * H, count: H) }
-            return Variable(out)
-        }
-        return RecurrentState(hidden: take(state.hidden), cell: state.cell.map(take))
     }
 }

@@ -115,8 +115,6 @@ public final class Attention: PackableForDecoding {
         return Memory(values: memory, keys: keys, lengths: lengths ?? Array(repeating: S, count: B))
     }
 
-    /// Attends with `query` (B, Q), or (B, T, Q) for T queries per item at once.
-    /// - Returns: the context vectors (B, M) or (B, T, M) and the weights (B, S) or (B, T, S).
     /// Packs the layer a step applies to its query (additive attention's; the other scores
     /// apply theirs to the memory, once).
     public func decoding<T>(rows: Int, _ body: () throws -> T) rethrows -> T {
@@ -124,6 +122,8 @@ public final class Attention: PackableForDecoding {
         return try queryLayer.decoding(rows: rows, body)
     }
 
+    /// Attends with `query` (B, Q), or (B, T, Q) for T queries per item at once.
+    /// - Returns: the context vectors (B, M) or (B, T, M) and the weights (B, S) or (B, T, S).
     public func callAsFunction(query: Variable, memory: Memory, tape: Tape) throws -> (
         context: Variable, weights: Variable
     ) {

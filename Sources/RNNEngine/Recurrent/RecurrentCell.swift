@@ -184,4 +184,12 @@ extension RecurrentState {
             hidden: try indexSelect(hidden, axis: batchAxis, indices: rows, tape: tape),
             cell: try cell.map { try indexSelect($0, axis: batchAxis, indices: rows, tape: tape) })
     }
+
+    /// The states of several batches as one, in order along `batchAxis` (the converse of
+    /// `selectingRows`): separate sequences stepped together.
+    public static func joining(_ states: [RecurrentState], batchAxis: Int = 0, tape: Tape) -> RecurrentState {
+        RecurrentState(
+            hidden: concatenate(states.map(\.hidden), axis: batchAxis, tape: tape),
+            cell: states.first?.cell == nil ? nil : concatenate(states.map { $0.cell! }, axis: batchAxis, tape: tape))
+    }
 }
