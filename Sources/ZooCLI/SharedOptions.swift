@@ -376,7 +376,7 @@ protocol ThreadsDefault {
 
 enum AvailableCPUs: ThreadsDefault {
     static var threads: Int? { nil }
-    static var help: String { "the CPUs this process may use, at most 8" }
+    static var help: String { "the CPUs this process may use" }
 }
 
 /// Decoding one sentence or image at a time: more threads than one only wait for each other.

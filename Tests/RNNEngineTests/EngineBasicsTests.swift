@@ -53,7 +53,7 @@ final class EngineBasicsTests: XCTestCase {
                     let blocks = [3..<(3 + n), 0..<2]
                     let packed = PackedColumns(
                         w.data, leadingDimension: w.shape[1], transposed: transposed,
-                        k: k, columnBlocks: blocks, rows: m, uses: 2,
+                        k: k, columnBlocks: blocks, rows: m, uses: 2, shares: Engine.threads,
                         owner: { $0 % Engine.threads })
                     for accumulate in [false, true] {
                         for (index, block) in blocks.enumerated() {
@@ -100,6 +100,74 @@ final class EngineBasicsTests: XCTestCase {
         var shares = [Int](repeating: 0, count: 3)
         old.run { shares[$0] += 1 }
         XCTAssertEqual(shares, [1, 1, 1])
+    }
+
+    /// Forks of every width, back to back, run each of their shares exactly once and none
+    /// beyond, including when the team has more threads than the machine has cores (members
+    /// then often come late, and their shares are taken by the others).
+    func testForksOfEveryWidthRunEachShareOnce() {
+        let team = ThreadTeam(size: 5)
+        defer { team.retire() }
+        let runs = (0..<5).map { _ in PaddedCounter() }
+        for round in 0..<2_000 {
+            let shares = 1 + round % 5
+            team.run(shares: shares) { share in
+                runs[share].value.add(1, ordering: .relaxed)
+                if round % 7 == 0 { usleep(50) }  // a slow share: the others must wait for it
+            }
+            for share in 0..<5 {
+                let count = runs[share].value.exchange(0, ordering: .relaxed)
+                if count != (share < shares ? 1 : 0) {
+                    XCTFail("round \(round), \(shares) shares: share \(share) ran \(count) times")
+                    return
+                }
+            }
+        }
+    }
+
+    /// An op forks as many shares as its work pays for: on a team of 16 (a 16-core machine),
+    /// a small product or a batch-1 step of a small recurrent layer stays on fewer threads
+    /// than the team, a large product spreads over all of them.
+    func testSmallOpsForkFewerSharesThanTheTeam() throws {
+        let original = Engine.threads, cpus = Engine.cpusForForks
+        defer {
+            Engine.setThreads(original)
+            Engine.cpusForForks = cpus
+        }
+        Engine.setThreads(16)
+        Engine.cpusForForks = 16
+        var rng = RandomGenerator(seed: 2)
+        func widestFork(_ op: () throws -> Void) rethrows -> Int {
+            Engine.team.resetWidestFork()
+            try op()
+            return max(1, Engine.team.widestFork)  // an op run inline forks nothing: one share
+        }
+        func product(_ m: Int, _ k: Int, _ n: Int) -> Int {
+            let a = randomTensor([m, k], &rng), b = randomTensor([k, n], &rng)
+            return widestFork { BLAS.matmul(a, b, into: Tensor(zeros: [m, n])) }
+        }
+        XCTAssertEqual(product(8, 32, 32), 1, "a 16k-flop product")
+        XCTAssertEqual(product(1, 512, 2048), 2, "a 2M-flop product")
+        XCTAssertEqual(product(256, 512, 512), 16, "a 134M-flop product")
+
+        func recurrentStepShares(hidden: Int, batch: Int) throws -> Int {
+            let store = ParameterStore()
+            let layer = RecurrentLayer(
+                .lstm, inputSize: 8, hiddenSize: hidden, layers: 1, bidirectional: false, prefix: "l", store: store,
+                rng: &rng)
+            store.pack()
+            let x = Variable(randomTensor([3, batch, 8], &rng))
+            var dropout = RandomGenerator(seed: 1)
+            return try widestFork {
+                _ = try layer(x, lengths: nil, tape: Tape.inference(), rng: &dropout)
+            }
+        }
+        let tiny = try recurrentStepShares(hidden: 32, batch: 1)
+        XCTAssertEqual(tiny, 1, "batch 1, 32 units: 16k flops a timestep")
+        let small = try recurrentStepShares(hidden: 128, batch: 1)
+        XCTAssertGreaterThan(small, 1, "batch 1, 128 units: 131k flops a timestep")
+        XCTAssertLessThan(small, 16, "batch 1, 128 units: 131k flops a timestep")
+        XCTAssertEqual(try recurrentStepShares(hidden: 512, batch: 8), 16, "batch 8, 512 units: 17M flops a timestep")
     }
 
     func testTensorViewsShareStorage() {

@@ -5,12 +5,15 @@ import XCTest
 
 /// Compares the engine with values PyTorch computed (Golden/make_golden.py writes them).
 final class GoldenTests: XCTestCase {
-    /// Both with the engine's AVX2/FMA kernels (where the CPU has them) and with the portable
+    /// Both with the engine's AVX2/FMA (and AVX-512) kernels where the CPU has them and with the portable
     /// paths: BLAS for the recurrent product, the baseline compilation of the cell steps.
+    /// On one, two and three threads, every time loop split over the whole team.
     func testRecurrentLayersMatchPyTorch() throws {
         try forEachKernelCompilation { _ in
-            for kind in CellKind.allCases {
-                try checkRecurrent(kind)
+            try forEachThreadCount {
+                for kind in CellKind.allCases {
+                    try checkRecurrent(kind)
+                }
             }
         }
     }

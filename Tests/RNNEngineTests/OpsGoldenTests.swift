@@ -278,12 +278,17 @@ final class OpsGoldenTests: XCTestCase {
     }
 }
 
-/// Runs `body` with the engine on one thread and on two, then restores the default.
+/// Runs `body` with the engine on one thread, on two and on three (more than this machine may
+/// have), every op split over the whole team however small it is, then restores the default.
 func forEachThreadCount(_ body: () throws -> Void) rethrows {
     let original = Engine.threads
-    defer { Engine.setThreads(original) }
-    for n in [1, 2] {
+    defer {
+        Engine.setThreads(original)
+        Engine.splitsEveryOp = false
+    }
+    for n in [1, 2, 3] {
         Engine.setThreads(n)
+        Engine.splitsEveryOp = n > 1
         try body()
     }
 }

@@ -37,13 +37,13 @@ func additiveScores(keys: Variable, queries: Variable, energy v: Variable, bias:
     if let hidden {
         tape.record {
             guard let dScores = result.grad?.data else { return }
-            let team = Engine.team
-            // Per member: its own partial dv; the items (b) are split, so dk and dq rows are its own.
-            let partials = (0..<team.size).map { _ in Tensor(zeros: [A]) }
+            // Per share: its own partial dv; the items (b) are split, so dk and dq rows are its own.
+            let shares = min(B, Engine.shares(work: B * T * S * A, grain: 16_384))
+            let partials = (0..<shares).map { _ in Tensor(zeros: [A]) }
             let dk = keys.requiresGrad ? keys.gradient().data : nil
             let dq = queries.requiresGrad ? queries.gradient().data : nil
-            team.run { member in
-                let items = memberRange(member, of: team.size, count: B, align: 1)
+            Engine.team.run(shares: shares) { member in
+                let items = memberRange(member, of: shares, count: B, align: 1)
                 guard !items.isEmpty else { return }
                 let dv = partials[member].data
                 var dPre = [Float](repeating: 0, count: A)

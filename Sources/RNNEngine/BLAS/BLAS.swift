@@ -32,24 +32,24 @@ public enum BLAS {
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    /// `sgemm` split across the engine's threads: by columns of C when it is wide enough, else
-    /// by rows. Each thread runs single-threaded OpenBLAS on its block.
+    /// `sgemm` split across as many of the engine's threads as its size pays for (one per
+    /// `Engine.productGrain` flops): by columns of C when it is wide enough, else by rows. Each
+    /// thread runs single-threaded OpenBLAS on its block.
     public static func parallelSgemm(
         transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
         alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
-        let team = Engine.team
-        let members = team.size
-        if members == 1 || 2 * m * n * k < 2_000_000 {
+        let members = Engine.shares(work: 2 * m * n * k, grain: Engine.productGrain)
+        if members == 1 {
             sgemm(
                 transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                 b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             return
         }
         let splitColumns = n >= 64 * members || n >= m
-        team.run { member in
+        Engine.team.run(shares: members) { member in
             if splitColumns {
                 let j = memberRange(member, of: members, count: n, align: 16)
                 guard !j.isEmpty else { return }

@@ -25,11 +25,12 @@ final class PackedColumns {
 
     /// op(B) (k × n) is `w`ᵀ when `transposed` (w: n × k), else `w` (k × n); `columnBlocks` are
     /// the column ranges of op(B) that `multiply(block:)` uses, one per index. Blocks are packed
-    /// in parallel, each by the team member that `owner(block)` names. `rows` is the m of every
-    /// product and `uses` how many products each block will serve.
+    /// in a fork of `shares`, each by the share that `owner(block)` names (the one that will use
+    /// it: the packed block is then in its core's cache). `rows` is the m of every product and
+    /// `uses` how many products each block will serve.
     init(
         _ w: UnsafePointer<Float>, leadingDimension: Int, transposed: Bool, k: Int,
-        columnBlocks: [Range<Int>], rows: Int, uses: Int, owner: (Int) -> Int
+        columnBlocks: [Range<Int>], rows: Int, uses: Int, shares: Int, owner: (Int) -> Int
     ) {
         source = w
         self.leadingDimension = leadingDimension
@@ -49,7 +50,7 @@ final class PackedColumns {
         let storage = Tensor(uninitialized: [offset])
         self.storage = storage
         let blockOwners = (0..<blocks.count).map(owner)
-        Engine.team.run { member in
+        Engine.team.run(shares: shares) { member in
             for (index, block) in blocks.enumerated() where blockOwners[index] == member && block.count > 0 {
                 let packed = storage.data + block.offset
                 if transposed {
@@ -94,22 +95,29 @@ final class PackedColumns {
 
 /// A weight W (n × k, applied as Wᵀ, as `nn.Linear` and the recurrent cells store theirs)
 /// packed once for a run of products that all use it unchanged: a decoder's steps, where BLAS
-/// would repack it at every call. One column block per member of the engine's team.
+/// would repack it at every call. One column block per share of the forks that use it.
 public final class PackedWeight {
     let columns: PackedColumns
     let blocks: [Range<Int>]
     let outputs: Int
 
-    /// Packs `weight` (n × k) for products of `rows` rows. `weight` must not change while this
-    /// is in use.
-    public init(_ weight: Tensor, rows: Int) {
+    /// Packs `weight` (n × k) for products of up to `rows` rows, in one block per share of a
+    /// fork over that work, or in `shares` blocks (weights used side by side cut alike).
+    /// `weight` must not change while this is in use.
+    public convenience init(_ weight: Tensor, rows: Int) {
         precondition(weight.shape.count == 2, "a packed weight is a matrix, got \(weight.shape)")
-        let n = weight.shape[0], k = weight.shape[1], members = Engine.team.size
+        let flops = 2 * rows * weight.shape[0] * weight.shape[1]
+        self.init(weight, rows: rows, shares: Engine.shares(work: flops, grain: Engine.productGrain))
+    }
+
+    init(_ weight: Tensor, rows: Int, shares: Int) {
+        precondition(weight.shape.count == 2, "a packed weight is a matrix, got \(weight.shape)")
+        let n = weight.shape[0], k = weight.shape[1]
         outputs = n
-        blocks = (0..<members).map { memberRange($0, of: members, count: n, align: 16) }
+        blocks = (0..<shares).map { memberRange($0, of: shares, count: n, align: 16) }
         columns = PackedColumns(
             weight.data, leadingDimension: k, transposed: true, k: k, columnBlocks: blocks, rows: rows, uses: 2,
-            owner: { $0 })
+            shares: shares, owner: { $0 })
     }
 
     /// C[:, block's columns] = A (m × k) · Wᵀ[:, block's columns], or += when `accumulate`.
@@ -122,14 +130,13 @@ public final class PackedWeight {
         columns.multiply(block: block, m: m, a: a, lda: lda, accumulate: accumulate, c: c + range.lowerBound, ldc: ldc)
     }
 
-    /// Runs `body` for every block: on the team when the work (`flops`) pays for a fork and the
-    /// team is the one the blocks were cut for, else one block after another on this thread.
+    /// Runs `body` for every block: one share each when this product (`flops`: it may have
+    /// fewer rows than the packing allowed for) pays for a fork, else one after another here.
     func forEachBlock(flops: Int, _ body: (Int) -> Void) {
-        let team = Engine.team
-        if team.size != blocks.count || flops < 2_000_000 {
+        if blocks.count == 1 || Engine.shares(work: flops, grain: Engine.productGrain) == 1 {
             for block in blocks.indices { body(block) }
         } else {
-            team.run(body)
+            Engine.team.run(shares: blocks.count, body)
         }
     }
 

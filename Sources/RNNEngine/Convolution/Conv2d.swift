@@ -108,14 +108,14 @@ private func conv2dBackward(
         padding = patches.geometry.padding
     let K = patches.rows, P = patches.positions
     let Ho = out.shape[2], Wo = out.shape[3]
-    let team = Engine.team
+    let team = Engine.team, shares = Engine.shares(work: N, grain: 1)
     // The weight gradient sums over images: in groups of images side by side, (K, g·P), as
     // wide as a couple of megabytes of patches (a per-image product of a shallow layer is a
     // thin (O, K) GEMM over one image).
     let group = patches.imagesPerGroup(count: N)
     // Each member sums its images' weight and bias gradients apart; the partial sums are added after.
-    let partials = (0..<team.size).map { _ in weight.requiresGrad ? Tensor(zeros: [O, K]) : Tensor(zeros: [0]) }
-    let biasPartials = (0..<team.size).map { _ in bias?.requiresGrad == true ? Tensor(zeros: [O]) : Tensor(zeros: [0]) }
+    let partials = (0..<shares).map { _ in weight.requiresGrad ? Tensor(zeros: [O, K]) : Tensor(zeros: [0]) }
+    let biasPartials = (0..<shares).map { _ in bias?.requiresGrad == true ? Tensor(zeros: [O]) : Tensor(zeros: [0]) }
     let dx = x.requiresGrad ? x.gradient().data : nil  // created here, not by racing members
     // The input gradient of a stride-1 convolution through the direct kernel (it needs
     // a border of k − 1 − padding around dY: not for padding wider than the kernel).
@@ -123,8 +123,8 @@ private func conv2dBackward(
     let flipped =
         dx != nil && stride == 1 && border >= 0 && PackedColumns.kernelEnabled
         ? DirectKernel(weight.value.data, outputs: O, inputs: C, size: k, flipped: true) : nil
-    team.run { member in
-        let images = memberRange(member, of: team.size, count: N, align: 1)
+    team.run(shares: shares) { member in
+        let images = memberRange(member, of: shares, count: N, align: 1)
         guard !images.isEmpty else { return }
         let bordered = flipped.map { _ in BorderedImage(planes: O, height: Ho, width: Wo, border: border) }
         let columns = Tensor(uninitialized: [K, group * P]), gradients = Tensor(uninitialized: [O, group * P])
@@ -189,9 +189,9 @@ private func convolveThroughPatches(
     let O = weight.shape[0], K = patches.rows, P = patches.positions
     let imageSize = patches.channels * patches.height * patches.width
     let group = P >= 2048 ? 1 : patches.imagesPerGroup(count: N)
-    let team = Engine.team
-    team.run { member in
-        let images = memberRange(member, of: team.size, count: N, align: 1)
+    let shares = Engine.shares(work: N, grain: 1)
+    Engine.team.run(shares: shares) { member in
+        let images = memberRange(member, of: shares, count: N, align: 1)
         guard !images.isEmpty else { return }
         let columns = Tensor(uninitialized: [K, group * P])
         let products = group > 1 ? Tensor(uninitialized: [O, group * P]) : nil
@@ -221,11 +221,12 @@ private func convolveDirectly(
     let C = patches.channels, H = patches.height, W = patches.width, P = patches.positions
     let kernel = DirectKernel(
         weight.data, outputs: weight.shape[0], inputs: C, size: patches.geometry.kernel, flipped: false)
-    let team = Engine.team
-    team.run { member in
-        let shareImages = N >= team.size
-        let images = shareImages ? memberRange(member, of: team.size, count: N, align: 1) : 0..<N
-        let tiles = shareImages ? 0..<kernel.tiles : memberRange(member, of: team.size, count: kernel.tiles, align: 1)
+    let flops = 2 * N * kernel.outputs * C * patches.geometry.kernel * patches.geometry.kernel * P
+    let shares = Engine.shares(work: flops, grain: Engine.productGrain)
+    Engine.team.run(shares: shares) { member in
+        let shareImages = N >= shares
+        let images = shareImages ? memberRange(member, of: shares, count: N, align: 1) : 0..<N
+        let tiles = shareImages ? 0..<kernel.tiles : memberRange(member, of: shares, count: kernel.tiles, align: 1)
         guard !images.isEmpty, !tiles.isEmpty else { return }
         let image = BorderedImage(planes: C, height: H, width: W, border: patches.geometry.padding)
         for n in images {

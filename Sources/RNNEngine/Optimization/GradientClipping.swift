@@ -7,12 +7,12 @@ import CKernels
 public func clipGradientNorm(_ store: ParameterStore, maxNorm: Float) -> Float {
     let g = store.gradients.data
     let n = store.trainableCount  // frozen parameters neither count nor change
-    // One partial sum per team member over a fixed split: the same threads give the same norm.
-    let team = Engine.team
-    let parts = UnsafeMutableBufferPointer<Double>.allocate(capacity: team.size)
+    // One partial sum per share over a fixed split: the same threads give the same norm.
+    let shares = Engine.shares(work: n, grain: 1 << 15)
+    let parts = UnsafeMutableBufferPointer<Double>.allocate(capacity: shares)
     defer { parts.deallocate() }
-    team.run { member in
-        let range = memberRange(member, of: team.size, count: n, align: 4096)
+    Engine.team.run(shares: shares) { member in
+        let range = memberRange(member, of: shares, count: n, align: 4096)
         parts[member] = range.isEmpty ? 0 : zoo_sum_squares(g + range.lowerBound, range.count)
     }
     let norm = Float(parts.reduce(0, +).squareRoot())

@@ -46,8 +46,12 @@ public final class RecurrentCell: PackableForDecoding {
     /// weights must not change inside `body`; steps recorded for training ignore the packing.
     public func decoding<T>(rows: Int, _ body: () throws -> T) rethrows -> T {
         guard packed == nil else { return try body() }
+        // Both cut into the same blocks: a step runs block b of each on one share.
+        let G = kind.gateCount * hiddenSize
+        let shares = Engine.shares(work: 2 * rows * G * (inputSize + hiddenSize), grain: Engine.productGrain)
         packed = (
-            PackedWeight(weights.inputWeight.value, rows: rows), PackedWeight(weights.hiddenWeight.value, rows: rows)
+            PackedWeight(weights.inputWeight.value, rows: rows, shares: shares),
+            PackedWeight(weights.hiddenWeight.value, rows: rows, shares: shares)
         )
         defer { packed = nil }
         return try body()

@@ -120,12 +120,21 @@ struct ActiveRows {
     func count(_ t: Int) -> Int { counts?[t] ?? batch }
 }
 
+/// The hidden units' chunks of a time loop whose timesteps each cost `flops`, and their queues:
+/// as many shares as that work pays for, and no more than there are chunks.
+private func timestepChunks(hiddenSize: Int, flops: Int) -> ([Range<Int>], ChunkQueues) {
+    let shares = Engine.shares(work: flops, grain: Engine.timestepGrain)
+    let chunks = workChunks(count: hiddenSize, members: shares)
+    return (chunks, ChunkQueues(count: chunks.count, shares: min(shares, chunks.count)))
+}
+
 /// Runs one direction forward. `h0`/`c0` are (B, H) or nil for zeros.
 ///
-/// The hidden units are cut into chunks (`workChunks`) that the team's members take as they
-/// become free: per timestep a member computes the recurrent product for its chunk's gate
-/// columns and then their pointwise update, so one fork-join per timestep is the only
-/// synchronisation, and a member slowed by a busy core takes fewer chunks.
+/// The hidden units are cut into chunks (`workChunks`), owned in runs by the shares of the
+/// fork (as many as a timestep's work pays for): per timestep a member computes the recurrent
+/// product for its chunks' gate columns and then their pointwise update, so one fork-join per
+/// timestep is the only synchronisation; a member keeps its part of W_hh in its cache, and one
+/// slowed by a busy core leaves chunks to the others (`ChunkQueues`).
 func recurrentDirectionForward(
     _ cache: DirectionCache, input: DirectionInput, weights w: DirectionWeights,
     h0: UnsafePointer<Float>?, c0: UnsafePointer<Float>?, lengths: UnsafePointer<Int32>?
@@ -170,10 +179,8 @@ func recurrentDirectionForward(
     }
 
     let team = Engine.team
-    let members = team.size
     let gateCount = kind.gateCount
-    let chunks = workChunks(count: H, members: members)
-    let queue = ChunkQueue(count: chunks.count)
+    let (chunks, queues) = timestepChunks(hiddenSize: H, flops: 2 * B * H * G)
     // W_hh packed once for the whole sequence, one block per (chunk, gate): the rows of the
     // chunk's units in each gate block.
     let recurrent = PackedColumns(
@@ -183,16 +190,16 @@ func recurrentDirectionForward(
             let offset = (index % gateCount) * H
             return (offset + units.lowerBound)..<(offset + units.upperBound)
         },
-        rows: B, uses: T, owner: { $0 / gateCount % members })
+        rows: B, uses: T, shares: queues.shares, owner: { queues.share(of: $0 / gateCount) })
     let active = ActiveRows(lengths: lengths, batch: B, steps: T)
     for s in 0..<T {
         let t = cache.reverse ? T - 1 - s : s
         let g = gates + t * B * G
         let hPrev = cache.states.data + cache.previousIndex(t) * B * H
         let hNext = cache.states.data + cache.nextIndex(t) * B * H
-        queue.reset()
-        team.run { _ in
-            while let chunk = queue.next() {
+        queues.reset()
+        team.run(shares: queues.shares) { share in
+            while let chunk = queues.next(for: share) {
                 let units = chunks[chunk]
                 let j0 = units.lowerBound
                 // The recurrent product for this chunk's units, one product per gate block.
@@ -263,20 +270,18 @@ func recurrentDirectionBackward(
     if let dFinalC { dc.update(from: dFinalC, count: B * H) } else { dc.update(repeating: 0, count: B * H) }
 
     let team = Engine.team
-    let members = team.size
     func timeAt(_ s: Int) -> Int { cache.reverse ? s : T - 1 - s }  // the forward order, reversed
-    let chunks = workChunks(count: H, members: members)
-    let queue = ChunkQueue(count: chunks.count)
+    let (chunks, queues) = timestepChunks(hiddenSize: H, flops: 2 * B * H * G)
     // W_hh (G·H × H) packed once, one block per chunk: the columns of its units.
     let recurrent = PackedColumns(
         whh, leadingDimension: H, transposed: false, k: G,
-        columnBlocks: chunks, rows: B, uses: T, owner: { $0 % members })
+        columnBlocks: chunks, rows: B, uses: T, shares: queues.shares, owner: { queues.share(of: $0) })
     let active = ActiveRows(lengths: lengths, batch: B, steps: T)
 
     for s in 0...T {
-        queue.reset()
-        team.run { _ in
-            while let chunk = queue.next() {
+        queues.reset()
+        team.run(shares: queues.shares) { share in
+            while let chunk = queues.next(for: share) {
                 let units = chunks[chunk]
                 let j0 = units.lowerBound
                 if s > 0 {

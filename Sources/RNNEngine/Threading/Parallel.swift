@@ -19,8 +19,31 @@ public enum Engine {
     /// Whether the packed product runs its AVX-512 compilation (CPUs with AVX-512F).
     public static var packedProductUsesAVX512: Bool { PackedColumns.kernelEnabled && zoo_vector_kernels_avx512() != 0 }
 
-    /// The CPUs this process may use (affinity mask, cgroup quota), at most 8.
-    public static var defaultThreads: Int { min(8, AvailableProcessors.count) }
+    /// The CPUs this process may use (affinity mask, cgroup quota). Each op forks only as many
+    /// of them as its work pays for (`shares(work:grain:)`), so a large team costs small work nothing.
+    public static var defaultThreads: Int { AvailableProcessors.count }
+
+    /// Work units (flops) per share below which splitting a matrix product further costs more
+    /// in hand-offs than it saves: about 50 µs of one core's sgemm, where a fork that must wake
+    /// sleeping workers costs several.
+    static let productGrain = 1_000_000
+    /// The same for one timestep of a recurrent layer, whose workers are awake and spinning
+    /// between timesteps (a hand-off of about a microsecond): some 5 µs of matrix-vector work.
+    static let timestepGrain = 64_000
+
+    /// Tests set this to split every op as wide as the team, whatever its size and the CPUs,
+    /// so that small inputs still run the parallel paths.
+    nonisolated(unsafe) static var splitsEveryOp = false
+    /// The CPUs a fork may spread over (tests stand in for a larger machine).
+    nonisolated(unsafe) static var cpusForForks = AvailableProcessors.count
+
+    /// The shares of a fork over `work` units: one per `grain` units, at most the team and the
+    /// CPUs this process may use (a share beyond them only waits for a core).
+    static func shares(work: Int, grain: Int) -> Int {
+        let team = team.size
+        if splitsEveryOp { return team }
+        return max(1, min(team, cpusForForks, work / max(1, grain)))
+    }
 
     static var team: ThreadTeam {
         currentTeam.withLock { current in
@@ -46,17 +69,15 @@ public enum Engine {
     }
 }
 
-/// Runs `body` over `chunks` of 0..<count on the engine's team. Small counts run inline:
-/// a hand-off costs more than a few thousand flops.
+/// Runs `body` over chunks of 0..<count on the engine's team, one per `minimumPerChunk`
+/// elements at most. Small counts run inline: a hand-off costs more than a few thousand flops.
 func parallelChunks(_ count: Int, minimumPerChunk: Int = 1, _ body: (Range<Int>) -> Void) {
-    let team = Engine.team
-    let chunks = min(team.size, max(1, count / max(1, minimumPerChunk)))
+    let chunks = min(count, Engine.shares(work: count, grain: minimumPerChunk))
     if chunks <= 1 {
         body(0..<count)
         return
     }
-    team.run { member in
-        guard member < chunks else { return }
+    Engine.team.run(shares: chunks) { member in
         let start = count * member / chunks, end = count * (member + 1) / chunks
         if start < end { body(start..<end) }
     }
@@ -71,21 +92,38 @@ func memberRange(_ member: Int, of members: Int, count: Int, align: Int = 8) -> 
     return start..<end
 }
 
-/// Chunks of work that the team's members take as they become free, within one fork: a member
-/// that runs slower (its core shared with another process) simply takes fewer. `reset` before
-/// each fork; `next` hands out each index once.
-final class ChunkQueue: @unchecked Sendable {
+/// The chunks of a fork's work, in runs that each share owns (its part of the weights, which
+/// then stays in its core's cache from one fork to the next). A member takes its own share's
+/// chunks first, then, done early, those of shares still behind: their member slowed by a busy
+/// core, or not yet arrived. `reset` before each fork; `next` hands out each chunk once.
+final class ChunkQueues: @unchecked Sendable {
     let count: Int
-    private let taken = Atomic<Int>(0)
+    var shares: Int { owned.count }
+    private let owned: [Range<Int>]
+    private let taken: [PaddedCounter]
 
-    init(count: Int) { self.count = count }
+    init(count: Int, shares: Int) {
+        self.count = count
+        owned = (0..<shares).map { memberRange($0, of: shares, count: count, align: 1) }
+        taken = owned.map { _ in PaddedCounter() }
+    }
 
-    func reset() { taken.store(0, ordering: .relaxed) }
+    /// The share that owns `chunk`.
+    func share(of chunk: Int) -> Int { owned.firstIndex { $0.contains(chunk) } ?? 0 }
+
+    func reset() { for counter in taken { counter.value.store(0, ordering: .relaxed) } }
 
     @inline(__always)
-    func next() -> Int? {
-        let index = taken.add(1, ordering: .relaxed).oldValue
-        return index < count ? index : nil
+    func next(for share: Int) -> Int? {
+        let shares = owned.count
+        for offset in 0..<shares {
+            let s = (share + offset) % shares
+            let run = owned[s], counter = taken[s]
+            guard counter.value.load(ordering: .relaxed) < run.count else { continue }
+            let index = counter.value.add(1, ordering: .relaxed).oldValue
+            if index < run.count { return run.lowerBound + index }
+        }
+        return nil
     }
 }
 
