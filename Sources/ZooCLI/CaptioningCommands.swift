@@ -218,7 +218,7 @@ struct CaptionCommand: ParsableCommand {
             "Write each caption's attention over its image as a PNG, one panel per word (several images: OUT-1.png, OUT-2.png, ...)."
     )
     var attentionMap: String?
-    @OptionGroup var threads: DecodingThreadsOption
+    @OptionGroup var threads: ThreadsOption
     @Argument(help: "PNG images.") var images: [String]
 
     func validate() throws {

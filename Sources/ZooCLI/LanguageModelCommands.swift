@@ -136,19 +136,17 @@ struct SampleCommand: ParsableCommand {
         parsing: .unconditional,
         help: "Sample among the most likely tokens whose probabilities sum to P. (default: 1, all)") var topP: Float?
     @Option(parsing: .unconditional, help: "Random seed.") var seed: UInt64 = 1
-    @Option(parsing: .unconditional, help: "Threads for the engine and OpenBLAS; generation is one token at a time.")
-    var threads: Int = 1
+    @OptionGroup var threads: ThreadsOption
 
     func validate() throws {
         if length < 0 { throw ValidationError("--length must not be negative") }
         if temperature < 0 { throw ValidationError("--temperature must not be negative") }
         if let topK, topK <= 0 { throw ValidationError("--top-k must be positive") }
         if let topP, !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1]") }
-        if threads <= 0 { throw ValidationError("--threads must be positive, not \(threads)") }
     }
 
     func run() throws {
-        Engine.setThreads(effectiveThreads(requested: threads))
+        threads.apply()
         let path = try resolveCheckpoint(checkpoint, for: .languageModel)
         let network = try LanguageModelNetwork.load(path: path)
         var rng = RandomGenerator(seed: seed)

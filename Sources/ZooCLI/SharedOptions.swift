@@ -351,11 +351,13 @@ struct SplitOption: ParsableArguments {
     func pick<T>(valid: T, test: T) -> T { split == "valid" ? valid : test }
 }
 
-/// `--threads`, the same in every command: positive, by default `Default.threads` (nil: the
-/// CPUs the process may use, its affinity mask and cgroup quota, at most 8), and capped at those
-/// CPUs with a warning, since more threads than CPUs only wait for each other.
-struct ThreadsFlag<Default: ThreadsDefault>: ParsableArguments {
-    @Option(parsing: .unconditional, help: "Threads for the engine and OpenBLAS. (default: \(Default.help))")
+/// `--threads`, the same in every command: positive, by default the CPUs the process may use
+/// (its affinity mask and cgroup quota), and capped at those CPUs with a warning, since more
+/// threads than CPUs only wait for each other. Each op forks only the threads its work pays for,
+/// so decoding one sentence or image on many threads costs nothing over one.
+struct ThreadsOption: ParsableArguments {
+    @Option(
+        parsing: .unconditional, help: "Threads for the engine and OpenBLAS. (default: the CPUs this process may use)")
     var threads: Int?
 
     func validate() throws {
@@ -364,29 +366,9 @@ struct ThreadsFlag<Default: ThreadsDefault>: ParsableArguments {
 
     /// Sizes the engine's team.
     func apply() {
-        Engine.setThreads(effectiveThreads(requested: threads ?? Default.threads))
+        Engine.setThreads(effectiveThreads(requested: threads))
     }
 }
-
-/// A command's default thread count, and its words in the help.
-protocol ThreadsDefault {
-    static var threads: Int? { get }
-    static var help: String { get }
-}
-
-enum AvailableCPUs: ThreadsDefault {
-    static var threads: Int? { nil }
-    static var help: String { "the CPUs this process may use" }
-}
-
-/// Decoding one sentence or image at a time: more threads than one only wait for each other.
-enum OneThread: ThreadsDefault {
-    static var threads: Int? { 1 }
-    static var help: String { "1" }
-}
-
-typealias ThreadsOption = ThreadsFlag<AvailableCPUs>
-typealias DecodingThreadsOption = ThreadsFlag<OneThread>
 
 /// `requested` (nil: the default), capped at the CPUs the process may use, with a warning.
 func effectiveThreads(requested: Int?) -> Int {

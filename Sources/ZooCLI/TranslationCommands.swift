@@ -231,7 +231,7 @@ struct TranslateCommand: ParsableCommand {
         help:
             "Write the attention of each translation as a PNG heat map (several sentences: OUT-1.png, OUT-2.png, ...).")
     var attentionMap: String?
-    @OptionGroup var threads: DecodingThreadsOption
+    @OptionGroup var threads: ThreadsOption
     @Argument(help: "Sentences to translate. (default: read standard input, one sentence a line)") var text: [String] =
         []
 
