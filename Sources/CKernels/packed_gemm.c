@@ -81,7 +81,6 @@ tile(const int rows, long kc, const float *restrict a, long lda, const float *re
  * MR512 rows keeps one accumulator per row (12 of the 32 registers). Chosen at run time where
  * the CPU has AVX-512F (zoo_vectors_use_avx512). */
 #define MR512 12
-#define AVX512 __attribute__((target("avx512f,fma")))
 
 AVX512 __attribute__((always_inline)) static inline void
 tile512(const int rows, long kc, const float *restrict a, long lda, const float *restrict panel,

@@ -1,6 +1,7 @@
-/* What the vector kernels share: 8-float vectors, partial loads and stores, the walk over a
- * range in vector steps, and the run-time choice between the AVX2/FMA and the baseline
- * compilation of each kernel. Private to CKernels. */
+/* What the vector kernels share: vectors of LANES floats (8, or 16 where a file defines LANES
+ * before including this: the AVX-512 compilation), partial loads and stores, the walk over a
+ * range in vector steps, and the run-time choice between the AVX-512, the AVX2/FMA and the
+ * baseline compilation of each kernel. Private to CKernels. */
 #ifndef ZOO_VECTORS_H
 #define ZOO_VECTORS_H
 #include "zoo_kernels.h"
@@ -10,22 +11,24 @@
  * boundary whose ABI could differ between the two compilations. */
 #pragma clang diagnostic ignored "-Wpsabi"
 
-typedef float v8f __attribute__((vector_size(32)));
-typedef int v8i __attribute__((vector_size(32)));
+#ifndef LANES
 #define LANES 8
+#endif
+typedef float vf __attribute__((vector_size(4 * LANES)));
+typedef int vi __attribute__((vector_size(4 * LANES)));
 #define INLINE static inline __attribute__((always_inline))
 
-INLINE v8f splat(float x) { return (v8f){x, x, x, x, x, x, x, x}; }
+INLINE vf splat(float x) { return (vf){0} + x; }
 
-/* Loads n ≤ 8 floats (zero past n) and stores the first n lanes. */
-INLINE v8f load(const float *p, long n) {
-    v8f v = splat(0);
+/* Loads n ≤ LANES floats (zero past n) and stores the first n lanes. */
+INLINE vf load(const float *p, long n) {
+    vf v = splat(0);
     memcpy(&v, p, sizeof(float) * (size_t)n);
     return v;
 }
-INLINE void store(v8f v, float *p, long n) { memcpy(p, &v, sizeof(float) * (size_t)n); }
+INLINE void store(vf v, float *p, long n) { memcpy(p, &v, sizeof(float) * (size_t)n); }
 
-/* Each step handles w ≤ 8 units from j. OVER_UNITS walks j0..<j1 with full steps, where w is a
+/* Each step handles w ≤ LANES units from j. OVER_UNITS walks j0..<j1 with full steps, where w is a
  * constant and loads and stores are single vector moves, then one narrower step if needed. */
 #define OVER_UNITS(step, ...)                                                                      \
     do {                                                                                          \
@@ -36,11 +39,16 @@ INLINE void store(v8f v, float *p, long n) { memcpy(p, &v, sizeof(float) * (size
 
 #if defined(__x86_64__)
 #define AVX2 __attribute__((target("avx2,fma")))
+#define AVX512 __attribute__((target("avx512f,avx512dq,fma")))
 /* 1 when the AVX2/FMA compilation runs (the default where the CPU has it). */
 extern int zoo_vectors_use_avx2;
-/* 1 when the packed product runs its AVX-512 compilation (the default where the CPU has it). */
+/* 1 when the AVX-512 compilation runs (the default where the CPU has it). */
 extern int zoo_vectors_use_avx512;
-#define DISPATCH(name, ...) (zoo_vectors_use_avx2 ? name##_avx2(__VA_ARGS__) : name##_baseline(__VA_ARGS__))
+/* The AVX-512 compilations are in wide_kernels.c (16 lanes: a file of their own). */
+#define DISPATCH(name, ...)                                                                        \
+    (zoo_vectors_use_avx512 ? name##_avx512(__VA_ARGS__)                                          \
+     : zoo_vectors_use_avx2 ? name##_avx2(__VA_ARGS__)                                            \
+                            : name##_baseline(__VA_ARGS__))
 #else
 #define DISPATCH(name, ...) name##_baseline(__VA_ARGS__)
 #endif

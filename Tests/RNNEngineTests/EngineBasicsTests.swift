@@ -295,8 +295,8 @@ final class PackedBatchTests: XCTestCase {
 
 final class ActivationAccuracyTests: XCTestCase {
     /// The cell kernels' exp, sigmoid and tanh against Foundation's over the range gates see, in
-    /// both compilations (AVX2/FMA where the CPU has it, and the baseline), through the full-width
-    /// and the narrower tail paths (n is not a multiple of 8).
+    /// every compilation (AVX-512 and AVX2/FMA where the CPU has them, and the baseline), through
+    /// the full-width and the narrower tail paths (n is not a multiple of 8, hence nor of 16).
     func testVectorisedActivationsAreAccurate() {
         let inputs = stride(from: -30.0, through: 30.0, by: 0.001).map { Float($0) }
         let n = inputs.count

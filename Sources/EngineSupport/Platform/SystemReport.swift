@@ -13,7 +13,7 @@ public struct SystemReport: Codable {
     public var cpuModel: String
     public var cpuCores: Int
     public var cpuFeatures: [String]
-    /// The engine's own kernels: "avx2_fma" where the CPU has them, else "baseline".
+    /// The engine's own kernels: "avx512" or "avx2_fma" where the CPU has them, else "baseline".
     public var engineKernels: String
     public var zooVersion: String
     public var swiftVersion: String
@@ -112,10 +112,10 @@ public struct SystemReport: Codable {
             "CPU:       \(cpuModel), \(cpuCores) cores",
             "features:  \(cpuFeatures.joined(separator: " "))",
             "engine:    "
-                + (engineKernels == "avx2_fma"
-                    ? "AVX2/FMA kernels (packed recurrent product"
-                        + (Engine.packedProductUsesAVX512 ? " in AVX-512" : "") + ", vector gate steps and optimizer)"
-                    : "baseline kernels (no AVX2/FMA: recurrent product through BLAS)"),
+                + (engineKernels == "baseline"
+                    ? "baseline kernels (no AVX2/FMA: recurrent product through BLAS)"
+                    : (engineKernels == "avx512" ? "AVX-512" : "AVX2/FMA")
+                        + " kernels (packed recurrent product, vector gate steps and optimizer)"),
             String(
                 format: "sgemm:     %.1f GFLOP/s (1024³), %.1f GFLOP/s (recurrent shape 32×2048×512)", sgemmGflops,
                 recurrentSgemmGflops)

@@ -13,11 +13,12 @@ public enum Engine {
     /// The number of threads the engine uses (default: `defaultThreads`).
     public static var threads: Int { team.size }
 
-    /// Which of the engine's own kernels run: "avx2_fma" on CPUs with AVX2 and FMA, else "baseline".
-    public static var kernels: String { PackedColumns.kernelEnabled ? "avx2_fma" : "baseline" }
-
-    /// Whether the packed product runs its AVX-512 compilation (CPUs with AVX-512F).
-    public static var packedProductUsesAVX512: Bool { PackedColumns.kernelEnabled && zoo_vector_kernels_avx512() != 0 }
+    /// Which compilation of the engine's own kernels runs: "avx512" on CPUs with AVX-512F,
+    /// "avx2_fma" on CPUs with AVX2 and FMA, else "baseline".
+    public static var kernels: String {
+        guard PackedColumns.kernelEnabled else { return "baseline" }
+        return zoo_vector_kernels_avx512() != 0 ? "avx512" : "avx2_fma"
+    }
 
     /// The CPUs this process may use (affinity mask, cgroup quota). Each op forks only as many
     /// of them as its work pays for (`shares(work:grain:)`), so a large team costs small work nothing.
