@@ -5,7 +5,8 @@
  * segment are 8 consecutive floats of the padded image, so the "right-hand matrix" of the
  * product is read in place: one offset per kernel entry, no im2col copy and no packing of the
  * large operand (together about a fifth of a convolution through BLAS on this model's sizes).
- * The weights are packed once per call, 6 channels interleaved per kernel entry, and broadcast. */
+ * The weights are packed once per call, 6 channels interleaved per kernel entry, and broadcast.
+ * Where the CPU has AVX-512, two such tiles run together on 16-float registers (tile_pair). */
 #include "vectors.h"
 
 #include <stdlib.h>
@@ -118,6 +119,63 @@ AVX2 static void channel_tile(long rows, long k, const long *offsets, const floa
     }
 }
 
+/* With AVX-512, two channel tiles of the same height at once: a kernel entry's two segments
+ * are loaded as one 16-float register, so each broadcast weight feeds one 512-bit FMA, and up
+ * to 12 accumulators (two tiles of up to 6 channels) share each load. The weights stay packed
+ * in tiles of up to 6 channels: the second tile's are read from its own block. */
+AVX512 __attribute__((always_inline)) static inline void
+tile_pair(const int rows, long k, const long *restrict offsets, const float *restrict wa, const float *restrict wb,
+          const float *in0, const float *in1, const float *bias_a, const float *bias_b, int relu, int accumulate,
+          float *out_a, float *out_b, long plane, long output0, long count0, long output1, long count1) {
+    __m512 acc[2 * ROWS];
+    for (int r = 0; r < 2 * rows; r++) acc[r] = _mm512_setzero_ps();
+    for (long kk = 0; kk < k; kk++) {
+        const long offset = offsets[kk];
+        /* in0's 8 floats in the low half, in1's in the high (a 64-bit insert: AVX-512F has it). */
+        const __m512 b = _mm512_castpd_ps(_mm512_insertf64x4(
+            _mm512_castps_pd(_mm512_castps256_ps512(_mm256_loadu_ps(in0 + offset))),
+            _mm256_castps_pd(_mm256_loadu_ps(in1 + offset)), 1));
+        for (int r = 0; r < rows; r++) {
+            acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(wa[kk * rows + r]), b, acc[r]);
+            acc[rows + r] = _mm512_fmadd_ps(_mm512_set1_ps(wb[kk * rows + r]), b, acc[rows + r]);
+        }
+    }
+    for (int r = 0; r < 2 * rows; r++) {
+        const int second = r >= rows, row = second ? r - rows : r;
+        const float *bias = second ? bias_b : bias_a;
+        float *channel = (second ? out_b : out_a) + row * plane;
+        const float b = bias ? bias[row] : 0;
+        finish(_mm512_castps512_ps256(acc[r]), b, relu, accumulate, channel + output0, count0);
+        if (count1 > 0)
+            finish(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[r]), 1)), b, relu, accumulate,
+                   channel + output1, count1);
+    }
+}
+
+/* Two channel tiles of `rows` channels each over every segment of the image. */
+AVX512 static void channel_pair(long rows, long k, const long *offsets, const float *wa, const float *wb,
+                                const float *padded, const Segment *segments, long count, const float *bias_a,
+                                const float *bias_b, int relu, int accumulate, float *out_a, float *out_b,
+                                long plane) {
+    for (long s = 0; s < count; s += 2) {
+        const Segment first = segments[s];
+        const Segment second = s + 1 < count ? segments[s + 1] : (Segment){first.input, first.output, 0};
+        const float *in0 = padded + first.input, *in1 = padded + second.input;
+#define PAIR(R)                                                                                                  \
+    tile_pair(R, k, offsets, wa, wb, in0, in1, bias_a, bias_b, relu, accumulate, out_a, out_b, plane, first.output, \
+              first.count, second.output, second.count)
+        switch (rows) {
+        case 6: PAIR(6); break;
+        case 5: PAIR(5); break;
+        case 4: PAIR(4); break;
+        case 3: PAIR(3); break;
+        case 2: PAIR(2); break;
+        default: PAIR(1); break;
+        }
+#undef PAIR
+    }
+}
+
 #else
 /* Elsewhere the engine convolves through im2col and BLAS; this portable tile keeps the symbol
  * correct. */
@@ -147,6 +205,17 @@ void zoo_conv_direct(const float *padded, long channels, long kernel, const long
     /* Channel tiles outside: a tile's weights (6·k floats) stay in L1 while the image streams. */
     for (long t = tile_begin; t < tile_end; t++) {
         const long r0 = tile_start(o, t), rows = tile_start(o, t + 1) - r0;
+#if defined(__x86_64__)
+        /* With AVX-512, tiles of equal height go two at a time (tile_pair). */
+        const long r1 = tile_start(o, t + 1);
+        if (zoo_vectors_use_avx512 && t + 1 < tile_end && tile_start(o, t + 2) - r1 == rows) {
+            channel_pair(rows, k, offsets, packed + r0 * k, packed + r1 * k, padded, segments, count,
+                         bias ? bias + r0 : NULL, bias ? bias + r1 : NULL, relu, accumulate, out + r0 * plane,
+                         out + r1 * plane, plane);
+            t++;
+            continue;
+        }
+#endif
         channel_tile(rows, k, offsets, packed + r0 * k, padded, segments, count, bias ? bias + r0 : NULL, relu,
                      accumulate, out + r0 * plane, plane);
     }

@@ -39,7 +39,7 @@ INLINE void store(vf v, float *p, long n) { memcpy(p, &v, sizeof(float) * (size_
 
 #if defined(__x86_64__)
 #define AVX2 __attribute__((target("avx2,fma")))
-#define AVX512 __attribute__((target("avx512f,avx512dq,fma")))
+#define AVX512 __attribute__((target("avx512f,fma")))
 /* 1 when the AVX2/FMA compilation runs (the default where the CPU has it). */
 extern int zoo_vectors_use_avx2;
 /* 1 when the AVX-512 compilation runs (the default where the CPU has it). */
