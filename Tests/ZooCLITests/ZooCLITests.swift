@@ -56,7 +56,8 @@ final class ZooCLITests: XCTestCase {
         // The engine's kernels follow the CPU's features.
         let features = object["cpu_features"] as? [String] ?? []
         let vector = features.contains("avx2") && features.contains("fma")
-        XCTAssertEqual(object["engine_kernels"] as? String, vector ? "avx2_fma" : "baseline")
+        let expected = !vector ? "baseline" : features.contains("avx512f") ? "avx512" : "avx2_fma"
+        XCTAssertEqual(object["engine_kernels"] as? String, expected)
     }
 
     func testBenchPrintsReferenceFields() throws {
