@@ -93,10 +93,8 @@ public final class TranslationNetwork {
     let decoderCells: [RecurrentCell]
     let attention: Attention
     let attentionOut: Linear
-    let generatorWeight: Variable
-    /// The generator's weight packed while a decoding runs (`decodeBatch`).
-    var packedGenerator: PackedWeight?
-    let generatorBias: Parameter
+    /// Attentional vector → logits; its weight is the target embedding table when tied.
+    let generator: Linear
 
     public init(config: TranslationConfig, source: SentenceCodec, target: SentenceCodec, rng: inout RandomGenerator)
         throws
@@ -128,11 +126,11 @@ public final class TranslationNetwork {
             config.attention, querySize: H, memorySize: H, prefix: "attention", store: parameters, rng: &rng)
         attentionOut = Linear(
             inputSize: 2 * H, outputSize: H, bias: false, name: "attention_out", store: parameters, rng: &rng)
-        generatorWeight =
-            config.tied
-            ? targetEmbedding.weight
-            : parameters.declare("generator.weight", shape: [target.vocabulary.count, H]) { _ in }
-        generatorBias = parameters.declare("generator.bias", shape: [target.vocabulary.count]) { _ in }
+        generator = Linear(
+            weight: config.tied
+                ? targetEmbedding.weight
+                : parameters.declare("generator.weight", shape: [target.vocabulary.count, H]) { _ in },
+            bias: parameters.declare("generator.bias", shape: [target.vocabulary.count]) { _ in })
         // OpenNMT-py's initialisation: every parameter uniform ±0.1, the padding rows zero.
         for parameter in parameters.parameters { rng.fillUniform(parameter.value, -0.1, 0.1) }
         for table in [sourceEmbedding.weight, targetEmbedding.weight] {
@@ -209,7 +207,7 @@ public final class TranslationNetwork {
 
     /// Logits (rows, V) of attentional vectors (rows, H).
     func generate(_ outputs: Variable, tape: Tape) -> Variable {
-        linear(outputs, weight: generatorWeight, bias: generatorBias, tape: tape, packed: packedGenerator)
+        generator(outputs, tape: tape)
     }
 
     /// Teacher-forced logits ((T+1)·B, V), time-major, for `targets` (ids without start or end

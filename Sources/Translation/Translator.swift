@@ -130,10 +130,8 @@ extension TranslationNetwork {
                 return (self.generate(output, tape: tape).value, next, weights.value)
             },
             reorder: { state, rows in try state.selectingRows(rows, tape: tape) })
-        let rows = sources.count * beamSize
-        packedGenerator = PackedWeight(generatorWeight.value, rows: rows)
-        defer { packedGenerator = nil }
-        return try RNNEngine.decoding(with: decoderCells + [attention, attentionOut], rows: rows) {
+        let layers: [any PackableForDecoding] = decoderCells + [attention, attentionOut, generator]
+        return try RNNEngine.decoding(with: layers, rows: sources.count * beamSize) {
             try decodeWithAttention(
                 batch: sources.count, initialState: initialDecoderState(encoded), memory: encoded.memory,
                 decoding: decoding, beamSize: beamSize, nBest: nBest,

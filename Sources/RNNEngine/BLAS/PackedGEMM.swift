@@ -105,9 +105,7 @@ public final class PackedWeight {
     /// fork over that work, or in `shares` blocks (weights used side by side cut alike).
     /// `weight` must not change while this is in use.
     public convenience init(_ weight: Tensor, rows: Int) {
-        precondition(weight.shape.count == 2, "a packed weight is a matrix, got \(weight.shape)")
-        let flops = 2 * rows * weight.shape[0] * weight.shape[1]
-        self.init(weight, rows: rows, shares: Engine.shares(work: flops, grain: Engine.productGrain))
+        self.init(weight, rows: rows, shares: Engine.shares(work: 2 * rows * weight.count, grain: Engine.productGrain))
     }
 
     init(_ weight: Tensor, rows: Int, shares: Int) {

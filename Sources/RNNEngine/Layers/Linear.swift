@@ -18,6 +18,17 @@ public final class Linear: PackableForDecoding {
             bias ? store.declare(name + ".bias", shape: [outputSize]) { rng.fillUniform($0, -bound, bound) } : nil
     }
 
+    /// A linear layer over parameters declared elsewhere: a weight (out, in) shared with another
+    /// layer (an output layer tied to the embedding table), and its bias if any.
+    public init(weight: Parameter, bias: Parameter?) {
+        precondition(weight.shape.count == 2, "a linear layer's weight is a matrix, got \(weight.shape)")
+        precondition(bias == nil || bias!.shape == [weight.shape[0]], "bias \(bias!.shape) for weight \(weight.shape)")
+        self.weight = weight
+        self.bias = bias
+        outputSize = weight.shape[0]
+        inputSize = weight.shape[1]
+    }
+
     /// W packed for the inference calls of one decoding (`decoding(rows:_:)`).
     private var packed: PackedWeight?
 
