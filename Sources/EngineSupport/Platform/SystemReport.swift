@@ -76,26 +76,30 @@ public struct SystemReport: Codable {
         #endif
     }
 
-    /// Best-of-three GFLOP/s of C (m×n) = A (m×k) · Bᵀ on the engine's threads, as the engine
-    /// runs its own products; each trial about 0.2 s or more.
     /// The sgemm rate `zoo info` reports and `zoo bench` prints as `sgemm_peak_gflops`: a
     /// 1024³ product on the engine's threads, best of three.
     public static func peakSgemmGflops() -> Double { measureSgemm(m: 1024, n: 1024, k: 1024) }
 
+    /// Best-of-three GFLOP/s of C (m×n) = A (m×k) · Bᵀ on the engine's threads, as the engine
+    /// runs its own products; each trial 10 Gflop (about 0.1 s on two cores), after one untimed
+    /// product. Without it, a worker's first product (OpenBLAS setting up its buffers on that
+    /// thread) could be slow enough for the team to sit it out through all three trials, and
+    /// `zoo info --threads 2` printed one thread's rate in half the runs.
     public static func measureSgemm(m: Int, n: Int, k: Int) -> Double {
         var rng = RandomGenerator(seed: 1)
         let a = Tensor(zeros: [m, k]), b = Tensor(zeros: [n, k]), c = Tensor(zeros: [m, n])
         rng.fillUniform(a, -1, 1)
         rng.fillUniform(b, -1, 1)
+        func product() {
+            BLAS.parallelSgemm(transB: true, m: m, n: n, k: k, a: a.data, lda: k, b: b.data, ldb: k, c: c.data, ldc: n)
+        }
+        product()
         let flops = 2.0 * Double(m * n * k)
-        let repeats = max(1, Int(2e8 / flops))
+        let repeats = max(1, Int(1e10 / flops))
         var best = 0.0
         for _ in 0..<3 {
             let start = DispatchTime.now().uptimeNanoseconds
-            for _ in 0..<repeats {
-                BLAS.parallelSgemm(
-                    transB: true, m: m, n: n, k: k, a: a.data, lda: k, b: b.data, ldb: k, c: c.data, ldc: n)
-            }
+            for _ in 0..<repeats { product() }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             best = max(best, flops * Double(repeats) / seconds / 1e9)
         }
