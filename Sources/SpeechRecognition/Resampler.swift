@@ -87,9 +87,9 @@ public struct Resampler: Sendable {
                             let start = position / L + phases.firstOffset[phase]
                             let first = max(0, start), last = min(count - 1, start + phases.taps[phase] - 1)
                             guard first <= last else { continue }
-                            let w = weights.baseAddress! + phase * phases.stride - start
+                            let w = weights.baseAddress! + phase * phases.stride  // w[j]: input start + j
                             var sum: Float = 0
-                            for k in first...last { sum += x[k] * w[k] }
+                            for k in first...last { sum += x[k] * w[k - start] }
                             y[n] = sum * Float(cutoff)
                         }
                     }

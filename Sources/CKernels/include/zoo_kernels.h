@@ -20,7 +20,7 @@ extern "C" {
 
 /* 1 when the CPU has AVX2 and FMA, the instructions the kernels are written for; else 0. */
 int zoo_cpu_has_avx2_fma(void);
-/* 1 when the CPU also has AVX-512F, which the packed product has a compilation for. */
+/* 1 when the CPU also has AVX-512F, which the engine's kernels have a compilation for. */
 int zoo_cpu_has_avx512(void);
 
 /* Floats needed to pack a K × N matrix. */
@@ -89,8 +89,8 @@ int zoo_vector_kernels_avx2(void);
  * packed product), 0 restores the choice the CPU allows. */
 void zoo_vector_kernels_use_baseline(int baseline);
 
-/* 1 while the packed product runs its AVX-512 compilation. Tests: use 0 forces its AVX2 one,
- * 1 restores AVX-512 where the CPU has it. */
+/* 1 while the engine's kernels run their AVX-512 compilation. Tests: use 0 forces the AVX2
+ * one, 1 restores AVX-512 where the CPU has it. */
 int zoo_vector_kernels_avx512(void);
 void zoo_vector_kernels_use_avx512(int use);
 
