@@ -41,14 +41,70 @@ public final class MPICommunicator: Communicator, Sendable {
     /// MPI counts are 32-bit: larger buffers go in pieces.
     private static let piece = 1 << 28
 
+    /// Below this many floats a buffer is summed by one MPI_Allreduce (latency counts there,
+    /// not bandwidth).
+    private static let ringThreshold = 1 << 14
+    /// A ring step's block goes in segments of at most this many floats (256 KB), so that
+    /// what arrives is added while it is still in cache.
+    private static let segment = 1 << 16
+    private static let ringTag: Int32 = 7
+
+    /// Where a ring step's segment arrives before it is added (kept between steps).
+    private let arrivals = FloatScratch()
+
     public func sum(_ buffer: UnsafeMutableBufferPointer<Float>) {
         guard let base = buffer.baseAddress else { return }
         var offset = 0
         while offset < buffer.count {
             let n = min(Self.piece, buffer.count - offset)
-            MPI_Allreduce(
-                zoo_mpi_in_place(), base + offset, Int32(n), zoo_mpi_float(), zoo_mpi_sum(), zoo_mpi_comm_world())
+            if size > 1 && n >= Self.ringThreshold {
+                ringSum(base + offset, count: n)
+            } else {
+                MPI_Allreduce(
+                    zoo_mpi_in_place(), base + offset, Int32(n), zoo_mpi_float(), zoo_mpi_sum(), zoo_mpi_comm_world())
+            }
             offset += n
+        }
+    }
+
+    /// A large sum as a ring (as Horovod and NCCL sum gradients): the buffer is cut into one
+    /// block per rank; in size − 1 steps each rank passes a block to the next rank and adds the
+    /// block it receives from the previous one, after which each rank holds one block summed
+    /// over all; size − 1 more steps pass the summed blocks round. Each rank sends and
+    /// receives 2 (size − 1) / size of the buffer, the least any sum can, and every element is
+    /// added on one rank, so all ranks get the same bits. Measured on two ranks with
+    /// translation's 5.5 MB of gradients: where shared memory may not map the other rank's
+    /// pages (containers: `btl_vader_single_copy_mechanism none`), Open MPI's own allreduce
+    /// took 7–9 ms a step and the ring 1.5–1.7 (up to 5 in some runs); where it may, both
+    /// take 1–2.5 ms.
+    private func ringSum(_ base: UnsafeMutablePointer<Float>, count: Int) {
+        let next = Int32((rank + 1) % size), previous = Int32((rank + size - 1) % size)
+        let blocks = (0..<size).map { shard(count, rank: $0) }
+        let arrived = arrivals.floats(min(Self.segment, blocks.map(\.count).max() ?? 0))
+        // Step s sends block rank − s and receives block rank − s − 1, segment by segment.
+        for s in 0..<(size - 1) {
+            let send = blocks[(rank - s + 2 * size) % size]
+            let receive = blocks[(rank - s - 1 + 2 * size) % size]
+            var done = 0
+            while done < max(send.count, receive.count) {
+                let sending = max(0, min(Self.segment, send.count - done))
+                let receiving = max(0, min(Self.segment, receive.count - done))
+                MPI_Sendrecv(
+                    base + send.lowerBound + done, Int32(sending), zoo_mpi_float(), next, Self.ringTag,
+                    arrived, Int32(receiving), zoo_mpi_float(), previous, Self.ringTag, zoo_mpi_comm_world(), nil)
+                let into = base + receive.lowerBound + done
+                for i in 0..<receiving { into[i] += arrived[i] }
+                done += Self.segment
+            }
+        }
+        // Rank r now holds block r + 1 summed; step s passes block rank + 1 − s on.
+        for s in 0..<(size - 1) {
+            let send = blocks[(rank + 1 - s + 2 * size) % size]
+            let receive = blocks[(rank - s + 2 * size) % size]
+            MPI_Sendrecv(
+                base + send.lowerBound, Int32(send.count), zoo_mpi_float(), next, Self.ringTag,
+                base + receive.lowerBound, Int32(receive.count), zoo_mpi_float(), previous, Self.ringTag,
+                zoo_mpi_comm_world(), nil)
         }
     }
 
@@ -96,4 +152,21 @@ public final class MPICommunicator: Communicator, Sendable {
 
     /// Waits until every rank reaches it (one rank made data the others read).
     public func barrier() { MPI_Barrier(zoo_mpi_comm_world()) }
+}
+
+/// A float buffer that grows to the largest size asked of it and is reused after.
+private final class FloatScratch: @unchecked Sendable {
+    private var storage = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    private var capacity = 1
+
+    func floats(_ count: Int) -> UnsafeMutablePointer<Float> {
+        if count > capacity {
+            storage.deallocate()
+            storage = .allocate(capacity: count)
+            capacity = count
+        }
+        return storage
+    }
+
+    deinit { storage.deallocate() }
 }

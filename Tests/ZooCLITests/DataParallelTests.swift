@@ -16,13 +16,16 @@ final class DataParallelTests: TemporaryDirectoryTestCase {
         throw XCTSkip("mpirun is not installed (scripts/setup.sh installs openmpi-bin): data-parallel tests skipped")
     }
 
-    /// `mpirun -np 2 zoo <arguments>`, started (not waited for).
-    private func startRanks(_ arguments: [String]) throws -> (process: Process, stdout: Pipe, stderr: Pipe) {
+    /// `mpirun -np <count> zoo <arguments>`, started (not waited for).
+    private func startRanks(_ arguments: [String], count: Int = 2) throws -> (
+        process: Process, stdout: Pipe, stderr: Pipe
+    ) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try mpirun())
-        // As root (containers, CI) mpirun needs --allow-run-as-root; --oversubscribe lets two
+        // As root (containers, CI) mpirun needs --allow-run-as-root; --oversubscribe lets the
         // ranks start on a machine with fewer free cores.
-        process.arguments = ["--allow-run-as-root", "--oversubscribe", "-np", "2", zooExecutable.path] + arguments
+        process.arguments =
+            ["--allow-run-as-root", "--oversubscribe", "-np", String(count), zooExecutable.path] + arguments
         var environment = ProcessInfo.processInfo.environment
         // Containers often forbid the cross-memory attach that shared-memory transfers try first.
         environment["OMPI_MCA_btl_vader_single_copy_mechanism"] = "none"
@@ -34,8 +37,9 @@ final class DataParallelTests: TemporaryDirectoryTestCase {
         return (process, stdout, stderr)
     }
 
-    private func ranks(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let (process, stdout, stderr) = try startRanks(arguments)
+    private func ranks(_ arguments: [String], count: Int = 2) throws -> (status: Int32, stdout: String, stderr: String)
+    {
+        let (process, stdout, stderr) = try startRanks(arguments, count: count)
         let out = stdout.fileHandleForReading.readDataToEndOfFile()
         let err = stderr.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
@@ -92,43 +96,55 @@ final class DataParallelTests: TemporaryDirectoryTestCase {
         }
     }
 
-    /// Trains with one process and with two ranks; the losses, validation metrics and final
-    /// weights agree (float summation order apart).
-    private func assertTwoRanksTrainAsOne(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line)
-        throws
-    {
+    /// Trains with one process and with two (or `count`) ranks; the losses, validation metrics
+    /// and final weights agree (float summation order apart).
+    private func assertRanksTrainAsOne(
+        _ arguments: [String], count: Int = 2, file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let one = directory + "/one-\(line)", two = directory + "/two-\(line)"
         let single = try zoo(arguments + ["--out", one, "--threads", "1"])
         XCTAssertEqual(single.status, 0, single.stderr, file: file, line: line)
-        let parallel = try ranks(arguments + ["--out", two])
+        let parallel = try ranks(arguments + ["--out", two], count: count)
         XCTAssertEqual(parallel.status, 0, parallel.stderr, file: file, line: line)
         // Rank 0 alone prints: one summary line, not two.
         XCTAssertEqual(
             parallel.stdout.components(separatedBy: "done: ").count, 2, parallel.stdout, file: file, line: line)
-        XCTAssertTrue(parallel.stdout.contains("2 ranks, allreduce"), parallel.stdout, file: file, line: line)
+        XCTAssertTrue(parallel.stdout.contains("\(count) ranks, allreduce"), parallel.stdout, file: file, line: line)
         assertSameLosses(try losses(one), try losses(two), file: file, line: line)
         try assertSameWeights(one + "/last.safetensors", two + "/last.safetensors", file: file, line: line)
     }
 
     func testLanguageModelOnTwoRanksFollowsTheOneProcessCurve() throws {
         _ = try mpirun()
-        try assertTwoRanksTrainAsOne([
+        try assertRanksTrainAsOne([
             "train", "lm", "--data", try writeCorpus(), "--hidden-size", "16", "--embedding-size", "8",
             "--batch-size", "7", "--bptt", "16", "--steps", "12", "--eval-every", "6", "--log-every", "1",
             "--dropout", "0"
         ])
     }
 
+    /// A model of 20k parameters goes over the ring sum (below 16k floats it is one
+    /// MPI_Allreduce), on three ranks: blocks of unequal size, 7 streams split 2, 2, 3.
+    func testLanguageModelOnThreeRanksFollowsTheOneProcessCurve() throws {
+        _ = try mpirun()
+        try assertRanksTrainAsOne(
+            [
+                "train", "lm", "--data", try writeCorpus(), "--hidden-size", "64", "--embedding-size", "8",
+                "--batch-size", "7", "--bptt", "16", "--steps", "12", "--eval-every", "6", "--log-every", "1",
+                "--dropout", "0"
+            ], count: 3)
+    }
+
     func testTranslationSpeechAndCaptioningOnTwoRanksFollowTheOneProcessCurve() throws {
         _ = try mpirun()
-        try assertTwoRanksTrainAsOne(["train", "translation", "--dry-run", "--dropout", "0"])
+        try assertRanksTrainAsOne(["train", "translation", "--dry-run", "--dropout", "0"])
         let speech = directory + "/speech"
         try FileManager.default.createDirectory(atPath: speech, withIntermediateDirectories: true)
         try writeToneCorpus(in: speech)
-        try assertTwoRanksTrainAsOne(["train", "speech", "--data", speech, "--dry-run", "--dropout", "0"])
+        try assertRanksTrainAsOne(["train", "speech", "--data", speech, "--dry-run", "--dropout", "0"])
         let captions = directory + "/captions"
         XCTAssertEqual(try zoo(["data", "captioning", "--out", captions, "--images", "40"]).status, 0)
-        try assertTwoRanksTrainAsOne([
+        try assertRanksTrainAsOne([
             "train", "captioning", "--data", captions, "--dry-run", "--dropout", "0", "--flip", "--shift", "2"
         ])
     }
