@@ -83,13 +83,14 @@ final class DataParallelTests: TemporaryDirectoryTestCase {
         }
     }
 
-    private func assertSameWeights(_ one: String, _ two: String, file: StaticString = #filePath, line: UInt = #line)
-        throws
-    {
+    private func assertSameWeights(
+        _ one: String, _ two: String, ignoring ignored: Set<String> = [], file: StaticString = #filePath,
+        line: UInt = #line
+    ) throws {
         let a = try SafeTensors.read(path: one), b = try SafeTensors.read(path: two)
         XCTAssertEqual(a.tensors.keys.sorted(), b.tensors.keys.sorted(), file: file, line: line)
         XCTAssertEqual(a.metadata["zoo.step"], b.metadata["zoo.step"], file: file, line: line)
-        for (name, x) in a.tensors {
+        for (name, x) in a.tensors where !ignored.contains(name) {
             let y = try XCTUnwrap(b.tensors[name], file: file, line: line)
             let worst = zip(x.array, y.array).map { abs($0 - $1) / max(abs($0), 1e-2) }.max() ?? 0
             XCTAssertLessThanOrEqual(worst, 1e-3, "\(name) differs by \(worst) (relative)", file: file, line: line)
@@ -99,7 +100,8 @@ final class DataParallelTests: TemporaryDirectoryTestCase {
     /// Trains with one process and with two (or `count`) ranks; the losses, validation metrics
     /// and final weights agree (float summation order apart).
     private func assertRanksTrainAsOne(
-        _ arguments: [String], count: Int = 2, file: StaticString = #filePath, line: UInt = #line
+        _ arguments: [String], count: Int = 2, ignoringWeights ignored: Set<String> = [],
+        file: StaticString = #filePath, line: UInt = #line
     ) throws {
         let one = directory + "/one-\(line)", two = directory + "/two-\(line)"
         let single = try zoo(arguments + ["--out", one, "--threads", "1"])
@@ -111,7 +113,8 @@ final class DataParallelTests: TemporaryDirectoryTestCase {
             parallel.stdout.components(separatedBy: "done: ").count, 2, parallel.stdout, file: file, line: line)
         XCTAssertTrue(parallel.stdout.contains("\(count) ranks, allreduce"), parallel.stdout, file: file, line: line)
         assertSameLosses(try losses(one), try losses(two), file: file, line: line)
-        try assertSameWeights(one + "/last.safetensors", two + "/last.safetensors", file: file, line: line)
+        try assertSameWeights(
+            one + "/last.safetensors", two + "/last.safetensors", ignoring: ignored, file: file, line: line)
     }
 
     func testLanguageModelOnTwoRanksFollowsTheOneProcessCurve() throws {
@@ -144,9 +147,13 @@ final class DataParallelTests: TemporaryDirectoryTestCase {
         try assertRanksTrainAsOne(["train", "speech", "--data", speech, "--dry-run", "--dropout", "0"])
         let captions = directory + "/captions"
         XCTAssertEqual(try zoo(["data", "captioning", "--out", captions, "--images", "40"]).status, 0)
-        try assertRanksTrainAsOne([
-            "train", "captioning", "--data", captions, "--dry-run", "--dropout", "0", "--flip", "--shift", "2"
-        ])
+        // The score bias of additive attention adds the same to every position's score, which
+        // the softmax over positions cancels: its gradient is rounding noise, which Adam (dividing
+        // by the gradient's own size) turns into steps of the full learning rate, a random walk
+        // that two summation orders do not share. The losses above still agree.
+        try assertRanksTrainAsOne(
+            ["train", "captioning", "--data", captions, "--dry-run", "--dropout", "0", "--flip", "--shift", "2"],
+            ignoringWeights: ["att_out.bias"])
     }
 
     /// With batch normalisation each rank's running statistics follow its own rows; the

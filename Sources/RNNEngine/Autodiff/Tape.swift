@@ -8,6 +8,8 @@ public final class Tape {
     /// True while training: dropout is active. Inference tapes turn it off.
     public var isTraining: Bool
     private var backwards: [() -> Void] = []
+    /// Parameters' weight gradients held until the backward pass ends (`addWeightGradient`).
+    let deferredWeightGradients = DeferredWeightGradients()
 
     public init(recording: Bool = true, training: Bool? = nil) {
         self.isRecording = recording
@@ -37,11 +39,15 @@ public final class Tape {
         precondition(loss.value.count == 1, "backward needs a scalar loss, got \(loss.shape)")
         loss.gradient().fill(seed)
         for step in backwards.reversed() { step() }
+        deferredWeightGradients.flush()
         backwards.removeAll(keepingCapacity: true)
     }
 
     /// Forgets the recorded operations without running them.
-    public func reset() { backwards.removeAll(keepingCapacity: true) }
+    public func reset() {
+        backwards.removeAll(keepingCapacity: true)
+        deferredWeightGradients.reset()
+    }
 
     public var recordedCount: Int { backwards.count }
 }

@@ -68,27 +68,23 @@ public func linear(
     }
     let result = Variable(y, requiresGrad: needsGradient)
     if result.requiresGrad {
-        tape.record {
+        tape.record { [unowned tape] in
             guard let dy = result.grad else { return }
-            linearBackward(dy: dy, x: x, weight: weight, bias: bias, rows: rows)
+            linearBackward(dy: dy, x: x, weight: weight, bias: bias, rows: rows, tape: tape)
         }
     }
     return result
 }
 
-/// dx += dy W, dW += dyᵀ x, db += Σ_rows dy.
-func linearBackward(dy: Tensor, x: Variable, weight: Variable, bias: Variable?, rows: Int) {
+/// dx += dy W, dW += dyᵀ x (at the end of the backward pass, for a parameter), db += Σ_rows dy.
+func linearBackward(dy: Tensor, x: Variable, weight: Variable, bias: Variable?, rows: Int, tape: Tape) {
     let outSize = weight.shape[0], inSize = weight.shape[1]
     if x.requiresGrad {
         BLAS.parallelSgemm(
             m: rows, n: inSize, k: outSize, a: dy.data, lda: outSize, b: weight.value.data, ldb: inSize,
             beta: 1, c: x.gradient().data, ldc: inSize)
     }
-    if weight.requiresGrad {
-        BLAS.parallelSgemm(
-            transA: true, m: outSize, n: inSize, k: rows, a: dy.data, lda: outSize, b: x.value.data,
-            ldb: inSize, beta: 1, c: weight.gradient().data, ldc: inSize)
-    }
+    if weight.requiresGrad { tape.addWeightGradient(weight, dy: dy, x: x.value, rows: rows) }
     if let bias, bias.requiresGrad {
         accumulateColumnSums(dy.data, rows: rows, columns: outSize, ld: outSize, into: bias.gradient().data)
     }

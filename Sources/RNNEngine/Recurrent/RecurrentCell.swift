@@ -113,11 +113,11 @@ public final class RecurrentCell: PackableForDecoding {
         let h = Variable(hNext, requiresGrad: recording)
         let c = cNext.map { Variable($0, requiresGrad: recording) }
         if recording {
-            tape.record { [self] in
+            tape.record { [self, unowned tape] in
                 guard h.grad != nil || c?.grad != nil else { return }
                 stepBackward(
                     x: x, state: state, gates: gates, hidden: hidden, nextCell: cNext,
-                    dh: h.grad ?? Tensor(zeros: [B, H]), dc: c?.grad?.copy() ?? Tensor(zeros: [B, H]))
+                    dh: h.grad ?? Tensor(zeros: [B, H]), dc: c?.grad?.copy() ?? Tensor(zeros: [B, H]), tape: tape)
             }
         }
         return RecurrentState(hidden: h, cell: c)
@@ -128,7 +128,7 @@ public final class RecurrentCell: PackableForDecoding {
     /// weights' through the two products.
     private func stepBackward(
         x: Variable, state: RecurrentState, gates: Tensor, hidden: Tensor?, nextCell cNext: Tensor?,
-        dh: Tensor, dc: Tensor
+        dh: Tensor, dc: Tensor, tape: Tape
     ) {
         let B = x.shape[0], H = hiddenSize, G = kind.gateCount * H
         let w = weights
@@ -163,12 +163,9 @@ public final class RecurrentCell: PackableForDecoding {
                 m: B, n: inputSize, k: G, a: gates.data, lda: G, b: w.inputWeight.value.data,
                 ldb: inputSize, beta: 1, c: x.gradient().data, ldc: inputSize)
         }
-        BLAS.parallelSgemm(
-            transA: true, m: G, n: inputSize, k: B, a: gates.data, lda: G, b: x.value.data,
-            ldb: inputSize, beta: 1, c: w.inputWeight.gradient().data, ldc: inputSize)
-        BLAS.parallelSgemm(
-            transA: true, m: G, n: H, k: B, a: dHiddenSide, lda: G, b: hPrev, ldb: H,
-            beta: 1, c: w.hiddenWeight.gradient().data, ldc: H)
+        // dW_ih and dW_hh: one product each over every step, at the end of the backward pass.
+        tape.addWeightGradient(w.inputWeight, dy: gates, x: x.value, rows: B)
+        tape.addWeightGradient(w.hiddenWeight, dy: hidden ?? gates, x: state.hidden.value, rows: B)
         accumulateColumnSums(gates.data, rows: B, columns: G, ld: G, into: w.inputBias.gradient().data)
         accumulateColumnSums(dHiddenSide, rows: B, columns: G, ld: G, into: w.hiddenBias.gradient().data)
     }
