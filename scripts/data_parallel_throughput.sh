@@ -6,6 +6,11 @@
 # (tokens/s for lm and translation, utterances/s for speech, images/s for captioning); under
 # mpirun the same lines give the allreduce time and the whole step time.
 #
+# The last column is what two cores give at all: two independent processes, one per core (CPUs
+# 0 and 1), each training half the batch with no communication, their rates added. Data-parallel
+# training cannot beat it, and it is below 2× where the cores share caches, memory bandwidth or a
+# hypervisor's time.
+#
 #   scripts/data_parallel_throughput.sh [--work DIR] [--only TASK]
 #
 # Builds zoo in release mode first. Needs Open MPI (scripts/setup.sh installs it). Runs go to
@@ -42,8 +47,8 @@ field() {
 echo "measured $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(mpirun --version 2>&1 | head -1)"
 echo "machine: $("$zoo" info | grep -i '^cpu' | head -1 | sed 's/^[^:]*: *//'), $(nproc) usable cores"
 echo
-echo "| task (unit) | steps | 1 process × 1 thread | mpirun -np 2 | speed-up | allreduce of step (share) | over TCP | speed-up | allreduce of step (share) |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| task (unit) | steps | 1 process × 1 thread | mpirun -np 2 | speed-up | allreduce of step (share) | over TCP | speed-up | allreduce of step (share) | 2 processes, half batch each, no communication | speed-up |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 
 # task unit steps log_every
 for spec in "lm tokens/s 300 50" "translation tokens/s 120 20" "speech utterances/s 60 10" "captioning images/s 60 10"; do
@@ -56,6 +61,10 @@ for spec in "lm tokens/s 300 50" "translation tokens/s 120 20" "speech utterance
     "$zoo" "${common[@]}" --out "$work/$task-one" --threads 1 >&2
     "${mpi[@]}" "$zoo" "${common[@]}" --out "$work/$task-two" >&2
     "${mpi[@]}" --mca btl tcp,self "$zoo" "${common[@]}" --out "$work/$task-tcp" >&2
+    half=$(($(sed -n 's/.*"batch_size" *: *\([0-9]*\).*/\1/p' "$work/$task-one/run.json") / 2))
+    taskset -c 0 "$zoo" "${common[@]}" --out "$work/$task-half0" --threads 1 --batch-size "$half" >&2 &
+    taskset -c 1 "$zoo" "${common[@]}" --out "$work/$task-half1" --threads 1 --batch-size "$half" >&2
+    wait
   )
   one=$(field "$work/$task-one/metrics.jsonl" units_per_s)
   row="| $task ($unit) | $steps | $(printf '%.0f' "$one")"
@@ -68,6 +77,9 @@ for spec in "lm tokens/s 300 50" "translation tokens/s 120 20" "speech utterance
       "$(awk -v a="$rate" -v b="$one" 'BEGIN { print a / b }')" "$reduce" "$step" \
       "$(awk -v a="$reduce" -v b="$step" 'BEGIN { print 100 * a / b }')")
   done
+  pair=$(awk -v a="$(field "$work/$task-half0/metrics.jsonl" units_per_s)" \
+    -v b="$(field "$work/$task-half1/metrics.jsonl" units_per_s)" 'BEGIN { print a + b }')
+  row+=$(printf ' | %.0f | %.2f×' "$pair" "$(awk -v a="$pair" -v b="$one" 'BEGIN { print a / b }')")
   echo "$row |"
 done
 echo
