@@ -10,6 +10,8 @@ public final class Tape {
     private var backwards: [() -> Void] = []
     /// Parameters' weight gradients held until the backward pass ends (`addWeightGradient`).
     let deferredWeightGradients = DeferredWeightGradients()
+    /// What ops keep for this pass only (`kept(for:_:)`), forgotten when the backward pass ends.
+    private var keptForPass: [ObjectIdentifier: AnyObject] = [:]
 
     public init(recording: Bool = true, training: Bool? = nil) {
         self.isRecording = recording
@@ -41,12 +43,26 @@ public final class Tape {
         for step in backwards.reversed() { step() }
         deferredWeightGradients.flush()
         backwards.removeAll(keepingCapacity: true)
+        keptForPass = [:]
+    }
+
+    /// The object `owner` keeps for this forward and backward pass, made by `make` at the
+    /// first call: weights packed once for the many steps of a decoder, which cannot change
+    /// before the pass ends (the optimizer steps after it). Forgotten when the backward pass
+    /// ends, or with the tape.
+    public func kept<T: AnyObject>(for owner: AnyObject, _ make: () -> T) -> T {
+        let key = ObjectIdentifier(owner)
+        if let object = keptForPass[key] as? T { return object }
+        let object = make()
+        keptForPass[key] = object
+        return object
     }
 
     /// Forgets the recorded operations without running them.
     public func reset() {
         backwards.removeAll(keepingCapacity: true)
         deferredWeightGradients.reset()
+        keptForPass = [:]
     }
 
     public var recordedCount: Int { backwards.count }

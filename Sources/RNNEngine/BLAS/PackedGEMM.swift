@@ -146,3 +146,37 @@ public final class PackedWeight {
         }
     }
 }
+
+/// A matrix W (k × n, applied as it is stored) packed once for a run of products
+/// C += A · W: the backward pass's dx = dy · W through a step cell's weights, at every step.
+final class PackedProduct {
+    let columns: PackedColumns
+    let blocks: [Range<Int>]
+    let outputs: Int
+
+    init(_ weight: Tensor, rows: Int) {
+        precondition(weight.shape.count == 2, "a packed matrix is a matrix, got \(weight.shape)")
+        let k = weight.shape[0], n = weight.shape[1]
+        outputs = n
+        let shares = Engine.shares(work: 2 * rows * weight.count, grain: Engine.productGrain)
+        blocks = (0..<shares).map { memberRange($0, of: shares, count: n, align: 16) }
+        columns = PackedColumns(
+            weight.data, leadingDimension: n, transposed: false, k: k, columnBlocks: blocks, rows: rows, uses: 2,
+            shares: shares, owner: { $0 })
+    }
+
+    /// C (m × n) += A (m × k) · W.
+    func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        let body = { (block: Int) in
+            let range = self.blocks[block]
+            guard !range.isEmpty else { return }
+            self.columns.multiply(
+                block: block, m: m, a: a, lda: lda, accumulate: true, c: c + range.lowerBound, ldc: ldc)
+        }
+        if blocks.count == 1 || Engine.shares(work: 2 * m * outputs * columns.depth, grain: Engine.productGrain) == 1 {
+            for block in blocks.indices { body(block) }
+        } else {
+            Engine.team.run(shares: blocks.count, body)
+        }
+    }
+}

@@ -75,7 +75,10 @@ public final class RecurrentCell: PackableForDecoding {
             let row = gates.data + b * G
             for j in 0..<G { row[j] = kind == .gru ? bih[j] : bih[j] + bhh[j] }
         }
-        if !recording, let packed {
+        // Inference inside `decoding(rows:)`, or a recorded step: its pass packs the weights
+        // once for all its steps (BLAS would repack them at every step, forward and backward).
+        let packed = recording ? passPacking(tape, rows: B).forward : self.packed
+        if let packed {
             // gates += x W_ihᵀ and += h W_hhᵀ (the GRU's kept apart), each block its columns.
             let hiddenSide = hidden?.data ?? gates.data
             packed.input.forEachBlock(flops: 2 * B * G * (inputSize + H)) { block in
@@ -151,23 +154,44 @@ public final class RecurrentCell: PackableForDecoding {
         // gates: dLoss/d(input-side pre-activations); the hidden side is the same
         // except for the GRU, whose backward wrote it into `hidden`.
         let dHiddenSide = hidden?.data ?? gates.data
+        let packing = passPacking(tape, rows: B)
         if state.hidden.requiresGrad {
-            BLAS.parallelSgemm(
-                m: B, n: H, k: G, a: dHiddenSide, lda: G, b: w.hiddenWeight.value.data, ldb: H,
-                beta: 1, c: dhPrev.data, ldc: H)
+            packing.backwardHidden.multiply(m: B, a: dHiddenSide, lda: G, c: dhPrev.data, ldc: H)
             state.hidden.gradient().add(dhPrev)
         }
         if let cell = state.cell, cell.requiresGrad { cell.gradient().add(dc) }
         if x.requiresGrad {
-            BLAS.parallelSgemm(
-                m: B, n: inputSize, k: G, a: gates.data, lda: G, b: w.inputWeight.value.data,
-                ldb: inputSize, beta: 1, c: x.gradient().data, ldc: inputSize)
+            packing.backwardInput.multiply(m: B, a: gates.data, lda: G, c: x.gradient().data, ldc: inputSize)
         }
         // dW_ih and dW_hh: one product each over every step, at the end of the backward pass.
         tape.addWeightGradient(w.inputWeight, dy: gates, x: x.value, rows: B)
         tape.addWeightGradient(w.hiddenWeight, dy: hidden ?? gates, x: state.hidden.value, rows: B)
         accumulateColumnSums(gates.data, rows: B, columns: G, ld: G, into: w.inputBias.gradient().data)
         accumulateColumnSums(dHiddenSide, rows: B, columns: G, ld: G, into: w.hiddenBias.gradient().data)
+    }
+
+    /// W_ih and W_hh packed for one training pass's steps: forward (x Wᵀ) and backward (dy W).
+    final class PassPacking {
+        let forward: (input: PackedWeight, hidden: PackedWeight)
+        let backwardInput: PackedProduct
+        let backwardHidden: PackedProduct
+
+        init(_ weights: DirectionWeights, kind: CellKind, inputSize: Int, hiddenSize: Int, rows: Int) {
+            let G = kind.gateCount * hiddenSize
+            let shares = Engine.shares(work: 2 * rows * G * (inputSize + hiddenSize), grain: Engine.productGrain)
+            forward = (
+                PackedWeight(weights.inputWeight.value, rows: rows, shares: shares),
+                PackedWeight(weights.hiddenWeight.value, rows: rows, shares: shares)
+            )
+            backwardInput = PackedProduct(weights.inputWeight.value, rows: rows)
+            backwardHidden = PackedProduct(weights.hiddenWeight.value, rows: rows)
+        }
+    }
+
+    private func passPacking(_ tape: Tape, rows: Int) -> PassPacking {
+        tape.kept(for: self) {
+            PassPacking(weights, kind: kind, inputSize: inputSize, hiddenSize: hiddenSize, rows: rows)
+        }
     }
 
     /// `buffer` when it already has `shape`, else a new one stored there.
