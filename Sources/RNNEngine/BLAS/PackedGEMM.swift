@@ -108,17 +108,26 @@ public final class PackedWeight {
         self.init(weight, rows: rows, shares: Engine.shares(work: 2 * rows * weight.count, grain: Engine.productGrain))
     }
 
-    init(_ weight: Tensor, rows: Int, shares: Int) {
+    /// `transposed`: products A · Wᵀ with W (n × k), as layers apply their weights; false:
+    /// A · W with W (k × n), as the backward pass sends a gradient back through them.
+    init(_ weight: Tensor, rows: Int, shares: Int, transposed: Bool = true) {
         precondition(weight.shape.count == 2, "a packed weight is a matrix, got \(weight.shape)")
-        let n = weight.shape[0], k = weight.shape[1]
+        let n = weight.shape[transposed ? 0 : 1], k = weight.shape[transposed ? 1 : 0]
         outputs = n
         blocks = (0..<shares).map { memberRange($0, of: shares, count: n, align: 16) }
         columns = PackedColumns(
-            weight.data, leadingDimension: k, transposed: true, k: k, columnBlocks: blocks, rows: rows, uses: 2,
-            shares: shares, owner: { $0 })
+            weight.data, leadingDimension: weight.shape[1], transposed: transposed, k: k, columnBlocks: blocks,
+            rows: rows, uses: 2, shares: shares, owner: { $0 })
     }
 
-    /// C[:, block's columns] = A (m × k) · Wᵀ[:, block's columns], or += when `accumulate`.
+    /// W packed for products A · W, W (k × n) as stored: a backward pass's dx = dy · W.
+    static func asStored(_ weight: Tensor, rows: Int) -> PackedWeight {
+        PackedWeight(
+            weight, rows: rows, shares: Engine.shares(work: 2 * rows * weight.count, grain: Engine.productGrain),
+            transposed: false)
+    }
+
+    /// C[:, block's columns] = A (m × k) · op(W)[:, block's columns], or += when `accumulate`.
     func multiply(
         block: Int, m: Int, a: UnsafePointer<Float>, lda: Int, accumulate: Bool, c: UnsafeMutablePointer<Float>,
         ldc: Int
@@ -138,45 +147,11 @@ public final class PackedWeight {
         }
     }
 
-    /// C (m × n) = A (m × k) · Wᵀ, or += when `accumulate`.
+    /// C (m × n) = A (m × k) · op(W), or += when `accumulate`.
     func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int)
     {
         forEachBlock(flops: 2 * m * outputs * columns.depth) { block in
             multiply(block: block, m: m, a: a, lda: lda, accumulate: accumulate, c: c, ldc: ldc)
-        }
-    }
-}
-
-/// A matrix W (k × n, applied as it is stored) packed once for a run of products
-/// C += A · W: the backward pass's dx = dy · W through a step cell's weights, at every step.
-final class PackedProduct {
-    let columns: PackedColumns
-    let blocks: [Range<Int>]
-    let outputs: Int
-
-    init(_ weight: Tensor, rows: Int) {
-        precondition(weight.shape.count == 2, "a packed matrix is a matrix, got \(weight.shape)")
-        let k = weight.shape[0], n = weight.shape[1]
-        outputs = n
-        let shares = Engine.shares(work: 2 * rows * weight.count, grain: Engine.productGrain)
-        blocks = (0..<shares).map { memberRange($0, of: shares, count: n, align: 16) }
-        columns = PackedColumns(
-            weight.data, leadingDimension: n, transposed: false, k: k, columnBlocks: blocks, rows: rows, uses: 2,
-            shares: shares, owner: { $0 })
-    }
-
-    /// C (m × n) += A (m × k) · W.
-    func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        let body = { (block: Int) in
-            let range = self.blocks[block]
-            guard !range.isEmpty else { return }
-            self.columns.multiply(
-                block: block, m: m, a: a, lda: lda, accumulate: true, c: c + range.lowerBound, ldc: ldc)
-        }
-        if blocks.count == 1 || Engine.shares(work: 2 * m * outputs * columns.depth, grain: Engine.productGrain) == 1 {
-            for block in blocks.indices { body(block) }
-        } else {
-            Engine.team.run(shares: blocks.count, body)
         }
     }
 }

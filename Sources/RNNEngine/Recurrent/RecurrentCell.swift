@@ -156,12 +156,13 @@ public final class RecurrentCell: PackableForDecoding {
         let dHiddenSide = hidden?.data ?? gates.data
         let packing = passPacking(tape, rows: B)
         if state.hidden.requiresGrad {
-            packing.backwardHidden.multiply(m: B, a: dHiddenSide, lda: G, c: dhPrev.data, ldc: H)
+            packing.backwardHidden.multiply(m: B, a: dHiddenSide, lda: G, accumulate: true, c: dhPrev.data, ldc: H)
             state.hidden.gradient().add(dhPrev)
         }
         if let cell = state.cell, cell.requiresGrad { cell.gradient().add(dc) }
         if x.requiresGrad {
-            packing.backwardInput.multiply(m: B, a: gates.data, lda: G, c: x.gradient().data, ldc: inputSize)
+            packing.backwardInput.multiply(
+                m: B, a: gates.data, lda: G, accumulate: true, c: x.gradient().data, ldc: inputSize)
         }
         // dW_ih and dW_hh: one product each over every step, at the end of the backward pass.
         tape.addWeightGradient(w.inputWeight, dy: gates, x: x.value, rows: B)
@@ -173,8 +174,8 @@ public final class RecurrentCell: PackableForDecoding {
     /// W_ih and W_hh packed for one training pass's steps: forward (x Wᵀ) and backward (dy W).
     final class PassPacking {
         let forward: (input: PackedWeight, hidden: PackedWeight)
-        let backwardInput: PackedProduct
-        let backwardHidden: PackedProduct
+        let backwardInput: PackedWeight
+        let backwardHidden: PackedWeight
 
         init(_ weights: DirectionWeights, kind: CellKind, inputSize: Int, hiddenSize: Int, rows: Int) {
             let G = kind.gateCount * hiddenSize
@@ -183,8 +184,8 @@ public final class RecurrentCell: PackableForDecoding {
                 PackedWeight(weights.inputWeight.value, rows: rows, shares: shares),
                 PackedWeight(weights.hiddenWeight.value, rows: rows, shares: shares)
             )
-            backwardInput = PackedProduct(weights.inputWeight.value, rows: rows)
-            backwardHidden = PackedProduct(weights.hiddenWeight.value, rows: rows)
+            backwardInput = .asStored(weights.inputWeight.value, rows: rows)
+            backwardHidden = .asStored(weights.hiddenWeight.value, rows: rows)
         }
     }
 
