@@ -75,8 +75,8 @@ public final class MPICommunicator: Communicator, Sendable {
     /// added on one rank, so all ranks get the same bits. Measured on two ranks with
     /// translation's 5.5 MB of gradients: where shared memory may not map the other rank's
     /// pages (containers: `btl_vader_single_copy_mechanism none`), Open MPI's own allreduce
-    /// took 7–9 ms a step and the ring 1.5–1.7 (up to 5 in some runs); where it may, both
-    /// take 1–2.5 ms.
+    /// took 6.5–9.3 ms a step with the waiting, and the ring alone 1.5–1.7 (up to 5.5 in some
+    /// runs); where it may, both take 0.6–2.5 ms (docs/data-parallel.md).
     private func ringSum(_ base: UnsafeMutablePointer<Float>, count: Int) {
         let next = Int32((rank + 1) % size), previous = Int32((rank + size - 1) % size)
         let blocks = (0..<size).map { shard(count, rank: $0) }

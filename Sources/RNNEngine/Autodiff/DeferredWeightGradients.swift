@@ -19,8 +19,6 @@ final class DeferredWeightGradients {
     /// The parameters in the order their first part came, so that sums are taken in one order.
     private var order: [Parameter] = []
 
-    var isEmpty: Bool { order.isEmpty }
-
     func add(to weight: Parameter, dy: Tensor, x: Tensor, rows: Int) {
         precondition(dy.count >= rows * weight.shape[0] && x.count >= rows * weight.shape[1])
         let key = ObjectIdentifier(weight)

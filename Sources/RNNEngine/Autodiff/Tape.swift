@@ -8,8 +8,9 @@ public final class Tape {
     /// True while training: dropout is active. Inference tapes turn it off.
     public var isTraining: Bool
     private var backwards: [() -> Void] = []
-    /// Parameters' weight gradients held until the backward pass ends (`addWeightGradient`).
-    let deferredWeightGradients = DeferredWeightGradients()
+    /// Parameters' weight gradients held until the backward pass ends (`addWeightGradient`);
+    /// made at first use, so inference tapes never make one.
+    lazy var deferredWeightGradients = DeferredWeightGradients()
     /// What ops keep for this pass only (`kept(for:_:)`), forgotten when the backward pass ends.
     private var keptForPass: [ObjectIdentifier: AnyObject] = [:]
 
